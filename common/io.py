@@ -1,0 +1,39 @@
+"""Atomic writes: a file is either the old one or the complete new one, never half written."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+
+def _atomic(path, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def atomic_torch_save(obj, path) -> Path:
+    return _atomic(path, lambda tmp: torch.save(obj, tmp))
+
+
+def atomic_write_text(text: str, path) -> Path:
+    return _atomic(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def atomic_write_json(obj, path) -> Path:
+    return atomic_write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", path)
+
+
+def atomic_write_csv(df, path) -> Path:
+    return _atomic(path, lambda tmp: df.to_csv(tmp, index=False))

@@ -1,0 +1,56 @@
+"""Where every file of the suite lives. All paths are built here and nowhere else.
+
+results/<preset>/
+    checkpoints/<arch>/<task>/seed<k>.pt    state_dict + everything to rebuild it (git-ignored)
+    checkpoints/<arch>/<task>/seed<k>.json  the run's metrics row and config (human-readable)
+    train_metrics.csv                       one row per finished (task, arch, seed)
+    fisher/<arch>/<estimator>_n<N>/<source>/on_<target>_seed<k>.pt   Fisher cache (git-ignored)
+    distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv and _{mean,std}.png
+results/cache/data/                         decoded datasets as uint8 tensors (git-ignored)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def run_dir(results_dir, preset: str) -> Path:
+    return Path(results_dir) / preset
+
+
+def checkpoint_path(results_dir, preset: str, arch: str, task: str, seed: int) -> Path:
+    return run_dir(results_dir, preset) / "checkpoints" / arch / task / f"seed{seed}.pt"
+
+
+def record_path(results_dir, preset: str, arch: str, task: str, seed: int) -> Path:
+    return checkpoint_path(results_dir, preset, arch, task, seed).with_suffix(".json")
+
+
+def checkpoints_root(results_dir, preset: str) -> Path:
+    return run_dir(results_dir, preset) / "checkpoints"
+
+
+def train_metrics_csv(results_dir, preset: str) -> Path:
+    return run_dir(results_dir, preset) / "train_metrics.csv"
+
+
+def data_cache_dir(results_dir) -> Path:
+    return Path(results_dir) / "cache" / "data"
+
+
+def fisher_cache_path(results_dir, preset: str, arch: str, estimator: str, samples, source: str,
+                      target: str, seed: int) -> Path:
+    """Fisher of the (source, seed) network on the target's data (git-ignored cache)."""
+    n = "all" if samples is None else str(samples)
+    return (run_dir(results_dir, preset) / "fisher" / arch / f"{estimator}_n{n}" / source
+            / f"on_{target}_seed{seed}.pt")
+
+
+def distances_dir(results_dir, preset: str, arch: str) -> Path:
+    return run_dir(results_dir, preset) / "distances" / arch
+
+
+def distance_outputs(results_dir, preset: str, arch: str, label: str, distance: str, estimator: str) -> dict:
+    """long CSV, mean/std matrices (CSV) and heatmaps (PNG) of one distance run."""
+    stem = distances_dir(results_dir, preset, arch) / f"{label}_{distance}_{estimator}"
+    return {"long": Path(f"{stem}_long.csv"), "mean": Path(f"{stem}_mean.csv"), "std": Path(f"{stem}_std.csv"),
+            "mean_png": Path(f"{stem}_mean.png"), "std_png": Path(f"{stem}_std.png")}

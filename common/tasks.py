@@ -1,0 +1,123 @@
+"""The task registry: every task of the papers as one plain-data entry.
+
+A task is a dataset plus a relabelling of its classes (FTD paper, Sec. 4; log-det paper, Sec. 4):
+
+* ``groups``: tuples of original class ids; group ``i`` becomes label ``i``.
+* ``other``: if True, every class not named in ``groups`` is pooled into one extra label
+  ``len(groups)`` ("rest" / "other"), subsampled to the *mean size of one group*. For a
+  binary detection task (one group) that is exactly "negatives subsampled to the number of
+  positives"; for "digits 0, 1, 2, 3 and other" it is "an other class the size of one class".
+
+To add a task, add one ``Task(...)`` line to ``TASKS`` below; to add a task set, one line to
+``TASK_SETS``. The registry checks itself at import time.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .errors import UserError
+
+# Official class names, in label order (sorted ImageFolder names equal this order).
+DATASET_CLASSES: dict[str, tuple[str, ...]] = {
+    "mnist": tuple(str(d) for d in range(10)),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer",
+                "dog", "frog", "horse", "ship", "truck"),
+    "cifar100": tuple(f"class{c:02d}" for c in range(100)),  # fine labels; names come with the data
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    dataset: str                          # key of DATASET_CLASSES
+    groups: tuple[tuple[int, ...], ...]   # group i (original class ids) -> label i
+    other: bool                           # pool the remaining classes into label len(groups)
+    description: str
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.groups) + int(self.other)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        names = DATASET_CLASSES[self.dataset]
+        out = tuple("+".join(names[c] for c in g) for g in self.groups)
+        return out + (("other",) if self.other else ())
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _singletons(classes) -> tuple[tuple[int, ...], ...]:
+    return tuple((c,) for c in classes)
+
+
+TASKS: dict[str, Task] = {t.name: t for t in [
+    # MNIST (FTD paper, Sec. 4.1). Images are padded to 32x32 and repeated to 3 channels.
+    Task("mnist-0", "mnist", ((0,),), True, "binary: digit 0 vs rest, balanced"),
+    Task("mnist-1", "mnist", ((6,),), True, "binary: digit 6 vs rest, balanced"),
+    Task("mnist-2", "mnist", _singletons(range(4)), True, "5-class: digits 0, 1, 2, 3 and other"),
+    Task("mnist-3", "mnist", _singletons(range(10)), False, "10-class: all digits"),
+    Task("mnist-oddeven", "mnist", ((0, 2, 4, 6, 8), (1, 3, 5, 7, 9)), False,
+         "binary: even vs odd digits (log-det paper, MNIST task 2)"),
+    # CIFAR-10 (FTD paper, Sec. 4.1).
+    Task("cifar10-0", "cifar10", ((1, 3, 8),), True,
+         "binary: {automobile, cat, ship} vs rest, balanced"),
+    Task("cifar10-1", "cifar10", ((3, 8, 9),), True,
+         "binary: {cat, ship, truck} vs rest, balanced"),
+    Task("cifar10-2", "cifar10", _singletons((2, 6, 7)), True,
+         "4-class: bird, frog, horse and other"),
+    Task("cifar10-3", "cifar10", _singletons(range(10)), False, "10-class: all classes"),
+]}
+
+TASK_SETS: dict[str, tuple[str, ...]] = {
+    "mnist": ("mnist-0", "mnist-1", "mnist-2", "mnist-3"),
+    "cifar10": ("cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),
+    # The log-det paper's 8 tasks, in its order (0-3 MNIST, 4-7 CIFAR-10).
+    "ldnas8": ("mnist-0", "mnist-1", "mnist-oddeven", "mnist-3",
+               "cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),
+}
+
+
+def get_task(name: str) -> Task:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise UserError(
+            f"unknown task '{name}'; known tasks: {', '.join(TASKS)}; "
+            f"task sets: {', '.join(TASK_SETS)} (add one in common/tasks.py)") from None
+
+
+def resolve_tasks(names) -> list[Task]:
+    """Expand a list of task and task-set names into tasks (order kept, duplicates dropped)."""
+    out: list[Task] = []
+    for name in names:
+        for tname in TASK_SETS.get(name, (name,)):
+            task = get_task(tname)
+            if task not in out:
+                out.append(task)
+    return out
+
+
+def tasks_of_dataset(dataset: str) -> list[str]:
+    return [name for name, t in TASKS.items() if t.dataset == dataset]
+
+
+def _check_registry() -> None:
+    for key, t in TASKS.items():
+        assert key == t.name, f"task registered under '{key}' is named '{t.name}'"
+        assert t.dataset in DATASET_CLASSES, f"task {t.name}: unknown dataset '{t.dataset}'"
+        n = len(DATASET_CLASSES[t.dataset])
+        flat = [c for g in t.groups for c in g]
+        assert flat and all(0 <= c < n for c in flat), f"task {t.name}: class ids must be in [0, {n})"
+        assert len(flat) == len(set(flat)), f"task {t.name}: a class appears in two groups"
+        assert all(g for g in t.groups), f"task {t.name}: empty group"
+        assert t.num_classes >= 2, f"task {t.name}: needs at least two labels"
+        assert not (t.other and len(flat) == n), f"task {t.name}: 'other' is empty"
+    for set_name, names in TASK_SETS.items():
+        assert set_name not in TASKS, f"task set '{set_name}' shadows a task"
+        for name in names:
+            assert name in TASKS, f"task set '{set_name}' names unknown task '{name}'"
+
+
+_check_registry()

@@ -1,0 +1,83 @@
+"""Step 2 of the papers: the asymmetric distance d(a->b) between every ordered pair of tasks.
+
+    python fisher_distance.py --task-set mnist --preset cpu --data-root ../shared/data
+    python fisher_distance.py --task-set ldnas8 --distance logdet --preset cpu
+    python fisher_distance.py --tasks mnist-0 mnist-3 cifar10-3 --estimator mc
+
+F_a = Fisher of N_a (trained on task a) on task b's test data, F_b = Fisher of N_b on the same
+data, same arch and seed; both normalised to unit trace (see common/distance.py for the formulas).
+Needs the checkpoints of step 1 (train_task_*.py with the same --preset/--arch/--seeds).
+Writes results/<preset>/distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv and
+_{mean,std}.png; Fishers are cached under results/<preset>/fisher/ (a rerun computes none).
+"""
+from dataclasses import replace
+
+from common.cli import common_parser, run
+from common.distance import DISTANCES
+from common.errors import UserError
+from common.fisher import ESTIMATORS
+from common.ftd import distance_table, mean_std_matrices
+from common.io import atomic_write_csv
+from common.paths import distance_outputs
+from common.plots import distance_heatmap
+from common.presets import FISHER_PRESETS, train_config
+from common.tasks import TASK_SETS, resolve_tasks
+from common.train import select_device
+
+
+def main(argv=None):
+    p = common_parser(__doc__, training=False)
+    p.add_argument("--task-set", choices=tuple(TASK_SETS), help="a named task set (or use --tasks)")
+    p.add_argument("--distance", choices=tuple(DISTANCES), default="frechet",
+                   help="frechet (FTD), frechet-sq (what the authors' code plotted), logdet (default: %(default)s)")
+    p.add_argument("--estimator", choices=ESTIMATORS, default="empirical",
+                   help="empirical: true labels (default); mc: labels sampled from the model; "
+                        "legacy-batch: the reference code's squared batch gradients (not the papers' definition)")
+    p.add_argument("--fisher-samples", type=int, help="target test images per Fisher (default: the preset's)")
+    p.add_argument("--sigma2", type=float, default=1e-10, help="logdet only: sigma^2 added to each entry "
+                   "(default 1e-10 as in the reference code)")
+    args = p.parse_args(argv)
+    if args.task_set and args.tasks:
+        raise UserError("give either --task-set or --tasks, not both")
+    names = [args.task_set] if args.task_set else (args.tasks or ["mnist"])
+    tasks = resolve_tasks(names)
+    if len(tasks) < 2:
+        raise UserError("a distance matrix needs at least two tasks")
+    label = args.task_set or (names[0] if len(names) == 1 and names[0] in TASK_SETS else "-".join(t.name for t in tasks))
+    datasets = {t.dataset for t in tasks}
+    seeds = tuple(args.seeds) if args.seeds else None
+    cfgs = {ds: train_config(args.preset, ds, arch=args.arch, seeds=seeds) for ds in sorted(datasets)}
+    cfg = next(iter(cfgs.values()))
+    if any(c.arch != cfg.arch or c.seeds != cfg.seeds for c in cfgs.values()):
+        raise UserError("the preset uses different archs or seeds for these datasets; pass --arch and --seeds")
+    fcfg = FISHER_PRESETS[args.preset]
+    if args.fisher_samples is not None or args.batch_size is not None:
+        for flag, v in (("fisher-samples", args.fisher_samples), ("batch-size", args.batch_size)):
+            if v is not None and v <= 0:
+                raise UserError(f"--{flag} must be positive")
+        fcfg = replace(fcfg, samples=args.fisher_samples or fcfg.samples, batch_size=args.batch_size or fcfg.batch_size)
+    device = select_device(args.device)
+    print(f"{args.distance} distance, {args.estimator} Fisher, {cfg.arch}, tasks {', '.join(t.name for t in tasks)}, "
+          f"seeds {list(cfg.seeds)}, {fcfg.samples or 'all'} target samples, device {device}")
+
+    long = distance_table(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
+                          data_root=args.data_root, results_dir=args.results_dir, distance=args.distance,
+                          estimator=args.estimator, sigma2=args.sigma2, device=device, force=args.force)
+    mean, std = mean_std_matrices(long, [t.name for t in tasks])
+    out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator)
+    atomic_write_csv(long, out["long"])
+    atomic_write_csv(mean.reset_index(), out["mean"])
+    atomic_write_csv(std.reset_index(), out["std"])
+    title = (f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher, "
+             f"{len(cfg.seeds)} seed(s), preset {args.preset}")
+    distance_heatmap(mean, out["mean_png"], f"mean {title}", std=std)
+    distance_heatmap(std, out["std_png"], f"std over seeds, {title}")
+    print(f"\nmean over {len(cfg.seeds)} seed(s) (rows: source, columns: target)")
+    print(mean.round(4).to_string())
+    print(f"\nclosest source to each target: " + ", ".join(
+        f"{t} <- {mean[t].drop(t).idxmin()}" for t in mean.columns))
+    print("outputs:\n  " + "\n  ".join(str(p) for p in out.values()))
+
+
+if __name__ == "__main__":
+    run(main)

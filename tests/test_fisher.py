@@ -1,0 +1,108 @@
+"""The vectorised Fisher against a slow per-sample autograd loop, for every network."""
+import pytest
+import torch
+import torch.nn as nn
+
+from common.errors import UserError
+from common.fisher import fisher_diag, fisher_diag_reference
+from common.models import NETWORKS, build_network
+from common.tasks import TASKS
+
+
+def randomise_bn_stats(net):
+    g = torch.Generator().manual_seed(0)
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g, dtype=m.running_mean.dtype) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g, dtype=m.running_var.dtype) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g, dtype=m.weight.dtype) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g, dtype=m.bias.dtype) * 0.1)
+    return net
+
+
+def rel_err(a: dict, b: dict) -> float:
+    num = sum((a[k] - b[k]).pow(2).sum() for k in a)
+    den = sum(b[k].pow(2).sum() for k in b)
+    return float((num / den).sqrt())
+
+
+def batches(n=4, size=2, classes=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, 32, 32, generator=g, dtype=torch.float64)
+    y = torch.randint(0, classes, (n,), generator=g)
+    return [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
+
+
+@pytest.mark.parametrize("arch", list(NETWORKS))
+def test_empirical_fisher_matches_per_sample_loop(arch):
+    torch.manual_seed(0)
+    net = randomise_bn_stats(build_network(arch, TASKS["cifar10-3"]).double())
+    data = batches(n=4 if arch == "densenet121" else 6, size=2 if arch == "densenet121" else 3)
+    fast = fisher_diag(net, data)
+    slow = fisher_diag_reference(net, data)
+    assert fast.keys() == slow.keys() == dict(net.named_parameters()).keys()
+    assert rel_err(fast, slow) <= 1e-4
+    # every parameter gets a (non-trivial) Fisher, and the net is left as it was
+    assert all(v.sum() > 0 for v in fast.values())
+    assert all(p.requires_grad for p in net.parameters())
+
+
+def test_channels_last_inputs_and_float32():
+    torch.manual_seed(0)
+    net = randomise_bn_stats(build_network("smallcnn", TASKS["mnist-3"])).to(memory_format=torch.channels_last)
+    data = [(x.float().contiguous(memory_format=torch.channels_last), y) for x, y in batches(8, 4)]
+    assert rel_err(fisher_diag(net, data), fisher_diag_reference(net, data)) <= 1e-4
+
+
+def test_mc_estimator_matches_loop_with_same_label_draws():
+    torch.manual_seed(0)
+    net = randomise_bn_stats(build_network("smallcnn", TASKS["mnist-2"]).double())
+    data = batches(6, 3, classes=5)
+    fast = fisher_diag(net, data, estimator="mc", generator=torch.Generator().manual_seed(7))
+    slow = fisher_diag_reference(net, data, estimator="mc", generator=torch.Generator().manual_seed(7))
+    assert rel_err(fast, slow) <= 1e-4
+    assert rel_err(fast, fisher_diag(net, data)) > 1e-3   # sampled labels differ from the true ones
+
+
+def test_small_head_is_zero_padded_for_the_loss():
+    torch.manual_seed(0)
+    net = build_network("smallcnn", TASKS["mnist-0"]).double()   # 2 outputs
+
+    class Padded(nn.Module):          # the same network with 8 explicit zero logits appended
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            out = self.inner(x)
+            return torch.cat([out, out.new_zeros(len(out), 8)], 1)
+
+    data = batches(6, 3, classes=10)
+    fast = fisher_diag(net, data, num_classes=10)
+    slow = fisher_diag_reference(Padded(net), data)
+    assert rel_err(fast, {k.removeprefix("inner."): v for k, v in slow.items()}) <= 1e-4
+    with pytest.raises(UserError, match="num_classes was not given"):
+        fisher_diag(net, data)
+
+
+def test_legacy_batch_is_the_sum_of_squared_batch_mean_gradients():
+    torch.manual_seed(0)
+    net = randomise_bn_stats(build_network("smallcnn", TASKS["mnist-3"]).double()).eval()
+    data = batches(6, 3)
+    expected = {n: torch.zeros_like(p) for n, p in net.named_parameters()}
+    for x, y in data:
+        net.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        for n, p in net.named_parameters():
+            expected[n] += p.grad ** 2
+    got = fisher_diag(net, data, estimator="legacy-batch")
+    assert rel_err(got, expected) <= 1e-10
+    assert rel_err(got, fisher_diag(net, data)) > 1e-3   # not the per-sample Fisher
+
+
+def test_unsupported_layer_and_unknown_estimator():
+    net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 4), nn.LayerNorm(4), nn.Linear(4, 2))
+    with pytest.raises(UserError, match="LayerNorm"):
+        fisher_diag(net, batches(2, 2, classes=2))
+    with pytest.raises(UserError, match="unknown estimator"):
+        fisher_diag(net, batches(2, 2, classes=2), estimator="exact")
