@@ -1,0 +1,382 @@
+"""The NAS search space: one op table, a 4-node cell, a genotype that round-trips, a network skeleton.
+
+The space of the log-det paper (section "Search space"; FUSE: arXiv:2010.13962): a cell is a DAG of
+4 nodes with edges 0->1, 0->2, 0->3, 1->2, 1->3, 2->3 and one operation per edge, chosen from the
+10 DARTS-style operations of ``OPS`` (DARTS, Liu et al., arXiv:1806.09055, ``operations.py``);
+cells are stacked into a skeleton. The "task-aware" space is the one restricted to the operations
+of the closest task's cell: ``SearchSpace.from_genotype``. The FUSE search itself is not here.
+
+A ``Genotype`` is plain data: 6 op names for the normal cell and 6 for the reduction cell, in the
+order of ``EDGES``. It is stored as a string (``to_str``, fits a CSV cell) or JSON, never as code.
+String format (NAS-Bench-201 style, Dong & Yang, arXiv:2001.00326), one ``|op~source|`` per edge,
+grouped by target node 1, 2, 3 and joined by ``+``, the two cells joined by ``;``::
+
+    normal:|sep_conv_3x3~0|+|skip_connect~0|none~1|+|max_pool_3x3~0|none~1|conv_7x1_1x7~2|;reduce:|...|
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .errors import UserError
+from .tasks import Task
+
+# Every parametrised layer below is an nn.Conv2d with numeric zero padding or an nn.BatchNorm2d with
+# running statistics, each called once per forward pass, and no op works in place: the per-sample
+# Fisher hooks of common/fisher.py support exactly that.
+
+
+class Zero(nn.Module):
+    """``none``: an edge that contributes nothing (zeros of the output shape)."""
+
+    def __init__(self, stride: int):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x * 0 rather than torch.zeros: the result stays in the autograd graph, so downstream
+        # layers' outputs require grad even with frozen weights (the Fisher hooks need that).
+        return x[:, :, ::self.stride, ::self.stride].mul(0.0)
+
+
+class ReLUConvBN(nn.Module):
+    """ReLU -> conv -> BN, the DARTS ordering (cell inputs are BN outputs, so the ReLU comes first)."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int):
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class SepConv(nn.Module):
+    """DARTS separable conv: (ReLU, depthwise k x k, pointwise 1x1, BN) twice; only the first
+    depthwise conv has the stride."""
+
+    def __init__(self, c: int, kernel: int, stride: int):
+        super().__init__()
+        pad = kernel // 2
+        self.op = nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(c, c, kernel, stride=stride, padding=pad, groups=c, bias=False),
+            nn.Conv2d(c, c, 1, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(),
+            nn.Conv2d(c, c, kernel, stride=1, padding=pad, groups=c, bias=False),
+            nn.Conv2d(c, c, 1, bias=False),
+            nn.BatchNorm2d(c),
+        )
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class DilConv(nn.Module):
+    """DARTS dilated separable conv: ReLU, depthwise k x k with dilation 2, pointwise 1x1, BN."""
+
+    def __init__(self, c: int, kernel: int, stride: int, dilation: int = 2):
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(c, c, kernel, stride=stride, padding=dilation * (kernel - 1) // 2,
+                      dilation=dilation, groups=c, bias=False),
+            nn.Conv2d(c, c, 1, bias=False),
+            nn.BatchNorm2d(c),
+        )
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class Conv7x1_1x7(nn.Module):
+    """DARTS ``conv_7x1_1x7``: ReLU, 1x7 conv, 7x1 conv, BN; the stride is split between the two."""
+
+    def __init__(self, c: int, stride: int):
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(c, c, (1, 7), stride=(1, stride), padding=(0, 3), bias=False),
+            nn.Conv2d(c, c, (7, 1), stride=(stride, 1), padding=(3, 0), bias=False),
+            nn.BatchNorm2d(c),
+        )
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class FactorizedReduce(nn.Module):
+    """``skip_connect`` at stride 2 (DARTS): two 1x1 stride-2 convs, one on the input and one on
+    the input shifted by one pixel, concatenated, then BN. A strided 1x1 conv alone would only
+    see the even pixels; the shifted copy sees the odd ones."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.relu = nn.ReLU()
+        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(c_in, c_out - c_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x):
+        x = self.relu(x)
+        # Shift by padding then cropping (DARTS slices x[:, :, 1:, 1:]) so both halves have
+        # ceil(H/2) x ceil(W/2) pixels, like every other op at stride 2, for odd sizes too.
+        shifted = F.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+
+
+# The op table (DARTS operations, the list of the log-det paper). Each entry maps (channels C,
+# stride s) to a module taking C x H x W to C x ceil(H/s) x ceil(W/s). Pools carry no BN, as in
+# DARTS' evaluation networks: a cell adds them to BN outputs of other edges.
+OPS: dict[str, Callable[[int, int], nn.Module]] = {
+    "none": lambda c, stride: Zero(stride),
+    "skip_connect": lambda c, stride: nn.Identity() if stride == 1 else FactorizedReduce(c, c),
+    "avg_pool_3x3": lambda c, stride: nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False),
+    "max_pool_3x3": lambda c, stride: nn.MaxPool2d(3, stride=stride, padding=1),
+    "sep_conv_3x3": lambda c, stride: SepConv(c, 3, stride),
+    "sep_conv_5x5": lambda c, stride: SepConv(c, 5, stride),
+    "sep_conv_7x7": lambda c, stride: SepConv(c, 7, stride),
+    "dil_conv_3x3": lambda c, stride: DilConv(c, 3, stride),
+    "dil_conv_5x5": lambda c, stride: DilConv(c, 5, stride),
+    "conv_7x1_1x7": lambda c, stride: Conv7x1_1x7(c, stride),
+}
+OP_NAMES: tuple[str, ...] = tuple(OPS)
+
+# The cell DAG (log-det paper, "Search space"): node 0 is the cell input, node j sums its incoming
+# edges. A genotype lists one op per edge in this order.
+NUM_NODES = 4
+EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+CELL_KINDS = ("normal", "reduce")
+
+_FORMAT = "'normal:|op~0|+|op~0|op~1|+|op~0|op~1|op~2|;reduce:|op~0|+|...|'"
+
+
+def _check_ops(ops, where: str) -> tuple[str, ...]:
+    if isinstance(ops, str) or not isinstance(ops, Sequence):
+        raise UserError(f"{where}: expected a list of {len(EDGES)} op names, got {ops!r}")
+    ops = tuple(ops)
+    if len(ops) != len(EDGES):
+        raise UserError(f"{where}: expected {len(EDGES)} op names (one per edge "
+                        f"{', '.join(f'{i}->{j}' for i, j in EDGES)}), got {len(ops)}")
+    for name in ops:
+        if not isinstance(name, str) or name not in OPS:
+            raise UserError(f"{where}: unknown op {name!r}; choose from {', '.join(OPS)}")
+    return ops
+
+
+@dataclass(frozen=True)
+class Genotype:
+    """The ops of one normal and one reduction cell, one name per edge in ``EDGES`` order."""
+
+    normal: tuple[str, ...]
+    reduce: tuple[str, ...]
+
+    def __post_init__(self):
+        # lists (from JSON) become tuples, so genotypes are hashable and compare equal
+        for kind in CELL_KINDS:
+            object.__setattr__(self, kind, _check_ops(getattr(self, kind), f"genotype, {kind} cell"))
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """The distinct ops used by either cell, in ``OPS`` order."""
+        used = set(self.normal) | set(self.reduce)
+        return tuple(name for name in OPS if name in used)
+
+    def to_str(self) -> str:
+        return ";".join(f"{kind}:{_cell_to_str(getattr(self, kind))}" for kind in CELL_KINDS)
+
+    def __str__(self) -> str:
+        return self.to_str()
+
+    @classmethod
+    def from_str(cls, text: str) -> Genotype:
+        """Parse ``to_str``'s format; any other string raises one ``UserError``."""
+        if not isinstance(text, str):
+            raise UserError(f"bad genotype {text!r}: expected a string like {_FORMAT}")
+
+        def bad(reason: str) -> UserError:
+            return UserError(f"bad genotype string '{text}': {reason}; expected {_FORMAT} "
+                             f"with ops from {', '.join(OPS)}")
+
+        cells: dict[str, tuple[str, ...]] = {}
+        parts = text.strip().split(";")
+        if len(parts) != len(CELL_KINDS):
+            raise bad(f"expected {len(CELL_KINDS)} cells separated by ';', got {len(parts)}")
+        for part in parts:
+            kind, sep, body = part.partition(":")
+            kind = kind.strip()
+            if not sep or kind not in CELL_KINDS:
+                raise bad(f"each cell must start with 'normal:' or 'reduce:', got '{part.strip()}'")
+            if kind in cells:
+                raise bad(f"the {kind} cell is given twice")
+            cells[kind] = _cell_from_str(body.strip(), kind, bad)
+        return cls(**cells)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {kind: list(getattr(self, kind)) for kind in CELL_KINDS}
+
+    @classmethod
+    def from_dict(cls, data) -> Genotype:
+        if not isinstance(data, dict) or set(data) != set(CELL_KINDS):
+            raise UserError(f"bad genotype {data!r}: expected an object with exactly the keys "
+                            f"{', '.join(CELL_KINDS)}")
+        return cls(**{kind: data[kind] for kind in CELL_KINDS})
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> Genotype:
+        try:
+            data = json.loads(text)
+        except (TypeError, json.JSONDecodeError) as exc:
+            raise UserError(f"bad genotype JSON {text!r}: {exc}") from None
+        return cls.from_dict(data)
+
+
+def _incoming(j: int) -> list[int]:
+    """Indices into ``EDGES`` of the edges that end at node j, by source node."""
+    return [k for k, (_, target) in enumerate(EDGES) if target == j]
+
+
+def _cell_to_str(ops: tuple[str, ...]) -> str:
+    return "+".join("|" + "|".join(f"{ops[k]}~{EDGES[k][0]}" for k in _incoming(j)) + "|"
+                    for j in range(1, NUM_NODES))
+
+
+def _cell_from_str(body: str, kind: str, bad: Callable[[str], UserError]) -> tuple[str, ...]:
+    groups = body.split("+")
+    if len(groups) != NUM_NODES - 1:
+        raise bad(f"the {kind} cell needs {NUM_NODES - 1} node groups joined by '+', got {len(groups)}")
+    found: dict[tuple[int, int], str] = {}
+    for j, group in enumerate(groups, start=1):
+        if len(group) < 2 or not (group.startswith("|") and group.endswith("|")):
+            raise bad(f"node {j} of the {kind} cell must be written '|op~0|...|', got '{group}'")
+        items = group[1:-1].split("|")
+        if len(items) != j:
+            raise bad(f"node {j} of the {kind} cell needs {j} input edges, got {len(items)}")
+        for i, item in enumerate(items):
+            name, sep, source = item.partition("~")
+            if not sep or source != str(i):
+                raise bad(f"edge {i}->{j} of the {kind} cell must be written '<op>~{i}', got '{item}'")
+            if name not in OPS:
+                raise bad(f"unknown op '{name}' on edge {i}->{j} of the {kind} cell")
+            found[(i, j)] = name
+    return tuple(found[edge] for edge in EDGES)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The allowed op names (default: all of ``OPS``); both cells draw from the same set.
+
+    Stored deduplicated and in ``OPS`` order, so two spaces with the same ops are equal and sample
+    the same genotypes from the same seed, whatever order the ops were given in.
+    """
+
+    ops: tuple[str, ...] = OP_NAMES
+
+    def __post_init__(self):
+        if isinstance(self.ops, str) or not isinstance(self.ops, Sequence):
+            raise UserError(f"search space: expected a list of op names, got {self.ops!r}")
+        unknown = [name for name in self.ops if not isinstance(name, str) or name not in OPS]
+        if unknown:
+            raise UserError(f"search space: unknown op(s) {', '.join(map(repr, unknown))}; "
+                            f"choose from {', '.join(OPS)}")
+        if not self.ops:
+            raise UserError("search space: no ops given; it must allow at least one")
+        object.__setattr__(self, "ops", tuple(name for name in OPS if name in self.ops))
+
+    @classmethod
+    def from_genotype(cls, genotype: Genotype) -> SearchSpace:
+        """The task-aware space (log-det paper, "Search space"): the ops of the closest task's cells."""
+        return cls(genotype.ops)
+
+    def sample(self, generator: torch.Generator) -> Genotype:
+        """A genotype with every edge's op drawn uniformly and independently from ``ops``."""
+        n = len(EDGES)
+        draws = torch.randint(len(self.ops), (2 * n,), generator=generator).tolist()
+        names = [self.ops[k] for k in draws]
+        return Genotype(normal=tuple(names[:n]), reduce=tuple(names[n:]))
+
+    def __contains__(self, genotype: Genotype) -> bool:
+        return set(genotype.ops) <= set(self.ops)
+
+
+class Cell(nn.Module):
+    """One cell of the DAG in ``EDGES``: node 0 = the (preprocessed) input, node j = the sum of
+    op(i->j)(node i) over i < j, output = node 3.
+
+    The output is the last node, as in NAS-Bench-201's cell of the same 4-node, 6-edge shape, rather
+    than DARTS' concatenation of the intermediate nodes: every edge lies on a path to node 3, so
+    every op of the genotype matters, and the width stays C with no extra 1x1 conv that the
+    genotype does not describe. (A genotype whose every path to node 3 crosses ``none`` outputs zeros; it stays
+    in the space, as in NAS-Bench-201.) A reduction cell puts stride 2 on the edges leaving node 0,
+    so nodes 1-3 all have half the resolution.
+    """
+
+    def __init__(self, ops: Sequence[str], c_in: int, c: int, reduction: bool):
+        super().__init__()
+        ops = _check_ops(ops, "cell")
+        self.reduction = reduction
+        # A 1x1 ReLU-conv-BN only where the width changes: the op table is built for C -> C.
+        self.preprocess = ReLUConvBN(c_in, c, 1, 1, 0) if c_in != c else nn.Identity()
+        self.edges = nn.ModuleList(
+            OPS[name](c, 2 if reduction and i == 0 else 1) for (i, _), name in zip(EDGES, ops))
+        self.node_inputs = [_incoming(j) for j in range(1, NUM_NODES)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nodes = [self.preprocess(x)]
+        for edges in self.node_inputs:
+            # sum() adds out of place: skip_connect returns its input, so an in-place += would
+            # modify another node, and the Fisher hooks refuse inputs modified in place
+            nodes.append(sum(self.edges[k](nodes[EDGES[k][0]]) for k in edges))
+        return nodes[-1]
+
+
+class NASNetwork(nn.Module):
+    """The skeleton of the log-det paper's search: stem (3x3 conv + BN), ``layers`` stacked cells
+    with reduction cells at 1/3 and 2/3 of the depth (width doubled at each, as in DARTS), global
+    average pooling, linear classifier. ``channels`` is the width of the first cells."""
+
+    def __init__(self, genotype: Genotype, num_classes: int, channels: int = 16, layers: int = 5,
+                 in_channels: int = 3):
+        super().__init__()
+        if not isinstance(genotype, Genotype):
+            raise UserError(f"NASNetwork needs a Genotype, got {type(genotype).__name__}")
+        for name, value in (("num_classes", num_classes), ("channels", channels), ("layers", layers),
+                            ("in_channels", in_channels)):
+            if not isinstance(value, int) or value < 1:
+                raise UserError(f"NASNetwork: {name} must be a positive integer, got {value!r}")
+        self.genotype = genotype
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(channels))
+        reductions = {layers // 3, 2 * layers // 3}
+        cells, c_prev, c = [], channels, channels
+        for index in range(layers):
+            reduction = index in reductions
+            if reduction:
+                c *= 2
+            cells.append(Cell(genotype.reduce if reduction else genotype.normal, c_prev, c, reduction))
+            c_prev = c
+        self.cells = nn.Sequential(*cells)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.classifier = nn.Linear(c_prev, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.pool(self.cells(self.stem(x))))
+
+
+def build_nas_network(genotype: Genotype | str, task: Task, width: int, depth: int) -> NASNetwork:
+    """``NASNetwork`` for ``task`` (its class count); ``genotype`` may be a ``to_str`` string."""
+    if isinstance(genotype, str):
+        genotype = Genotype.from_str(genotype)
+    return NASNetwork(genotype, num_classes=task.num_classes, channels=width, layers=depth)
