@@ -15,7 +15,7 @@ squared **per sample**. Estimators (``ESTIMATORS``):
 
 The per-sample estimators run one forward and one backward pass per batch: hooks record each
 layer's input a and output gradient d, and the squared per-sample weight gradients are formed
-from them (Linear: (d^2)^T (a^2); Conv2d: unfold + batched matmul; BatchNorm in eval mode:
+from them (Linear: (d^2)^T (a^2); Conv2d: one batched matmul per kernel offset; BatchNorm in eval mode:
 sums of d * x_hat and d over positions). Parameters are frozen during the pass, so autograd
 computes no batch weight gradients: the total cost is about one ordinary backward pass.
 
@@ -110,12 +110,7 @@ class _SquaredGradHooks:
                 if bsum is not None:
                     bsum += d.flatten(1, -2).sum(1).pow(2).sum(0)
         elif isinstance(module, nn.Conv2d):
-            b, groups = a.shape[0], module.groups
-            cols = F.unfold(a, module.kernel_size, module.dilation, module.padding, module.stride)
-            cols = cols.view(b, groups, -1, cols.shape[-1])              # B x G x (Cin/G k k) x L
-            dg = d.reshape(b, groups, -1, cols.shape[-1])                # B x G x (Cout/G) x L
-            g = torch.einsum("bgol,bgil->bgoi", dg, cols)                 # per-sample weight grads
-            wsum += g.pow(2).sum(0).reshape(wsum.shape)
+            wsum += _conv_per_sample_sq_grads(module, a, d)
             if bsum is not None:
                 bsum += d.flatten(2).sum(2).pow(2).sum(0)
         else:                                                # batch norm, eval mode
@@ -128,6 +123,32 @@ class _SquaredGradHooks:
             if module.bias is not None:
                 gb = d.sum(dims) if dims else d
                 bsum += gb.pow(2).sum(0)
+
+
+def _conv_per_sample_sq_grads(conv: nn.Conv2d, a: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """sum_i (dL_i/dW)^2 for a Conv2d with input a (B x Cin x H x W) and output gradient d.
+
+    The per-sample weight gradient is g_i[o, c, p, q] = sum_l d_i[o, l] a_i[c, l shifted by (p, q)].
+    One batched matmul per kernel offset (p, q) on a strided slice of the padded input: the same
+    FLOPs as ``F.unfold`` + one matmul, but F.unfold is slow on CPU (measured 4x the whole
+    batched weight gradient for a 64-channel 32x32 layer) and holds k*k copies of the input."""
+    b, groups = a.shape[0], conv.groups
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
+    ho, wo = d.shape[-2:]
+    cout, cin_g = conv.out_channels, conv.in_channels // groups
+    padded = F.pad(a, (pw, pw, ph, ph)) if ph or pw else a
+    dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, groups, cout // groups)          # B x L x G x O/G
+    out = a.new_empty(cout, cin_g, kh, kw)
+    for p in range(kh):
+        for q in range(kw):
+            sl = padded[:, :, p * dh: p * dh + sh * (ho - 1) + 1: sh, q * dw: q * dw + sw * (wo - 1) + 1: sw]
+            al = sl.permute(0, 2, 3, 1).reshape(b, ho * wo, groups, cin_g)            # B x L x G x Cin/G
+            if groups == 1:
+                g = torch.bmm(dl[:, :, 0].transpose(1, 2), al[:, :, 0])              # B x O x Cin
+            else:
+                g = torch.einsum("blgo,blgi->bgoi", dl, al).reshape(b, cout, cin_g)
+            out[:, :, p, q] = g.pow_(2).sum(0)
+    return out
 
 
 @contextmanager

@@ -165,6 +165,9 @@ def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
             for p in sorted(paths.checkpoints_root(results_dir, preset).glob("*/*/seed*.json"))]
     df = pd.DataFrame(rows)
     if len(df):
+        first = ["task", "arch", "seed", "preset", "epochs", "train_acc", "val_acc", "test_acc", "params",
+                 "train_seconds", "device"]
+        df = df[[c for c in first if c in df] + sorted(c for c in df if c not in first)]
         df = df.sort_values(["arch", "task", "seed"]).reset_index(drop=True)
     atomic_write_csv(df, paths.train_metrics_csv(results_dir, preset))
     return df
