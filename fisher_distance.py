@@ -14,14 +14,14 @@ from dataclasses import replace
 
 from common.cli import common_parser, run
 from common.distance import DISTANCES
-from common.errors import UserError
+from common.errors import UserError, positive
 from common.fisher import ESTIMATORS
 from common.ftd import distance_table, mean_std_matrices
 from common.io import atomic_write_csv
 from common.paths import distance_outputs
 from common.plots import distance_heatmap
 from common.presets import FISHER_PRESETS, train_config
-from common.tasks import TASK_SETS, resolve_tasks
+from common.tasks import TASK_SETS, resolve_tasks, tasks_label
 from common.train import select_device
 
 
@@ -43,7 +43,7 @@ def main(argv=None):
     tasks = resolve_tasks(names)
     if len(tasks) < 2:
         raise UserError("a distance matrix needs at least two tasks")
-    label = args.task_set or (names[0] if len(names) == 1 and names[0] in TASK_SETS else "-".join(t.name for t in tasks))
+    label = tasks_label(names)
     datasets = {t.dataset for t in tasks}
     seeds = tuple(args.seeds) if args.seeds else None
     cfgs = {ds: train_config(args.preset, ds, arch=args.arch, seeds=seeds) for ds in sorted(datasets)}
@@ -51,11 +51,8 @@ def main(argv=None):
     if any(c.arch != cfg.arch or c.seeds != cfg.seeds for c in cfgs.values()):
         raise UserError("the preset uses different archs or seeds for these datasets; pass --arch and --seeds")
     fcfg = FISHER_PRESETS[args.preset]
-    if args.fisher_samples is not None or args.batch_size is not None:
-        for flag, v in (("fisher-samples", args.fisher_samples), ("batch-size", args.batch_size)):
-            if v is not None and v <= 0:
-                raise UserError(f"--{flag} must be positive")
-        fcfg = replace(fcfg, samples=args.fisher_samples or fcfg.samples, batch_size=args.batch_size or fcfg.batch_size)
+    fcfg = replace(fcfg, samples=positive("fisher-samples", args.fisher_samples) or fcfg.samples,
+                   batch_size=positive("batch-size", args.batch_size) or fcfg.batch_size)
     device = select_device(args.device)
     print(f"{args.distance} distance, {args.estimator} Fisher, {cfg.arch}, tasks {', '.join(t.name for t in tasks)}, "
           f"seeds {list(cfg.seeds)}, {fcfg.samples or 'all'} target samples, device {device}")

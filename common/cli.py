@@ -48,10 +48,3 @@ def run(main, argv=None) -> None:
     except KeyboardInterrupt:
         print("interrupted: finished runs are saved; rerun the same command to resume", file=sys.stderr)
         sys.exit(130)
-
-
-def positive(name: str, value):
-    if value is not None and value <= 0:
-        raise UserError(f"--{name} must be positive, got {value}")
-    return value
-

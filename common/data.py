@@ -15,6 +15,7 @@ Where the files come from, for ``--data-root ROOT`` (first match wins):
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -119,6 +120,14 @@ def _locate(dataset: str, split: str, root: Path) -> tuple[str, Path]:
     return "download", root
 
 
+@functools.lru_cache(maxsize=4)
+def _read_cache(path: str, mtime_ns: int) -> Split:
+    """Decoded split from disk, kept in memory: every task of a dataset reads the same file
+    (callers only index it, never write into it). ``mtime_ns`` makes a rewritten file a new key."""
+    blob = torch.load(path)
+    return Split(blob["x"], blob["y"])
+
+
 def load_raw(dataset: str, split: str, data_root, cache_dir) -> Split:
     """The whole official ``split`` ("train" or "test") of a dataset, original labels, cached."""
     if dataset not in NORMALIZATION:
@@ -128,8 +137,7 @@ def load_raw(dataset: str, split: str, data_root, cache_dir) -> Split:
     tag = hashlib.sha1(f"{kind}:{source}".encode()).hexdigest()[:10]
     cache = Path(cache_dir) / f"{dataset}_{split}_{kind}_{tag}.pt"
     if cache.is_file():
-        blob = torch.load(cache)
-        return Split(blob["x"], blob["y"])
+        return _read_cache(str(cache), cache.stat().st_mtime_ns)
     try:
         if kind == "download" and os.environ.get("FTD_OFFLINE"):
             raise RuntimeError("downloads disabled by FTD_OFFLINE")

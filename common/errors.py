@@ -6,3 +6,10 @@ Scripts catch it and print its message as a single ``error: ...`` line on stderr
 
 class UserError(Exception):
     pass
+
+
+def positive(name: str, value):
+    """``value`` unchanged, or a UserError naming the flag when it is given and not positive."""
+    if value is not None and value <= 0:
+        raise UserError(f"--{name} must be positive, got {value}")
+    return value

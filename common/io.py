@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 
 
-def _atomic(path, write) -> Path:
+def atomic_write(path, write) -> Path:
+    """Call ``write(tmp_path)``, then rename the temp file onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -24,11 +25,11 @@ def _atomic(path, write) -> Path:
 
 
 def atomic_torch_save(obj, path) -> Path:
-    return _atomic(path, lambda tmp: torch.save(obj, tmp))
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def atomic_write_text(text: str, path) -> Path:
-    return _atomic(path, lambda tmp: Path(tmp).write_text(text))
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def atomic_write_json(obj, path) -> Path:
@@ -36,4 +37,4 @@ def atomic_write_json(obj, path) -> Path:
 
 
 def atomic_write_csv(df, path) -> Path:
-    return _atomic(path, lambda tmp: df.to_csv(tmp, index=False))
+    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .io import _atomic  # noqa: E402
+from .io import atomic_write  # noqa: E402
 
 
 def distance_heatmap(matrix: pd.DataFrame, path, title: str, std: pd.DataFrame | None = None,
@@ -32,6 +32,6 @@ def distance_heatmap(matrix: pd.DataFrame, path, title: str, std: pd.DataFrame |
                     color="white" if v > 0.6 * vmax else "black")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
-    out = _atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    out = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
     return out

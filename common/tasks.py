@@ -99,6 +99,15 @@ def resolve_tasks(names) -> list[Task]:
     return out
 
 
+def tasks_label(names) -> str:
+    """The name a group of tasks gets in file names (distance matrices): a lone task-set name as
+    it is (``mnist``), else the expanded task names joined by '-' (``mnist-0-mnist-3``)."""
+    names = list(names)
+    if len(names) == 1 and names[0] in TASK_SETS:
+        return names[0]
+    return "-".join(t.name for t in resolve_tasks(names))
+
+
 def tasks_of_dataset(dataset: str) -> list[str]:
     return [name for name, t in TASKS.items() if t.dataset == dataset]
 

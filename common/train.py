@@ -19,12 +19,12 @@ from tqdm import tqdm
 
 from . import paths
 from .data import Normalizer, Split, iterate_batches, num_batches, task_splits
-from .errors import UserError
+from .errors import UserError, positive
 from .io import atomic_torch_save, atomic_write_csv, atomic_write_json
 from .models import build_network, count_parameters
-from .presets import TrainConfig
+from .presets import TrainConfig, train_config
 from .provenance import provenance
-from .tasks import Task, get_task
+from .tasks import Task, get_task, resolve_tasks, tasks_of_dataset
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -175,19 +175,13 @@ def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
 
 def train_tasks(dataset: str, args) -> pd.DataFrame:
     """The body of ``train_task_<dataset>.py``: every task x seed of ``args``, then the metrics CSV."""
-    from .presets import train_config
-    from .tasks import resolve_tasks, tasks_of_dataset
-
     tasks = resolve_tasks(args.tasks or [dataset])
     wrong = [t.name for t in tasks if t.dataset != dataset]
     if wrong:
         raise UserError(f"task(s) {', '.join(wrong)} are not {dataset} tasks; "
                         f"{dataset} tasks: {', '.join(tasks_of_dataset(dataset))}")
-    for name in ("epochs", "batch_size"):
-        if getattr(args, name) is not None and getattr(args, name) <= 0:
-            raise UserError(f"--{name.replace('_', '-')} must be positive")
-    cfg = train_config(args.preset, dataset, arch=args.arch, epochs=args.epochs,
-                       batch_size=args.batch_size, seeds=tuple(args.seeds) if args.seeds else None)
+    cfg = train_config(args.preset, dataset, arch=args.arch, epochs=positive("epochs", args.epochs),
+                       batch_size=positive("batch-size", args.batch_size), seeds=tuple(args.seeds) if args.seeds else None)
     device = select_device(args.device)
     runs = [(t, s) for t in tasks for s in cfg.seeds]
     params = count_parameters(build_network(cfg.arch, tasks[0])) / 1e6
