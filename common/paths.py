@@ -6,6 +6,7 @@ results/<preset>/
     train_metrics.csv                       one row per finished (task, arch, seed)
     fisher/<arch>/<estimator>_n<N>/<source>/on_<target>_seed<k>.pt   Fisher cache (git-ignored)
     distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv and _{mean,std}.png
+    nas/<target>_table.{csv,md}, nas/<target>_runs.csv, nas/genotypes/<task>_<method>_seed<k>{.json,_history.csv}
 results/cache/data/                         decoded datasets as uint8 tensors (git-ignored)
 """
 from __future__ import annotations
@@ -54,3 +55,28 @@ def distance_outputs(results_dir, preset: str, arch: str, label: str, distance: 
     stem = distances_dir(results_dir, preset, arch) / f"{label}_{distance}_{estimator}"
     return {"long": Path(f"{stem}_long.csv"), "mean": Path(f"{stem}_mean.csv"), "std": Path(f"{stem}_std.csv"),
             "mean_png": Path(f"{stem}_mean.png"), "std_png": Path(f"{stem}_std.png")}
+
+
+# Step 3, task-aware NAS:
+# results/<preset>/nas/<target>_table.{csv,md}, <target>_runs.csv (one row per method and seed)
+# results/<preset>/nas/genotypes/<task>_<method>_seed<k>.json and ..._history.csv (α / candidates)
+def nas_dir(results_dir, preset: str) -> Path:
+    return run_dir(results_dir, preset) / "nas"
+
+
+def nas_record_path(results_dir, preset: str, task: str, method: str, seed: int) -> Path:
+    """The searched genotype of (task, method, seed), its search record and, once done, its retraining."""
+    return nas_dir(results_dir, preset) / "genotypes" / f"{task}_{method}_seed{seed}.json"
+
+
+def nas_history_path(results_dir, preset: str, task: str, method: str, seed: int) -> Path:
+    """α and validation accuracy of every candidate after every round, next to the record."""
+    record = nas_record_path(results_dir, preset, task, method, seed)
+    return record.with_name(f"{record.stem}_history.csv")
+
+
+def nas_table_outputs(results_dir, preset: str, target: str) -> dict:
+    """The NAS table of a target (CSV, Markdown) and its per-seed rows (CSV)."""
+    folder = nas_dir(results_dir, preset)
+    return {"csv": folder / f"{target}_table.csv", "md": folder / f"{target}_table.md",
+            "runs": folder / f"{target}_runs.csv"}

@@ -72,3 +72,55 @@ FISHER_PRESETS: dict[str, FisherConfig] = {
     "cpu": FisherConfig(samples=1000, batch_size=100),
     "paper": FisherConfig(samples=None, batch_size=100),
 }
+
+
+@dataclass(frozen=True)
+class NASConfig:
+    """Step 3, task-aware NAS (``common/fuse.py``). A FUSE search runs ``stages`` stages; each stage
+    trains its candidates' weights and the mixing weights α in ``rounds`` alternations."""
+
+    width: int                      # channels of the first cells (doubled at each reduction cell)
+    depth: int                      # cells of the skeleton (reduction cells at 1/3 and 2/3 of it)
+    initial_candidates: int         # candidates of the first stage
+    candidates: int                 # candidates of every later stage: the incumbent + (candidates - 1) new ones
+    stages: int                     # search stages: the default --budget
+    rounds: int                     # alternations of (weights, α) training per stage
+    weight_epochs: int              # epochs over the search train split per round, α frozen (Eq. 8)
+    alpha_epochs: int               # epochs over the validation split per round, weights frozen (Eq. 9)
+    lr: float                       # Adam learning rate of the candidates' weights during the search
+    alpha_lr: float                 # Adam learning rate of α
+    search_max_train: int | None    # cap on train images seen by the search (None: all)
+    search_max_val: int | None      # cap on validation images of the α steps (None: all)
+    retrain_epochs: int | None      # retraining of the chosen cell (None: the training preset's epochs)
+    retrain_max_train: int | None   # cap on train images of the retraining (None: all)
+    retrain_max_eval: int | None    # cap on val / test images of the retraining (None: all)
+    batch_size: int                 # search and retraining
+    seeds: tuple[int, ...]          # one search + one retraining per seed and method
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+NAS_PRESETS: dict[str, NASConfig] = {
+    "smoke": NASConfig(width=4, depth=3, initial_candidates=3, candidates=3, stages=2, rounds=2,
+                       weight_epochs=1, alpha_epochs=2, lr=2e-3, alpha_lr=0.05, search_max_train=64,
+                       search_max_val=32, retrain_epochs=1, retrain_max_train=128, retrain_max_eval=64,
+                       batch_size=32, seeds=(0,)),
+    # Sized for ~5 minutes per target and seed: the three searched methods (task-aware FUSE, full
+    # FUSE, random search, ~40-50 s each) and their three retrainings (~50-80 s each) of cifar10-2,
+    # seed 0, took 5.2 min with 1 thread (2 threads are only ~15 % faster for a width-8 cell:
+    # ~230 vs ~200 training images/s; width 16: ~150 vs ~100). The retraining's eval cap equals the
+    # ε-networks' (2,000), so both are tested on the same test images.
+    "cpu": NASConfig(width=8, depth=5, initial_candidates=3, candidates=3, stages=3, rounds=2,
+                     weight_epochs=1, alpha_epochs=5, lr=2e-3, alpha_lr=0.05, search_max_train=320,
+                     search_max_val=320, retrain_epochs=2, retrain_max_train=4_000, retrain_max_eval=2_000,
+                     batch_size=64, seeds=(0, 1, 2)),
+    # The papers' search: 5 initial candidates (log-det paper); 3 candidates per stage, 10 stages of
+    # 5 rounds of 5 epochs each for weights and α, Adam with its default learning rate, batch 128
+    # (the authors' FUSE code). The papers do not give the skeleton's size; 36 channels x 8 cells
+    # gives 0.6-2.2 M parameters (papers: 2-3 M). For a GPU.
+    "paper": NASConfig(width=36, depth=8, initial_candidates=5, candidates=3, stages=10, rounds=5,
+                       weight_epochs=5, alpha_epochs=5, lr=1e-3, alpha_lr=1e-3, search_max_train=None,
+                       search_max_val=None, retrain_epochs=None, retrain_max_train=None,
+                       retrain_max_eval=None, batch_size=128, seeds=tuple(range(10))),
+}

@@ -1,0 +1,75 @@
+"""Step 3 of the papers: task-aware NAS. Search a cell for --target with FUSE in the space of the
+closest baseline task, compare with FUSE and random search in the full space at the same budget,
+and with the hand-designed ε-networks of step 1.
+
+    # the closest task's own full-space search (once per baseline task), then the target
+    python nas_fuse.py --target cifar10-3 --space full --search-only --preset cpu --data-root ../shared/data
+    python nas_fuse.py --target cifar10-2 --preset cpu --data-root ../shared/data
+    python nas_fuse.py --target mnist-2 --task-set ldnas8 --budget 5        # another matrix, 5 stages
+
+--space task-aware (default) reads the distance matrix of fisher_distance.py (same --preset, --arch,
+--distance, --estimator; baselines: --baselines or --task-set, default the target's task set),
+takes the baseline task closest to the target and restricts the space to the ops of that task's
+full-space genotype. The searches never read the test split; each chosen cell is retrained from
+scratch and tested once. Writes results/<preset>/nas/<target>_table.{csv,md}, <target>_runs.csv
+and genotypes/<task>_<method>_seed<k>.json (+ _history.csv with α per round). Finished searches
+and retrainings are skipped on rerun (--force redoes them). The common flags mean: --arch, the
+ε-networks whose distance matrix is read; --seeds, one search + retraining per seed and method;
+--epochs, the retraining's epochs; --batch-size, the search's and the retraining's batch size.
+"""
+from dataclasses import replace
+
+from common.cli import common_parser, run
+from common.distance import DISTANCES
+from common.errors import UserError, positive
+from common.fisher import ESTIMATORS
+from common.fuse import SPACES, run_nas
+from common.presets import NAS_PRESETS, train_config
+from common.tasks import TASK_SETS, get_task
+from common.train import select_device
+
+
+def main(argv=None):
+    p = common_parser(__doc__)
+    p.add_argument("--target", required=True, help="the task to search a cell for, e.g. cifar10-2")
+    p.add_argument("--baselines", dest="tasks", nargs="+", metavar="TASK",
+                   help="baseline tasks or task sets whose distance to the target decides the space "
+                        "(same as --tasks; default: the task set holding the target)")
+    p.add_argument("--task-set", choices=tuple(TASK_SETS), help="the baselines as a named task set")
+    p.add_argument("--space", choices=SPACES, default="task-aware",
+                   help="space of the main FUSE search: task-aware (the closest task's ops) or full "
+                        "(default: %(default)s)")
+    p.add_argument("--budget", type=int, help="search stages of every method (default: the NAS preset's)")
+    p.add_argument("--search-only", action="store_true",
+                   help="only the main search: no baselines, retraining or table (e.g. for a baseline task)")
+    p.add_argument("--distance", choices=tuple(DISTANCES), default="frechet",
+                   help="the distance matrix to read, as in fisher_distance.py (default: %(default)s)")
+    p.add_argument("--estimator", choices=ESTIMATORS, default="empirical",
+                   help="the Fisher estimator of that matrix, as in fisher_distance.py (default: %(default)s)")
+    args = p.parse_args(argv)
+    if args.task_set and args.tasks:
+        raise UserError("give either --task-set or --baselines/--tasks, not both")
+    target = get_task(args.target)
+    names = [args.task_set] if args.task_set else args.tasks
+    cfg = NAS_PRESETS[args.preset]
+    cfg = replace(cfg, retrain_epochs=positive("epochs", args.epochs) or cfg.retrain_epochs,
+                  batch_size=positive("batch-size", args.batch_size) or cfg.batch_size,
+                  seeds=tuple(args.seeds) if args.seeds else cfg.seeds)
+    stages = positive("budget", args.budget) or cfg.stages
+    train_cfg = train_config(args.preset, target.dataset, arch=args.arch)
+
+    out = run_nas(target, space=args.space, names=names, cfg=cfg, stages=stages, train_cfg=train_cfg,
+                  preset=args.preset, arch=train_cfg.arch, distance=args.distance, estimator=args.estimator,
+                  data_root=args.data_root, results_dir=args.results_dir, device=select_device(args.device),
+                  force=args.force, search_only=args.search_only)
+    if args.search_only:
+        print("genotypes:\n  " + "\n  ".join(f"{m} seed {s}: {r['genotype']}" for (m, s), r in out["records"].items()))
+        return
+    table = out["table"]
+    print("\n" + table[["method", "test_acc_mean", "test_acc_std", "params_m", "search_hours", "device"]]
+          .round(4).to_string(index=False))
+    print("outputs:\n  " + "\n  ".join(str(p) for p in out["outputs"].values()))
+
+
+if __name__ == "__main__":
+    run(main)

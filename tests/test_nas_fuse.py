@@ -1,0 +1,235 @@
+"""FUSE, random search, the task-aware space and nas_fuse.py end to end (fabricated data, smoke preset)."""
+import inspect
+import json
+import shutil
+
+import pandas as pd
+import pytest
+import torch
+
+import fisher_distance
+import nas_fuse
+import train_task_mnist
+from common import fuse, paths
+from common.data import Split
+from common.errors import UserError
+from common.nas import Genotype, SearchSpace
+from common.presets import NAS_PRESETS, train_config
+from common.tasks import get_task
+from test_train_scripts import run_script
+
+CFG = NAS_PRESETS["smoke"]
+TASK = get_task("mnist-2")   # 5 classes
+BASELINES = ["mnist-0", "mnist-2", "mnist-3"]
+
+
+def fabricated(n: int, seed: int) -> Split:
+    """Images whose brightness depends on the label, so the candidates learn a little; 16 x 16 to
+    keep the searches fast (the network pools globally, so any size works)."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(TASK.num_classes, (n,), generator=g)
+    x = (torch.randint(0, 100, (n, 3, 16, 16), generator=g) + 30 * y.view(-1, 1, 1, 1)).to(torch.uint8)
+    return Split(x, y)
+
+
+class TracedSplit(Split):
+    """A split that logs each read of its images or labels as (split name, current search phase)."""
+
+    def __init__(self, split: Split, name: str, log: list, phase: list):
+        self.__dict__.update(_x=split.x, _y=split.y, name=name, log=log, phase=phase)
+
+    @property
+    def x(self):
+        self.log.append((self.name, self.phase[-1]))
+        return self._x
+
+    @property
+    def y(self):
+        self.log.append((self.name, self.phase[-1]))
+        return self._y
+
+
+def trace_phases(monkeypatch, phase: list) -> None:
+    """Name the phase while fuse's weight-training and validation-logit functions run."""
+    for name, label in (("_train_weights", "weights"), ("_val_logits", "alpha")):
+        real = getattr(fuse, name)
+
+        def wrapped(*args, real=real, label=label, **kwargs):
+            phase.append(label)
+            try:
+                return real(*args, **kwargs)
+            finally:
+                phase.pop()
+        monkeypatch.setattr(fuse, name, wrapped)
+
+
+@pytest.mark.parametrize("search", [fuse.fuse_search, fuse.random_search])
+def test_weights_read_only_train_and_alpha_only_validation(search, monkeypatch):
+    assert not {"test", "splits"} & set(inspect.signature(search).parameters)   # no way to pass test data
+    log, phase = [], ["setup"]
+    trace_phases(monkeypatch, phase)
+    alpha_labels = []
+    real_alpha = fuse._alpha_steps
+    monkeypatch.setattr(fuse, "_alpha_steps", lambda alpha, opt, logits, labels, *a:
+                        (alpha_labels.append(labels.clone()), real_alpha(alpha, opt, logits, labels, *a)))
+    train, val = fabricated(48, 0), fabricated(24, 1)
+    search(TASK, SearchSpace(), TracedSplit(train, "train", log, phase), TracedSplit(val, "val", log, phase), CFG, 0)
+    assert {name for name, p in log if p == "weights"} == {"train"}
+    assert {name for name, p in log if p == "alpha"} == {"val"}
+    if search is fuse.fuse_search:   # every α step saw exactly the validation labels
+        assert len(alpha_labels) == CFG.stages * CFG.rounds
+        assert all(torch.equal(labels, val.y) for labels in alpha_labels)
+    else:
+        assert not alpha_labels
+
+
+@pytest.mark.parametrize("search", [fuse.fuse_search, fuse.random_search])
+def test_same_seed_same_genotype(search):
+    train, val = fabricated(48, 0), fabricated(24, 1)
+    a = search(TASK, SearchSpace(), train, val, CFG, seed=3)
+    b = search(TASK, SearchSpace(), train, val, CFG, seed=3)
+    assert a.genotype == b.genotype
+    pd.testing.assert_frame_equal(a.history, b.history)
+    assert search(TASK, SearchSpace(), train, val, CFG, seed=4).genotype != a.genotype   # (1 in 10^12 to fail)
+
+
+def test_fuse_keeps_the_argmax_alpha_candidate_and_restricted_space():
+    space = SearchSpace(("skip_connect", "max_pool_3x3", "sep_conv_3x3"))
+    result = fuse.fuse_search(get_task("mnist-2"), space, fabricated(48, 0), fabricated(24, 1), CFG, 0, stages=3)
+    h = result.history
+    assert len(h) == 3 * CFG.rounds * CFG.candidates and (h.weight.groupby([h.stage, h["round"]]).sum() - 1).abs().max() < 1e-6
+    last = h[h["round"] == CFG.rounds]
+    for stage, g in last.groupby("stage"):
+        chosen = g[g.chosen]
+        assert len(chosen) == 1 and chosen.alpha.item() == g.alpha.max()
+        if stage > 1:   # the incumbent is candidate 0 of the next stage
+            previous = last[(last.stage == stage - 1) & last.chosen].genotype.item()
+            assert g[g.candidate == 0].genotype.item() == previous
+    assert result.genotype.to_str() == last[last.stage == 3][lambda d: d.chosen].genotype.item()
+    assert all(Genotype.from_str(s) in space for s in h.genotype)
+    assert h.alpha.abs().max() > 0   # α moved
+
+
+def test_random_search_keeps_the_best_validation_accuracy():
+    result = fuse.random_search(TASK, SearchSpace(), fabricated(48, 0), fabricated(24, 1), CFG, 0, stages=2)
+    h = result.history
+    assert len(h) == CFG.initial_candidates + CFG.candidates and h.alpha.isna().all()
+    assert result.genotype.to_str() == h.loc[h.val_acc.idxmax(), "genotype"]
+
+
+def test_closest_task_is_the_argmin_of_the_target_column(tmp_path):
+    matrix = pd.DataFrame([[0.0, 0.1, 0.5], [0.9, 0.0, 0.3], [0.2, 0.4, 0.0]],
+                          index=pd.Index(["a", "b", "c"], name="source"), columns=["a", "b", "c"])
+    path = tmp_path / "m.csv"
+    matrix.reset_index().to_csv(path, index=False)
+    assert fuse.closest_task(path, "a", ["a", "b", "c"], "cmd") == ("c", 0.2)   # d(c -> a), not d(a -> c)
+    assert fuse.closest_task(path, "c", ["a", "b", "c"], "cmd") == ("b", 0.3)
+    assert fuse.closest_task(path, "c", ["a"], "cmd") == ("a", 0.5)
+    with pytest.raises(UserError, match="no distance matrix at .*; compute it first: python fisher_distance.py"):
+        fuse.closest_task(tmp_path / "none.csv", "a", ["b"], "python fisher_distance.py")
+    with pytest.raises(UserError, match="no row/column for d"):
+        fuse.closest_task(path, "a", ["b", "d"], "cmd")
+
+
+def test_matrix_label_follows_fisher_distance():
+    mnist2 = get_task("mnist-2")
+    assert fuse.distance_matrix_source(mnist2, ["mnist"])[::2] == ("mnist", "--task-set mnist")
+    assert fuse.distance_matrix_source(mnist2, BASELINES)[0] == "mnist-0-mnist-2-mnist-3"
+    assert fuse.distance_matrix_source(mnist2, ["mnist-0", "mnist-3"])[::2] == (
+        "mnist-0-mnist-3-mnist-2", "--tasks mnist-0 mnist-3 mnist-2")
+    assert fuse.default_baselines(get_task("cifar10-2")) == ["cifar10"]
+
+
+def test_search_pipeline_never_reads_the_test_split(data_root, tmp_path, monkeypatch):
+    log, phase = [], ["search"]
+    real = fuse.task_splits
+    monkeypatch.setattr(fuse, "task_splits", lambda *a, **k: {
+        name: TracedSplit(split, name, log, phase) for name, split in real(*a, **k).items()})
+    kwargs = dict(preset="smoke", data_root=data_root, results_dir=tmp_path, device="cpu")
+    record, searched = fuse.run_search(TASK, "full", 0, CFG, CFG.stages, train_config("smoke", "mnist"),
+                                       space=SearchSpace(), closest=None, **kwargs)
+    assert searched and {name for name, _ in log} == {"train", "val"}
+    phase[-1] = "retrain"
+    fuse.run_retrain(record, TASK, CFG, train_config("smoke", "mnist"), **kwargs)
+    assert ("test", "retrain") in log and ("test", "search") not in log
+
+
+# --------------------------------------------------------------------------- nas_fuse.py end to end
+@pytest.fixture(scope="module")
+def with_matrix(data_root, tmp_path_factory):
+    """Smoke ε-networks and their distance matrix, no genotypes yet."""
+    results = tmp_path_factory.mktemp("nas_results")
+    common = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results), "--seeds", "0"]
+    train_task_mnist.main(common + ["--tasks", *BASELINES])
+    fisher_distance.main(common + ["--tasks", *BASELINES])
+    matrix = pd.read_csv(paths.distance_outputs(results, "smoke", "smallcnn", "mnist-0-mnist-2-mnist-3",
+                                                "frechet", "empirical")["mean"], index_col="source")
+    return results, matrix["mnist-2"].drop("mnist-2").idxmin()
+
+
+def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path, capsys):
+    src, closest = with_matrix
+    results = tmp_path / "results"
+    shutil.copytree(src, results)
+    common = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results)]
+    args = common + ["--target", "mnist-2", "--baselines", *BASELINES]
+    with pytest.raises(UserError) as info:          # the closest task has no genotype yet
+        nas_fuse.main(args)
+    command = str(info.value).split("search it first: ")[1]
+    assert command.startswith(f"python nas_fuse.py --target {closest} --space full --search-only --preset smoke")
+    nas_fuse.main(command.split()[2:])               # exactly the command the error names
+    capsys.readouterr()
+    nas_fuse.main(args)
+    out = capsys.readouterr().out
+    assert f"closest baseline task to mnist-2: {closest}" in out
+
+    tables = paths.nas_table_outputs(results, "smoke", "mnist-2")
+    table = pd.read_csv(tables["csv"])
+    assert list(table.method) == ["FUSE, task-aware space", "FUSE, full space", "random search, full space",
+                                  "hand-designed (ε-network, step 1)"]
+    assert table.architecture.iloc[3] == "smallcnn" and table.closest_task.iloc[0] == closest
+    assert table.test_acc_mean.between(0, 1).all() and (table.params_m > 0).all()
+    assert (table.search_hours.iloc[:3] > 0).all() and table.device.iloc[0].startswith("cpu")
+    md = tables["md"].read_text()
+    assert "| method | architecture | test acc (%) | params (M) | search cost (device-hours) | device |" in md
+    assert f"(ops of {closest})" in md and "Comparison at equal budget" in md and "normal:\\|" in md
+
+    record = json.loads(paths.nas_record_path(results, "smoke", "mnist-2", "task-aware", 0).read_text())
+    base = json.loads(paths.nas_record_path(results, "smoke", closest, "full", 0).read_text())
+    assert set(Genotype.from_str(record["genotype"]).ops) <= set(Genotype.from_str(base["genotype"]).ops)
+    assert record["closest"]["genotype"] == base["genotype"] and record["search_seconds"] > 0
+    history = pd.read_csv(paths.nas_history_path(results, "smoke", "mnist-2", "task-aware", 0))
+    assert record["history"] == paths.nas_history_path(results, "smoke", "mnist-2", "task-aware", 0).name
+    assert {"stage", "round", "alpha", "weight", "val_acc", "chosen"} <= set(history.columns)
+    assert 0 <= record["retrain"]["test_acc"] <= 1 and record["retrain"]["params"] == int(table.params_m.iloc[0] * 1e6 + 0.5)
+
+    mtime = paths.nas_record_path(results, "smoke", "mnist-2", "random", 0).stat().st_mtime_ns
+    nas_fuse.main(args)                              # rerun: every search and retraining is reused
+    out = capsys.readouterr().out
+    assert out.count("skip search") == 3 and out.count("skip retraining") == 3
+    assert paths.nas_record_path(results, "smoke", "mnist-2", "random", 0).stat().st_mtime_ns == mtime
+
+
+def test_missing_matrix_is_one_line_naming_the_command(data_root, with_matrix):
+    results, _ = with_matrix   # it holds the matrix of mnist-0, mnist-2, mnist-3, not of the whole mnist set
+    r = run_script("nas_fuse.py", "--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results),
+                   "--target", "mnist-2", "--task-set", "mnist")
+    matrix = paths.distance_outputs(results, "smoke", "smallcnn", "mnist", "frechet", "empirical")["mean"]
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert (f"error: no distance matrix at {matrix}; compute it first: python fisher_distance.py --preset smoke "
+            f"--task-set mnist --arch smallcnn --distance frechet --estimator empirical --results-dir {results}") in r.stderr
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--target", "mnist-9"], "unknown task 'mnist-9'"),
+    (["--baselines", *BASELINES], "is mnist-[03] .*no full-space genotype.*search it first: python nas_fuse.py"),
+    (["--baselines", "mnist-2"], "no baseline task other than the target"),
+    (["--task-set", "mnist", "--baselines", "mnist-0"], "either --task-set or --baselines"),
+    (["--budget", "0"], "--budget must be positive"),
+    (["--space", "full", "--epochs", "-1"], "--epochs must be positive"),
+])
+def test_bad_input_in_process(data_root, with_matrix, extra, message):
+    results, _ = with_matrix
+    with pytest.raises(UserError, match=message):
+        nas_fuse.main(["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results),
+                       *(["--target", "mnist-2"] if "--target" not in extra else []), *extra])
