@@ -5,9 +5,11 @@
 ``empirical`` (per-sample squared gradients from layer hooks, the suite's default) vs a plain
 per-sample autograd loop (the same quantity, ``fisher_diag_reference``) vs ``legacy-batch``
 (one backward per batch: the floor any estimator pays). Random 3x32x32 inputs, 10 classes,
-network in eval mode, after one warm-up batch.
+network in eval mode. After one warm-up batch each, the three are timed in turn for --repeats rounds;
+the figures are medians over rounds (and the ratios medians of per-round ratios).
 """
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,11 +23,21 @@ from common.tasks import get_task  # noqa: E402
 from common.train import prepare  # noqa: E402
 
 
-def per_sample_seconds(fn, data) -> float:
-    fn(data[:1])                                   # warm-up
-    start = time.perf_counter()
-    fn(data[1:])
-    return (time.perf_counter() - start) / sum(len(y) for _, y in data[1:])
+def per_sample_seconds(fns: dict, data: dict, repeats: int) -> dict:
+    """Median seconds per sample of each estimator over ``repeats`` rounds, and the median per-round
+    ratios. The estimators are timed in turn within every round, so a slow spell of this shared VM
+    (single timings of a small net vary by up to 50 % between minutes) hits all of them alike."""
+    for name, fn in fns.items():
+        fn(data[name][:1])                                   # warm-up
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn(data[name][1:])
+            times[name].append((time.perf_counter() - start) / sum(len(y) for _, y in data[name][1:]))
+    ratio = lambda a, b: statistics.median(x / y for x, y in zip(times[a], times[b]))  # noqa: E731
+    return {**{name: statistics.median(t) for name, t in times.items()},
+            "empirical/legacy": ratio("empirical", "legacy-batch"), "loop/empirical": ratio("loop", "empirical")}
 
 
 def main():
@@ -34,24 +46,27 @@ def main():
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--batches", type=int, default=4, help="timed batches (plus one warm-up)")
     p.add_argument("--loop-batches", type=int, default=1, help="timed batches for the slow loop")
+    p.add_argument("--repeats", type=int, default=5, help="timed rounds; medians are reported")
     p.add_argument("--archs", nargs="+", default=["smallcnn", "resnet18"])
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
     task = get_task("cifar10-3")
-    print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch_size}; ms per sample")
+    print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch_size}; ms per sample, "
+          f"medians of {args.repeats} rounds")
     for arch in args.archs:
         torch.manual_seed(0)
         net = prepare(build_network(arch, task), torch.device("cpu")).eval()
         data = [(torch.randn(args.batch_size, 3, 32, 32, generator=g).contiguous(memory_format=torch.channels_last),
                  torch.randint(0, 10, (args.batch_size,), generator=g)) for _ in range(args.batches + 1)]
-        t_emp = per_sample_seconds(lambda d: fisher_diag(net, d), data)
-        t_leg = per_sample_seconds(lambda d: fisher_diag(net, d, estimator="legacy-batch"), data)
-        t_loop = per_sample_seconds(lambda d: fisher_diag_reference(net, d), data[:args.loop_batches + 1])
-        print(f"{arch:10s} ({count_parameters(net) / 1e6:.2f} M params): empirical {1e3 * t_emp:.2f} | "
-              f"per-sample loop {1e3 * t_loop:.2f} | legacy-batch {1e3 * t_leg:.2f}  ->  "
-              f"empirical / legacy-batch = {t_emp / t_leg:.2f}x, loop / empirical = {t_loop / t_emp:.1f}x")
-
+        fns = {"empirical": lambda d: fisher_diag(net, d),
+               "legacy-batch": lambda d: fisher_diag(net, d, estimator="legacy-batch"),
+               "loop": lambda d: fisher_diag_reference(net, d)}
+        t = per_sample_seconds(fns, {"empirical": data, "legacy-batch": data, "loop": data[:args.loop_batches + 1]},
+                               args.repeats)
+        print(f"{arch:10s} ({count_parameters(net) / 1e6:.2f} M params): empirical {1e3 * t['empirical']:.2f} | "
+              f"per-sample loop {1e3 * t['loop']:.2f} | legacy-batch {1e3 * t['legacy-batch']:.2f}  ->  "
+              f"empirical / legacy-batch = {t['empirical/legacy']:.2f}x, loop / empirical = {t['loop/empirical']:.1f}x")
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,7 @@ squared **per sample**. Estimators (``ESTIMATORS``):
 
 The per-sample estimators run one forward and one backward pass per batch: hooks record each
 layer's input a and output gradient d, and the squared per-sample weight gradients are formed
-from them (Linear: (d^2)^T (a^2); Conv2d: one batched matmul per kernel offset; BatchNorm in eval mode:
+from them (Linear: (d^2)^T (a^2); Conv2d: batched matmuls, scheduled by layer shape; BatchNorm in eval mode:
 sums of d * x_hat and d over positions). Parameters are frozen during the pass, so autograd
 computes no batch weight gradients: the total cost is about one ordinary backward pass.
 
@@ -114,40 +114,94 @@ class _SquaredGradHooks:
             if bsum is not None:
                 bsum += d.flatten(2).sum(2).pow(2).sum(0)
         else:                                                # batch norm, eval mode
-            shape = (1, -1) + (1,) * (a.dim() - 2)
-            x_hat = (a - module.running_mean.view(shape)) / torch.sqrt(module.running_var.view(shape) + module.eps)
+            # per sample: dL/dbias = sum_l d, dL/dweight = sum_l d * x_hat with x_hat = (a - mean) / std,
+            # i.e. (sum_l d * a - mean * sum_l d) / std: no full-size x_hat is formed
             dims = tuple(range(2, a.dim()))
+            gb = d.sum(dims) if dims else d
             if module.weight is not None:
-                gw = (d * x_hat).sum(dims) if dims else d * x_hat
+                da = (d * a).sum(dims) if dims else d * a
+                gw = (da - module.running_mean * gb) * torch.rsqrt(module.running_var + module.eps)
                 wsum += gw.pow(2).sum(0)
             if module.bias is not None:
-                gb = d.sum(dims) if dims else d
                 bsum += gb.pow(2).sum(0)
+
+
+# Schedules of the per-sample conv rule, chosen per layer by shape (timed with
+# bench/fisher_conv_layers.py and bench/fisher_speed.py, 2 CPU threads): up to SMALL_MAP output positions a few samples at a
+# time, as many as fit CHUNK_FLOATS of per-sample gradients (cache-sized: small layers then keep
+# both threads busy, large ones go one sample at a time); up to FEW_COLUMNS input columns
+# (Cin*kh*kw, e.g. a first layer on RGB) one batched matmul.
+SMALL_MAP = 64
+FEW_COLUMNS = 64
+CHUNK_FLOATS = 2 ** 20
 
 
 def _conv_per_sample_sq_grads(conv: nn.Conv2d, a: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     """sum_i (dL_i/dW)^2 for a Conv2d with input a (B x Cin x H x W) and output gradient d.
 
-    The per-sample weight gradient is g_i[o, c, p, q] = sum_l d_i[o, l] a_i[c, l shifted by (p, q)].
-    One batched matmul per kernel offset (p, q) on a strided slice of the padded input: the same
-    FLOPs as ``F.unfold`` + one matmul, but F.unfold is slow on CPU (measured 4x the whole
-    batched weight gradient for a 64-channel 32x32 layer) and holds k*k copies of the input."""
+    The per-sample weight gradient is g_i[o, c, p, q] = sum_l d_i[o, l] a_i[c, l shifted by (p, q)],
+    a matmul over the L output positions. All schedules below do the FLOPs of one batched weight
+    gradient; they differ in what they copy and in how many B x O x Cin products they write:
+    * small maps (L <= SMALL_MAP, many channels): the unfolded input is small; a few samples'
+      matmuls at a time, squared and summed, so the O x Cin*k*k gradients in flight stay in cache
+      instead of B of them being written and reduced;
+    * few input columns (Cin*k*k <= FEW_COLUMNS, e.g. the first layer): one batched matmul with
+      the unfolded input;
+    * otherwise one batched matmul per kernel offset (p, q), on windows of the input (stride 1:
+      no copies) or strided slices.
+    The unfolded input is built from k*k shifted slices: F.unfold is several times slower on CPU."""
+    ho, wo = d.shape[-2:]
     b, groups = a.shape[0], conv.groups
     (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
-    ho, wo = d.shape[-2:]
     cout, cin_g = conv.out_channels, conv.in_channels // groups
     padded = F.pad(a, (pw, pw, ph, ph)) if ph or pw else a
-    dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, groups, cout // groups)          # B x L x G x O/G
+    offsets = [(p * dh, q * dw) for p in range(kh) for q in range(kw)]
+    hs, ws = sh * (ho - 1) + 1, sw * (wo - 1) + 1           # extent of one offset's window
+
+    if groups == 1 and ho * wo <= SMALL_MAP:
+        # unfolded input L x (p, q, c) per sample, gathered channels-last (contiguous Cin-runs);
+        # g_i = d_i cols_i with d_i as O x L (a free view of a channels-last gradient)
+        rows = padded.permute(0, 2, 3, 1).contiguous()
+        cols = torch.cat([rows[:, i:i + hs:sh, j:j + ws:sw] for i, j in offsets], dim=3).view(b, ho * wo, -1)
+        dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, cout).transpose(1, 2)         # B x O x L
+        out = a.new_zeros(cout, cols.shape[2])
+        chunk = min(b, CHUNK_FLOATS // out.numel())
+        if chunk > 1:
+            for s in range(0, b, chunk):
+                out += torch.bmm(dl[s:s + chunk], cols[s:s + chunk]).pow_(2).sum(0)
+        else:
+            g = torch.empty_like(out)
+            for i in range(b):
+                torch.mm(dl[i], cols[i], out=g)
+                out.addcmul_(g, g)
+        return out.view(cout, kh, kw, cin_g).permute(0, 3, 1, 2).contiguous()
+    if groups == 1 and cin_g * kh * kw <= FEW_COLUMNS:
+        # unfolded input (p, q, c) x L per sample, gathered channels-first even from a channels-last
+        # input: with few channels, whole map rows are copied instead of runs of Cin values (2x faster)
+        first = F.pad(a.contiguous(), (pw, pw, ph, ph))
+        cols = torch.cat([first[:, :, i:i + hs:sh, j:j + ws:sw] for i, j in offsets], dim=1).view(b, -1, ho * wo)
+        dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, cout)                         # B x L x O
+        out = torch.bmm(cols, dl).pow_(2).sum(0)                                     # (p, q, c) x O
+        return out.t().reshape(cout, kh, kw, cin_g).permute(0, 3, 1, 2).contiguous()
     out = a.new_empty(cout, cin_g, kh, kw)
-    for p in range(kh):
-        for q in range(kw):
-            sl = padded[:, :, p * dh: p * dh + sh * (ho - 1) + 1: sh, q * dw: q * dw + sw * (wo - 1) + 1: sw]
-            al = sl.permute(0, 2, 3, 1).reshape(b, ho * wo, groups, cin_g)            # B x L x G x Cin/G
-            if groups == 1:
-                g = torch.bmm(dl[:, :, 0].transpose(1, 2), al[:, :, 0])              # B x O x Cin
-            else:
-                g = torch.einsum("blgo,blgi->bgoi", dl, al).reshape(b, cout, cin_g)
-            out[:, :, p, q] = g.pow_(2).sum(0)
+    if groups == 1 and sh == sw == 1:
+        # Stride 1: on the padded map flattened to Hp*Wp positions, offset (p, q) sees a contiguous
+        # window starting at p*dh*Wp + q*dw, if the output grid is widened to Wp columns whose extra
+        # columns get a zero output gradient. No copies of the input at all.
+        wp = padded.shape[3]
+        flat = padded.reshape(b, cin_g, -1)                                          # B x Cin x Hp*Wp
+        n = ho * wp - (wp - wo)              # the last row's extra columns read past the map: drop them
+        dt = F.pad(d, (0, wp - wo)).reshape(b, cout, ho * wp)[:, :, :n]              # B x O x n
+        for p, q in offsets:
+            start = p * wp + q
+            out[:, :, p // dh, q // dw] = torch.bmm(dt, flat[:, :, start:start + n].transpose(1, 2)).pow_(2).sum(0)
+        return out
+    dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, groups, cout // groups)          # B x L x G x O/G
+    rows = padded.permute(0, 2, 3, 1)                                               # B x Hp x Wp x Cin
+    for p, q in offsets:
+        al = rows[:, p:p + hs:sh, q:q + ws:sw].reshape(b, ho * wo, groups, cin_g)  # B x L x G x Cin/G
+        g = torch.einsum("blgo,blgi->bgoi", dl, al).reshape(b, cout, cin_g)
+        out[:, :, p // dh, q // dw] = g.pow_(2).sum(0)
     return out
 
 

@@ -3,8 +3,9 @@ import pytest
 import torch
 import torch.nn as nn
 
+from common import fisher
 from common.errors import UserError
-from common.fisher import fisher_diag, fisher_diag_reference
+from common.fisher import _conv_per_sample_sq_grads, fisher_diag, fisher_diag_reference
 from common.models import NETWORKS, build_network
 from common.tasks import TASKS
 
@@ -45,6 +46,37 @@ def test_empirical_fisher_matches_per_sample_loop(arch):
     # every parameter gets a (non-trivial) Fisher, and the net is left as it was
     assert all(v.sum() > 0 for v in fast.values())
     assert all(p.requires_grad for p in net.parameters())
+
+
+@pytest.mark.parametrize("cin", [2, 8])       # Cin*k*k at most / above FEW_COLUMNS
+@pytest.mark.parametrize("hw", [4, 6, 20])   # output maps at most / above SMALL_MAP: every schedule
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=3, padding=1), dict(kernel_size=3, stride=2, padding=1),
+                                    dict(kernel_size=(1, 3), padding=(0, 2), dilation=2),
+                                    dict(kernel_size=3, padding=1, groups=2), dict(kernel_size=1)])
+@pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
+def test_conv_rule_matches_per_sample_autograd(cin, hw, kwargs, layout):
+    assert_conv_rule_matches_autograd(nn.Conv2d(cin, 6, **kwargs), hw, layout)
+
+
+@pytest.mark.parametrize("chunk_floats", [1, 400])   # 6 x 27 weights: 1 sample, or 2 of 5, at a time
+def test_conv_rule_small_map_chunks(chunk_floats, monkeypatch):
+    monkeypatch.setattr(fisher, "CHUNK_FLOATS", chunk_floats)
+    assert_conv_rule_matches_autograd(nn.Conv2d(3, 6, 3, padding=1, bias=False), 4, torch.channels_last)
+
+
+def assert_conv_rule_matches_autograd(conv, hw, layout):
+    torch.manual_seed(0)
+    cin = conv.in_channels
+    conv = conv.double()
+    a = torch.randn(5, cin, hw, hw, dtype=torch.float64)
+    d = torch.randn_like(conv(a))
+    expected = torch.zeros_like(conv.weight)
+    for i in range(len(a)):   # d[i] is the output gradient of sample i alone
+        g, = torch.autograd.grad(conv(a[i:i + 1]), conv.weight, d[i:i + 1])
+        expected += g.pow(2)
+    fast = _conv_per_sample_sq_grads(conv, a.contiguous(memory_format=layout), d.contiguous(memory_format=layout))
+    assert fast.shape == conv.weight.shape
+    assert torch.allclose(fast, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_channels_last_inputs_and_float32():
