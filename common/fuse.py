@@ -522,7 +522,7 @@ def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: di
              f"{cfg.weight_epochs} weight epoch(s) on ≤ {cfg.search_max_train or 'all'} train images and "
              f"{cfg.alpha_epochs} α epoch(s) on ≤ {cfg.search_max_val or 'all'} validation images). "
              "The test split is never read during a search.", "",
-             "| method | architecture | test acc (%) | params (M) | search cost (device-hours) | device |",
+             "| method | architecture | test acc (%) | params (M) | search cost per seed (device-hours) | device |",
              "|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         acc = f"{r.test_acc_mean * 100:.2f}" + (f" ± {r.test_acc_std * 100:.2f}" if r.seeds > 1 else "")

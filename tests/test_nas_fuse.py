@@ -191,7 +191,7 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     assert table.test_acc_mean.between(0, 1).all() and (table.params_m > 0).all()
     assert (table.search_hours.iloc[:3] > 0).all() and table.device.iloc[0].startswith("cpu")
     md = tables["md"].read_text()
-    assert "| method | architecture | test acc (%) | params (M) | search cost (device-hours) | device |" in md
+    assert "| method | architecture | test acc (%) | params (M) | search cost per seed (device-hours) | device |" in md
     assert f"(ops of {closest})" in md and "Comparison at equal budget" in md and "normal:\\|" in md
 
     record = json.loads(paths.nas_record_path(results, "smoke", "mnist-2", "task-aware", 0).read_text())
