@@ -127,10 +127,10 @@ class _SquaredGradHooks:
 
 
 # Schedules of the per-sample conv rule, chosen per layer by shape (timed with
-# bench/fisher_conv_layers.py and bench/fisher_speed.py, 2 CPU threads): up to SMALL_MAP output positions a few samples at a
-# time, as many as fit CHUNK_FLOATS of per-sample gradients (cache-sized: small layers then keep
-# both threads busy, large ones go one sample at a time); up to FEW_COLUMNS input columns
-# (Cin*kh*kw, e.g. a first layer on RGB) one batched matmul.
+# bench/fisher_conv_layers.py and bench/fisher_speed.py, 2 CPU threads): up to SMALL_MAP output
+# positions a few samples at a time, as many as fit CHUNK_FLOATS of per-sample gradients (cache-sized:
+# small layers then keep both threads busy, large ones go one sample at a time); up to FEW_COLUMNS
+# input columns (Cin*kh*kw, e.g. a first layer on RGB) one batched matmul.
 SMALL_MAP = 64
 FEW_COLUMNS = 64
 CHUNK_FLOATS = 2 ** 20
@@ -142,11 +142,11 @@ def _conv_per_sample_sq_grads(conv: nn.Conv2d, a: torch.Tensor, d: torch.Tensor)
     The per-sample weight gradient is g_i[o, c, p, q] = sum_l d_i[o, l] a_i[c, l shifted by (p, q)],
     a matmul over the L output positions. All schedules below do the FLOPs of one batched weight
     gradient; they differ in what they copy and in how many B x O x Cin products they write:
-    * small maps (L <= SMALL_MAP, many channels): the unfolded input is small; a few samples'
-      matmuls at a time, squared and summed, so the O x Cin*k*k gradients in flight stay in cache
-      instead of B of them being written and reduced;
-    * few input columns (Cin*k*k <= FEW_COLUMNS, e.g. the first layer): one batched matmul with
-      the unfolded input;
+    * few input columns (Cin*k*k <= FEW_COLUMNS, e.g. the first layer) on a larger map: one batched
+      matmul with the unfolded input;
+    * small maps (L <= SMALL_MAP): the unfolded input is small; a few samples' matmuls at a time,
+      squared and summed, so the O x Cin*k*k gradients in flight stay in cache instead of B of them
+      being written and reduced;
     * otherwise one batched matmul per kernel offset (p, q), on windows of the input (stride 1:
       no copies) or strided slices.
     The unfolded input is built from k*k shifted slices: F.unfold is several times slower on CPU."""
@@ -154,11 +154,20 @@ def _conv_per_sample_sq_grads(conv: nn.Conv2d, a: torch.Tensor, d: torch.Tensor)
     b, groups = a.shape[0], conv.groups
     (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
     cout, cin_g = conv.out_channels, conv.in_channels // groups
-    padded = F.pad(a, (pw, pw, ph, ph)) if ph or pw else a
     offsets = [(p * dh, q * dw) for p in range(kh) for q in range(kw)]
     hs, ws = sh * (ho - 1) + 1, sw * (wo - 1) + 1           # extent of one offset's window
+    small_map = ho * wo <= SMALL_MAP
 
-    if groups == 1 and ho * wo <= SMALL_MAP:
+    if groups == 1 and not small_map and cin_g * kh * kw <= FEW_COLUMNS:
+        # unfolded input (p, q, c) x L per sample, gathered channels-first even from a channels-last
+        # input: with few channels, whole map rows are copied instead of runs of Cin values (2x faster)
+        first = F.pad(a.contiguous(), (pw, pw, ph, ph))
+        cols = torch.cat([first[:, :, i:i + hs:sh, j:j + ws:sw] for i, j in offsets], dim=1).view(b, -1, ho * wo)
+        dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, cout)                         # B x L x O
+        out = torch.bmm(cols, dl).pow_(2).sum(0)                                     # (p, q, c) x O
+        return out.t().reshape(cout, kh, kw, cin_g).permute(0, 3, 1, 2).contiguous()
+    padded = F.pad(a, (pw, pw, ph, ph)) if ph or pw else a
+    if groups == 1 and small_map:
         # unfolded input L x (p, q, c) per sample, gathered channels-last (contiguous Cin-runs);
         # g_i = d_i cols_i with d_i as O x L (a free view of a channels-last gradient)
         rows = padded.permute(0, 2, 3, 1).contiguous()
@@ -175,26 +184,18 @@ def _conv_per_sample_sq_grads(conv: nn.Conv2d, a: torch.Tensor, d: torch.Tensor)
                 torch.mm(dl[i], cols[i], out=g)
                 out.addcmul_(g, g)
         return out.view(cout, kh, kw, cin_g).permute(0, 3, 1, 2).contiguous()
-    if groups == 1 and cin_g * kh * kw <= FEW_COLUMNS:
-        # unfolded input (p, q, c) x L per sample, gathered channels-first even from a channels-last
-        # input: with few channels, whole map rows are copied instead of runs of Cin values (2x faster)
-        first = F.pad(a.contiguous(), (pw, pw, ph, ph))
-        cols = torch.cat([first[:, :, i:i + hs:sh, j:j + ws:sw] for i, j in offsets], dim=1).view(b, -1, ho * wo)
-        dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, cout)                         # B x L x O
-        out = torch.bmm(cols, dl).pow_(2).sum(0)                                     # (p, q, c) x O
-        return out.t().reshape(cout, kh, kw, cin_g).permute(0, 3, 1, 2).contiguous()
     out = a.new_empty(cout, cin_g, kh, kw)
     if groups == 1 and sh == sw == 1:
         # Stride 1: on the padded map flattened to Hp*Wp positions, offset (p, q) sees a contiguous
         # window starting at p*dh*Wp + q*dw, if the output grid is widened to Wp columns whose extra
-        # columns get a zero output gradient. No copies of the input at all.
+        # columns get a zero output gradient. No per-offset copies of the input.
         wp = padded.shape[3]
         flat = padded.reshape(b, cin_g, -1)                                          # B x Cin x Hp*Wp
         n = ho * wp - (wp - wo)              # the last row's extra columns read past the map: drop them
         dt = F.pad(d, (0, wp - wo)).reshape(b, cout, ho * wp)[:, :, :n]              # B x O x n
         for p, q in offsets:
-            start = p * wp + q
-            out[:, :, p // dh, q // dw] = torch.bmm(dt, flat[:, :, start:start + n].transpose(1, 2)).pow_(2).sum(0)
+            window = flat[:, :, p * wp + q: p * wp + q + n].transpose(1, 2)         # B x n x Cin
+            out[:, :, p // dh, q // dw] = torch.bmm(dt, window).pow_(2).sum(0)
         return out
     dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, groups, cout // groups)          # B x L x G x O/G
     rows = padded.permute(0, 2, 3, 1)                                               # B x Hp x Wp x Cin
