@@ -536,7 +536,7 @@ def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: di
         r = aware.iloc[0]
         closest = next(rec["closest"] for rec in records.values() if rec.get("closest"))
         lines += ["", f"Task-aware space: the ops of the full-space genotype of the closest baseline task "
-                      f"{r.closest_task} (d = {closest['distance']:.4f}, `{Path(closest['matrix']).name}`). Its "
+                      f"{r.closest_task} (d = {closest['distance']:.4f} in `{Path(closest['matrix']).name}` when searched). Its "
                       f"search cost above excludes that full-space search ({r.closest_search_hours:.4f} "
                       "device-hours per seed), which is done once per baseline task and reused for every target."]
     hand = table[table.method.str.startswith("hand")]
