@@ -71,7 +71,7 @@ def main(argv=None):
     distance_heatmap(std, out["std_png"], f"std over seeds, {title}")
     print(f"\nmean over {len(cfg.seeds)} seed(s) (rows: source, columns: target)")
     print(mean.round(4).to_string())
-    print(f"\nclosest source to each target: " + ", ".join(
+    print("\nclosest source to each target: " + ", ".join(
         f"{t} <- {mean[t].drop(t).idxmin()}" for t in mean.columns))
     print("outputs:\n  " + "\n  ".join(str(p) for p in out.values()))
 

@@ -6,7 +6,6 @@ many outputs as the task has labels. The ImageNet models of torchvision get a CI
 """
 from __future__ import annotations
 
-import torch
 import torch.nn as nn
 import torchvision
 

@@ -181,7 +181,8 @@ def train_tasks(dataset: str, args) -> pd.DataFrame:
         raise UserError(f"task(s) {', '.join(wrong)} are not {dataset} tasks; "
                         f"{dataset} tasks: {', '.join(tasks_of_dataset(dataset))}")
     cfg = train_config(args.preset, dataset, arch=args.arch, epochs=positive("epochs", args.epochs),
-                       batch_size=positive("batch-size", args.batch_size), seeds=tuple(args.seeds) if args.seeds else None)
+                       batch_size=positive("batch-size", args.batch_size),
+                       seeds=tuple(args.seeds) if args.seeds else None)
     device = select_device(args.device)
     runs = [(t, s) for t in tasks for s in cfg.seeds]
     params = count_parameters(build_network(cfg.arch, tasks[0])) / 1e6

@@ -2,7 +2,6 @@
 import matplotlib.image
 import pandas as pd
 import pytest
-import torch
 
 import fisher_distance
 import train_task_mnist

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from common.errors import UserError
-from common.nas import (EDGES, OP_NAMES, OPS, Cell, Genotype, NASNetwork, SearchSpace,
+from common.nas import (OP_NAMES, OPS, Cell, Genotype, NASNetwork, SearchSpace,
                         build_nas_network)
 from common.tasks import TASKS
 
