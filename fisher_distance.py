@@ -13,16 +13,15 @@ _{mean,std}.png; Fishers are cached under results/<preset>/fisher/ (a rerun comp
 from dataclasses import replace
 
 from common.cli import common_parser, run
+from common.datasets import check_data, prepare_data
+from common.device import select_device
 from common.distance import DISTANCES
-from common.errors import UserError, positive
+from common.errors import UserError, check_results_dir, check_seeds, finite_positive, positive
 from common.fisher import ESTIMATORS
-from common.ftd import distance_table, mean_std_matrices
-from common.io import atomic_write_csv
-from common.paths import distance_outputs
-from common.plots import distance_heatmap
+from common.ftd import distance_table, mean_std_matrices, write_matrix_outputs
+from common.paths import data_cache_dir, distance_outputs
 from common.presets import FISHER_PRESETS, train_config
 from common.tasks import TASK_SETS, resolve_tasks, tasks_label
-from common.train import select_device
 
 
 def main(argv=None):
@@ -34,18 +33,19 @@ def main(argv=None):
                    help="empirical: true labels (default); mc: labels sampled from the model; "
                         "legacy-batch: the reference code's squared batch gradients (not the papers' definition)")
     p.add_argument("--fisher-samples", type=int, help="target test images per Fisher (default: the preset's)")
-    p.add_argument("--sigma2", type=float, default=1e-10, help="logdet only: sigma^2 added to each entry "
+    p.add_argument("--sigma2", type=float, default=1e-10, help="logdet only: sigma^2 > 0 added to each entry "
                    "(default 1e-10 as in the reference code)")
     args = p.parse_args(argv)
     if args.task_set and args.tasks:
         raise UserError("give either --task-set or --tasks, not both")
+    finite_positive("sigma2", args.sigma2)
     names = [args.task_set] if args.task_set else (args.tasks or ["mnist"])
     tasks = resolve_tasks(names)
     if len(tasks) < 2:
         raise UserError("a distance matrix needs at least two tasks")
     label = tasks_label(names)
     datasets = {t.dataset for t in tasks}
-    seeds = tuple(args.seeds) if args.seeds else None
+    seeds = check_seeds(args.seeds)
     cfgs = {ds: train_config(args.preset, ds, arch=args.arch, seeds=seeds) for ds in sorted(datasets)}
     cfg = next(iter(cfgs.values()))
     if any(c.arch != cfg.arch or c.seeds != cfg.seeds for c in cfgs.values()):
@@ -54,26 +54,27 @@ def main(argv=None):
     fcfg = replace(fcfg, samples=positive("fisher-samples", args.fisher_samples) or fcfg.samples,
                    batch_size=positive("batch-size", args.batch_size) or fcfg.batch_size)
     device = select_device(args.device)
+    check_results_dir(args.results_dir)
+    for ds in sorted(datasets):
+        check_data(ds, args.data_root)
+    for ds in sorted(datasets):
+        prepare_data(ds, args.data_root, data_cache_dir(args.results_dir))
     print(f"{args.distance} distance, {args.estimator} Fisher, {cfg.arch}, tasks {', '.join(t.name for t in tasks)}, "
           f"seeds {list(cfg.seeds)}, {fcfg.samples or 'all'} target samples, device {device}")
 
-    long = distance_table(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
-                          data_root=args.data_root, results_dir=args.results_dir, distance=args.distance,
-                          estimator=args.estimator, sigma2=args.sigma2, device=device, force=args.force)
+    long, key = distance_table(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
+                               data_root=args.data_root, results_dir=args.results_dir, distance=args.distance,
+                               estimator=args.estimator, sigma2=args.sigma2, device=device, force=args.force)
     mean, std = mean_std_matrices(long, [t.name for t in tasks])
     out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator)
-    atomic_write_csv(long, out["long"])
-    atomic_write_csv(mean.reset_index(), out["mean"])
-    atomic_write_csv(std.reset_index(), out["std"])
     title = (f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher, "
              f"{len(cfg.seeds)} seed(s), preset {args.preset}")
-    distance_heatmap(mean, out["mean_png"], f"mean {title}", std=std)
-    distance_heatmap(std, out["std_png"], f"std over seeds, {title}")
+    write_matrix_outputs(long, mean, std, out, key, title, device)
     print(f"\nmean over {len(cfg.seeds)} seed(s) (rows: source, columns: target)")
     print(mean.round(4).to_string())
     print("\nclosest source to each target: " + ", ".join(
         f"{t} <- {mean[t].drop(t).idxmin()}" for t in mean.columns))
-    print("outputs:\n  " + "\n  ".join(str(p) for p in out.values()))
+    print("outputs:\n  " + "\n  ".join(str(p) for p in out.values() if p.exists()))
 
 
 if __name__ == "__main__":

@@ -21,12 +21,13 @@ from dataclasses import replace
 
 from common.cli import common_parser, run
 from common.distance import DISTANCES
-from common.errors import UserError, positive
+from common.datasets import check_data
+from common.errors import UserError, check_results_dir, check_seeds, positive
 from common.fisher import ESTIMATORS
 from common.fuse import SPACES, run_nas
 from common.presets import NAS_PRESETS, train_config
 from common.tasks import TASK_SETS, get_task
-from common.train import select_device
+from common.device import select_device
 
 
 def main(argv=None):
@@ -54,13 +55,16 @@ def main(argv=None):
     cfg = NAS_PRESETS[args.preset]
     cfg = replace(cfg, retrain_epochs=positive("epochs", args.epochs) or cfg.retrain_epochs,
                   batch_size=positive("batch-size", args.batch_size) or cfg.batch_size,
-                  seeds=tuple(args.seeds) if args.seeds else cfg.seeds)
+                  seeds=check_seeds(args.seeds) or cfg.seeds)
     stages = positive("budget", args.budget) or cfg.stages
     train_cfg = train_config(args.preset, target.dataset, arch=args.arch)
+    device = select_device(args.device)
+    check_results_dir(args.results_dir)
+    check_data(target.dataset, args.data_root)
 
     out = run_nas(target, space=args.space, names=names, cfg=cfg, stages=stages, train_cfg=train_cfg,
                   preset=args.preset, arch=train_cfg.arch, distance=args.distance, estimator=args.estimator,
-                  data_root=args.data_root, results_dir=args.results_dir, device=select_device(args.device),
+                  data_root=args.data_root, results_dir=args.results_dir, device=device,
                   force=args.force, search_only=args.search_only)
     if args.search_only:
         print("genotypes:\n  " + "\n  ".join(f"{m} seed {s}: {r['genotype']}" for (m, s), r in out["records"].items()))

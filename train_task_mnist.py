@@ -8,7 +8,7 @@ Checkpoints go to results/<preset>/checkpoints/<arch>/<task>/seed<k>.pt, one met
 run to results/<preset>/train_metrics.csv. Finished runs are skipped on rerun (--force redoes).
 """
 from common.cli import common_parser, run
-from common.train import train_tasks
+from common.train_runs import train_tasks
 
 
 def main(argv=None):

@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import paths  # noqa: E402
-from common.data import NORMALIZATION, Normalizer, iterate_batches, load_raw, Split  # noqa: E402
+from common.data import Normalizer, iterate_batches  # noqa: E402
+from common.datasets import NORMALIZATION, Split, load_raw  # noqa: E402
 from common.models import build_network  # noqa: E402
 from common.tasks import get_task  # noqa: E402
 from common.train import prepare  # noqa: E402

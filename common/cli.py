@@ -7,7 +7,7 @@ import sys
 from .errors import UserError
 from .models import NETWORKS
 from .presets import PRESET_NAMES
-from .train import DEVICES
+from .device import DEVICES
 
 
 class Parser(argparse.ArgumentParser):

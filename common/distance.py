@@ -85,6 +85,8 @@ def task_distance(fisher_a, fisher_b, distance: str = "frechet", sigma2: float =
     """d(a->b) between F_a (N_a on target data) and F_b (N_b on target data); dicts or flat tensors."""
     if distance not in DISTANCES:
         raise UserError(f"unknown distance '{distance}'; choose from {', '.join(DISTANCES)}")
+    if not (math.isfinite(sigma2) and sigma2 > 0):
+        raise UserError(f"sigma^2 must be a finite number > 0, got {sigma2}")
     if isinstance(fisher_a, dict):
         fa, fb = align(fisher_a, fisher_b)
     else:

@@ -1,113 +1,86 @@
-"""The task-distance pipeline: Fishers of every (source network, target data) pair, cached on
-disk, and the distance matrices d(a->b) over seeds (FTD paper, Sec. 3; log-det paper, Sec. 3).
+"""Step 2, the task-distance pipeline: the Fishers of every (source network, target data) pair
+(``common/fishers.py``), the distance matrices d(a->b) over seeds (FTD paper, Sec. 3; log-det
+paper, Sec. 3), and the matrix files with their manifest.
 
 For a K-task matrix and one seed this costs at most K^2 Fisher evaluations (F_{a,b} for every
 source a and target b, F_{b,b} included); a rerun costs none, and a new distance or sigma^2 reuses
 the same Fishers.
+
+Every run writes ``<stem>_{long,mean,std}.csv``, heatmaps and ``<stem>.json``: the manifest, whose
+key names the task definitions, seeds, networks (run ids), Fisher settings and distance, and which
+holds a hash of each CSV. Readers (NAS) check it, so a matrix of other task definitions or other
+networks, or an edited CSV, is refused with the command that recomputes it. Nothing is written
+unless every entry is finite and non-negative, so a bad run never replaces a good matrix.
 """
 from __future__ import annotations
 
-import json
+import hashlib
+import math
+from pathlib import Path
 
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from . import paths
-from .data import Normalizer, Split, iterate_batches, task_splits
+from .cache import canonical, code_version, read_entry, write_entry
+from .checkpoints import network_id, verify_checkpoints
 from .distance import task_distance
 from .errors import UserError
-from .fisher import fisher_diag
-from .io import atomic_torch_save
+from .fishers import cached_fisher, fisher_data
+from .io import atomic_write_csv
+from .plots import distance_heatmap
 from .presets import FisherConfig, TrainConfig
-from .tasks import Task
-from .train import load_checkpoint
-
-TRAIN_SCRIPTS = {"mnist": "train_task_mnist.py", "cifar10": "train_task_cifar.py",
-                 "cifar100": "train_task_cifar100.py"}
-
-
-def require_checkpoints(results_dir, preset: str, arch: str, tasks: list[Task], seeds) -> None:
-    """One error line naming the exact training command(s) for any missing checkpoint."""
-    missing = {}
-    for t in tasks:
-        for s in seeds:
-            if not paths.checkpoint_path(results_dir, preset, arch, t.name, s).is_file():
-                missing.setdefault(t.dataset, ({}, set()))
-                missing[t.dataset][0][t.name] = None
-                missing[t.dataset][1].add(s)
-    if missing:
-        cmds = [f"python {TRAIN_SCRIPTS[ds]} --preset {preset} --arch {arch} --tasks {' '.join(ts)} "
-                f"--seeds {' '.join(map(str, sorted(ss)))} --results-dir {results_dir}"
-                for ds, (ts, ss) in missing.items()]
-        raise UserError(f"missing checkpoints under {paths.checkpoints_root(results_dir, preset) / arch}; "
-                        f"train them first: {' && '.join(cmds)}")
-
-
-def fisher_data(task: Task, data_root, results_dir, cfg: TrainConfig, samples: int | None) -> Split:
-    """The target task's test split (the authors computed the Fisher on it), a seeded subset of
-    ``samples`` images when given."""
-    test = task_splits(task, data_root, paths.data_cache_dir(results_dir), val_fraction=cfg.val_fraction,
-                       split_seed=cfg.split_seed)["test"]
-    if samples is None or samples >= len(test):
-        return test
-    g = torch.Generator().manual_seed(cfg.split_seed)
-    return test.subset(torch.randperm(len(test), generator=g)[:samples].sort().values)
-
-
-def _source_id(results_dir, preset, arch, task_name, seed) -> str:
-    """Identifies the exact trained network, so a retrained checkpoint invalidates its Fishers."""
-    rec = json.loads(paths.record_path(results_dir, preset, arch, task_name, seed).read_text())
-    return json.dumps([rec["key"], rec["provenance"]["time"], rec["metrics"]["train_loss"]], sort_keys=True)
-
-
-def cached_fisher(source: Task, target: Task, seed: int, data: Split, *, arch: str, preset: str,
-                  results_dir, estimator: str, fcfg: FisherConfig, device, force: bool = False):
-    """F_{source,target}: the Fisher of the (source, seed) network on the target's data."""
-    path = paths.fisher_cache_path(results_dir, preset, arch, estimator, fcfg.samples, source.name,
-                                   target.name, seed)
-    sid = _source_id(results_dir, preset, arch, source.name, seed)
-    if path.is_file() and not force:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        if blob["source_id"] == sid and blob["samples"] == len(data):
-            return blob["fisher"], True
-    net, _ = load_checkpoint(paths.checkpoint_path(results_dir, preset, arch, source.name, seed), device)
-    batches = iterate_batches(data, fcfg.batch_size, Normalizer(target.dataset, device), device=device)
-    gen = torch.Generator().manual_seed(seed)
-    fisher = fisher_diag(net, ((x.contiguous(memory_format=torch.channels_last), y) for x, y in batches),
-                         estimator=estimator, num_classes=target.num_classes, generator=gen)
-    fisher = {k: v.cpu() for k, v in fisher.items()}
-    atomic_torch_save({"fisher": fisher, "source_id": sid, "samples": len(data), "estimator": estimator,
-                       "source": source.name, "target": target.name, "seed": seed}, path)
-    return fisher, False
+from .provenance import provenance
+from .tasks import TASKS, Task
 
 
 def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: dict[str, TrainConfig],
                    fcfg: FisherConfig, data_root, results_dir, distance: str, estimator: str,
-                   sigma2: float, device, force: bool = False) -> pd.DataFrame:
-    """Long table: one row per (seed, source, target) with d(source -> target).
-    ``cfgs``: the training config of each dataset (its split seed and validation fraction)."""
-    require_checkpoints(results_dir, preset, arch, tasks, seeds)
+                   sigma2: float, device, force: bool = False) -> tuple[pd.DataFrame, dict]:
+    """(long table, manifest key): one row per (seed, source, target) with d(source -> target).
+    ``cfgs``: the training config of each dataset (its split seed and validation fraction).
+    Every checkpoint is verified against the current task definitions before any Fisher."""
+    checkpoints = verify_checkpoints(tasks, seeds, arch, cfgs, preset=preset, data_root=data_root,
+                                     results_dir=results_dir)
     rows, computed = [], 0
     bar = tqdm(total=len(seeds) * len(tasks) ** 2, desc="Fishers", unit="fisher")
     for target in tasks:
-        data = fisher_data(target, data_root, results_dir, cfgs[target.dataset], fcfg.samples)
+        memo: dict = {}
+
+        def data(target=target, memo=memo):
+            if "split" not in memo:
+                memo["split"] = fisher_data(target, data_root, results_dir, cfgs[target.dataset], fcfg.samples)
+            return memo["split"]
+
         for seed in seeds:
             fishers = {}
             for source in tasks:
                 bar.set_postfix_str(f"seed {seed}: {source.name} on {target.name}")
                 fishers[source.name], hit = cached_fisher(
-                    source, target, seed, data, arch=arch, preset=preset, results_dir=results_dir,
-                    estimator=estimator, fcfg=fcfg, device=device, force=force)
+                    source, target, seed, checkpoints[(source.name, seed)], data, preset=preset,
+                    estimator=estimator, fcfg=fcfg, target_cfg=cfgs[target.dataset], data_root=data_root,
+                    results_dir=results_dir, device=device, force=force)
                 computed += not hit
                 bar.update()
             for source in tasks:
                 d = task_distance(fishers[source.name], fishers[target.name], distance, sigma2)
                 rows.append({"seed": seed, "source": source.name, "target": target.name, "distance": d,
-                             "measure": distance, "estimator": estimator, "samples": len(data), "arch": arch})
+                             "measure": distance, "estimator": estimator, "samples": fcfg.samples or "all",
+                             "arch": arch})
     bar.close()
     print(f"{computed} Fisher(s) computed, {bar.n - computed} read from the cache")
-    return pd.DataFrame(rows)
+    key = matrix_key(tasks, seeds, arch=arch, distance=distance, estimator=estimator, sigma2=sigma2, fcfg=fcfg,
+                     networks={f"{t}/seed{s}": network_id(e)["run_id"] for (t, s), e in checkpoints.items()})
+    return pd.DataFrame(rows), key
+
+
+def matrix_key(tasks: list[Task], seeds, *, arch: str, distance: str, estimator: str, sigma2: float,
+               fcfg: FisherConfig, networks: dict[str, str]) -> dict:
+    """What a distance matrix depends on (the Fishers' own keys follow from these)."""
+    return {"tasks": [t.to_dict() for t in tasks], "seeds": list(seeds), "arch": arch, "distance": distance,
+            "estimator": estimator, "sigma2": sigma2 if distance == "logdet" else None,
+            "fisher": {"samples": fcfg.samples, "batch_size": fcfg.batch_size}, "networks": networks,
+            "code": code_version("distance", "fisher", "fishers")}
 
 
 def mean_std_matrices(long: pd.DataFrame, order: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -118,3 +91,70 @@ def mean_std_matrices(long: pd.DataFrame, order: list[str]) -> tuple[pd.DataFram
     for m in (mean, std):
         m.index.name, m.columns.name = "source", "target"
     return mean, std
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def check_matrix(long: pd.DataFrame, mean: pd.DataFrame) -> None:
+    """Refuse (before anything is written) a matrix with a NaN, infinite or negative entry."""
+    values = list(long.distance) + [v for v in mean.values.flatten()]
+    bad = [v for v in values if not (isinstance(v, float) and math.isfinite(v) and v >= 0)]
+    if bad:
+        raise UserError(f"the distance matrix has {len(bad)} invalid entr{'y' if len(bad) == 1 else 'ies'} "
+                        f"(e.g. {bad[0]}); nothing was written: check --sigma2 and the Fishers")
+
+
+def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFrame, out: dict, key: dict,
+                         title: str, device) -> None:
+    """CSV and PNG outputs and the manifest, only when every entry is valid; the manifest last, so a
+    run killed in between leaves a manifest whose hashes do not match (refused by readers)."""
+    check_matrix(long, mean)
+    atomic_write_csv(long, out["long"])
+    atomic_write_csv(mean.reset_index(), out["mean"])
+    atomic_write_csv(std.reset_index(), out["std"])
+    n_seeds = len(set(long.seed))
+    distance_heatmap(mean, out["mean_png"], f"mean {title}", std=std if n_seeds > 1 else None)
+    if n_seeds > 1:
+        distance_heatmap(std, out["std_png"], f"std over seeds, {title}")
+    else:
+        out["std_png"].unlink(missing_ok=True)
+    hashes = {name: _sha(out[name]) for name in ("long", "mean", "std")}
+    write_entry(out["manifest"], key, {"sha256": hashes}, "json", provenance(device))
+
+
+def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, command: str) -> pd.DataFrame:
+    """The mean matrix of a ``fisher_distance.py`` run, after checking its manifest: present and
+    readable, the CSV unchanged since written, the task definitions equal to today's, and the
+    networks equal to the local checkpoints where those exist (a fresh clone has none). Otherwise
+    one error line with ``command``, which recomputes it."""
+    mean_csv, manifest = out["mean"], out["manifest"]
+    if not mean_csv.is_file():
+        raise UserError(f"no distance matrix at {mean_csv}; compute it first: {command}")
+    entry = read_entry(manifest, "json", "distance manifest")
+    if entry is None:
+        raise UserError(f"{mean_csv} has no readable manifest {manifest.name} (made by an older version, or "
+                        f"damaged), so what it was computed from is unknown; recompute it: {command}")
+    if entry["value"]["sha256"].get("mean") != _sha(mean_csv):
+        raise UserError(f"{mean_csv} was changed after it was computed (its hash differs from the manifest's); "
+                        f"recompute it: {command}")
+    stored = {t["name"]: t for t in entry["key"]["tasks"]}
+    changed = [n for n in tasks if n in stored and stored[n] != canonical(TASKS[n].to_dict())]
+    if changed:
+        raise UserError(f"{mean_csv} was computed for other definitions of {', '.join(changed)} "
+                        f"(common/tasks.py changed since); recompute it: {command}")
+    retrained = []
+    for name, run_id in entry["key"]["networks"].items():
+        task, seed = name.rsplit("/seed", 1)
+        record = paths.record_path(results_dir, preset, entry["key"]["arch"], task, int(seed))
+        local = read_entry(record, "json", "run record") if record.is_file() else None
+        if local is not None and local["value"].get("run_id") not in (None, run_id):
+            retrained.append(name)
+    if retrained:
+        raise UserError(f"{mean_csv} was computed from networks that have since been retrained "
+                        f"({', '.join(retrained[:3])}); recompute it: {command}")
+    try:
+        return pd.read_csv(mean_csv, index_col="source")
+    except Exception as exc:  # noqa: BLE001 - damaged CSV: treated as missing
+        raise UserError(f"cannot read {mean_csv} ({type(exc).__name__}); recompute it: {command}") from None

@@ -49,9 +49,12 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import paths
+from .cache import cached, code_version, fingerprint, read_entry
 from .data import Normalizer, Split, iterate_batches, num_batches, task_splits
+from .datasets import data_identity
 from .errors import UserError
-from .io import atomic_write_csv, atomic_write_json, atomic_write_text
+from .ftd import read_mean_matrix
+from .io import atomic_write_csv, atomic_write_text
 from .models import count_parameters
 from .nas import Genotype, SearchSpace, build_nas_network
 from .presets import NASConfig, TrainConfig
@@ -220,61 +223,55 @@ def distance_matrix_source(target: Task, names: list[str]) -> tuple[str, list[Ta
     return tasks_label(names), tasks, flags
 
 
-def closest_task(matrix_csv, target: str, baselines: list[str], command: str) -> tuple[str, float]:
+def closest_task(mean: pd.DataFrame, target: str, baselines: list[str], command: str) -> tuple[str, float]:
     """argmin over baseline rows a != target of d(a -> target), from a mean matrix of
-    ``fisher_distance.py`` (rows = source, columns = target). ``command`` makes a missing matrix."""
-    matrix_csv = Path(matrix_csv)
-    if not matrix_csv.is_file():
-        raise UserError(f"no distance matrix at {matrix_csv}; compute it first: {command}")
-    mean = pd.read_csv(matrix_csv, index_col="source")
+    ``fisher_distance.py`` (rows = source, columns = target). ``command`` recomputes the matrix."""
     sources = [b for b in baselines if b != target]
     if not sources:
         raise UserError(f"no baseline task other than the target {target}; name some with --baselines")
     missing = [t for t in [target, *sources] if t not in mean.index or t not in mean.columns]
     if missing:
-        raise UserError(f"{matrix_csv} has no row/column for {', '.join(missing)}; recompute it: {command}")
+        raise UserError(f"the distance matrix has no row/column for {', '.join(missing)}; recompute it: {command}")
     column = mean.loc[sources, target]
     if column.isna().any():
-        raise UserError(f"{matrix_csv} has missing distances to {target}; recompute it: {command}")
+        raise UserError(f"the distance matrix has missing distances to {target}; recompute it: {command}")
     return str(column.idxmin()), float(column.min())
 
 
 def full_space_record(results_dir, preset: str, task: str, seed: int) -> tuple[dict, int] | None:
-    """The full-space search record of ``task`` for ``seed``, else the one of its lowest seed, else None."""
+    """The full-space search record of ``task`` for ``seed``, else the one of its lowest seed, else None
+    (unreadable records count as missing)."""
     path = paths.nas_record_path(results_dir, preset, task, "full", seed)
     found = {}
     for p in path.parent.glob(f"{task}_full_seed*.json"):
         tail = p.stem.rsplit("_seed", 1)[-1]
         if tail.isdigit():
             found[int(tail)] = p
-    if not found:
-        return None
-    used = seed if seed in found else min(found)
-    return _read_record(found[used]), used
+    for used in sorted(found, key=lambda s: (s != seed, s)):
+        entry = read_entry(found[used], "json", "NAS record")
+        if entry is not None:
+            return entry["value"], used
+    return None
 
 
 # --------------------------------------------------------------------------- records
-def _read_record(path) -> dict | None:
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        raise UserError(f"cannot read {path} (not JSON); delete it and rerun") from None
-
-
 def _jsonable(obj):
     return json.loads(json.dumps(obj))
 
 
+# The code a search or a retraining comes from (its source is in the key).
+SEARCH_CODE = ("data", "nas", "fuse")
+RETRAIN_CODE = ("data", "nas", "train")
+
+
 def search_key(task: Task, method: str, space: SearchSpace, closest: dict | None, cfg: NASConfig,
-               stages: int, train_cfg: TrainConfig) -> dict:
-    """What a search depends on; a record with another key is stale and searched again."""
+               stages: int, train_cfg: TrainConfig, seed: int, data: dict) -> dict:
+    """What a search depends on; a record with another key is stale and searched again.
+    ``data``: the identity of the task's dataset files (``common.datasets.data_identity``)."""
     search = {k: v for k, v in cfg.to_dict().items() if not k.startswith("retrain_") and k not in ("seeds", "stages")}
-    return _jsonable({"task": task.to_dict(), "method": method, "space": list(space.ops),
+    return _jsonable({"task": task.to_dict(), "method": method, "space": list(space.ops), "seed": seed,
                       "closest": closest and {k: closest[k] for k in ("task", "genotype")},
-                      "stages": stages, "search": search,
+                      "stages": stages, "search": search, "data": data, "code": code_version(*SEARCH_CODE),
                       "split": {"val_fraction": train_cfg.val_fraction, "split_seed": train_cfg.split_seed}})
 
 
@@ -286,10 +283,11 @@ def retrain_config(cfg: NASConfig, train_cfg: TrainConfig) -> TrainConfig:
                    batch_size=cfg.batch_size, seeds=cfg.seeds)
 
 
-def _retrain_key(cfg: NASConfig, rcfg: TrainConfig) -> dict:
+def _retrain_key(record_key: dict, genotype: str, cfg: NASConfig, rcfg: TrainConfig) -> dict:
     train = rcfg.to_dict()
     train.pop("seeds")
-    return _jsonable({"width": cfg.width, "depth": cfg.depth, "train": train})
+    return _jsonable({"search": fingerprint(record_key), "genotype": genotype, "width": cfg.width,
+                      "depth": cfg.depth, "train": train, "code": code_version(*RETRAIN_CODE)})
 
 
 def search_splits(task: Task, data_root, results_dir, cfg: NASConfig, train_cfg: TrainConfig) -> dict[str, Split]:
@@ -304,49 +302,58 @@ def search_splits(task: Task, data_root, results_dir, cfg: NASConfig, train_cfg:
 def run_search(task: Task, method: str, seed: int, cfg: NASConfig, stages: int, train_cfg: TrainConfig, *,
                space: SearchSpace, closest: dict | None, preset: str, data_root, results_dir, device,
                force: bool = False) -> tuple[dict, bool]:
-    """Search (or reuse) the genotype of (task, method, seed); returns (record, searched now)."""
+    """Search (or reuse) the genotype of (task, method, seed); returns (record, searched now).
+    The record's file carries the search key; the record itself carries that key too."""
     path = paths.nas_record_path(results_dir, preset, task.name, method, seed)
-    key = search_key(task, method, space, closest, cfg, stages, train_cfg)
-    record = _read_record(path)
-    if record is not None and record.get("key") == key and not force:
-        return record, False
-    splits = search_splits(task, data_root, results_dir, cfg, train_cfg)
-    algorithm = random_search if method == "random" else fuse_search
-    result = algorithm(task, space, splits["train"], splits["val"], cfg, seed, device, stages=stages,
-                       desc=f"{task.name} {method} seed {seed}")
-    history = paths.nas_history_path(results_dir, preset, task.name, method, seed)
-    atomic_write_csv(result.history.assign(method=method, seed=seed), history)
-    record = {"key": key, "task": task.name, "method": method, "seed": seed, "preset": preset,
-              "genotype": result.genotype.to_str(), "ops": list(result.genotype.ops), "space": list(space.ops),
-              "closest": closest, "history": history.name, "search_seconds": round(result.seconds, 3),
-              "stages": stages, "n_train": len(splits["train"]), "n_val": len(splits["val"]),
-              "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device))}
-    atomic_write_json(record, path)
-    return record, True
+    key = search_key(task, method, space, closest, cfg, stages, train_cfg, seed,
+                     data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir)))
+
+    def search() -> dict:
+        splits = search_splits(task, data_root, results_dir, cfg, train_cfg)
+        algorithm = random_search if method == "random" else fuse_search
+        result = algorithm(task, space, splits["train"], splits["val"], cfg, seed, device, stages=stages,
+                           desc=f"{task.name} {method} seed {seed}")
+        history = paths.nas_history_path(results_dir, preset, task.name, method, seed)
+        atomic_write_csv(result.history.assign(method=method, seed=seed), history)
+        return {"key": key, "task": task.name, "method": method, "seed": seed, "preset": preset,
+                "genotype": result.genotype.to_str(), "ops": list(result.genotype.ops), "space": list(space.ops),
+                "closest": closest, "history": history.name, "search_seconds": round(result.seconds, 3),
+                "stages": stages, "n_train": len(splits["train"]), "n_val": len(splits["val"]),
+                "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device))}
+
+    record, hit = cached(path, key, search, fmt="json", force=force, what="NAS record")
+    return record, not hit
+
+
+def _check_retrain(value: dict) -> None:
+    nan = [k for k, v in value.items() if isinstance(v, float) and v != v]
+    if nan:
+        raise UserError(f"the retraining gave NaN {nan[0]} (an empty split? check the NAS preset's caps)")
 
 
 def run_retrain(record: dict, task: Task, cfg: NASConfig, train_cfg: TrainConfig, *, preset: str, data_root,
                 results_dir, device, force: bool = False) -> tuple[dict, bool]:
-    """Retrain the record's genotype from scratch on the train split and test it once; the
-    metrics are added to the record. Returns (record, retrained now)."""
+    """Retrain the record's genotype from scratch on the train split and test it once (its own
+    keyed file next to the record). Returns (record with "retrain", retrained now)."""
     rcfg = retrain_config(cfg, train_cfg)
-    key = _retrain_key(cfg, rcfg)
-    if record.get("retrain", {}).get("key") == key and not force:
-        return record, False
     seed = record["seed"]
-    splits = task_splits(task, data_root, paths.data_cache_dir(results_dir), val_fraction=rcfg.val_fraction,
-                         split_seed=rcfg.split_seed, max_train=rcfg.max_train, max_eval=rcfg.max_eval)
-    torch.manual_seed(seed)
-    net = prepare(build_nas_network(record["genotype"], task, cfg.width, cfg.depth), torch.device(device))
-    metrics = fit(net, splits, rcfg, task.dataset, seed, torch.device(device),
-                  desc=f"{task.name} {record['method']} seed {seed}: retrain")
-    record = {**record, "retrain": {"key": key, **{k: round(v, 6) for k, v in metrics.items()},
-                                    "params": count_parameters(net), "epochs": rcfg.epochs,
-                                    "n_train": len(splits["train"]), "n_test": len(splits["test"]),
-                                    "device": device_name(torch.device(device)),
-                                    "provenance": provenance(torch.device(device))}}
-    atomic_write_json(record, paths.nas_record_path(results_dir, preset, task.name, record["method"], seed))
-    return record, True
+    key = _retrain_key(record["key"], record["genotype"], cfg, rcfg)
+
+    def retrain() -> dict:
+        splits = task_splits(task, data_root, paths.data_cache_dir(results_dir), val_fraction=rcfg.val_fraction,
+                             split_seed=rcfg.split_seed, max_train=rcfg.max_train, max_eval=rcfg.max_eval)
+        torch.manual_seed(seed)
+        net = prepare(build_nas_network(record["genotype"], task, cfg.width, cfg.depth), torch.device(device))
+        metrics = fit(net, splits, rcfg, task.dataset, seed, torch.device(device),
+                      desc=f"{task.name} {record['method']} seed {seed}: retrain")
+        return {**{k: round(v, 6) for k, v in metrics.items()}, "params": count_parameters(net),
+                "epochs": rcfg.epochs, "n_train": len(splits["train"]), "n_test": len(splits["test"]),
+                "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device))}
+
+    path = paths.nas_retrain_path(results_dir, preset, task.name, record["method"], seed)
+    retrained, hit = cached(path, key, retrain, fmt="json", force=force, what="NAS retraining",
+                            validate=_check_retrain)
+    return {**record, "retrain": retrained}, not hit
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -358,11 +365,14 @@ def task_aware_spaces(target: Task, names: list[str], seeds, *, preset: str, arc
     baselines = [t.name for t in resolve_tasks(names) if t != target]
     if not baselines:
         raise UserError(f"no baseline task other than the target {target.name}; name some with --baselines")
-    label, _, flags = distance_matrix_source(target, names)
-    matrix = paths.distance_outputs(results_dir, preset, arch, label, distance, estimator)["mean"]
-    command = (f"python fisher_distance.py --preset {preset} {flags} --arch {arch} --distance {distance} "
+    label, tasks, flags = distance_matrix_source(target, names)
+    out = paths.distance_outputs(results_dir, preset, arch, label, distance, estimator)
+    matrix = out["mean"]
+    command = (f"{paths.python_command()} fisher_distance.py --preset {preset} {flags} --arch {arch} --distance {distance} "
                f"--estimator {estimator} --results-dir {results_dir} --data-root {data_root}")
-    name, d = closest_task(matrix, target.name, baselines, command)
+    mean = read_mean_matrix(out, tasks=[t.name for t in tasks], results_dir=results_dir, preset=preset,
+                            command=command)
+    name, d = closest_task(mean, target.name, baselines, command)
     spaces = {}
     for seed in seeds:
         found = full_space_record(results_dir, preset, name, seed)
@@ -371,7 +381,7 @@ def task_aware_spaces(target: Task, names: list[str], seeds, *, preset: str, arc
             raise UserError(
                 f"the closest baseline task to {target.name} is {name} (d = {d:.4f}, {matrix.name}), which has "
                 f"no full-space genotype under {paths.nas_record_path(results_dir, preset, name, 'full', seed).parent}; "
-                f"search it first: python nas_fuse.py --target {name} --space full --search-only --preset {preset} "
+                f"search it first: {paths.python_command()} nas_fuse.py --target {name} --space full --search-only --preset {preset} "
                 f"--seeds {' '.join(map(str, seeds))}{budget} --results-dir {results_dir} --data-root {data_root}")
         record, used = found
         genotype = Genotype.from_str(record["genotype"])
@@ -460,8 +470,8 @@ def _runs_frame(records: dict) -> pd.DataFrame:
 
 def _closest_search_hours(results_dir, preset: str, closest: dict) -> float:
     path = paths.nas_record_path(results_dir, preset, closest["task"], "full", closest["seed"])
-    record = _read_record(path)
-    return record["search_seconds"] / 3600 if record else float("nan")
+    entry = read_entry(path, "json", "NAS record")
+    return entry["value"]["search_seconds"] / 3600 if entry else float("nan")
 
 
 def write_table(target: Task, methods: list[str], seeds: list[int], records: dict, *, cfg: NASConfig,

@@ -5,8 +5,9 @@ results/<preset>/
     checkpoints/<arch>/<task>/seed<k>.json  the run's metrics row and config (human-readable)
     train_metrics.csv                       one row per finished (task, arch, seed)
     fisher/<arch>/<estimator>_n<N>/<source>/on_<target>_seed<k>.pt   Fisher cache (git-ignored)
-    distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv and _{mean,std}.png
-    nas/<target>_table.{csv,md}, nas/<target>_runs.csv, nas/genotypes/<task>_<method>_seed<k>{.json,_history.csv}
+    distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv, _{mean,std}.png, .json (manifest)
+    nas/<target>_table.{csv,md}, nas/<target>_runs.csv,
+    nas/genotypes/<task>_<method>_seed<k>{.json,_history.csv,_retrain.json}
 results/cache/data/                         decoded datasets as uint8 tensors (git-ignored)
 """
 from __future__ import annotations
@@ -54,7 +55,8 @@ def distance_outputs(results_dir, preset: str, arch: str, label: str, distance: 
     """long CSV, mean/std matrices (CSV) and heatmaps (PNG) of one distance run."""
     stem = distances_dir(results_dir, preset, arch) / f"{label}_{distance}_{estimator}"
     return {"long": Path(f"{stem}_long.csv"), "mean": Path(f"{stem}_mean.csv"), "std": Path(f"{stem}_std.csv"),
-            "mean_png": Path(f"{stem}_mean.png"), "std_png": Path(f"{stem}_std.png")}
+            "mean_png": Path(f"{stem}_mean.png"), "std_png": Path(f"{stem}_std.png"),
+            "manifest": Path(f"{stem}.json")}
 
 
 # Step 3, task-aware NAS:
@@ -75,8 +77,30 @@ def nas_history_path(results_dir, preset: str, task: str, method: str, seed: int
     return record.with_name(f"{record.stem}_history.csv")
 
 
+def nas_retrain_path(results_dir, preset: str, task: str, method: str, seed: int) -> Path:
+    """The retraining of a searched genotype from scratch, and its test accuracy, next to the record."""
+    record = nas_record_path(results_dir, preset, task, method, seed)
+    return record.with_name(f"{record.stem}_retrain.json")
+
+
 def nas_table_outputs(results_dir, preset: str, target: str) -> dict:
     """The NAS table of a target (CSV, Markdown) and its per-seed rows (CSV)."""
     folder = nas_dir(results_dir, preset)
     return {"csv": folder / f"{target}_table.csv", "md": folder / f"{target}_table.md",
             "runs": folder / f"{target}_runs.csv"}
+
+
+def python_command() -> str:
+    """How the commands the suite prints should start: ``python`` when that is the interpreter
+    running now (an activated venv), else the path of this interpreter (``.venv/bin/python``),
+    so that a printed command works when pasted as it is."""
+    import shutil
+    import sys
+    on_path = shutil.which("python")
+    here = Path(sys.executable)
+    if on_path and Path(on_path).resolve() == here.resolve():
+        return "python"
+    try:
+        return str(here.relative_to(Path.cwd()))
+    except ValueError:
+        return str(here)

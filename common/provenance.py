@@ -1,6 +1,7 @@
-"""What produced a result: library versions, device, git commit, time."""
+"""What produced a result: library versions, device, git commit (with a dirty flag), time."""
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 import time
@@ -10,11 +11,18 @@ import torch
 import torchvision
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str:
+    """Short commit of the suite's checkout, suffixed ``-dirty`` when tracked files are modified."""
+    here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent, timeout=5)
-        return out.stdout.strip() or "unknown"
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=here, timeout=5).stdout.strip()
+        if not head:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=here, timeout=5).stdout.strip()
+        return f"{head}-dirty" if dirty else head
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 

@@ -9,10 +9,10 @@ from common import paths
 from common.data import Normalizer, iterate_batches
 from common.distance import task_distance
 from common.fisher import fisher_diag
-from common.ftd import fisher_data
+from common.fishers import fisher_data
 from common.presets import FISHER_PRESETS, train_config
 from common.tasks import get_task
-from common.train import load_checkpoint
+from common.checkpoints import load_network
 from test_train_scripts import run_script
 
 
@@ -48,11 +48,16 @@ def test_matrix_csvs_pngs_and_cache(data_root, trained, capsys):
     data = fisher_data(target, data_root, trained, train_config("smoke", "mnist"), FISHER_PRESETS["smoke"].samples)
     fishers = []
     for task in (source, target):
-        net, _ = load_checkpoint(paths.checkpoint_path(trained, "smoke", "smallcnn", task.name, 1))
+        net, _ = load_network(task, "smallcnn", 1, train_config("smoke", "mnist"), preset="smoke",
+                              data_root=data_root, results_dir=trained)
         fishers.append(fisher_diag(net, list(iterate_batches(data, 7, Normalizer("mnist", "cpu"))),
                                    num_classes=target.num_classes))
     row = long[(long.seed == 1) & (long.source == "mnist-0") & (long.target == "mnist-3")].distance.item()
     assert task_distance(*fishers) == pytest.approx(row, rel=1e-4)
+    # the matrix files have rows = source, columns = target (NAS reads a target's column)
+    pair = long[(long.source == "mnist-0") & (long.target == "mnist-3")].distance
+    assert mean.loc["mnist-0", "mnist-3"] == pytest.approx(pair.mean(), rel=1e-9)
+    assert std.loc["mnist-0", "mnist-3"] == pytest.approx(pair.std(ddof=1), rel=1e-9)
 
     fisher_distance.main(args + ["--distance", "logdet"])           # a new distance reuses every Fisher
     assert "0 Fisher(s) computed, 18 read" in capsys.readouterr().out
@@ -66,7 +71,8 @@ def test_missing_checkpoints_name_the_training_command(data_root, trained):
                    "--results-dir", str(trained), "--tasks", "mnist-0", "mnist-1", "--seeds", "0")
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
-    assert "python train_task_mnist.py --preset smoke --arch smallcnn --tasks mnist-1 --seeds 0" in r.stderr
+    assert ("python train_task_mnist.py --preset smoke --arch smallcnn --tasks mnist-1 --seeds 0 "
+            f"--data-root {data_root} --results-dir {trained}") in r.stderr
 
 
 @pytest.mark.parametrize("extra, message", [

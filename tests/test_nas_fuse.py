@@ -117,18 +117,14 @@ def test_random_search_keeps_the_best_validation_accuracy():
     assert result.genotype.to_str() == h.loc[h.val_acc.idxmax(), "genotype"]
 
 
-def test_closest_task_is_the_argmin_of_the_target_column(tmp_path):
+def test_closest_task_is_the_argmin_of_the_target_column():
     matrix = pd.DataFrame([[0.0, 0.1, 0.5], [0.9, 0.0, 0.3], [0.2, 0.4, 0.0]],
                           index=pd.Index(["a", "b", "c"], name="source"), columns=["a", "b", "c"])
-    path = tmp_path / "m.csv"
-    matrix.reset_index().to_csv(path, index=False)
-    assert fuse.closest_task(path, "a", ["a", "b", "c"], "cmd") == ("c", 0.2)   # d(c -> a), not d(a -> c)
-    assert fuse.closest_task(path, "c", ["a", "b", "c"], "cmd") == ("b", 0.3)
-    assert fuse.closest_task(path, "c", ["a"], "cmd") == ("a", 0.5)
-    with pytest.raises(UserError, match="no distance matrix at .*; compute it first: python fisher_distance.py"):
-        fuse.closest_task(tmp_path / "none.csv", "a", ["b"], "python fisher_distance.py")
+    assert fuse.closest_task(matrix, "a", ["a", "b", "c"], "cmd") == ("c", 0.2)   # d(c -> a), not d(a -> c)
+    assert fuse.closest_task(matrix, "c", ["a", "b", "c"], "cmd") == ("b", 0.3)
+    assert fuse.closest_task(matrix, "c", ["a"], "cmd") == ("a", 0.5)
     with pytest.raises(UserError, match="no row/column for d"):
-        fuse.closest_task(path, "a", ["b", "d"], "cmd")
+        fuse.closest_task(matrix, "a", ["b", "d"], "cmd")
 
 
 def test_matrix_label_follows_fisher_distance():
@@ -176,8 +172,8 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     with pytest.raises(UserError) as info:          # the closest task has no genotype yet
         nas_fuse.main(args)
     command = str(info.value).split("search it first: ")[1]
-    assert command.startswith(f"python nas_fuse.py --target {closest} --space full --search-only --preset smoke")
-    nas_fuse.main(command.split()[2:])               # exactly the command the error names
+    assert f"python nas_fuse.py --target {closest} --space full --search-only --preset smoke" in command
+    nas_fuse.main(command.split("nas_fuse.py ", 1)[1].split())   # exactly the command the error names
     capsys.readouterr()
     nas_fuse.main(args)
     out = capsys.readouterr().out
@@ -194,8 +190,9 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     assert "| method | architecture | test acc (%) | params (M) | search cost per seed (device-hours) | device |" in md
     assert f"(ops of {closest})" in md and "Comparison at equal budget" in md and "normal:\\|" in md
 
-    record = json.loads(paths.nas_record_path(results, "smoke", "mnist-2", "task-aware", 0).read_text())
-    base = json.loads(paths.nas_record_path(results, "smoke", closest, "full", 0).read_text())
+    record = json.loads(paths.nas_record_path(results, "smoke", "mnist-2", "task-aware", 0).read_text())["value"]
+    record["retrain"] = json.loads(paths.nas_retrain_path(results, "smoke", "mnist-2", "task-aware", 0).read_text())["value"]
+    base = json.loads(paths.nas_record_path(results, "smoke", closest, "full", 0).read_text())["value"]
     assert set(Genotype.from_str(record["genotype"]).ops) <= set(Genotype.from_str(base["genotype"]).ops)
     assert record["closest"]["genotype"] == base["genotype"] and record["search_seconds"] > 0
     history = pd.read_csv(paths.nas_history_path(results, "smoke", "mnist-2", "task-aware", 0))
@@ -216,13 +213,14 @@ def test_missing_matrix_is_one_line_naming_the_command(data_root, with_matrix):
                    "--target", "mnist-2", "--task-set", "mnist")
     matrix = paths.distance_outputs(results, "smoke", "smallcnn", "mnist", "frechet", "empirical")["mean"]
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert (f"error: no distance matrix at {matrix}; compute it first: python fisher_distance.py --preset smoke "
+    assert f"error: no distance matrix at {matrix}; compute it first: " in r.stderr
+    assert ("python fisher_distance.py --preset smoke "
             f"--task-set mnist --arch smallcnn --distance frechet --estimator empirical --results-dir {results}") in r.stderr
 
 
 @pytest.mark.parametrize("extra, message", [
     (["--target", "mnist-9"], "unknown task 'mnist-9'"),
-    (["--baselines", *BASELINES], "is mnist-[03] .*no full-space genotype.*search it first: python nas_fuse.py"),
+    (["--baselines", *BASELINES], "is mnist-[03] .*no full-space genotype.*search it first: .*python nas_fuse.py"),
     (["--baselines", "mnist-2"], "no baseline task other than the target"),
     (["--task-set", "mnist", "--baselines", "mnist-0"], "either --task-set or --baselines"),
     (["--budget", "0"], "--budget must be positive"),

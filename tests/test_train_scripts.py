@@ -14,7 +14,8 @@ from common import paths
 from common.data import Normalizer, task_splits
 from common.presets import train_config
 from common.tasks import get_task
-from common.train import evaluate, load_checkpoint
+from common.checkpoints import load_network
+from common.train import evaluate
 from conftest import ROOT
 
 
@@ -28,15 +29,17 @@ def test_mnist_smoke_trains_reloads_skips_and_forces(data_root, tmp_path, capsys
 
     # the checkpoint rebuilds an identical model: same weights, same test accuracy as recorded
     ckpt_path = paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "mnist-2", 1)
-    net, ckpt = load_checkpoint(ckpt_path)
-    assert all(torch.equal(net.state_dict()[k], v) for k, v in ckpt["state_dict"].items())
-    cfg = train_config("smoke", "mnist")
+    cfg = train_config("smoke", "mnist", seeds=(0, 1))
+    net, record = load_network(get_task("mnist-2"), "smallcnn", 1, cfg, preset="smoke", data_root=data_root,
+                               results_dir=tmp_path)
+    stored = torch.load(ckpt_path, weights_only=True)["value"]["state_dict"]
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in stored.items())
     test = task_splits(get_task("mnist-2"), data_root, paths.data_cache_dir(tmp_path),
                        max_train=cfg.max_train, max_eval=cfg.max_eval)["test"]
     acc = evaluate(net, test, Normalizer("mnist", "cpu"), 64, "cpu")
     row = df[(df.task == "mnist-2") & (df.seed == 1)].iloc[0]
     assert acc == pytest.approx(row.test_acc, abs=1e-6)
-    assert ckpt["provenance"]["torch"] == torch.__version__
+    assert record["provenance"]["torch"] == torch.__version__
 
     mtime = ckpt_path.stat().st_mtime_ns
     capsys.readouterr()
@@ -46,13 +49,15 @@ def test_mnist_smoke_trains_reloads_skips_and_forces(data_root, tmp_path, capsys
     train_task_mnist.main(args + ["--force"])        # --force: retrained
     assert ckpt_path.stat().st_mtime_ns != mtime
     train_task_mnist.main(args + ["--epochs", "2"])  # other settings: the checkpoint is stale
-    assert json.loads(paths.record_path(tmp_path, "smoke", "smallcnn", "mnist-2", 1).read_text())["metrics"]["epochs"] == 2
+    assert json.loads(paths.record_path(tmp_path, "smoke", "smallcnn", "mnist-2", 1).read_text())["value"]["metrics"]["epochs"] == 2
 
 
 def test_cifar_smoke_writes_checkpoints(data_root, tmp_path):
     train_task_cifar.main(["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(tmp_path),
                            "--tasks", "cifar10-2"])
-    net, ckpt = load_checkpoint(paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "cifar10-2", 0))
+    net, _ = load_network(get_task("cifar10-2"), "smallcnn", 0, train_config("smoke", "cifar10"), preset="smoke",
+                          data_root=data_root, results_dir=tmp_path)
+    ckpt = torch.load(paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "cifar10-2", 0), weights_only=True)
     assert ckpt["key"]["config"]["augment"] is True
     assert net(torch.zeros(1, 3, 32, 32)).shape == (1, 4)
 

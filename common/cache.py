@@ -1,0 +1,143 @@
+"""One way to reuse work: every derived file carries the key of everything it depends on.
+
+``cached(path, key, compute)`` is the suite's only resume mechanism. It serves decoded datasets,
+checkpoints, Fishers and NAS records alike:
+
+* the file stores ``{"key": key, "value": value, "provenance": ...}`` (torch or JSON format);
+* a read compares the stored key with the key of the result asked for, on *every* read;
+* a missing file, or one that cannot be read (truncated, foreign, not JSON), is computed anew,
+  with one warning line for the unreadable one;
+* a key mismatch is computed anew, or, where recomputing is not the caller's job (a Fisher
+  script does not retrain checkpoints), refused with the command that redoes it (``refuse``);
+* ``validate`` runs before a write, so a NaN result never reaches the disk; writes are atomic.
+
+A key is plain JSON data: task definitions, data identity (``common/datasets.py``), config, and the
+code that computed the result (``code_version``: a hash of the source files of the modules named,
+so editing the Fisher code invalidates Fishers but editing the README invalidates nothing).
+The git commit with its dirty flag is stored as provenance next to the key, not in it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .errors import UserError
+from .io import atomic_torch_save, atomic_write_json
+
+FORMATS = ("torch", "json")
+
+
+def canonical(obj):
+    """``obj`` as plain JSON data (tuples -> lists, keys sorted when dumped), for comparison."""
+    return json.loads(json.dumps(obj, sort_keys=True))
+
+
+def fingerprint(obj) -> str:
+    """A short, stable hash of plain data."""
+    return hashlib.sha256(json.dumps(canonical(obj), sort_keys=True).encode()).hexdigest()[:16]
+
+
+_CODE: dict[tuple[str, ...], str] = {}
+
+
+def code_version(*modules: str) -> str:
+    """Hash of the source of ``common/<module>.py`` for each module named: the code a result came from."""
+    names = tuple(sorted(modules))
+    if names not in _CODE:
+        here = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        for name in names:
+            h.update(name.encode() + b"\0" + (here / f"{name}.py").read_bytes() + b"\0")
+        _CODE[names] = h.hexdigest()[:16]
+    return _CODE[names]
+
+
+def key_diff(stored, wanted) -> str:
+    """The top-level key fields that differ, for messages ("task, code")."""
+    if not isinstance(stored, dict) or not isinstance(wanted, dict):
+        return "format"
+    fields = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+    return ", ".join(fields) or "nothing"
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr (tqdm-safe)."""
+    try:
+        from tqdm import tqdm
+        tqdm.write(f"warning: {message}", file=sys.stderr)
+    except Exception:  # noqa: BLE001 - a warning must never fail
+        print(f"warning: {message}", file=sys.stderr)
+
+
+def read_entry(path, fmt: str = "torch", what: str = "file") -> dict | None:
+    """The stored ``{"key", "value", ...}`` of ``path``; None when it is missing or unreadable
+    (unreadable: one warning line; the caller recomputes it)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        if fmt == "torch":
+            entry = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        else:
+            entry = json.loads(path.read_text())
+        if not isinstance(entry, dict) or "key" not in entry or "value" not in entry:
+            raise ValueError("no key/value")
+        return entry
+    except Exception as exc:  # noqa: BLE001 - truncated, foreign or damaged: treat as missing
+        warn(f"{what} {path} is unreadable ({type(exc).__name__}); treating it as missing")
+        return None
+
+
+def write_entry(path, key, value, fmt: str = "torch", provenance: dict | None = None) -> Path:
+    entry = {"key": canonical(key), "value": value, "provenance": provenance or {}}
+    if fmt == "torch":
+        return atomic_torch_save(entry, path)
+    return atomic_write_json(entry, path)
+
+
+def cached(path, key, compute: Callable[[], object], *, fmt: str = "torch", force: bool = False,
+           what: str = "result", validate: Callable[[object], None] | None = None,
+           provenance: Callable[[], dict] | None = None, log: Callable[[str], None] | None = None):
+    """``(value, hit)``: the value stored at ``path`` if its key equals ``key``, else ``compute()``
+    written there. ``validate(value)`` raises before a bad value is written. ``force`` recomputes
+    whatever is stored. ``log`` receives the line saying why a stored file is recomputed."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown cache format {fmt!r}")
+    key = canonical(key)
+    if not force:
+        entry = read_entry(path, fmt, what)
+        if entry is not None:
+            if entry["key"] == key:
+                return entry["value"], True
+            (log or warn)(f"{what} {path} was made from other inputs "
+                          f"({key_diff(entry['key'], key)} changed); recomputing")
+    value = compute()
+    if validate is not None:
+        validate(value)
+    write_entry(path, key, value, fmt, provenance() if provenance else None)
+    return value, False
+
+
+def check_entry(path, key, *, fmt: str = "torch", what: str = "file") -> tuple[dict | None, str]:
+    """(entry, "") when ``path`` holds ``key``; else (None, why not: missing, unreadable, stale)."""
+    entry = read_entry(path, fmt, what)
+    if entry is None:
+        return None, "missing" if not Path(path).is_file() else "unreadable"
+    if entry["key"] != canonical(key):
+        return None, f"made from other inputs ({key_diff(entry['key'], canonical(key))} changed)"
+    return entry, ""
+
+
+def verified(path, key, *, fmt: str = "torch", what: str = "file", redo: str) -> dict:
+    """The stored entry of ``path`` when its key equals ``key``; otherwise (missing, unreadable or
+    stale) a UserError naming the command ``redo`` that makes it. For inputs that the calling
+    script must not recompute itself (a distance script does not retrain networks)."""
+    entry, why = check_entry(path, key, fmt=fmt, what=what)
+    if entry is None:
+        raise UserError(f"{what} {path} is {why}; redo it with: {redo}")
+    return entry

@@ -1,0 +1,163 @@
+"""ε-network checkpoints: one keyed file per (preset, arch, task, seed), made by training and
+verified against the task asked for on every read.
+
+``seed<k>.pt`` holds ``{"key", "value": {"state_dict", "record"}}``; ``seed<k>.json`` is the same
+key and record without the weights, for people and for ``train_metrics.csv``. The key
+(``checkpoint_key``) names the task definition, arch, training config, seed, the identity of the
+dataset's files and the training code. A training script recomputes a stale or unreadable
+checkpoint; a script that only *uses* checkpoints (Fishers, distances) refuses it with the
+training command that redoes it.
+"""
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+import torch
+import torch.nn as nn
+
+from . import paths
+from .cache import cached, check_entry, code_version, fingerprint, read_entry, warn, write_entry
+from .data import task_splits
+from .datasets import data_identity
+from .errors import UserError
+from .io import atomic_write_csv
+from .models import build_network, count_parameters
+from .presets import TrainConfig
+from .provenance import provenance
+from .tasks import Task
+from .train import fit, prepare
+
+# The code a checkpoint comes from (its source is in the key).
+CODE = ("data", "models", "train")
+# The script that trains the tasks of each dataset (named in "train it first" messages).
+TRAIN_SCRIPTS = {"mnist": "train_task_mnist.py", "cifar10": "train_task_cifar.py",
+                 "cifar100": "train_task_cifar100.py"}
+
+
+def checkpoint_key(task: Task, arch: str, cfg: TrainConfig, seed: int, *, data_root, results_dir) -> dict:
+    """Everything a trained network depends on (the run's provenance is stored beside it)."""
+    config = cfg.to_dict()
+    config.pop("seeds")
+    return {"task": task.to_dict(), "arch": arch, "config": config, "seed": seed,
+            "data": data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir)),
+            "code": code_version(*CODE)}
+
+
+def train_command(preset: str, arch: str, runs: dict[str, tuple[list[str], set[int]]], *, data_root,
+                  results_dir) -> str:
+    """The training command(s) for ``runs`` (dataset -> (task names, seeds))."""
+    return " && ".join(
+        f"{paths.python_command()} {TRAIN_SCRIPTS[ds]} --preset {preset} --arch {arch} --tasks {' '.join(ts)} "
+        f"--seeds {' '.join(map(str, sorted(ss)))} --data-root {data_root} --results-dir {results_dir}"
+        for ds, (ts, ss) in runs.items())
+
+
+def _check_trained(value: dict) -> None:
+    """Never write a checkpoint with non-finite weights or metrics."""
+    bad = [k for k, v in value["state_dict"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise UserError(f"training produced non-finite weights ({bad[0]} ...); lower the learning rate")
+    metrics = value["record"]["metrics"]
+    nan = [k for k, v in metrics.items() if isinstance(v, float) and v != v]
+    if nan:
+        raise UserError(f"training of {metrics['task']} seed {metrics['seed']} gave NaN {nan[0]} "
+                        "(an empty split? check the preset's data caps)")
+
+
+def train_or_load(task: Task, arch: str, seed: int, cfg: TrainConfig, *, preset: str, data_root, results_dir,
+                  device: torch.device, force: bool = False, log=None) -> tuple[dict, bool]:
+    """The record of the (task, arch, seed) network: reused when its checkpoint's key matches,
+    else trained (and written atomically). Returns (record, trained now)."""
+    key = checkpoint_key(task, arch, cfg, seed, data_root=data_root, results_dir=results_dir)
+
+    def train() -> dict:
+        splits = task_splits(task, data_root, paths.data_cache_dir(results_dir),
+                             val_fraction=cfg.val_fraction, split_seed=cfg.split_seed,
+                             max_train=cfg.max_train, max_eval=cfg.max_eval)
+        torch.manual_seed(seed)
+        net = prepare(build_network(arch, task), device)
+        metrics = fit(net, splits, cfg, task.dataset, seed, device, desc=f"{task.name} {arch} seed {seed}")
+        row = {"task": task.name, "arch": arch, "seed": seed, "preset": preset, "epochs": cfg.epochs,
+               **{k: round(v, 6) for k, v in metrics.items()},
+               "n_train": len(splits["train"]), "n_val": len(splits["val"]), "n_test": len(splits["test"]),
+               "params": count_parameters(net), "device": str(device)}
+        prov = provenance(device)
+        row["git_commit"] = prov["git_commit"]
+        record = {"metrics": row, "run_id": uuid.uuid4().hex, "preset": preset, "seed": seed, "provenance": prov}
+        return {"state_dict": {k: v.cpu() for k, v in net.state_dict().items()}, "record": record}
+
+    value, hit = cached(paths.checkpoint_path(results_dir, preset, arch, task.name, seed), key, train,
+                        force=force, what="checkpoint", validate=_check_trained, log=log)
+    record = value["record"]
+    sidecar = paths.record_path(results_dir, preset, arch, task.name, seed)
+    stored, _ = check_entry(sidecar, key, fmt="json", what="run record")
+    if stored is None or stored["value"] != record:
+        write_entry(sidecar, key, record, "json")
+    return record, not hit
+
+
+def verify_checkpoints(tasks: list[Task], seeds, arch: str, cfgs: dict[str, TrainConfig], *, preset: str,
+                       data_root, results_dir) -> dict[tuple[str, int], dict]:
+    """(task, seed) -> verified checkpoint entry, for every task and seed; one error line with the
+    training command for all missing, unreadable or stale ones (checked before any other work)."""
+    entries, redo, reasons = {}, {}, []
+    for task in tasks:
+        for seed in seeds:
+            key = checkpoint_key(task, arch, cfgs[task.dataset], seed, data_root=data_root, results_dir=results_dir)
+            path = paths.checkpoint_path(results_dir, preset, arch, task.name, seed)
+            entry, why = check_entry(path, key, what="checkpoint")
+            if entry is not None:
+                entries[(task.name, seed)] = entry
+                continue
+            reasons.append(f"{task.name}/seed{seed}.pt {why}")
+            names, seed_set = redo.setdefault(task.dataset, ([], set()))
+            if task.name not in names:
+                names.append(task.name)
+            seed_set.add(seed)
+    if redo:
+        raise UserError(f"{len(reasons)} checkpoint(s) under {paths.checkpoints_root(results_dir, preset) / arch} "
+                        f"cannot be used ({'; '.join(reasons[:3])}{' ...' if len(reasons) > 3 else ''}); "
+                        "train them first: "
+                        + train_command(preset, arch, redo, data_root=data_root, results_dir=results_dir))
+    return entries
+
+
+def network_from(entry: dict, task: Task, device="cpu") -> nn.Module:
+    """The network of a checkpoint entry verified for ``task``, in eval mode on ``device``."""
+    net = build_network(entry["key"]["arch"], task)
+    net.load_state_dict(entry["value"]["state_dict"])
+    return prepare(net, torch.device(device)).eval()
+
+
+def network_id(entry: dict) -> dict:
+    """What identifies a trained network in the keys of results computed from it."""
+    return {"key": fingerprint(entry["key"]), "run_id": entry["value"]["record"]["run_id"]}
+
+
+def load_network(task: Task, arch: str, seed: int, cfg: TrainConfig, *, preset: str, data_root, results_dir,
+                 device="cpu") -> tuple[nn.Module, dict]:
+    """(network in eval mode, record) of a checkpoint verified against ``task`` as defined now."""
+    entry = verify_checkpoints([task], [seed], arch, {task.dataset: cfg}, preset=preset, data_root=data_root,
+                               results_dir=results_dir)[(task.name, seed)]
+    return network_from(entry, task, device), entry["value"]["record"]
+
+
+def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
+    """Gather every readable run record of a preset into ``train_metrics.csv`` (rewritten atomically);
+    an unreadable record is skipped with a warning (its training script rewrites it)."""
+    rows = []
+    for p in sorted(paths.checkpoints_root(results_dir, preset).glob("*/*/seed*.json")):
+        entry = read_entry(p, "json", "run record")
+        if entry is not None and isinstance(entry["value"], dict) and "metrics" in entry["value"]:
+            rows.append(entry["value"]["metrics"])
+        elif entry is not None:
+            warn(f"run record {p} has no metrics; skipped")
+    df = pd.DataFrame(rows)
+    if len(df):
+        first = ["task", "arch", "seed", "preset", "epochs", "train_acc", "val_acc", "test_acc", "params",
+                 "train_seconds", "device", "git_commit"]
+        df = df[[c for c in first if c in df] + sorted(c for c in df if c not in first)]
+        df = df.sort_values(["arch", "task", "seed"]).reset_index(drop=True)
+    atomic_write_csv(df, paths.train_metrics_csv(results_dir, preset))
+    return df

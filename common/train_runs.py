@@ -1,0 +1,54 @@
+"""Step 1 of the papers, the body of ``train_task_<dataset>.py``: every task x seed of a dataset,
+each trained once (``common/checkpoints.py`` reuses a checkpoint whose key matches), then
+``train_metrics.csv``. All input is checked before the first image is decoded."""
+from __future__ import annotations
+
+import pandas as pd
+from tqdm import tqdm
+
+from . import paths
+from .checkpoints import collect_metrics, train_or_load
+from .datasets import check_data, prepare_data
+from .device import select_device
+from .errors import UserError, check_results_dir, check_seeds, positive
+from .models import build_network, count_parameters
+from .presets import train_config
+from .tasks import resolve_tasks, tasks_of_dataset
+
+
+def train_tasks(dataset: str, args) -> pd.DataFrame:
+    tasks = resolve_tasks(args.tasks or [dataset])
+    wrong = [t.name for t in tasks if t.dataset != dataset]
+    if wrong:
+        raise UserError(f"task(s) {', '.join(wrong)} are not {dataset} tasks; "
+                        f"{dataset} tasks: {', '.join(tasks_of_dataset(dataset))}")
+    cfg = train_config(args.preset, dataset, arch=args.arch, epochs=positive("epochs", args.epochs),
+                       batch_size=positive("batch-size", args.batch_size), seeds=check_seeds(args.seeds))
+    device = select_device(args.device)
+    check_results_dir(args.results_dir)
+    check_data(dataset, args.data_root)
+    prepare_data(dataset, args.data_root, paths.data_cache_dir(args.results_dir))
+    runs = [(t, s) for t in tasks for s in cfg.seeds]
+    params = count_parameters(build_network(cfg.arch, tasks[0])) / 1e6
+    print(f"training {len(runs)} run(s): {cfg.arch} ({params:.2f} M parameters) on {', '.join(t.name for t in tasks)}, "
+          f"seeds {list(cfg.seeds)}, preset {args.preset}, device {device}")
+    for task, seed in tqdm(runs, desc=f"{dataset} runs", unit="run"):
+        record, trained = train_or_load(task, cfg.arch, seed, cfg, preset=args.preset, data_root=args.data_root,
+                                        results_dir=args.results_dir, device=device, force=args.force,
+                                        log=lambda line: tqdm.write(line.replace("recomputing", "retraining")))
+        m = record["metrics"]
+        if trained:
+            tqdm.write(f"done {task.name} seed {seed}: test acc {m['test_acc']:.4f} ({m['train_seconds']:.0f} s)")
+        else:
+            tqdm.write(f"skip {task.name} seed {seed}: finished earlier, test acc {m['test_acc']:.4f} "
+                       "(use --force to redo)")
+    df = collect_metrics(args.results_dir, args.preset)
+    mine = df[df.task.isin([t.name for t in tasks]) & (df.arch == cfg.arch)] if len(df) else df
+    if len(mine):
+        summary = (mine.groupby("task", sort=False)
+                   .agg(runs=("seed", "count"), test_acc_mean=("test_acc", "mean"),
+                        test_acc_std=("test_acc", "std"), seconds=("train_seconds", "sum")))
+        print(summary.round(4).to_string())
+    print(f"checkpoints: {paths.checkpoints_root(args.results_dir, args.preset) / cfg.arch}")
+    print(f"metrics:     {paths.train_metrics_csv(args.results_dir, args.preset)}")
+    return df
