@@ -10,31 +10,33 @@ Needs the checkpoints of step 1 (train_task_*.py with the same --preset/--arch/-
 Writes results/<preset>/distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv and
 _{mean,std}.png; Fishers are cached under results/<preset>/fisher/ (a rerun computes none).
 """
-from dataclasses import replace
-
 from common.cli import common_parser, run
-from common.datasets import check_data, prepare_data
+from common.datasets import check_data
 from common.device import select_device
 from common.distance import DISTANCES
 from common.errors import UserError, check_results_dir, check_seeds, finite_positive, positive
 from common.fisher import ESTIMATORS
-from common.ftd import distance_table, mean_std_matrices, write_matrix_outputs
-from common.paths import data_cache_dir, distance_outputs
-from common.presets import FISHER_PRESETS, train_config
+from common.distance import DEFAULT_SIGMA2
+from common.ftd import distance_table, matrix_key, mean_std_matrices, variant, write_matrix_outputs
+from common.paths import distance_outputs
+from common.presets import fisher_config, train_configs
 from common.tasks import TASK_SETS, resolve_tasks, tasks_label
 
 
 def main(argv=None):
     p = common_parser(__doc__, training=False)
+    p.add_argument("--epochs", type=int, help="use networks trained with this --epochs (default: the preset's)")
     p.add_argument("--task-set", choices=tuple(TASK_SETS), help="a named task set (or use --tasks)")
     p.add_argument("--distance", choices=tuple(DISTANCES), default="frechet",
-                   help="frechet (FTD), frechet-sq (what the authors' code plotted), logdet (default: %(default)s)")
+                   help="frechet (FTD), frechet-sq (what the authors' code plotted), logdet (the log-det paper's "
+                        "Eq. 2), logdet-layer (the released code's per-tensor form) (default: %(default)s)")
     p.add_argument("--estimator", choices=ESTIMATORS, default="empirical",
-                   help="empirical: true labels (default); mc: labels sampled from the model; "
-                        "legacy-batch: the reference code's squared batch gradients (not the papers' definition)")
+                   help="empirical: true labels (default); mc: labels sampled from the model; legacy-batch: "
+                        "squared batch gradients; legacy-code: those averaged over each parameter's first axis, "
+                        "as the authors' released code (the legacy ones are not the papers' definition)")
     p.add_argument("--fisher-samples", type=int, help="target test images per Fisher (default: the preset's)")
-    p.add_argument("--sigma2", type=float, default=1e-10, help="logdet only: sigma^2 > 0 added to each entry "
-                   "(default 1e-10 as in the reference code)")
+    p.add_argument("--sigma2", type=float, default=DEFAULT_SIGMA2, help="logdet, logdet-layer: sigma^2 > 0 "
+                   "added to each entry (default %(default)g as in the reference code)")
     args = p.parse_args(argv)
     if args.task_set and args.tasks:
         raise UserError("give either --task-set or --tasks, not both")
@@ -45,28 +47,26 @@ def main(argv=None):
         raise UserError("a distance matrix needs at least two tasks")
     label = tasks_label(names)
     datasets = {t.dataset for t in tasks}
-    seeds = check_seeds(args.seeds)
-    cfgs = {ds: train_config(args.preset, ds, arch=args.arch, seeds=seeds) for ds in sorted(datasets)}
+    cfgs = train_configs(args.preset, datasets, args.arch, check_seeds(args.seeds), positive("epochs", args.epochs))
     cfg = next(iter(cfgs.values()))
-    if any(c.arch != cfg.arch or c.seeds != cfg.seeds for c in cfgs.values()):
-        raise UserError("the preset uses different archs or seeds for these datasets; pass --arch and --seeds")
-    fcfg = FISHER_PRESETS[args.preset]
-    fcfg = replace(fcfg, samples=positive("fisher-samples", args.fisher_samples) or fcfg.samples,
-                   batch_size=positive("batch-size", args.batch_size) or fcfg.batch_size)
+    fcfg = fisher_config(args.preset, args.fisher_samples, args.batch_size)
+    preset_cfg = next(iter(train_configs(args.preset, datasets, args.arch, None).values()))
+    suffix = variant(cfg, fcfg, args.distance, args.sigma2, preset_cfg=preset_cfg,
+                     preset_fcfg=fisher_config(args.preset))
     device = select_device(args.device)
     check_results_dir(args.results_dir)
     for ds in sorted(datasets):
         check_data(ds, args.data_root)
-    for ds in sorted(datasets):
-        prepare_data(ds, args.data_root, data_cache_dir(args.results_dir))
     print(f"{args.distance} distance, {args.estimator} Fisher, {cfg.arch}, tasks {', '.join(t.name for t in tasks)}, "
           f"seeds {list(cfg.seeds)}, {fcfg.samples or 'all'} target samples, device {device}")
 
-    long, key = distance_table(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
-                               data_root=args.data_root, results_dir=args.results_dir, distance=args.distance,
-                               estimator=args.estimator, sigma2=args.sigma2, device=device, force=args.force)
+    long, networks = distance_table(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
+                                    data_root=args.data_root, results_dir=args.results_dir, estimator=args.estimator,
+                                    measures=[(args.distance, args.sigma2)], device=device, force=args.force)
+    key = matrix_key(tasks, cfg.seeds, arch=cfg.arch, distance=args.distance, estimator=args.estimator,
+                     sigma2=args.sigma2, fcfg=fcfg, networks=networks)
     mean, std = mean_std_matrices(long, [t.name for t in tasks])
-    out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator)
+    out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator, suffix)
     title = (f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher, "
              f"{len(cfg.seeds)} seed(s), preset {args.preset}")
     write_matrix_outputs(long, mean, std, out, key, title, device)

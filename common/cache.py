@@ -85,12 +85,13 @@ def read_entry(path, fmt: str = "torch", what: str = "file") -> dict | None:
             entry = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         else:
             entry = json.loads(path.read_text())
-        if not isinstance(entry, dict) or "key" not in entry or "value" not in entry:
-            raise ValueError("no key/value")
-        return entry
     except Exception as exc:  # noqa: BLE001 - truncated, foreign or damaged: treat as missing
         warn(f"{what} {path} is unreadable ({type(exc).__name__}); treating it as missing")
         return None
+    if not isinstance(entry, dict) or "key" not in entry or "value" not in entry:
+        warn(f"{what} {path} has no key (an older format or a foreign file); treating it as missing")
+        return None
+    return entry
 
 
 def write_entry(path, key, value, fmt: str = "torch", provenance: dict | None = None) -> Path:

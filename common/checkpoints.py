@@ -10,6 +10,7 @@ training command that redoes it.
 """
 from __future__ import annotations
 
+import math
 import uuid
 
 import pandas as pd
@@ -17,15 +18,15 @@ import torch
 import torch.nn as nn
 
 from . import paths
-from .cache import cached, check_entry, code_version, fingerprint, read_entry, warn, write_entry
+from .cache import cached, canonical, check_entry, code_version, fingerprint, read_entry, warn, write_entry
 from .data import task_splits
 from .datasets import data_identity
 from .errors import UserError
 from .io import atomic_write_csv
 from .models import build_network, count_parameters
-from .presets import TrainConfig
+from .presets import TrainConfig, train_config
 from .provenance import provenance
-from .tasks import Task
+from .tasks import TASKS, Task
 from .train import fit, prepare
 
 # The code a checkpoint comes from (its source is in the key).
@@ -45,11 +46,18 @@ def checkpoint_key(task: Task, arch: str, cfg: TrainConfig, seed: int, *, data_r
 
 
 def train_command(preset: str, arch: str, runs: dict[str, tuple[list[str], set[int]]], *, data_root,
-                  results_dir) -> str:
-    """The training command(s) for ``runs`` (dataset -> (task names, seeds))."""
+                  results_dir, cfgs: dict[str, TrainConfig] | None = None) -> str:
+    """The training command(s) for ``runs`` (dataset -> (task names, seeds)); ``cfgs``: the configs
+    asked for, whose epochs / batch size are named when they are not the preset's."""
+    def overrides(ds: str) -> str:
+        if not cfgs or ds not in cfgs:
+            return ""
+        default, cfg = train_config(preset, ds, arch=arch), cfgs[ds]
+        return "".join(f" --{flag} {getattr(cfg, field)}" for flag, field in (("epochs", "epochs"),
+                       ("batch-size", "batch_size")) if getattr(cfg, field) != getattr(default, field))
     return " && ".join(
         f"{paths.python_command()} {TRAIN_SCRIPTS[ds]} --preset {preset} --arch {arch} --tasks {' '.join(ts)} "
-        f"--seeds {' '.join(map(str, sorted(ss)))} --data-root {data_root} --results-dir {results_dir}"
+        f"--seeds {' '.join(map(str, sorted(ss)))}{overrides(ds)} --data-root {data_root} --results-dir {results_dir}"
         for ds, (ts, ss) in runs.items())
 
 
@@ -59,9 +67,9 @@ def _check_trained(value: dict) -> None:
     if bad:
         raise UserError(f"training produced non-finite weights ({bad[0]} ...); lower the learning rate")
     metrics = value["record"]["metrics"]
-    nan = [k for k, v in metrics.items() if isinstance(v, float) and v != v]
-    if nan:
-        raise UserError(f"training of {metrics['task']} seed {metrics['seed']} gave NaN {nan[0]} "
+    bad = [k for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise UserError(f"training of {metrics['task']} seed {metrics['seed']} gave {bad[0]} = {metrics[bad[0]]} "
                         "(an empty split? check the preset's data caps)")
 
 
@@ -119,7 +127,7 @@ def verify_checkpoints(tasks: list[Task], seeds, arch: str, cfgs: dict[str, Trai
         raise UserError(f"{len(reasons)} checkpoint(s) under {paths.checkpoints_root(results_dir, preset) / arch} "
                         f"cannot be used ({'; '.join(reasons[:3])}{' ...' if len(reasons) > 3 else ''}); "
                         "train them first: "
-                        + train_command(preset, arch, redo, data_root=data_root, results_dir=results_dir))
+                        + train_command(preset, arch, redo, data_root=data_root, results_dir=results_dir, cfgs=cfgs))
     return entries
 
 
@@ -149,10 +157,18 @@ def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
     rows = []
     for p in sorted(paths.checkpoints_root(results_dir, preset).glob("*/*/seed*.json")):
         entry = read_entry(p, "json", "run record")
-        if entry is not None and isinstance(entry["value"], dict) and "metrics" in entry["value"]:
-            rows.append(entry["value"]["metrics"])
-        elif entry is not None:
-            warn(f"run record {p} has no metrics; skipped")
+        if entry is None:
+            continue
+        try:
+            metrics, task = entry["value"]["metrics"], entry["key"]["task"]
+        except (TypeError, KeyError):
+            warn(f"run record {p} has no metrics; left out of {paths.train_metrics_csv(results_dir, preset).name}")
+            continue
+        if task.get("name") not in TASKS or canonical(TASKS[task["name"]].to_dict()) != task:
+            warn(f"run record {p} was trained for another definition of task {task.get('name')}; left out of "
+                 f"{paths.train_metrics_csv(results_dir, preset).name} until it is retrained")
+            continue
+        rows.append(metrics)
     df = pd.DataFrame(rows)
     if len(df):
         first = ["task", "arch", "seed", "preset", "epochs", "train_acc", "val_acc", "test_acc", "params",

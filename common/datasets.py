@@ -165,17 +165,22 @@ def _source_files(kind: str, source: Path) -> list[Path]:
 def _content_digest(kind: str, source: str, memo_dir: str) -> str:
     """Hash of the names and bytes of the raw files: the data's identity, independent of where the
     files lie and of their mtimes (copies made anew each session keep their identity). Hashing all
-    of CIFAR-10 takes seconds, so the hash is memoised under the files' (name, size, mtime) list."""
+    of CIFAR-10 takes seconds, so the hash is memoised under the files' (name, size, mtime, inode,
+    ctime) list; ctime cannot be set back, so a file restored with its old mtime is hashed anew.
+    Within one process the files are assumed not to change (the digest is computed once)."""
     src = Path(source)
     files = _source_files(kind, src)
-    stats = [(str(p.relative_to(src)), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    stats = []
+    for p in files:
+        st = p.stat()
+        stats.append((str(p.relative_to(src)), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
     memo = Path(memo_dir) / f"content_{hashlib.sha1(source.encode()).hexdigest()[:10]}.json"
     stamp = fingerprint(stats)
     entry = read_entry(memo, "json", "data hash memo")
     if entry is not None and entry["key"] == stamp:
         return entry["value"]
     h = hashlib.sha256()
-    for p, (rel, _, _) in zip(files, stats):
+    for p, (rel, *_) in zip(files, stats):
         h.update(rel.encode() + b"\0" + p.read_bytes() + b"\0")
     digest = h.hexdigest()[:16]
     _PENDING_MEMOS[str(memo)] = (stamp, digest)   # written once the files decode (load_raw)
@@ -195,8 +200,10 @@ def raw_key(dataset: str, split: str, data_root, cache_dir) -> dict:
 
 
 def data_identity(dataset: str, data_root, cache_dir) -> dict:
-    """The identity of a dataset's files (both splits), for the keys of everything trained on it."""
-    return {split: raw_key(dataset, split, data_root, cache_dir)["content"] for split in ("train", "test")}
+    """The identity of a dataset as the networks see it (both splits): the raw files' content and
+    the code that decodes and normalises them (this module), for the keys of everything trained or
+    measured on it."""
+    return {split: fingerprint(raw_key(dataset, split, data_root, cache_dir)) for split in ("train", "test")}
 
 
 def _decode(dataset: str, split: str, root: Path) -> dict:

@@ -9,9 +9,14 @@ squared **per sample**. Estimators (``ESTIMATORS``):
 * ``empirical`` (default): y_i = the true label of x_i.
 * ``mc``: y_i ~ p(y | x_i, \theta), one label drawn from the model's predictive distribution
   (a Monte-Carlo estimate of the "true" Fisher).
-* ``legacy-batch``: the released reference code's estimator, *not* the papers' definition:
-  the square of the mini-batch mean gradient, summed over batches. Squaring a batch mean
-  drops the per-sample variance, so it is a different (biased) quantity.
+* ``legacy-batch``: *not* the papers' definition: the square of the mini-batch mean gradient,
+  summed over batches. Squaring a batch mean drops the per-sample variance, so it is a different
+  (biased) quantity; it depends on the batch size.
+* ``legacy-code``: what the authors' released code computes (its Fisher loop in the FTD repository
+  adds ``(p.grad ** 2).mean(0)`` per batch, ``p.grad`` the gradient of the batch's mean loss):
+  ``legacy-batch`` averaged over the first axis of every parameter (output channels of a conv,
+  rows of a linear weight, all entries of a bias) and broadcast back to its shape, so every output
+  unit of a layer gets the same value. Summed over batches; the authors' loader used batches of 100.
 
 The per-sample estimators run one forward and one backward pass per batch: hooks record each
 layer's input a and output gradient d, and the squared per-sample weight gradients are formed
@@ -32,7 +37,7 @@ import torch.nn.functional as F
 
 from .errors import UserError
 
-ESTIMATORS = ("empirical", "mc", "legacy-batch")
+ESTIMATORS = ("empirical", "mc", "legacy-batch", "legacy-code")
 
 
 def _log_likelihood_loss(logits: torch.Tensor, y: torch.Tensor, num_classes: int | None,
@@ -227,13 +232,14 @@ def fisher_diag(net: nn.Module, batches, *, estimator: str = "empirical", num_cl
     """Diagonal Fisher of ``net`` on ``batches`` (iterable of (normalised x, y)), per parameter name.
 
     ``empirical`` / ``mc``: mean over samples of squared per-sample gradients of log p(y|x) (Eq. 6).
-    ``legacy-batch``: sum over batches of the squared batch-mean gradient (reference code; not Eq. 6).
+    ``legacy-batch``: sum over batches of the squared batch-mean gradient (not Eq. 6).
+    ``legacy-code``: the same averaged over each parameter's first axis (the released code; not Eq. 6).
     ``num_classes``: the target task's label count; a smaller head has its logits zero-padded.
     """
     if estimator not in ESTIMATORS:
         raise UserError(f"unknown estimator '{estimator}'; choose from {', '.join(ESTIMATORS)}")
-    if estimator == "legacy-batch":
-        return _legacy_batch_fisher(net, batches, num_classes)
+    if estimator in ("legacy-batch", "legacy-code"):
+        return _legacy_batch_fisher(net, batches, num_classes, axis0_mean=estimator == "legacy-code")
     n = 0
     with _frozen_eval(net):
         hooks = _SquaredGradHooks(net)
@@ -251,18 +257,24 @@ def fisher_diag(net: nn.Module, batches, *, estimator: str = "empirical", num_cl
     return {k: v / n for k, v in hooks.sums.items()}
 
 
-def _legacy_batch_fisher(net, batches, num_classes):
-    """The released code's estimator: for each batch, (gradient of the mean loss)^2, summed."""
+def _legacy_batch_fisher(net, batches, num_classes, axis0_mean: bool = False):
+    """For each batch, (gradient of the mean loss)^2, summed over batches; ``axis0_mean``: each
+    square averaged over the parameter's first axis and broadcast back (the released code)."""
     total = {n: torch.zeros_like(p) for n, p in net.named_parameters()}
     params = dict(net.named_parameters())
+    n = 0
     with _frozen_eval(net):
         for p in params.values():
             p.requires_grad_(True)
         for x, y in batches:
+            n += len(x)
             loss = _log_likelihood_loss(net(x), y, num_classes, "empirical", None, "mean")
             grads = torch.autograd.grad(loss, list(params.values()))
             for name, g in zip(params, grads):
-                total[name] += g.pow(2)
+                sq = g.pow(2)
+                total[name] += sq.mean(0).expand_as(sq) if axis0_mean else sq
+    if n == 0:
+        raise UserError("no samples to compute the Fisher on")
     return total
 
 

@@ -22,28 +22,36 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import paths
-from .cache import canonical, code_version, read_entry, write_entry
-from .checkpoints import network_id, verify_checkpoints
-from .distance import task_distance
+from .cache import canonical, check_entry, code_version, read_entry, write_entry
+from .checkpoints import checkpoint_key, network_id, verify_checkpoints
+from .datasets import prepare_data
+from .distance import DEFAULT_SIGMA2, SIGMA_DISTANCES, task_distance
 from .errors import UserError
 from .fishers import cached_fisher, fisher_data
 from .io import atomic_write_csv
 from .plots import distance_heatmap
-from .presets import FisherConfig, TrainConfig
+from .presets import FISHER_PRESETS, FisherConfig, TrainConfig, train_config
 from .provenance import provenance
 from .tasks import TASKS, Task
 
 
+# The code a matrix comes from (its source is in the manifest's key).
+MATRIX_CODE = ("distance", "fisher", "fishers")
+
+
 def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: dict[str, TrainConfig],
-                   fcfg: FisherConfig, data_root, results_dir, distance: str, estimator: str,
-                   sigma2: float, device, force: bool = False) -> tuple[pd.DataFrame, dict]:
-    """(long table, manifest key): one row per (seed, source, target) with d(source -> target).
-    ``cfgs``: the training config of each dataset (its split seed and validation fraction).
-    Every checkpoint is verified against the current task definitions before any Fisher."""
+                   fcfg: FisherConfig, data_root, results_dir, estimator: str, measures: list[tuple[str, float]],
+                   device, force: bool = False) -> tuple[pd.DataFrame, dict[str, str]]:
+    """(long table, networks): one row per (seed, source, target, measure) with d(source -> target)
+    for each ``(distance, sigma2)`` of ``measures``; ``networks``: "task/seed<k>" -> run id of every
+    network used. ``cfgs``: the training config of each dataset (its split seed and validation
+    fraction). Every checkpoint is verified against the current task definitions before any Fisher."""
     checkpoints = verify_checkpoints(tasks, seeds, arch, cfgs, preset=preset, data_root=data_root,
                                      results_dir=results_dir)
+    for dataset in sorted({t.dataset for t in tasks}):   # damaged data stops the run here, not midway
+        prepare_data(dataset, data_root, paths.data_cache_dir(results_dir))
     rows, computed = [], 0
-    bar = tqdm(total=len(seeds) * len(tasks) ** 2, desc="Fishers", unit="fisher")
+    bar = tqdm(total=len(seeds) * len(tasks) ** 2, desc=f"Fishers ({estimator})", unit="fisher")
     for target in tasks:
         memo: dict = {}
 
@@ -63,24 +71,43 @@ def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: di
                 computed += not hit
                 bar.update()
             for source in tasks:
-                d = task_distance(fishers[source.name], fishers[target.name], distance, sigma2)
-                rows.append({"seed": seed, "source": source.name, "target": target.name, "distance": d,
-                             "measure": distance, "estimator": estimator, "samples": fcfg.samples or "all",
-                             "arch": arch})
+                for distance, sigma2 in measures:
+                    d = task_distance(fishers[source.name], fishers[target.name], distance, sigma2)
+                    rows.append({"seed": seed, "source": source.name, "target": target.name, "distance": d,
+                                 "measure": distance, "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
+                                 "estimator": estimator, "samples": fcfg.samples or "all", "arch": arch})
     bar.close()
     print(f"{computed} Fisher(s) computed, {bar.n - computed} read from the cache")
-    key = matrix_key(tasks, seeds, arch=arch, distance=distance, estimator=estimator, sigma2=sigma2, fcfg=fcfg,
-                     networks={f"{t}/seed{s}": network_id(e)["run_id"] for (t, s), e in checkpoints.items()})
-    return pd.DataFrame(rows), key
+    networks = {f"{t}/seed{s}": network_id(e)["run_id"] for (t, s), e in checkpoints.items()}
+    return pd.DataFrame(rows), networks
 
 
 def matrix_key(tasks: list[Task], seeds, *, arch: str, distance: str, estimator: str, sigma2: float,
                fcfg: FisherConfig, networks: dict[str, str]) -> dict:
     """What a distance matrix depends on (the Fishers' own keys follow from these)."""
     return {"tasks": [t.to_dict() for t in tasks], "seeds": list(seeds), "arch": arch, "distance": distance,
-            "estimator": estimator, "sigma2": sigma2 if distance == "logdet" else None,
+            "estimator": estimator, "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
             "fisher": {"samples": fcfg.samples, "batch_size": fcfg.batch_size}, "networks": networks,
-            "code": code_version("distance", "fisher", "fishers")}
+            "code": code_version(*MATRIX_CODE)}
+
+
+def variant(cfg: TrainConfig, fcfg: FisherConfig, distance: str, sigma2: float, *, preset_cfg: TrainConfig,
+            preset_fcfg: FisherConfig) -> str:
+    """The file-name suffix of a matrix made with non-default settings (networks' seeds or epochs,
+    Fisher samples or batch size, sigma^2), so that it never replaces the preset's matrix, which
+    NAS reads: '' for the preset's own settings."""
+    parts = []
+    if tuple(cfg.seeds) != tuple(preset_cfg.seeds):
+        parts.append("seeds" + "-".join(map(str, cfg.seeds)))
+    if cfg.epochs != preset_cfg.epochs:
+        parts.append(f"e{cfg.epochs}")
+    if fcfg.samples != preset_fcfg.samples:
+        parts.append(f"n{fcfg.samples or 'all'}")
+    if fcfg.batch_size != preset_fcfg.batch_size:
+        parts.append(f"b{fcfg.batch_size}")
+    if distance in SIGMA_DISTANCES and sigma2 != DEFAULT_SIGMA2:
+        parts.append(f"sigma{sigma2:g}")
+    return "".join(f"_{p}" for p in parts)
 
 
 def mean_std_matrices(long: pd.DataFrame, order: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -124,36 +151,56 @@ def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFra
     write_entry(out["manifest"], key, {"sha256": hashes}, "json", provenance(device))
 
 
-def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, command: str) -> pd.DataFrame:
-    """The mean matrix of a ``fisher_distance.py`` run, after checking its manifest: present and
-    readable, the CSV unchanged since written, the task definitions equal to today's, and the
-    networks equal to the local checkpoints where those exist (a fresh clone has none). Otherwise
-    one error line with ``command``, which recomputes it."""
+def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, arch: str, data_root,
+                     command: str) -> pd.DataFrame:
+    """The mean matrix of a ``fisher_distance.py`` run with the preset's settings, after checking
+    its manifest: present and readable, the CSV unchanged since written, made by today's distance
+    and Fisher code with the preset's seeds and Fisher samples, the task definitions equal to
+    today's, and the networks equal to the local checkpoints where those exist (a fresh clone has
+    none). Otherwise one error line with ``command``, which recomputes it."""
     mean_csv, manifest = out["mean"], out["manifest"]
     if not mean_csv.is_file():
         raise UserError(f"no distance matrix at {mean_csv}; compute it first: {command}")
     entry = read_entry(manifest, "json", "distance manifest")
-    if entry is None:
+    try:
+        key, hashes = entry["key"], entry["value"]["sha256"]
+        stored = {t["name"]: t for t in key["tasks"]}
+        networks = dict(key["networks"])
+        [int(name.rsplit("/seed", 1)[1]) for name in networks]
+        seeds, samples, code = key["seeds"], key["fisher"]["samples"], key["code"]
+    except (TypeError, KeyError, AttributeError, IndexError, ValueError):
         raise UserError(f"{mean_csv} has no readable manifest {manifest.name} (made by an older version, or "
-                        f"damaged), so what it was computed from is unknown; recompute it: {command}")
-    if entry["value"]["sha256"].get("mean") != _sha(mean_csv):
+                        f"damaged), so what it was computed from is unknown; recompute it: {command}") from None
+    if hashes.get("mean") != _sha(mean_csv):
         raise UserError(f"{mean_csv} was changed after it was computed (its hash differs from the manifest's); "
                         f"recompute it: {command}")
-    stored = {t["name"]: t for t in entry["key"]["tasks"]}
-    changed = [n for n in tasks if n in stored and stored[n] != canonical(TASKS[n].to_dict())]
+    if code != code_version(*MATRIX_CODE):
+        raise UserError(f"{mean_csv} was computed by an older version of the Fisher or distance code; "
+                        f"recompute it: {command}")
+    datasets = {TASKS[n].dataset for n in tasks if n in TASKS}
+    cfgs = {ds: train_config(preset, ds, arch=arch) for ds in datasets}
+    preset_seeds = next(iter(cfgs.values())).seeds if cfgs else ()
+    if tuple(seeds) != tuple(preset_seeds) or samples != FISHER_PRESETS[preset].samples:
+        raise UserError(f"{mean_csv} was computed with seeds {seeds} and {samples} Fisher samples, not the "
+                        f"preset's {list(preset_seeds)} and {FISHER_PRESETS[preset].samples}; recompute it: {command}")
+    changed = [n for n in tasks if n not in stored or stored[n] != canonical(TASKS[n].to_dict())]
     if changed:
         raise UserError(f"{mean_csv} was computed for other definitions of {', '.join(changed)} "
                         f"(common/tasks.py changed since); recompute it: {command}")
-    retrained = []
-    for name, run_id in entry["key"]["networks"].items():
+    stale = []
+    for name, run_id in networks.items():
         task, seed = name.rsplit("/seed", 1)
-        record = paths.record_path(results_dir, preset, entry["key"]["arch"], task, int(seed))
-        local = read_entry(record, "json", "run record") if record.is_file() else None
-        if local is not None and local["value"].get("run_id") not in (None, run_id):
-            retrained.append(name)
-    if retrained:
-        raise UserError(f"{mean_csv} was computed from networks that have since been retrained "
-                        f"({', '.join(retrained[:3])}); recompute it: {command}")
+        path = paths.checkpoint_path(results_dir, preset, arch, task, int(seed))
+        if not path.is_file():
+            continue                  # a fresh clone has no checkpoints: the manifest is all there is
+        ckpt_key = checkpoint_key(TASKS[task], arch, cfgs[TASKS[task].dataset], int(seed), data_root=data_root,
+                                  results_dir=results_dir)
+        local, _ = check_entry(path, ckpt_key, what="checkpoint")
+        if local is None or local["value"]["record"]["run_id"] != run_id:
+            stale.append(name)
+    if stale:
+        raise UserError(f"{mean_csv} was computed from networks that are out of date or have since been retrained "
+                        f"({', '.join(stale[:3])}); recompute it: {command}")
     try:
         return pd.read_csv(mean_csv, index_col="source")
     except Exception as exc:  # noqa: BLE001 - damaged CSV: treated as missing

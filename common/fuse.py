@@ -31,13 +31,15 @@ start from the same first-stage candidates (a paired comparison) — for every t
 The task-aware space (log-det paper, "Search space"): the ops of the genotype that a full-space
 search found for the closest baseline task, closest by the distance matrix of ``fisher_distance.py``.
 
-Records (``common/paths.py``): one JSON per (task, method, seed) with the genotype, the search's
-key (what it depends on), seconds and device, and once retrained the retraining's metrics; the
-α history CSV next to it. A record whose key matches is reused (resume), unless ``force``.
+Records (``common/paths.py``), keyed files of ``common/cache.py``: one JSON per (task, method, seed)
+with the genotype, seconds and device, keyed by what the search depends on (task, space, closest
+task's genotype, config, data identity, code); the retraining in its own keyed JSON next to it; the
+α history CSV beside them. A record whose key matches is reused (resume), unless ``force``.
 """
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,7 +51,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import paths
-from .cache import cached, code_version, fingerprint, read_entry
+from .cache import cached, check_entry, code_version, fingerprint
 from .data import Normalizer, Split, iterate_batches, num_batches, task_splits
 from .datasets import data_identity
 from .errors import UserError
@@ -57,9 +59,9 @@ from .ftd import read_mean_matrix
 from .io import atomic_write_csv, atomic_write_text
 from .models import count_parameters
 from .nas import Genotype, SearchSpace, build_nas_network
-from .presets import NASConfig, TrainConfig
+from .presets import NASConfig, TrainConfig, train_config
 from .provenance import device_name, provenance
-from .tasks import TASK_SETS, Task, resolve_tasks, tasks_label
+from .tasks import TASK_SETS, Task, get_task, resolve_tasks, tasks_label
 from .train import fit, prepare
 
 # method -> what the table calls it. Genotype records are named <task>_<method>_seed<k>.json.
@@ -238,22 +240,6 @@ def closest_task(mean: pd.DataFrame, target: str, baselines: list[str], command:
     return str(column.idxmin()), float(column.min())
 
 
-def full_space_record(results_dir, preset: str, task: str, seed: int) -> tuple[dict, int] | None:
-    """The full-space search record of ``task`` for ``seed``, else the one of its lowest seed, else None
-    (unreadable records count as missing)."""
-    path = paths.nas_record_path(results_dir, preset, task, "full", seed)
-    found = {}
-    for p in path.parent.glob(f"{task}_full_seed*.json"):
-        tail = p.stem.rsplit("_seed", 1)[-1]
-        if tail.isdigit():
-            found[int(tail)] = p
-    for used in sorted(found, key=lambda s: (s != seed, s)):
-        entry = read_entry(found[used], "json", "NAS record")
-        if entry is not None:
-            return entry["value"], used
-    return None
-
-
 # --------------------------------------------------------------------------- records
 def _jsonable(obj):
     return json.loads(json.dumps(obj))
@@ -326,9 +312,9 @@ def run_search(task: Task, method: str, seed: int, cfg: NASConfig, stages: int, 
 
 
 def _check_retrain(value: dict) -> None:
-    nan = [k for k, v in value.items() if isinstance(v, float) and v != v]
-    if nan:
-        raise UserError(f"the retraining gave NaN {nan[0]} (an empty split? check the NAS preset's caps)")
+    bad = [k for k, v in value.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise UserError(f"the retraining gave {bad[0]} = {value[bad[0]]} (an empty split? check the NAS preset's caps)")
 
 
 def run_retrain(record: dict, task: Task, cfg: NASConfig, train_cfg: TrainConfig, *, preset: str, data_root,
@@ -357,11 +343,13 @@ def run_retrain(record: dict, task: Task, cfg: NASConfig, train_cfg: TrainConfig
 
 
 # --------------------------------------------------------------------------- the pipeline
-def task_aware_spaces(target: Task, names: list[str], seeds, *, preset: str, arch: str, distance: str,
-                      estimator: str, stages: int, default_stages: int, data_root, results_dir) -> dict[int, tuple]:
+def task_aware_spaces(target: Task, names: list[str], seeds, *, cfg: NASConfig, preset: str, arch: str,
+                      distance: str, estimator: str, stages: int, default_stages: int, data_root,
+                      results_dir) -> dict[int, tuple]:
     """seed -> (SearchSpace, closest) for the task-aware search of ``target``: the ops of the closest
-    baseline task's full-space genotype (that seed's, else its lowest seed's). One error line names
-    the command that makes a missing distance matrix or a missing genotype."""
+    baseline task's full-space genotype of the same seed, from a record whose key matches a search
+    with today's task definition, data, config, budget and code. One error line names the command
+    that makes a missing (or stale) distance matrix or genotype."""
     baselines = [t.name for t in resolve_tasks(names) if t != target]
     if not baselines:
         raise UserError(f"no baseline task other than the target {target.name}; name some with --baselines")
@@ -370,22 +358,27 @@ def task_aware_spaces(target: Task, names: list[str], seeds, *, preset: str, arc
     matrix = out["mean"]
     command = (f"{paths.python_command()} fisher_distance.py --preset {preset} {flags} --arch {arch} --distance {distance} "
                f"--estimator {estimator} --results-dir {results_dir} --data-root {data_root}")
-    mean = read_mean_matrix(out, tasks=[t.name for t in tasks], results_dir=results_dir, preset=preset,
-                            command=command)
+    mean = read_mean_matrix(out, tasks=[t.name for t in tasks], results_dir=results_dir, preset=preset, arch=arch,
+                            data_root=data_root, command=command)
     name, d = closest_task(mean, target.name, baselines, command)
+    baseline = get_task(name)
+    baseline_cfg = train_config(preset, baseline.dataset, arch=arch)
+    data = data_identity(baseline.dataset, data_root, paths.data_cache_dir(results_dir))
     spaces = {}
     for seed in seeds:
-        found = full_space_record(results_dir, preset, name, seed)
-        if found is None:
+        path = paths.nas_record_path(results_dir, preset, name, "full", seed)
+        key = search_key(baseline, "full", SearchSpace(), None, cfg, stages, baseline_cfg, seed, data)
+        entry, why = check_entry(path, key, fmt="json", what="NAS record")
+        if entry is None:
             budget = f" --budget {stages}" if stages != default_stages else ""
             raise UserError(
-                f"the closest baseline task to {target.name} is {name} (d = {d:.4f}, {matrix.name}), which has "
-                f"no full-space genotype under {paths.nas_record_path(results_dir, preset, name, 'full', seed).parent}; "
-                f"search it first: {paths.python_command()} nas_fuse.py --target {name} --space full --search-only --preset {preset} "
+                f"the closest baseline task to {target.name} is {name} (d = {d:.4f}, {matrix.name}), whose "
+                f"full-space genotype for seed {seed} ({path}) is {why}; search it first: "
+                f"{paths.python_command()} nas_fuse.py --target {name} --space full --search-only --preset {preset} "
                 f"--seeds {' '.join(map(str, seeds))}{budget} --results-dir {results_dir} --data-root {data_root}")
-        record, used = found
-        genotype = Genotype.from_str(record["genotype"])
-        closest = {"task": name, "distance": d, "matrix": str(matrix), "seed": used, "genotype": genotype.to_str()}
+        genotype = Genotype.from_str(entry["value"]["genotype"])
+        closest = {"task": name, "distance": d, "matrix": str(matrix), "seed": seed, "genotype": genotype.to_str(),
+                   "search_seconds": entry["value"]["search_seconds"]}
         spaces[seed] = (SearchSpace.from_genotype(genotype), closest)
     return spaces
 
@@ -401,7 +394,7 @@ def run_nas(target: Task, *, space: str, names: list[str] | None, cfg: NASConfig
     seeds = list(cfg.seeds)
     spaces = {seed: (SearchSpace(), None) for seed in seeds}
     if space == "task-aware":
-        spaces = task_aware_spaces(target, names or default_baselines(target), seeds, preset=preset, arch=arch,
+        spaces = task_aware_spaces(target, names or default_baselines(target), seeds, cfg=cfg, preset=preset, arch=arch,
                                    distance=distance, estimator=estimator, stages=stages,
                                    default_stages=cfg.stages, data_root=data_root, results_dir=results_dir)
         closest = spaces[seeds[0]][1]
@@ -468,10 +461,9 @@ def _runs_frame(records: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _closest_search_hours(results_dir, preset: str, closest: dict) -> float:
-    path = paths.nas_record_path(results_dir, preset, closest["task"], "full", closest["seed"])
-    entry = read_entry(path, "json", "NAS record")
-    return entry["value"]["search_seconds"] / 3600 if entry else float("nan")
+def _closest_search_hours(closest: dict) -> float:
+    """The closest task's own full-space search, as recorded when the task-aware search read it."""
+    return closest.get("search_seconds", float("nan")) / 3600
 
 
 def write_table(target: Task, methods: list[str], seeds: list[int], records: dict, *, cfg: NASConfig,
@@ -491,7 +483,7 @@ def write_table(target: Task, methods: list[str], seeds: list[int], records: dic
                      "params_m": g.params.mean() / 1e6, "search_hours": g.search_seconds.mean() / 3600,
                      "train_hours": g.retrain_seconds.mean() / 3600, "device": ", ".join(g.device.unique()),
                      "closest_task": closest[0]["task"] if closest else "",
-                     "closest_search_hours": (pd.Series([_closest_search_hours(results_dir, preset, c) for c in closest]).mean()
+                     "closest_search_hours": (pd.Series([_closest_search_hours(c) for c in closest]).mean()
                                               if closest else float("nan"))})
     rows += hand_designed_rows(results_dir, preset, target.name)
     table = pd.DataFrame(rows)

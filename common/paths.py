@@ -8,6 +8,7 @@ results/<preset>/
     distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv, _{mean,std}.png, .json (manifest)
     nas/<target>_table.{csv,md}, nas/<target>_runs.csv,
     nas/genotypes/<task>_<method>_seed<k>{.json,_history.csv,_retrain.json}
+    studies/<arch>/<name>.{csv,md}, <name>_long.csv   studies (logdet_study.py)
 results/cache/data/                         decoded datasets as uint8 tensors (git-ignored)
 """
 from __future__ import annotations
@@ -51,9 +52,11 @@ def distances_dir(results_dir, preset: str, arch: str) -> Path:
     return run_dir(results_dir, preset) / "distances" / arch
 
 
-def distance_outputs(results_dir, preset: str, arch: str, label: str, distance: str, estimator: str) -> dict:
-    """long CSV, mean/std matrices (CSV) and heatmaps (PNG) of one distance run."""
-    stem = distances_dir(results_dir, preset, arch) / f"{label}_{distance}_{estimator}"
+def distance_outputs(results_dir, preset: str, arch: str, label: str, distance: str, estimator: str,
+                     variant: str = "") -> dict:
+    """long CSV, mean/std matrices (CSV), heatmaps (PNG) and manifest (JSON) of one distance run;
+    ``variant`` names its non-default settings (``_seeds0-1_n500_sigma1e-04``, see ``ftd.variant``)."""
+    stem = distances_dir(results_dir, preset, arch) / f"{label}_{distance}_{estimator}{variant}"
     return {"long": Path(f"{stem}_long.csv"), "mean": Path(f"{stem}_mean.csv"), "std": Path(f"{stem}_std.csv"),
             "mean_png": Path(f"{stem}_mean.png"), "std_png": Path(f"{stem}_std.png"),
             "manifest": Path(f"{stem}.json")}
@@ -104,3 +107,9 @@ def python_command() -> str:
         return str(here.relative_to(Path.cwd()))
     except ValueError:
         return str(here)
+
+
+def study_outputs(results_dir, preset: str, arch: str, name: str) -> dict:
+    """A study's table (CSV, Markdown) and its long per-seed CSV: results/<preset>/studies/<arch>/<name>.*"""
+    stem = run_dir(results_dir, preset) / "studies" / arch / name
+    return {"csv": Path(f"{stem}.csv"), "md": Path(f"{stem}.md"), "long": Path(f"{stem}_long.csv")}

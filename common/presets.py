@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from .errors import UserError, positive
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -61,6 +63,16 @@ def train_config(preset: str, dataset: str, **overrides) -> TrainConfig:
     return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def train_configs(preset: str, datasets, arch: str | None, seeds, epochs: int | None = None) -> dict[str, TrainConfig]:
+    """The training configs of several datasets whose networks are compared (distances): they
+    must share the arch and the seeds. ``epochs``: networks trained with --epochs."""
+    cfgs = {ds: train_config(preset, ds, arch=arch, seeds=seeds, epochs=epochs) for ds in sorted(datasets)}
+    first = next(iter(cfgs.values()))
+    if any(c.arch != first.arch or c.seeds != first.seeds for c in cfgs.values()):
+        raise UserError("the preset uses different archs or seeds for these datasets; pass --arch and --seeds")
+    return cfgs
+
+
 @dataclass(frozen=True)
 class FisherConfig:
     samples: int | None   # target test images the Fisher is computed on (None: the whole test split)
@@ -72,6 +84,13 @@ FISHER_PRESETS: dict[str, FisherConfig] = {
     "cpu": FisherConfig(samples=1000, batch_size=100),
     "paper": FisherConfig(samples=None, batch_size=100),
 }
+
+
+def fisher_config(preset: str, samples: int | None = None, batch_size: int | None = None) -> FisherConfig:
+    """The preset's Fisher config with --fisher-samples / --batch-size applied (checked positive)."""
+    cfg = FISHER_PRESETS[preset]
+    return replace(cfg, samples=positive("fisher-samples", samples) or cfg.samples,
+                   batch_size=positive("batch-size", batch_size) or cfg.batch_size)
 
 
 @dataclass(frozen=True)

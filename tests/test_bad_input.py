@@ -3,6 +3,7 @@ no traceback, and writes nothing under --results-dir. README.md's troubleshootin
 same case ids (checked below), so the two cannot drift apart."""
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import re
@@ -69,12 +70,12 @@ def truncated_pickle(root):
     path.write_bytes(path.read_bytes()[:100])
 
 
-def copy_checkpoint(results):
+def copy_checkpoint(results, *_):
     src = paths.checkpoint_path(results, "smoke", "smallcnn", "mnist-3", 0)
     shutil.copy(src, paths.checkpoint_path(results, "smoke", "smallcnn", "mnist-0", 0))
 
 
-def truncate_checkpoint(results):
+def truncate_checkpoint(results, *_):
     path = paths.checkpoint_path(results, "smoke", "smallcnn", "mnist-3", 0)
     path.write_bytes(path.read_bytes()[:1000])
 
@@ -83,20 +84,32 @@ def _matrix(results):
     return paths.distance_outputs(results, "smoke", "smallcnn", "mnist-0-mnist-3", "frechet", "empirical")
 
 
-def drop_manifest(results):
+def drop_manifest(results, *_):
     _matrix(results)["manifest"].unlink()
 
 
-def edit_matrix(results):
+def edit_matrix(results, *_):
     path = _matrix(results)["mean"]
     path.write_text(path.read_text().replace("0.0,", "0.5,", 1))
+
+
+def old_matrix_code(results, *_):
+    manifest = _matrix(results)["manifest"]
+    entry = json.loads(manifest.read_text())
+    entry["key"]["code"] = "0" * 16                        # as if made by an older distance/Fisher code
+    manifest.write_text(json.dumps(entry))
+
+
+def baseline_searched_with_budget_1(results, data_root):
+    nas_fuse.main(["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results),
+                   "--target", "mnist-0", "--space", "full", "--search-only", "--budget", "1"])
 
 
 def redefine_mnist0(monkeypatch):
     monkeypatch.setitem(tasks.TASKS, "mnist-0", replace(tasks.TASKS["mnist-0"], groups=((1,),)))
 
 
-def results_is_file(results):
+def results_is_file(results, *_):
     (results / "afile").write_text("x")
 
 
@@ -159,6 +172,10 @@ CASES = [
     ("N08", "nas_fuse.py", NAS, "was computed for other definitions of mnist-0", None, None, redefine_mnist0),
     ("N09", "nas_fuse.py", ["--target", "mnist-3", "--baselines", "mnist-3"], "no baseline task other than the target",
      None, None, None),
+    ("N10", "nas_fuse.py", NAS, "was computed by an older version of the Fisher or distance code", old_matrix_code,
+     None, None),
+    ("N11", "nas_fuse.py", NAS, "whose full-space genotype for seed 0 ({results}/smoke/nas/genotypes/mnist-0_full_seed0"
+     ".json) is made from other inputs (stages changed); search it first", baseline_searched_with_budget_1, None, None),
 ]
 
 
@@ -188,7 +205,7 @@ def test_bad_input_is_one_error_line_and_writes_nothing(case, data_root, trained
         data.mkdir()
         data_fault(data)
     if results_fault:
-        results_fault(results)
+        results_fault(results, data_root)
     if registry_edit:
         registry_edit(monkeypatch)
     fill = {"results": str(results), "data": str(data)}

@@ -128,3 +128,18 @@ def test_damaged_files_are_recomputed_by_the_scripts(data_root, tmp_path, capsys
     io = capsys.readouterr()
     assert "3 Fisher(s) computed, 1 read from the cache" in io.out   # 2 of retrained mnist-3, 1 damaged
     pd.testing.assert_frame_equal(pd.read_csv(out["long"]), reference)   # training is deterministic
+
+
+def test_the_decoding_code_is_part_of_every_data_identity(tmp_path, monkeypatch):
+    """Editing common/datasets.py (normalisation, padding) makes everything trained on the data stale."""
+    from common.checkpoints import checkpoint_key
+    from common.presets import train_config
+    from common.tasks import get_task
+    root = tmp_path / "data"
+    make_mnist(root)
+    args = (get_task("mnist-0"), "smallcnn", train_config("smoke", "mnist"), 0)
+    before = checkpoint_key(*args, data_root=root, results_dir=tmp_path)
+    real = datasets.code_version
+    monkeypatch.setattr(datasets, "code_version", lambda *m: "edited" if m == ("datasets",) else real(*m))
+    after = checkpoint_key(*args, data_root=root, results_dir=tmp_path)
+    assert before["data"] != after["data"] and before["code"] == after["code"]

@@ -56,3 +56,16 @@ def test_bad_inputs_are_clear_errors():
         task_distance(FA, FB, "wasserstein")
     with pytest.raises(UserError, match="different architectures"):
         task_distance({"conv.weight": FA}, {"fc.weight": FB})
+
+
+def test_logdet_layer_does_not_let_layers_cancel():
+    """Unit-trace F_a = (1/2 | 1/4, 1/4) and F_b = (1/4 | 1/2, 1/4) in two tensors: the product of the
+    entries is equal, so the paper's one absolute value gives 0, the released per-tensor form
+    (|log 2| + |log 1/2 + 0|) / 3."""
+    fa = {"l1": torch.tensor([0.5]), "l2": torch.tensor([0.25, 0.25])}
+    fb = {"l1": torch.tensor([0.25]), "l2": torch.tensor([0.5, 0.25])}
+    assert task_distance(fa, fb, "logdet", sigma2=1e-12) == pytest.approx(0.0, abs=1e-9)
+    assert task_distance(fa, fb, "logdet-layer", sigma2=1e-12) == pytest.approx(2 * math.log(2) / 3, rel=1e-9)
+    # one tensor: the two forms agree
+    flat = task_distance(torch.tensor([0.5, 0.25, 0.25]), torch.tensor([0.25, 0.5, 0.25]), "logdet-layer", 1e-12)
+    assert flat == pytest.approx(0.0, abs=1e-9)

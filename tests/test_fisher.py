@@ -138,3 +138,41 @@ def test_unsupported_layer_and_unknown_estimator():
         fisher_diag(net, batches(2, 2, classes=2))
     with pytest.raises(UserError, match="unknown estimator"):
         fisher_diag(net, batches(2, 2, classes=2), estimator="exact")
+
+
+def test_legacy_code_averages_the_squared_batch_gradient_over_the_first_axis():
+    """Hand-computed on a Linear(2 -> 3) layer (weight 3 x 2) with zero weights: softmax = 1/3 each,
+    for x = (1, 2), y = 0 the batch gradient is e x^T with e = (-2/3, 1/3, 1/3). Its square has rows
+    (4/9, 16/9), (1/9, 4/9), (1/9, 4/9); the released code keeps their column means (2/9, 8/9) in every
+    row. (With 2 outputs both rows would be equal anyway: binary softmax gradients are +-e.)"""
+    net = torch.nn.Linear(2, 3)
+    torch.nn.init.zeros_(net.weight)
+    torch.nn.init.zeros_(net.bias)
+    batch = (torch.tensor([[1.0, 2.0]]), torch.tensor([0]))
+    legacy = fisher_diag(net, [batch, batch], estimator="legacy-batch")
+    code = fisher_diag(net, [batch, batch], estimator="legacy-code")
+    square = torch.tensor([[4 / 9, 16 / 9], [1 / 9, 4 / 9], [1 / 9, 4 / 9]])
+    assert torch.allclose(legacy["weight"], 2 * square)                         # summed over 2 batches
+    assert torch.allclose(code["weight"], 2 * torch.tensor([[2 / 9, 8 / 9]] * 3))
+    assert torch.allclose(legacy["bias"], 2 * torch.tensor([4 / 9, 1 / 9, 1 / 9]))
+    assert torch.allclose(code["bias"], 2 * torch.full((3,), 2 / 9))
+
+
+def test_legacy_code_on_a_conv_net_equals_the_released_loop():
+    """Against an independent loop in the released code's form: per batch, autograd gradient of
+    the mean loss, ``(p.grad ** 2).mean(0)`` broadcast back, summed over batches (batches of 3)."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+                              torch.nn.Linear(4 * 5 * 5, 3)).double()
+    x, y = torch.randn(6, 3, 5, 5, dtype=torch.double), torch.tensor([0, 1, 2, 0, 1, 2])
+    batches = [(x[:3], y[:3]), (x[3:], y[3:])]
+    expected = {n: torch.zeros_like(p) for n, p in net.named_parameters()}
+    for xb, yb in batches:
+        net.zero_grad()
+        torch.nn.functional.cross_entropy(net(xb), yb).backward()
+        for n, p in net.named_parameters():
+            expected[n] += (p.grad ** 2).mean(0).expand_as(p)
+    got = fisher_diag(net, batches, estimator="legacy-code")
+    for n in expected:
+        assert torch.allclose(got[n], expected[n], rtol=1e-10, atol=0), n
+    assert torch.equal(got["0.weight"][0], got["0.weight"][3])        # one value per output channel

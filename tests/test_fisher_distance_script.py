@@ -29,7 +29,9 @@ def test_matrix_csvs_pngs_and_cache(data_root, trained, capsys):
             "--tasks", "mnist-0", "mnist-2", "mnist-3", "--seeds", "0", "1"]
     fisher_distance.main(args)
     assert "18 Fisher(s) computed, 0 read" in capsys.readouterr().out   # K^2 x seeds
-    out = paths.distance_outputs(trained, "smoke", "smallcnn", "mnist-0-mnist-2-mnist-3", "frechet", "empirical")
+    # seeds 0 1 are not the smoke preset's (0): the file name says so, the preset's matrix is not replaced
+    out = paths.distance_outputs(trained, "smoke", "smallcnn", "mnist-0-mnist-2-mnist-3", "frechet", "empirical",
+                                 "_seeds0-1")
     long = pd.read_csv(out["long"])
     assert len(long) == 2 * 9 and set(long.columns) >= {"seed", "source", "target", "distance", "estimator", "samples"}
     mean = pd.read_csv(out["mean"], index_col="source")
@@ -62,7 +64,7 @@ def test_matrix_csvs_pngs_and_cache(data_root, trained, capsys):
     fisher_distance.main(args + ["--distance", "logdet"])           # a new distance reuses every Fisher
     assert "0 Fisher(s) computed, 18 read" in capsys.readouterr().out
     logdet = pd.read_csv(paths.distance_outputs(trained, "smoke", "smallcnn", "mnist-0-mnist-2-mnist-3",
-                                                "logdet", "empirical")["mean"], index_col="source")
+                                                "logdet", "empirical", "_seeds0-1")["mean"], index_col="source")
     assert logdet.values.max() > 0
 
 
@@ -87,3 +89,18 @@ def test_bad_input(data_root, trained, extra, message):
                    "--results-dir", str(trained), *extra)
     assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_non_default_settings_never_replace_the_presets_matrix(data_root, trained, capsys):
+    args = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(trained),
+            "--tasks", "mnist-0", "mnist-3", "--seeds", "0"]
+    fisher_distance.main(args)
+    default = paths.distance_outputs(trained, "smoke", "smallcnn", "mnist-0-mnist-3", "logdet", "empirical")
+    fisher_distance.main(args + ["--distance", "logdet"])
+    before = default["mean"].read_bytes()
+    fisher_distance.main(args + ["--distance", "logdet", "--sigma2", "1e-4", "--fisher-samples", "16"])
+    other = paths.distance_outputs(trained, "smoke", "smallcnn", "mnist-0-mnist-3", "logdet", "empirical",
+                                   "_n16_sigma0.0001")
+    assert other["mean"].is_file() and other["manifest"].is_file()
+    assert default["mean"].read_bytes() == before
+    assert pd.read_csv(other["mean"]).values.tolist() != pd.read_csv(default["mean"]).values.tolist()

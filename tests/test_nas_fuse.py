@@ -220,7 +220,7 @@ def test_missing_matrix_is_one_line_naming_the_command(data_root, with_matrix):
 
 @pytest.mark.parametrize("extra, message", [
     (["--target", "mnist-9"], "unknown task 'mnist-9'"),
-    (["--baselines", *BASELINES], "is mnist-[03] .*no full-space genotype.*search it first: .*python nas_fuse.py"),
+    (["--baselines", *BASELINES], "is mnist-[03] .*whose full-space genotype for seed 0 .* is missing; search it first: .*python nas_fuse.py"),
     (["--baselines", "mnist-2"], "no baseline task other than the target"),
     (["--task-set", "mnist", "--baselines", "mnist-0"], "either --task-set or --baselines"),
     (["--budget", "0"], "--budget must be positive"),

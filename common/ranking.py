@@ -1,0 +1,46 @@
+"""Comparing distance matrices by rank, as the papers' claims are stated: Spearman correlation of
+the off-diagonal entries, and the closest source of each target (rows = source, columns = target)."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .published import PublishedMatrix
+
+
+def as_frame(published: PublishedMatrix) -> pd.DataFrame:
+    frame = pd.DataFrame(published.values, index=list(published.tasks), columns=list(published.tasks))
+    frame.index.name, frame.columns.name = "source", "target"
+    return frame
+
+
+def off_diagonal(matrix: pd.DataFrame) -> pd.Series:
+    """The entries d(a -> b), a != b, indexed by (source, target)."""
+    stacked = matrix.stack()
+    return stacked[[a != b for a, b in stacked.index]]
+
+
+def spearman(a: pd.Series, b: pd.Series) -> float:
+    """Spearman's rank correlation (average ranks for ties) of two aligned series."""
+    ra, rb = a.rank(), b.rank()
+    da, db = ra - ra.mean(), rb - rb.mean()
+    denom = math.sqrt((da ** 2).sum() * (db ** 2).sum())
+    return float((da * db).sum() / denom) if denom > 0 else float("nan")
+
+
+def closest_sources(matrix: pd.DataFrame) -> dict[str, str]:
+    """target -> the source a != target with the smallest d(a -> target)."""
+    return {t: str(matrix[t].drop(t).idxmin()) for t in matrix.columns}
+
+
+def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> dict:
+    """Spearman over the off-diagonal entries and agreement of the closest source per target, on
+    the tasks both matrices have (ours reordered to theirs)."""
+    tasks = [t for t in theirs.index if t in ours.index]
+    ours, theirs = ours.loc[tasks, tasks], theirs.loc[tasks, tasks]
+    a, b = off_diagonal(ours), off_diagonal(theirs)
+    closest_ours, closest_theirs = closest_sources(ours), closest_sources(theirs)
+    agree = [t for t in tasks if closest_ours[t] == closest_theirs[t]]
+    return {"spearman": spearman(a, b.reindex(a.index)), "closest_agree": len(agree), "targets": len(tasks),
+            "closest_ours": closest_ours, "closest_theirs": closest_theirs}
