@@ -24,7 +24,7 @@ from common.distance import DISTANCES
 from common.datasets import check_data
 from common.errors import UserError, check_results_dir, check_seeds, positive
 from common.fisher import ESTIMATORS
-from common.fuse import SPACES, run_nas
+from common.nas_runs import SPACES, run_nas
 from common.presets import NAS_PRESETS, train_config
 from common.tasks import TASK_SETS, get_task
 from common.device import select_device

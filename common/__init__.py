@@ -1,6 +1,12 @@
 """ftd-nas: the library behind the scripts. One module per concept:
 
-tasks (registry), data (datasets, splits, batches), models (networks), presets, train,
-fisher (diagonal Fisher estimators), distance (FTD / log-det), ftd (distance matrices),
-plots, paths (results layout), io (atomic writes), cli (shared flags), errors.
+tasks (registry), datasets (raw files -> decoded tensors, data identity), data (task splits,
+batches), models (networks), presets, train (the training algorithm), checkpoints (keyed
+ε-network checkpoints), train_runs (step 1), fisher (diagonal Fisher estimators), fishers (keyed
+Fisher store), distance (FTD / log-det), ftd (step 2: distance matrices and their manifests),
+published (the papers' matrices), ranking (rank comparison), logdet_study, nas (search space,
+cells), fuse (FUSE and random search), task_space (closest task -> space), nas_keys, nas_runs
+(step 3 runs and records), nas_report (NAS table), plots, paths (results layout), cache (the keyed
+cache), io (atomic writes), cli (shared flags), errors (user errors, input checks), device,
+provenance.
 """

@@ -142,9 +142,12 @@ def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFra
     atomic_write_csv(mean.reset_index(), out["mean"])
     atomic_write_csv(std.reset_index(), out["std"])
     n_seeds = len(set(long.seed))
-    distance_heatmap(mean, out["mean_png"], f"mean {title}", std=std if n_seeds > 1 else None)
+    measure = str(long.measure.iloc[0])
+    distance_heatmap(mean, out["mean_png"], f"mean {title}", std=std if n_seeds > 1 else None,
+                     colorbar_label=f"{measure} d(source → target), mean over {n_seeds} seed(s)")
     if n_seeds > 1:
-        distance_heatmap(std, out["std_png"], f"std over seeds, {title}")
+        distance_heatmap(std, out["std_png"], f"std over seeds, {title}", mark_closest=False,
+                         colorbar_label=f"std over {n_seeds} seeds of {measure} d(source → target)")
     else:
         out["std_png"].unlink(missing_ok=True)
     hashes = {name: _sha(out[name]) for name in ("long", "mean", "std")}

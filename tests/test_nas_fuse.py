@@ -10,7 +10,7 @@ import torch
 import fisher_distance
 import nas_fuse
 import train_task_mnist
-from common import fuse, paths
+from common import fuse, nas_runs, paths, task_space
 from common.data import Split
 from common.errors import UserError
 from common.nas import Genotype, SearchSpace
@@ -120,33 +120,33 @@ def test_random_search_keeps_the_best_validation_accuracy():
 def test_closest_task_is_the_argmin_of_the_target_column():
     matrix = pd.DataFrame([[0.0, 0.1, 0.5], [0.9, 0.0, 0.3], [0.2, 0.4, 0.0]],
                           index=pd.Index(["a", "b", "c"], name="source"), columns=["a", "b", "c"])
-    assert fuse.closest_task(matrix, "a", ["a", "b", "c"], "cmd") == ("c", 0.2)   # d(c -> a), not d(a -> c)
-    assert fuse.closest_task(matrix, "c", ["a", "b", "c"], "cmd") == ("b", 0.3)
-    assert fuse.closest_task(matrix, "c", ["a"], "cmd") == ("a", 0.5)
+    assert task_space.closest_task(matrix, "a", ["a", "b", "c"], "cmd") == ("c", 0.2)   # d(c -> a), not d(a -> c)
+    assert task_space.closest_task(matrix, "c", ["a", "b", "c"], "cmd") == ("b", 0.3)
+    assert task_space.closest_task(matrix, "c", ["a"], "cmd") == ("a", 0.5)
     with pytest.raises(UserError, match="no row/column for d"):
-        fuse.closest_task(matrix, "a", ["b", "d"], "cmd")
+        task_space.closest_task(matrix, "a", ["b", "d"], "cmd")
 
 
 def test_matrix_label_follows_fisher_distance():
     mnist2 = get_task("mnist-2")
-    assert fuse.distance_matrix_source(mnist2, ["mnist"])[::2] == ("mnist", "--task-set mnist")
-    assert fuse.distance_matrix_source(mnist2, BASELINES)[0] == "mnist-0-mnist-2-mnist-3"
-    assert fuse.distance_matrix_source(mnist2, ["mnist-0", "mnist-3"])[::2] == (
+    assert task_space.distance_matrix_source(mnist2, ["mnist"])[::2] == ("mnist", "--task-set mnist")
+    assert task_space.distance_matrix_source(mnist2, BASELINES)[0] == "mnist-0-mnist-2-mnist-3"
+    assert task_space.distance_matrix_source(mnist2, ["mnist-0", "mnist-3"])[::2] == (
         "mnist-0-mnist-3-mnist-2", "--tasks mnist-0 mnist-3 mnist-2")
-    assert fuse.default_baselines(get_task("cifar10-2")) == ["cifar10"]
+    assert task_space.default_baselines(get_task("cifar10-2")) == ["cifar10"]
 
 
 def test_search_pipeline_never_reads_the_test_split(data_root, tmp_path, monkeypatch):
     log, phase = [], ["search"]
-    real = fuse.task_splits
-    monkeypatch.setattr(fuse, "task_splits", lambda *a, **k: {
+    real = nas_runs.task_splits
+    monkeypatch.setattr(nas_runs, "task_splits", lambda *a, **k: {
         name: TracedSplit(split, name, log, phase) for name, split in real(*a, **k).items()})
     kwargs = dict(preset="smoke", data_root=data_root, results_dir=tmp_path, device="cpu")
-    record, searched = fuse.run_search(TASK, "full", 0, CFG, CFG.stages, train_config("smoke", "mnist"),
+    record, searched = nas_runs.run_search(TASK, "full", 0, CFG, CFG.stages, train_config("smoke", "mnist"),
                                        space=SearchSpace(), closest=None, **kwargs)
     assert searched and {name for name, _ in log} == {"train", "val"}
     phase[-1] = "retrain"
-    fuse.run_retrain(record, TASK, CFG, train_config("smoke", "mnist"), **kwargs)
+    nas_runs.run_retrain(record, TASK, CFG, train_config("smoke", "mnist"), **kwargs)
     assert ("test", "retrain") in log and ("test", "search") not in log
 
 

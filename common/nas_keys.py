@@ -1,0 +1,45 @@
+"""What a NAS search and a retraining depend on: their keys in the keyed cache (``common/cache.py``)."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from .cache import code_version, fingerprint
+from .nas import SearchSpace
+from .presets import NASConfig, TrainConfig
+from .tasks import Task
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj))
+
+
+# The code a search or a retraining comes from (its source is in the key).
+SEARCH_CODE = ("data", "nas", "fuse")
+RETRAIN_CODE = ("data", "nas", "train")
+
+
+def search_key(task: Task, method: str, space: SearchSpace, closest: dict | None, cfg: NASConfig,
+               stages: int, train_cfg: TrainConfig, seed: int, data: dict) -> dict:
+    """What a search depends on; a record with another key is stale and searched again.
+    ``data``: the identity of the task's dataset files (``common.datasets.data_identity``)."""
+    search = {k: v for k, v in cfg.to_dict().items() if not k.startswith("retrain_") and k not in ("seeds", "stages")}
+    return _jsonable({"task": task.to_dict(), "method": method, "space": list(space.ops), "seed": seed,
+                      "closest": closest and {k: closest[k] for k in ("task", "genotype")},
+                      "stages": stages, "search": search, "data": data, "code": code_version(*SEARCH_CODE),
+                      "split": {"val_fraction": train_cfg.val_fraction, "split_seed": train_cfg.split_seed}})
+
+
+def retrain_config(cfg: NASConfig, train_cfg: TrainConfig) -> TrainConfig:
+    """The retraining of a chosen cell: the training preset of the task's dataset (optimiser, schedule,
+    augmentation, splits) with the NAS preset's epochs, data caps and batch size."""
+    return replace(train_cfg, arch="nas", epochs=cfg.retrain_epochs or train_cfg.epochs,
+                   max_train=cfg.retrain_max_train, max_eval=cfg.retrain_max_eval,
+                   batch_size=cfg.batch_size, seeds=cfg.seeds)
+
+
+def retrain_key(record_key: dict, genotype: str, cfg: NASConfig, rcfg: TrainConfig) -> dict:
+    train = rcfg.to_dict()
+    train.pop("seeds")
+    return _jsonable({"search": fingerprint(record_key), "genotype": genotype, "width": cfg.width,
+                      "depth": cfg.depth, "train": train, "code": code_version(*RETRAIN_CODE)})

@@ -1,0 +1,154 @@
+"""Step 3, the report: the NAS table of a target (CSV, Markdown) and its per-seed rows, from the
+records of ``common/nas_runs.py`` and the step-1 metrics."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+from .io import atomic_write_csv, atomic_write_text
+from .nas_keys import retrain_config
+from .presets import NASConfig, TrainConfig
+from .tasks import Task
+
+# method -> what the table calls it. Genotype records are named <task>_<method>_seed<k>.json.
+METHODS: dict[str, str] = {
+    "task-aware": "FUSE, task-aware space",
+    "full": "FUSE, full space",
+    "random": "random search, full space",
+}
+
+
+def _cell(text: str) -> str:
+    """A Markdown table cell: genotype strings contain '|', which would end the cell."""
+    return text.replace("|", "\\|")
+
+
+def hand_designed_rows(results_dir, preset: str, target: str) -> list[dict]:
+    """One row per ε-network architecture trained for ``target`` in step 1 (``train_metrics.csv``)."""
+    csv = paths.train_metrics_csv(results_dir, preset)
+    if not csv.is_file():
+        return []
+    df = pd.read_csv(csv)
+    df = df[df.task == target]
+    rows = []
+    for arch, g in df.groupby("arch", sort=False):
+        rows.append({"method": "hand-designed (ε-network, step 1)", "space": "", "architecture": arch,
+                     "test_acc_mean": g.test_acc.mean(), "test_acc_std": g.test_acc.std(ddof=1),
+                     "seeds": len(g), "params_m": g.params.mean() / 1e6, "search_hours": 0.0,
+                     "train_hours": g.train_seconds.mean() / 3600, "device": ", ".join(map(str, g.device.unique())),
+                     "closest_task": "", "closest_search_hours": float("nan")})
+    return rows
+
+
+def _runs_frame(records: dict) -> pd.DataFrame:
+    rows = []
+    for (method, seed), r in records.items():
+        rows.append({"method": method, "seed": seed, "genotype": r["genotype"], "ops": " ".join(r["ops"]),
+                     "test_acc": r["retrain"]["test_acc"], "val_acc": r["retrain"]["val_acc"],
+                     "params": r["retrain"]["params"], "search_seconds": r["search_seconds"],
+                     "retrain_seconds": r["retrain"]["train_seconds"], "device": r["device"],
+                     "closest_task": (r.get("closest") or {}).get("task", ""),
+                     "closest_seed": (r.get("closest") or {}).get("seed", "")})
+    return pd.DataFrame(rows)
+
+
+def _closest_search_hours(closest: dict) -> float:
+    """The closest task's own full-space search, as recorded when the task-aware search read it."""
+    return closest.get("search_seconds", float("nan")) / 3600
+
+
+def write_table(target: Task, methods: list[str], seeds: list[int], records: dict, *, cfg: NASConfig,
+                stages: int, train_cfg: TrainConfig, preset: str, results_dir) -> dict:
+    """``<target>_table.csv`` / ``.md`` (one row per method, the papers' columns) and ``<target>_runs.csv``
+    (one row per method and seed). The searched rows are retrained cells; mean ± std over seeds."""
+    runs = _runs_frame(records)
+    rows = []
+    for method in methods:
+        g = runs[runs.method == method]
+        genotypes = g.genotype.unique()
+        closest = [r.get("closest") for (m, _), r in records.items() if m == method and r.get("closest")]
+        rows.append({"method": METHODS[method], "space": method if method != "random" else "full",
+                     "architecture": genotypes[0] if len(genotypes) == 1 else
+                     f"{len(genotypes)} genotypes over {len(g)} seeds (listed below)",
+                     "test_acc_mean": g.test_acc.mean(), "test_acc_std": g.test_acc.std(ddof=1), "seeds": len(g),
+                     "params_m": g.params.mean() / 1e6, "search_hours": g.search_seconds.mean() / 3600,
+                     "train_hours": g.retrain_seconds.mean() / 3600, "device": ", ".join(g.device.unique()),
+                     "closest_task": closest[0]["task"] if closest else "",
+                     "closest_search_hours": (pd.Series([_closest_search_hours(c) for c in closest]).mean()
+                                              if closest else float("nan"))})
+    rows += hand_designed_rows(results_dir, preset, target.name)
+    table = pd.DataFrame(rows)
+    out = paths.nas_table_outputs(results_dir, preset, target.name)
+    atomic_write_csv(table, out["csv"])
+    atomic_write_csv(runs, out["runs"])
+    atomic_write_text(_markdown(target, table, runs, records, cfg=cfg, stages=stages, train_cfg=train_cfg,
+                                preset=preset), out["md"])
+    return {"table": table, "runs": runs, "outputs": out}
+
+
+def _comparisons(runs: pd.DataFrame, methods: list[str]) -> list[str]:
+    """Paired (same seed) differences of test accuracy between the main search and each baseline."""
+    main, lines = methods[0], []
+    a = runs[runs.method == main].set_index("seed").test_acc
+    for other in methods[1:]:
+        b = runs[runs.method == other].set_index("seed").test_acc
+        common = a.index.intersection(b.index)
+        diff = (a[common] - b[common]) * 100
+        wins = int((diff > 0).sum())
+        spread = f" ± {diff.std(ddof=1):.2f}" if len(diff) > 1 else ""
+        verdict = ("higher" if diff.mean() > 0 else "lower" if diff.mean() < 0 else "equal")
+        lines.append(f"- {METHODS[main]} − {METHODS[other]}: {diff.mean():+.2f}{spread} points (paired by seed; "
+                     f"mean {verdict}; higher in {wins} of {len(diff)} seeds)")
+    return lines
+
+
+def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: dict, *, cfg: NASConfig, stages: int,
+              train_cfg: TrainConfig, preset: str) -> str:
+    rcfg = retrain_config(cfg, train_cfg)
+    methods = list(dict.fromkeys(runs.method))
+    seeds = sorted(runs.seed.unique())
+    lines = [f"# NAS table: {target.name} ({target.description}), preset `{preset}`", "",
+             f"Searched rows: the genotype each search chose, retrained from scratch ({rcfg.epochs} epoch(s) on "
+             f"≤ {rcfg.max_train or 'all'} train images) and tested once (≤ {rcfg.max_eval or 'all'} test images); "
+             f"mean ± std over seeds {', '.join(map(str, seeds))}. Equal budget: {stages} search stage(s) each "
+             f"({cfg.initial_candidates} candidates, then {cfg.candidates}; {cfg.rounds} round(s) of "
+             f"{cfg.weight_epochs} weight epoch(s) on ≤ {cfg.search_max_train or 'all'} train images and "
+             f"{cfg.alpha_epochs} α epoch(s) on ≤ {cfg.search_max_val or 'all'} validation images). "
+             "The test split is never read during a search.", "",
+             "| method | architecture | test acc (%) | params (M) | search cost per seed (device-hours) | device |",
+             "|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        acc = f"{r.test_acc_mean * 100:.2f}" + (f" ± {r.test_acc_std * 100:.2f}" if r.seeds > 1 else "")
+        method = r.method + (f" (ops of {r.closest_task})" if r.closest_task else "")
+        arch = f"`{_cell(r.architecture)}`" if ":" in r.architecture else r.architecture
+        cost = "0 (hand-designed)" if r.method.startswith("hand") else f"{r.search_hours:.4f}"
+        lines.append(f"| {method} | {arch} | {acc} | {r.params_m:.3f} | {cost} | {r.device} |")
+    lines += ["", f"Comparison at equal budget ({len(seeds)} seed(s)):"] + _comparisons(runs, methods)
+    aware = table[table.closest_task != ""]
+    if len(aware):
+        r = aware.iloc[0]
+        closest = next(rec["closest"] for rec in records.values() if rec.get("closest"))
+        lines += ["", f"Task-aware space: the ops of the full-space genotype of the closest baseline task "
+                      f"{r.closest_task} (d = {closest['distance']:.4f} in `{Path(closest['matrix']).name}` when searched). Its "
+                      f"search cost above excludes that full-space search ({r.closest_search_hours:.4f} "
+                      "device-hours per seed), which is done once per baseline task and reused for every target."]
+    hand = table[table.method.str.startswith("hand")]
+    if len(hand):
+        lines += ["", f"Hand-designed rows: the ε-networks of step 1 ({train_cfg.epochs} epoch(s) on ≤ "
+                      f"{train_cfg.max_train or 'all'} train images, same test images when the caps agree); their "
+                      "training budget differs from the searched cells' retraining, so compare the searched rows "
+                      "with each other and the hand-designed rows only as a reference."]
+    lines += ["", "Per seed:", "", "| method | seed | genotype | test acc (%) | params (M) | search s | retrain s |",
+              "|---|---|---|---|---|---|---|"]
+    for _, r in runs.iterrows():
+        lines.append(f"| {r.method} | {r.seed} | `{_cell(r.genotype)}` | {r.test_acc * 100:.2f} | {r.params / 1e6:.3f} | "
+                     f"{r.search_seconds:.0f} | {r.retrain_seconds:.0f} |")
+    prov = next(iter(records.values()))["provenance"]
+    lines += ["", f"NAS preset `{preset}`: `{json.dumps(cfg.to_dict())}`; budget {stages} stage(s).",
+              f"Provenance (first record): torch {prov['torch']}, git {prov['git_commit']}, {prov['device']}, "
+              f"{prov['time']}. Total recorded search + retraining time: "
+              f"{runs.search_seconds.sum() + runs.retrain_seconds.sum():.0f} s.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,142 @@
+"""Step 3, the runs: every search and retraining of ``nas_fuse.py`` as a keyed record
+(``common/cache.py``), reused on rerun when its key matches, then the table (``common/nas_report.py``).
+
+Records (``common/paths.py``): one JSON per (task, method, seed) with the genotype, seconds and device,
+keyed by what the search depends on (task, space, closest task's genotype, config, data identity,
+code; ``common/nas_keys.py``); the retraining in its own keyed JSON next to it; the α history CSV
+beside them. The search functions (``common/fuse.py``) receive the train and validation splits only.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from tqdm import tqdm
+
+from . import paths
+from .cache import cached
+from .data import Split, task_splits
+from .datasets import data_identity
+from .errors import UserError
+from .fuse import fuse_search, random_search
+from .io import atomic_write_csv
+from .models import count_parameters
+from .nas import SearchSpace, build_nas_network
+from .nas_keys import retrain_config, retrain_key, search_key
+from .nas_report import write_table
+from .presets import NASConfig, TrainConfig
+from .provenance import device_name, provenance
+from .task_space import default_baselines, task_aware_spaces
+from .tasks import Task
+from .train import fit, prepare
+
+SPACES = ("task-aware", "full")
+
+
+def search_splits(task: Task, data_root, results_dir, cfg: NASConfig, train_cfg: TrainConfig) -> dict[str, Split]:
+    """The search's train and validation splits (the same carve-out as step 1's). The test split
+    is dropped here, before any search code can see it."""
+    splits = task_splits(task, data_root, paths.data_cache_dir(results_dir), val_fraction=train_cfg.val_fraction,
+                         split_seed=train_cfg.split_seed, max_train=cfg.search_max_train,
+                         max_eval=cfg.search_max_val)
+    return {"train": splits["train"], "val": splits["val"]}
+
+
+def run_search(task: Task, method: str, seed: int, cfg: NASConfig, stages: int, train_cfg: TrainConfig, *,
+               space: SearchSpace, closest: dict | None, preset: str, data_root, results_dir, device,
+               force: bool = False) -> tuple[dict, bool]:
+    """Search (or reuse) the genotype of (task, method, seed); returns (record, searched now).
+    The record's file carries the search key; the record itself carries that key too."""
+    path = paths.nas_record_path(results_dir, preset, task.name, method, seed)
+    key = search_key(task, method, space, closest, cfg, stages, train_cfg, seed,
+                     data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir)))
+
+    def search() -> dict:
+        splits = search_splits(task, data_root, results_dir, cfg, train_cfg)
+        algorithm = random_search if method == "random" else fuse_search
+        result = algorithm(task, space, splits["train"], splits["val"], cfg, seed, device, stages=stages,
+                           desc=f"{task.name} {method} seed {seed}")
+        history = paths.nas_history_path(results_dir, preset, task.name, method, seed)
+        atomic_write_csv(result.history.assign(method=method, seed=seed), history)
+        return {"key": key, "task": task.name, "method": method, "seed": seed, "preset": preset,
+                "genotype": result.genotype.to_str(), "ops": list(result.genotype.ops), "space": list(space.ops),
+                "closest": closest, "history": history.name, "search_seconds": round(result.seconds, 3),
+                "stages": stages, "n_train": len(splits["train"]), "n_val": len(splits["val"]),
+                "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device))}
+
+    record, hit = cached(path, key, search, fmt="json", force=force, what="NAS record")
+    return record, not hit
+
+
+def _check_retrain(value: dict) -> None:
+    bad = [k for k, v in value.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise UserError(f"the retraining gave {bad[0]} = {value[bad[0]]} (an empty split? check the NAS preset's caps)")
+
+
+def run_retrain(record: dict, task: Task, cfg: NASConfig, train_cfg: TrainConfig, *, preset: str, data_root,
+                results_dir, device, force: bool = False) -> tuple[dict, bool]:
+    """Retrain the record's genotype from scratch on the train split and test it once (its own
+    keyed file next to the record). Returns (record with "retrain", retrained now)."""
+    rcfg = retrain_config(cfg, train_cfg)
+    seed = record["seed"]
+    key = retrain_key(record["key"], record["genotype"], cfg, rcfg)
+
+    def retrain() -> dict:
+        splits = task_splits(task, data_root, paths.data_cache_dir(results_dir), val_fraction=rcfg.val_fraction,
+                             split_seed=rcfg.split_seed, max_train=rcfg.max_train, max_eval=rcfg.max_eval)
+        torch.manual_seed(seed)
+        net = prepare(build_nas_network(record["genotype"], task, cfg.width, cfg.depth), torch.device(device))
+        metrics = fit(net, splits, rcfg, task.dataset, seed, torch.device(device),
+                      desc=f"{task.name} {record['method']} seed {seed}: retrain")
+        return {**{k: round(v, 6) for k, v in metrics.items()}, "params": count_parameters(net),
+                "epochs": rcfg.epochs, "n_train": len(splits["train"]), "n_test": len(splits["test"]),
+                "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device))}
+
+    path = paths.nas_retrain_path(results_dir, preset, task.name, record["method"], seed)
+    retrained, hit = cached(path, key, retrain, fmt="json", force=force, what="NAS retraining",
+                            validate=_check_retrain)
+    return {**record, "retrain": retrained}, not hit
+
+
+def run_nas(target: Task, *, space: str, names: list[str] | None, cfg: NASConfig, stages: int,
+            train_cfg: TrainConfig, preset: str, arch: str, distance: str, estimator: str, data_root,
+            results_dir, device, force: bool = False, search_only: bool = False) -> dict:
+    """The body of ``nas_fuse.py``: the main search (``space``) for every seed, then, unless
+    ``search_only``, the baselines at equal budget, every retraining and the table.
+    Returns the records by (method, seed) and, with the table, its output paths."""
+    if space not in SPACES:
+        raise UserError(f"unknown space '{space}'; choose from {', '.join(SPACES)}")
+    seeds = list(cfg.seeds)
+    spaces = {seed: (SearchSpace(), None) for seed in seeds}
+    if space == "task-aware":
+        spaces = task_aware_spaces(target, names or default_baselines(target), seeds, cfg=cfg, preset=preset, arch=arch,
+                                   distance=distance, estimator=estimator, stages=stages,
+                                   default_stages=cfg.stages, data_root=data_root, results_dir=results_dir)
+        closest = spaces[seeds[0]][1]
+        print(f"closest baseline task to {target.name}: {closest['task']} (d = {closest['distance']:.4f}); "
+              f"task-aware space per seed: " + "; ".join(f"seed {s}: {', '.join(sp.ops)}"
+                                                         for s, (sp, _) in spaces.items()))
+    methods = [space] if search_only else [space] + [m for m in ("full", "random") if m != space]
+    print(f"NAS for {target.name}: {', '.join(methods)}; {stages} stage(s), seeds {seeds}, preset {preset}, "
+          f"cells {cfg.width} channels x {cfg.depth}, device {device}")
+    records: dict[tuple[str, int], dict] = {}
+    for seed, method in tqdm([(s, m) for s in seeds for m in methods], desc=f"NAS {target.name}", unit="run"):
+        method_space, closest = spaces[seed] if method == "task-aware" else (SearchSpace(), None)
+        record, searched = run_search(target, method, seed, cfg, stages, train_cfg, space=method_space,
+                                      closest=closest, preset=preset, data_root=data_root,
+                                      results_dir=results_dir, device=device, force=force)
+        tqdm.write(f"{'searched' if searched else 'skip search (finished; --force redoes)'} {target.name} "
+                   f"{method} seed {seed}: {record['genotype']} ({record['search_seconds']:.0f} s)")
+        if not search_only:
+            record, trained = run_retrain(record, target, cfg, train_cfg, preset=preset, data_root=data_root,
+                                          results_dir=results_dir, device=device, force=force)
+            r = record["retrain"]
+            tqdm.write(f"{'retrained' if trained else 'skip retraining (finished)'} {target.name} {method} "
+                       f"seed {seed}: test acc {r['test_acc']:.4f} ({r['train_seconds']:.0f} s)")
+        records[(method, seed)] = record
+    out = {"records": records}
+    if not search_only:
+        out.update(write_table(target, methods, seeds, records, cfg=cfg, stages=stages, train_cfg=train_cfg,
+                               preset=preset, results_dir=results_dir))
+    return out
