@@ -38,8 +38,9 @@ def main(argv=None):
                         "(same as --tasks; default: the task set holding the target)")
     p.add_argument("--task-set", choices=tuple(TASK_SETS), help="the baselines as a named task set")
     p.add_argument("--space", choices=SPACES, default="task-aware",
-                   help="space of the main FUSE search: task-aware (the closest task's ops) or full "
-                        "(default: %(default)s)")
+                   help="space of the main FUSE search: task-aware (normal/reduction edges draw from the ops "
+                        "of the closest task's normal/reduction cell), task-aware-warm (the same, the first stage "
+                        "warm-started from the closest task's genotype) or full (default: %(default)s)")
     p.add_argument("--budget", type=int, help="search stages of every method (default: the NAS preset's)")
     p.add_argument("--search-only", action="store_true",
                    help="only the main search: no baselines, retraining or table (e.g. for a baseline task)")

@@ -26,8 +26,12 @@ Choices the papers leave open, made here:
 
 Random search, the baseline at equal budget: every stage trains C new samples of the full space
 independently, for the same epochs as a FUSE stage, and keeps the best validation accuracy so far.
-The genotype sampler is seeded by the seed alone, so full-space FUSE and random search of one seed
-start from the same first-stage candidates (a paired comparison) — for every task alike.
+The genotype sampler is seeded by (seed, task, space): searches of different tasks or spaces draw
+independent candidates, while full-space FUSE and random search of one target and seed draw the
+same ones (a paired comparison at equal budget; the NAS table says so).
+
+Warm start (``incumbent``): the first stage mixes a given genotype (the closest task's, for the
+task-aware-warm space) with new samples, as every later stage mixes its incumbent.
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .cache import fingerprint
 from .data import Normalizer, Split, iterate_batches, num_batches
 from .errors import UserError
 from .nas import Genotype, SearchSpace, build_nas_network
@@ -111,19 +116,26 @@ def _alpha_steps(alpha: torch.Tensor, opt, logits: torch.Tensor, labels: torch.T
             opt.step()
 
 
+def draw_seed(seed: int, task: Task, space: SearchSpace) -> int:
+    """The candidates' generator seed: a function of (seed, task, space)."""
+    return int(fingerprint([seed, task.name, space.to_dict()]), 16) % 2 ** 62
+
+
 def _search(task: Task, space: SearchSpace, train: Split, val: Split, cfg: NASConfig, seed: int, device,
-            stages: int, fuse: bool, desc: str) -> SearchResult:
+            stages: int, fuse: bool, desc: str, incumbent: Genotype | None = None) -> SearchResult:
     if len(train) == 0 or len(val) == 0:
         raise UserError(f"{task.name}: the search needs train and validation images "
                         f"(got {len(train)} and {len(val)}); check the data and the NAS preset's caps")
     device = torch.device(device)
     normalize = Normalizer(task.dataset, device)
-    sampler = torch.Generator().manual_seed(seed)            # the candidates' genotypes
+    if incumbent is not None and incumbent not in space:
+        raise UserError(f"the warm-start genotype {incumbent} is not in the search space {space.to_dict()}")
+    sampler = torch.Generator().manual_seed(draw_seed(seed, task, space))   # the candidates' genotypes
     batches = torch.Generator().manual_seed(10_000 + seed)   # the order of train and α mini-batches
     total = stages * cfg.rounds * cfg.weight_epochs * num_batches(train, cfg.batch_size)
     bar = tqdm(total=total, desc=desc, unit="batch", leave=False, mininterval=1.0)
     rows: list[dict] = []
-    best, best_acc = None, float("-inf")
+    best, best_acc = incumbent, float("-inf")
     start = time.time()
     for stage in range(1, stages + 1):
         n = cfg.initial_candidates if stage == 1 else cfg.candidates
@@ -166,11 +178,12 @@ def _search(task: Task, space: SearchSpace, train: Split, val: Split, cfg: NASCo
 
 
 def fuse_search(task: Task, space: SearchSpace, train: Split, val: Split, cfg: NASConfig, seed: int,
-                device="cpu", stages: int | None = None, desc: str = "FUSE") -> SearchResult:
+                device="cpu", stages: int | None = None, desc: str = "FUSE",
+                incumbent: Genotype | None = None) -> SearchResult:
     """FUSE in ``space`` for ``stages`` stages (default: the preset's). Weights see ``train``
     only, α sees ``val`` only; there is no test split to pass. ``chosen`` in the history marks
-    the argmax-α candidate each stage keeps."""
-    return _search(task, space, train, val, cfg, seed, device, stages or cfg.stages, True, desc)
+    the argmax-α candidate each stage keeps; ``incumbent``: a warm start for the first stage."""
+    return _search(task, space, train, val, cfg, seed, device, stages or cfg.stages, True, desc, incumbent)
 
 
 def random_search(task: Task, space: SearchSpace, train: Split, val: Split, cfg: NASConfig, seed: int,

@@ -16,6 +16,7 @@ grouped by target node 1, 2, 3 and joined by ``+``, the two cells joined by ``;`
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -276,39 +277,63 @@ def _cell_from_str(body: str, kind: str, bad: Callable[[str], UserError]) -> tup
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """The allowed op names (default: all of ``OPS``); both cells draw from the same set.
+    """The allowed op names of each cell type (default: all of ``OPS`` for both). ``reduce_ops``
+    None: the reduction cell draws from ``ops`` too; else normal edges draw from ``ops`` and
+    reduction edges from ``reduce_ops`` (the task-aware space restricts each cell type to the ops
+    of the closest task's cell of that type).
 
     Stored deduplicated and in ``OPS`` order, so two spaces with the same ops are equal and sample
     the same genotypes from the same seed, whatever order the ops were given in.
     """
 
     ops: tuple[str, ...] = OP_NAMES
+    reduce_ops: tuple[str, ...] | None = None
 
     def __post_init__(self):
-        if isinstance(self.ops, str) or not isinstance(self.ops, Sequence):
-            raise UserError(f"search space: expected a list of op names, got {self.ops!r}")
-        unknown = [name for name in self.ops if not isinstance(name, str) or name not in OPS]
-        if unknown:
-            raise UserError(f"search space: unknown op(s) {', '.join(map(repr, unknown))}; "
-                            f"choose from {', '.join(OPS)}")
-        if not self.ops:
-            raise UserError("search space: no ops given; it must allow at least one")
-        object.__setattr__(self, "ops", tuple(name for name in OPS if name in self.ops))
+        for field in ("ops", "reduce_ops"):
+            value = getattr(self, field)
+            if value is None and field == "reduce_ops":
+                continue
+            if isinstance(value, str) or not isinstance(value, Sequence):
+                raise UserError(f"search space: expected a list of op names, got {value!r}")
+            unknown = [name for name in value if not isinstance(name, str) or name not in OPS]
+            if unknown:
+                raise UserError(f"search space: unknown op(s) {', '.join(map(repr, unknown))}; "
+                                f"choose from {', '.join(OPS)}")
+            if not value:
+                raise UserError("search space: no ops given; it must allow at least one")
+            object.__setattr__(self, field, tuple(name for name in OPS if name in value))
 
     @classmethod
     def from_genotype(cls, genotype: Genotype) -> SearchSpace:
-        """The task-aware space (log-det paper, "Search space"): the ops of the closest task's cells."""
-        return cls(genotype.ops)
+        """The task-aware space (log-det paper, "Search space": the closest task's *cells and
+        operations*): normal edges draw from the ops of the closest task's normal cell, reduction
+        edges from those of its reduction cell."""
+        return cls(tuple(set(genotype.normal)), tuple(set(genotype.reduce)))
+
+    def cell_ops(self, kind: str) -> tuple[str, ...]:
+        return self.reduce_ops if kind == "reduce" and self.reduce_ops is not None else self.ops
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """Both cell types' ops (what a search key records)."""
+        return {kind: list(self.cell_ops(kind)) for kind in CELL_KINDS}
+
+    @property
+    def log10_size(self) -> float:
+        """log10 of the number of distinct genotypes: one op per edge of each cell."""
+        return len(EDGES) * sum(math.log10(len(self.cell_ops(kind))) for kind in CELL_KINDS)
 
     def sample(self, generator: torch.Generator) -> Genotype:
-        """A genotype with every edge's op drawn uniformly and independently from ``ops``."""
+        """A genotype with every edge's op drawn uniformly and independently from its cell's ops."""
         n = len(EDGES)
-        draws = torch.randint(len(self.ops), (2 * n,), generator=generator).tolist()
-        names = [self.ops[k] for k in draws]
-        return Genotype(normal=tuple(names[:n]), reduce=tuple(names[n:]))
+        cells = {}
+        for kind in CELL_KINDS:
+            ops = self.cell_ops(kind)
+            cells[kind] = tuple(ops[k] for k in torch.randint(len(ops), (n,), generator=generator).tolist())
+        return Genotype(**cells)
 
     def __contains__(self, genotype: Genotype) -> bool:
-        return set(genotype.ops) <= set(self.ops)
+        return all(set(getattr(genotype, kind)) <= set(self.cell_ops(kind)) for kind in CELL_KINDS)
 
 
 class Cell(nn.Module):

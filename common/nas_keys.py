@@ -24,7 +24,7 @@ def search_key(task: Task, method: str, space: SearchSpace, closest: dict | None
     """What a search depends on; a record with another key is stale and searched again.
     ``data``: the identity of the task's dataset files (``common.datasets.data_identity``)."""
     search = {k: v for k, v in cfg.to_dict().items() if not k.startswith("retrain_") and k not in ("seeds", "stages")}
-    return _jsonable({"task": task.to_dict(), "method": method, "space": list(space.ops), "seed": seed,
+    return _jsonable({"task": task.to_dict(), "method": method, "space": space.to_dict(), "seed": seed,
                       "closest": closest and {k: closest[k] for k in ("task", "genotype")},
                       "stages": stages, "search": search, "data": data, "code": code_version(*SEARCH_CODE),
                       "split": {"val_fraction": train_cfg.val_fraction, "split_seed": train_cfg.split_seed}})

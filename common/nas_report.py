@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import paths
 from .io import atomic_write_csv, atomic_write_text
 from .nas_keys import retrain_config
 from .presets import NASConfig, TrainConfig
+from .ranking import spearman
 from .tasks import Task
 
 # method -> what the table calls it. Genotype records are named <task>_<method>_seed<k>.json.
 METHODS: dict[str, str] = {
     "task-aware": "FUSE, task-aware space",
+    "task-aware-warm": "FUSE, task-aware space, warm start",
     "full": "FUSE, full space",
     "random": "random search, full space",
 }
@@ -43,10 +46,17 @@ def hand_designed_rows(results_dir, preset: str, target: str) -> list[dict]:
     return rows
 
 
-def _runs_frame(records: dict) -> pd.DataFrame:
+def _runs_frame(records: dict, results_dir, preset: str) -> pd.DataFrame:
     rows = []
     for (method, seed), r in records.items():
+        rank_stage = rank_pooled = float("nan")
+        if method != "random":
+            history = paths.nas_history_path(results_dir, preset, r["task"], method, seed)
+            if history.is_file():
+                rank_stage, rank_pooled = alpha_rank(pd.read_csv(history))
         rows.append({"method": method, "seed": seed, "genotype": r["genotype"], "ops": " ".join(r["ops"]),
+                     "space_log10_size": r.get("space_log10_size", float("nan")),
+                     "alpha_rank_stage": rank_stage, "alpha_rank_pooled": rank_pooled,
                      "test_acc": r["retrain"]["test_acc"], "val_acc": r["retrain"]["val_acc"],
                      "params": r["retrain"]["params"], "search_seconds": r["search_seconds"],
                      "retrain_seconds": r["retrain"]["train_seconds"], "device": r["device"],
@@ -64,7 +74,7 @@ def write_table(target: Task, methods: list[str], seeds: list[int], records: dic
                 stages: int, train_cfg: TrainConfig, preset: str, results_dir) -> dict:
     """``<target>_table.csv`` / ``.md`` (one row per method, the papers' columns) and ``<target>_runs.csv``
     (one row per method and seed). The searched rows are retrained cells; mean ± std over seeds."""
-    runs = _runs_frame(records)
+    runs = _runs_frame(records, results_dir, preset)
     rows = []
     for method in methods:
         g = runs[runs.method == method]
@@ -76,6 +86,8 @@ def write_table(target: Task, methods: list[str], seeds: list[int], records: dic
                      "test_acc_mean": g.test_acc.mean(), "test_acc_std": g.test_acc.std(ddof=1), "seeds": len(g),
                      "params_m": g.params.mean() / 1e6, "search_hours": g.search_seconds.mean() / 3600,
                      "train_hours": g.retrain_seconds.mean() / 3600, "device": ", ".join(g.device.unique()),
+                     "space_log10_size": g.space_log10_size.mean(),
+                     "alpha_rank_stage": g.alpha_rank_stage.mean(), "alpha_rank_pooled": g.alpha_rank_pooled.mean(),
                      "closest_task": closest[0]["task"] if closest else "",
                      "closest_search_hours": (pd.Series([_closest_search_hours(c) for c in closest]).mean()
                                               if closest else float("nan"))})
@@ -89,20 +101,50 @@ def write_table(target: Task, methods: list[str], seeds: list[int], records: dic
     return {"table": table, "runs": runs, "outputs": out}
 
 
+BOOTSTRAP_RESAMPLES = 10_000
+
+
+def paired_verdict(diff: pd.Series, resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
+    """Per-seed differences (points) -> mean, 95 % bootstrap interval of the mean (seeded), sign count
+    and the verdict: "better" when the interval lies above 0, "worse" when below, else "no evidence
+    at this budget"."""
+    values = np.asarray(diff, dtype=float)
+    n, wins = len(values), int((values > 0).sum())
+    if n < 2:
+        return {"mean": float(values.mean()) if n else float("nan"), "lo": float("nan"), "hi": float("nan"),
+                "wins": wins, "n": n, "verdict": "no evidence at this budget (fewer than 2 seeds)"}
+    rng = np.random.default_rng(0)
+    means = values[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    verdict = "better" if lo > 0 else "worse" if hi < 0 else "no evidence at this budget"
+    return {"mean": float(values.mean()), "lo": float(lo), "hi": float(hi), "wins": wins, "n": n, "verdict": verdict}
+
+
 def _comparisons(runs: pd.DataFrame, methods: list[str]) -> list[str]:
-    """Paired (same seed) differences of test accuracy between the main search and each baseline."""
+    """Paired (same seed) differences of test accuracy between the main search and each baseline,
+    with a bootstrap interval, the sign count and a verdict computed from them."""
     main, lines = methods[0], []
     a = runs[runs.method == main].set_index("seed").test_acc
     for other in methods[1:]:
         b = runs[runs.method == other].set_index("seed").test_acc
         common = a.index.intersection(b.index)
-        diff = (a[common] - b[common]) * 100
-        wins = int((diff > 0).sum())
-        spread = f" ± {diff.std(ddof=1):.2f}" if len(diff) > 1 else ""
-        verdict = ("higher" if diff.mean() > 0 else "lower" if diff.mean() < 0 else "equal")
-        lines.append(f"- {METHODS[main]} − {METHODS[other]}: {diff.mean():+.2f}{spread} points (paired by seed; "
-                     f"mean {verdict}; higher in {wins} of {len(diff)} seeds)")
+        v = paired_verdict((a[common] - b[common]) * 100)
+        interval = f", 95 % bootstrap interval [{v['lo']:+.2f}, {v['hi']:+.2f}]" if v["n"] > 1 else ""
+        lines.append(f"- {METHODS[main]} − {METHODS[other]}: {v['mean']:+.2f} points (paired by seed{interval}; "
+                     f"higher in {v['wins']} of {v['n']} seeds) → **{METHODS[main]} {v['verdict']}**"
+                     + ("" if v["verdict"].startswith("no evidence") else f" than {METHODS[other]}"))
     return lines
+
+
+def alpha_rank(history: pd.DataFrame) -> tuple[float, float]:
+    """Does α rank a FUSE stage's candidates like their own validation accuracy? (mean over stages of
+    the Spearman correlation between final α and stand-alone validation accuracy, the same pooled
+    over all stages). Candidates are compared after the last round of their stage."""
+    last = history[history["round"] == history.groupby("stage")["round"].transform("max")]
+    per_stage = [spearman(g.alpha, g.val_acc) for _, g in last.groupby("stage") if len(g) > 1]
+    per_stage = [r for r in per_stage if r == r]
+    pooled = spearman(last.alpha, last.val_acc) if len(last) > 2 else float("nan")
+    return (float(np.mean(per_stage)) if per_stage else float("nan")), pooled
 
 
 def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: dict, *, cfg: NASConfig, stages: int,
@@ -118,15 +160,26 @@ def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: di
              f"{cfg.weight_epochs} weight epoch(s) on ≤ {cfg.search_max_train or 'all'} train images and "
              f"{cfg.alpha_epochs} α epoch(s) on ≤ {cfg.search_max_val or 'all'} validation images). "
              "The test split is never read during a search.", "",
-             "| method | architecture | test acc (%) | params (M) | search cost per seed (device-hours) | device |",
-             "|---|---|---|---|---|---|"]
+             "| method | space size (log10 genotypes) | architecture | test acc (%) | params (M) | "
+             "search cost per seed (device-hours) | device |",
+             "|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         acc = f"{r.test_acc_mean * 100:.2f}" + (f" ± {r.test_acc_std * 100:.2f}" if r.seeds > 1 else "")
         method = r.method + (f" (ops of {r.closest_task})" if r.closest_task else "")
         arch = f"`{_cell(r.architecture)}`" if ":" in r.architecture else r.architecture
         cost = "0 (hand-designed)" if r.method.startswith("hand") else f"{r.search_hours:.4f}"
-        lines.append(f"| {method} | {arch} | {acc} | {r.params_m:.3f} | {cost} | {r.device} |")
+        size = "—" if pd.isna(r.get("space_log10_size", float("nan"))) else f"{r.space_log10_size:.1f}"
+        lines.append(f"| {method} | {size} | {arch} | {acc} | {r.params_m:.3f} | {cost} | {r.device} |")
     lines += ["", f"Comparison at equal budget ({len(seeds)} seed(s)):"] + _comparisons(runs, methods)
+    if "full" in methods and "random" in methods:
+        lines += ["", "Full-space FUSE and random search of one seed draw the same candidates (the sampler is seeded "
+                      "by seed, task and space), so those two rows are paired; the other searches draw independently."]
+    ranks = table[table.alpha_rank_stage.notna()] if "alpha_rank_stage" in table else table.iloc[0:0]
+    if len(ranks):
+        lines += ["", "Does α rank the candidates like their own validation accuracy? Spearman correlation between "
+                      "final α and stand-alone validation accuracy, mean over stages and seeds (pooled over all "
+                      "stages): " + "; ".join(f"{r.method} {r.alpha_rank_stage:+.2f} ({r.alpha_rank_pooled:+.2f})"
+                                            for _, r in ranks.iterrows()) + "."]
     aware = table[table.closest_task != ""]
     if len(aware):
         r = aware.iloc[0]

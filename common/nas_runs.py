@@ -21,7 +21,7 @@ from .errors import UserError
 from .fuse import fuse_search, random_search
 from .io import atomic_write_csv
 from .models import count_parameters
-from .nas import SearchSpace, build_nas_network
+from .nas import Genotype, SearchSpace, build_nas_network
 from .nas_keys import retrain_config, retrain_key, search_key
 from .nas_report import write_table
 from .presets import NASConfig, TrainConfig
@@ -30,7 +30,10 @@ from .task_space import default_baselines, task_aware_spaces
 from .tasks import Task
 from .train import fit, prepare
 
-SPACES = ("task-aware", "full")
+# task-aware: the closest task's ops per cell type; task-aware-warm: the same space, first stage
+# warm-started from the closest task's genotype; full: every op.
+SPACES = ("task-aware", "task-aware-warm", "full")
+TASK_AWARE = ("task-aware", "task-aware-warm")
 
 
 def search_splits(task: Task, data_root, results_dir, cfg: NASConfig, train_cfg: TrainConfig) -> dict[str, Split]:
@@ -53,13 +56,19 @@ def run_search(task: Task, method: str, seed: int, cfg: NASConfig, stages: int, 
 
     def search() -> dict:
         splits = search_splits(task, data_root, results_dir, cfg, train_cfg)
-        algorithm = random_search if method == "random" else fuse_search
-        result = algorithm(task, space, splits["train"], splits["val"], cfg, seed, device, stages=stages,
-                           desc=f"{task.name} {method} seed {seed}")
+        desc = f"{task.name} {method} seed {seed}"
+        if method == "random":
+            result = random_search(task, space, splits["train"], splits["val"], cfg, seed, device, stages=stages,
+                                   desc=desc)
+        else:
+            warm = Genotype.from_str(closest["genotype"]) if method == "task-aware-warm" else None
+            result = fuse_search(task, space, splits["train"], splits["val"], cfg, seed, device, stages=stages,
+                                 desc=desc, incumbent=warm)
         history = paths.nas_history_path(results_dir, preset, task.name, method, seed)
         atomic_write_csv(result.history.assign(method=method, seed=seed), history)
         return {"key": key, "task": task.name, "method": method, "seed": seed, "preset": preset,
-                "genotype": result.genotype.to_str(), "ops": list(result.genotype.ops), "space": list(space.ops),
+                "genotype": result.genotype.to_str(), "ops": list(result.genotype.ops), "space": space.to_dict(),
+                "space_log10_size": round(space.log10_size, 4),
                 "closest": closest, "history": history.name, "search_seconds": round(result.seconds, 3),
                 "stages": stages, "n_train": len(splits["train"]), "n_val": len(splits["val"]),
                 "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device))}
@@ -109,20 +118,21 @@ def run_nas(target: Task, *, space: str, names: list[str] | None, cfg: NASConfig
         raise UserError(f"unknown space '{space}'; choose from {', '.join(SPACES)}")
     seeds = list(cfg.seeds)
     spaces = {seed: (SearchSpace(), None) for seed in seeds}
-    if space == "task-aware":
+    if space in TASK_AWARE:
         spaces = task_aware_spaces(target, names or default_baselines(target), seeds, cfg=cfg, preset=preset, arch=arch,
                                    distance=distance, estimator=estimator, stages=stages,
                                    default_stages=cfg.stages, data_root=data_root, results_dir=results_dir)
         closest = spaces[seeds[0]][1]
         print(f"closest baseline task to {target.name}: {closest['task']} (d = {closest['distance']:.4f}); "
-              f"task-aware space per seed: " + "; ".join(f"seed {s}: {', '.join(sp.ops)}"
-                                                         for s, (sp, _) in spaces.items()))
+              f"{space} space per seed: " + "; ".join(
+                  f"seed {s}: normal {', '.join(sp.cell_ops('normal'))} | reduce {', '.join(sp.cell_ops('reduce'))}"
+                  for s, (sp, _) in spaces.items()))
     methods = [space] if search_only else [space] + [m for m in ("full", "random") if m != space]
     print(f"NAS for {target.name}: {', '.join(methods)}; {stages} stage(s), seeds {seeds}, preset {preset}, "
           f"cells {cfg.width} channels x {cfg.depth}, device {device}")
     records: dict[tuple[str, int], dict] = {}
     for seed, method in tqdm([(s, m) for s in seeds for m in methods], desc=f"NAS {target.name}", unit="run"):
-        method_space, closest = spaces[seed] if method == "task-aware" else (SearchSpace(), None)
+        method_space, closest = spaces[seed] if method in TASK_AWARE else (SearchSpace(), None)
         record, searched = run_search(target, method, seed, cfg, stages, train_cfg, space=method_space,
                                       closest=closest, preset=preset, data_root=data_root,
                                       results_dir=results_dir, device=device, force=force)

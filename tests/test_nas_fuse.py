@@ -2,6 +2,7 @@
 import inspect
 import json
 import shutil
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -187,7 +188,10 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     assert table.test_acc_mean.between(0, 1).all() and (table.params_m > 0).all()
     assert (table.search_hours.iloc[:3] > 0).all() and table.device.iloc[0].startswith("cpu")
     md = tables["md"].read_text()
-    assert "| method | architecture | test acc (%) | params (M) | search cost per seed (device-hours) | device |" in md
+    assert ("| method | space size (log10 genotypes) | architecture | test acc (%) | params (M) | "
+            "search cost per seed (device-hours) | device |") in md
+    assert "bootstrap interval" not in md or "→ **FUSE, task-aware space" in md       # one seed: no interval
+    assert "Does α rank the candidates" in md and table.space_log10_size.iloc[1] == pytest.approx(12.0)
     assert f"(ops of {closest})" in md and "Comparison at equal budget" in md and "normal:\\|" in md
 
     record = json.loads(paths.nas_record_path(results, "smoke", "mnist-2", "task-aware", 0).read_text())["value"]
@@ -231,3 +235,71 @@ def test_bad_input_in_process(data_root, with_matrix, extra, message):
     with pytest.raises(UserError, match=message):
         nas_fuse.main(["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results),
                        *(["--target", "mnist-2"] if "--target" not in extra else []), *extra])
+
+
+# --------------------------------------------------------------------------- issue 10: space, warm start, statistics
+def test_warm_start_puts_the_genotype_in_the_first_stage():
+    warm = SearchSpace().sample(torch.Generator().manual_seed(7))
+    result = fuse.fuse_search(TASK, SearchSpace(), fabricated(48, 0), fabricated(24, 1), CFG, 0, stages=1,
+                              incumbent=warm)
+    first = result.history[result.history.stage == 1]
+    assert warm.to_str() in set(first.genotype) and first.candidate.nunique() == CFG.initial_candidates
+    restricted = SearchSpace(("sep_conv_3x3",))
+    with pytest.raises(UserError, match="not in the search space"):
+        fuse.fuse_search(TASK, restricted, fabricated(48, 0), fabricated(24, 1), CFG, 0, stages=1, incumbent=warm)
+
+
+def test_fuse_never_keeps_a_cell_of_none_edges():
+    """A candidate whose every edge is `none` outputs a constant; α must prefer the ones that learn."""
+    dead = Genotype(normal=("none",) * 6, reduce=("none",) * 6)
+    space = SearchSpace(("none", "skip_connect", "sep_conv_3x3"))
+    cfg = replace(CFG, alpha_epochs=5)
+    for seed in range(3):
+        result = fuse.fuse_search(TASK, space, fabricated(96, seed), fabricated(48, seed + 10), cfg, seed,
+                                  stages=1, incumbent=dead)
+        assert result.genotype != dead
+
+
+def test_candidate_draws_depend_on_seed_task_and_space():
+    full, other = SearchSpace(), SearchSpace(("skip_connect", "sep_conv_3x3"))
+    assert fuse.draw_seed(0, TASK, full) == fuse.draw_seed(0, TASK, full)          # full FUSE = random search
+    assert len({fuse.draw_seed(0, TASK, full), fuse.draw_seed(1, TASK, full), fuse.draw_seed(0, get_task("mnist-3"), full),
+                fuse.draw_seed(0, TASK, other)}) == 4
+
+
+@pytest.mark.parametrize("diffs, verdict", [
+    ([1.0, 1.2, 0.9, 1.1, 1.3], "better"),
+    ([-0.8, -1.1, -0.9, -1.2, -1.0], "worse"),
+    ([0.5, -0.4, 0.2, -0.3, 0.1], "no evidence at this budget"),
+    ([2.0], "no evidence at this budget (fewer than 2 seeds)"),
+])
+def test_verdict_on_constructed_per_seed_differences(diffs, verdict):
+    from common.nas_report import paired_verdict
+    v = paired_verdict(pd.Series(diffs))
+    assert v["verdict"] == verdict and v["n"] == len(diffs) and v["wins"] == sum(d > 0 for d in diffs)
+    if len(diffs) > 1:
+        assert v["lo"] <= v["mean"] <= v["hi"]
+
+
+def test_alpha_rank_on_a_constructed_history():
+    from common.nas_report import alpha_rank
+    rows = []
+    for stage, (alphas, accs) in enumerate([((0.1, 0.5, 0.9), (0.2, 0.4, 0.6)), ((0.9, 0.5, 0.1), (0.2, 0.4, 0.6))], 1):
+        for rnd in (1, 2):
+            for c, (a, acc) in enumerate(zip(alphas, accs)):
+                # round 1 is noise that must be ignored: only the last round of a stage counts
+                rows.append({"stage": stage, "round": rnd, "candidate": c, "alpha": a if rnd == 2 else -a,
+                             "val_acc": acc})
+    per_stage, pooled = alpha_rank(pd.DataFrame(rows))
+    assert per_stage == pytest.approx(0.0)                    # +1 in stage 1, -1 in stage 2
+    assert -1 < pooled < 1
+
+
+def test_a_stale_search_record_is_searched_again(data_root, tmp_path):
+    kwargs = dict(space=SearchSpace(), closest=None, preset="smoke", data_root=data_root, results_dir=tmp_path,
+                  device="cpu")
+    train_cfg = train_config("smoke", "mnist")
+    _, searched = nas_runs.run_search(TASK, "full", 0, CFG, 1, train_cfg, **kwargs)
+    assert searched
+    assert not nas_runs.run_search(TASK, "full", 0, CFG, 1, train_cfg, **kwargs)[1]       # reused
+    assert nas_runs.run_search(TASK, "full", 0, replace(CFG, lr=1e-3), 1, train_cfg, **kwargs)[1]   # other config

@@ -1,5 +1,6 @@
 """The NAS search space: op shapes, genotype strings/JSON, seeded sampling, the network skeleton."""
 import json
+import math
 
 import pytest
 import torch
@@ -100,6 +101,29 @@ def test_genotype_validates_its_fields():
         Genotype.from_json("{not json")
     with pytest.raises(UserError, match="exactly the keys"):
         Genotype.from_json(json.dumps({"normal": list(ALL_OPS.normal)}))
+
+
+def test_task_aware_space_is_restricted_per_cell_type():
+    closest = Genotype(normal=("sep_conv_3x3", "skip_connect", "sep_conv_3x3", "skip_connect", "skip_connect",
+                               "sep_conv_3x3"),
+                       reduce=("max_pool_3x3", "dil_conv_3x3", "max_pool_3x3", "max_pool_3x3", "dil_conv_3x3",
+                               "max_pool_3x3"))
+    space = SearchSpace.from_genotype(closest)
+    assert space.cell_ops("normal") == ("skip_connect", "sep_conv_3x3")
+    assert space.cell_ops("reduce") == ("max_pool_3x3", "dil_conv_3x3")
+    assert space.log10_size == pytest.approx(12 * math.log10(2))            # 2 ops on each of 12 edges
+    assert SearchSpace().log10_size == pytest.approx(12.0)                 # 10 ops on each of 12 edges
+    g = torch.Generator().manual_seed(0)
+    normal, reduce = set(), set()
+    for _ in range(100):
+        sample = space.sample(g)
+        assert sample in space
+        normal |= set(sample.normal)
+        reduce |= set(sample.reduce)
+    assert normal == {"skip_connect", "sep_conv_3x3"} and reduce == {"max_pool_3x3", "dil_conv_3x3"}
+    swapped = Genotype(normal=closest.reduce, reduce=closest.normal)        # same ops, wrong cells
+    assert closest in space and swapped not in space
+    assert space.to_dict() == {"normal": ["skip_connect", "sep_conv_3x3"], "reduce": ["max_pool_3x3", "dil_conv_3x3"]}
 
 
 def test_restricted_space_only_yields_the_genotypes_ops():
