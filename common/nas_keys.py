@@ -16,7 +16,7 @@ def _jsonable(obj):
 
 # The code a search or a retraining comes from (its source is in the key).
 SEARCH_CODE = ("data", "nas", "fuse")
-RETRAIN_CODE = ("data", "nas", "train")
+RETRAIN_CODE = ("data", "models", "nas", "train")
 
 
 def search_key(task: Task, method: str, space: SearchSpace, closest: dict | None, cfg: NASConfig,
@@ -43,3 +43,11 @@ def retrain_key(record_key: dict, genotype: str, cfg: NASConfig, rcfg: TrainConf
     train.pop("seeds")
     return _jsonable({"search": fingerprint(record_key), "genotype": genotype, "width": cfg.width,
                       "depth": cfg.depth, "train": train, "code": code_version(*RETRAIN_CODE)})
+
+
+def hand_designed_record(task: Task, arch: str, seed: int) -> dict:
+    """A hand-designed network in the NAS step's records: nothing is searched, it is only retrained
+    (``run_retrain``) with the same config as the searched cells."""
+    return {"key": {"hand-designed": arch, "task": task.to_dict()}, "task": task.name, "method": f"hand-{arch}",
+            "seed": seed, "arch": arch, "genotype": arch, "ops": [], "search_seconds": 0.0, "closest": None,
+            "space_log10_size": float("nan"), "device": ""}

@@ -24,33 +24,33 @@ METHODS: dict[str, str] = {
 }
 
 
+def method_label(method: str) -> str:
+    """What the table calls a method; ``hand-<arch>``: a hand-designed network retrained like the cells."""
+    if method.startswith("hand-"):
+        return f"hand-designed {method[5:]}, retrained like the cells"
+    return METHODS[method]
+
+
 def _cell(text: str) -> str:
     """A Markdown table cell: genotype strings contain '|', which would end the cell."""
     return text.replace("|", "\\|")
 
 
-def hand_designed_rows(results_dir, preset: str, target: str) -> list[dict]:
-    """One row per ε-network architecture trained for ``target`` in step 1 (``train_metrics.csv``)."""
+def step1_reference(results_dir, preset: str, target: str) -> str:
+    """The step-1 ε-networks' test accuracy for ``target`` (another training protocol), as a note."""
     csv = paths.train_metrics_csv(results_dir, preset)
     if not csv.is_file():
-        return []
+        return ""
     df = pd.read_csv(csv)
     df = df[df.task == target]
-    rows = []
-    for arch, g in df.groupby("arch", sort=False):
-        rows.append({"method": "hand-designed (ε-network, step 1)", "space": "", "architecture": arch,
-                     "test_acc_mean": g.test_acc.mean(), "test_acc_std": g.test_acc.std(ddof=1),
-                     "seeds": len(g), "params_m": g.params.mean() / 1e6, "search_hours": 0.0,
-                     "train_hours": g.train_seconds.mean() / 3600, "device": ", ".join(map(str, g.device.unique())),
-                     "closest_task": "", "closest_search_hours": float("nan")})
-    return rows
+    return "; ".join(f"{arch} {g.test_acc.mean() * 100:.2f} % over {len(g)} seed(s)" for arch, g in df.groupby("arch"))
 
 
 def _runs_frame(records: dict, results_dir, preset: str) -> pd.DataFrame:
     rows = []
     for (method, seed), r in records.items():
         rank_stage = rank_pooled = float("nan")
-        if method != "random":
+        if method != "random" and not method.startswith("hand-"):
             history = paths.nas_history_path(results_dir, preset, r["task"], method, seed)
             if history.is_file():
                 rank_stage, rank_pooled = alpha_rank(pd.read_csv(history))
@@ -58,8 +58,9 @@ def _runs_frame(records: dict, results_dir, preset: str) -> pd.DataFrame:
                      "space_log10_size": r.get("space_log10_size", float("nan")),
                      "alpha_rank_stage": rank_stage, "alpha_rank_pooled": rank_pooled,
                      "test_acc": r["retrain"]["test_acc"], "val_acc": r["retrain"]["val_acc"],
-                     "params": r["retrain"]["params"], "search_seconds": r["search_seconds"],
-                     "retrain_seconds": r["retrain"]["train_seconds"], "device": r["device"],
+                     "params": r["retrain"]["params"], "macs": r["retrain"].get("macs", float("nan")),
+                     "search_seconds": r["search_seconds"],
+                     "retrain_seconds": r["retrain"]["train_seconds"], "device": r["retrain"]["device"],
                      "closest_task": (r.get("closest") or {}).get("task", ""),
                      "closest_seed": (r.get("closest") or {}).get("seed", "")})
     return pd.DataFrame(rows)
@@ -80,24 +81,25 @@ def write_table(target: Task, methods: list[str], seeds: list[int], records: dic
         g = runs[runs.method == method]
         genotypes = g.genotype.unique()
         closest = [r.get("closest") for (m, _), r in records.items() if m == method and r.get("closest")]
-        rows.append({"method": METHODS[method], "space": method if method != "random" else "full",
+        rows.append({"method": method_label(method),
+                     "space": "" if method.startswith("hand-") else method if method != "random" else "full",
                      "architecture": genotypes[0] if len(genotypes) == 1 else
                      f"{len(genotypes)} genotypes over {len(g)} seeds (listed below)",
                      "test_acc_mean": g.test_acc.mean(), "test_acc_std": g.test_acc.std(ddof=1), "seeds": len(g),
-                     "params_m": g.params.mean() / 1e6, "search_hours": g.search_seconds.mean() / 3600,
+                     "params_m": g.params.mean() / 1e6, "macs_m": g.macs.mean() / 1e6,
+                     "search_hours": g.search_seconds.mean() / 3600,
                      "train_hours": g.retrain_seconds.mean() / 3600, "device": ", ".join(g.device.unique()),
                      "space_log10_size": g.space_log10_size.mean(),
                      "alpha_rank_stage": g.alpha_rank_stage.mean(), "alpha_rank_pooled": g.alpha_rank_pooled.mean(),
                      "closest_task": closest[0]["task"] if closest else "",
                      "closest_search_hours": (pd.Series([_closest_search_hours(c) for c in closest]).mean()
                                               if closest else float("nan"))})
-    rows += hand_designed_rows(results_dir, preset, target.name)
     table = pd.DataFrame(rows)
     out = paths.nas_table_outputs(results_dir, preset, target.name)
     atomic_write_csv(table, out["csv"])
     atomic_write_csv(runs, out["runs"])
     atomic_write_text(_markdown(target, table, runs, records, cfg=cfg, stages=stages, train_cfg=train_cfg,
-                                preset=preset), out["md"])
+                                preset=preset, results_dir=results_dir), out["md"])
     return {"table": table, "runs": runs, "outputs": out}
 
 
@@ -130,9 +132,9 @@ def _comparisons(runs: pd.DataFrame, methods: list[str]) -> list[str]:
         common = a.index.intersection(b.index)
         v = paired_verdict((a[common] - b[common]) * 100)
         interval = f", 95 % bootstrap interval [{v['lo']:+.2f}, {v['hi']:+.2f}]" if v["n"] > 1 else ""
-        lines.append(f"- {METHODS[main]} − {METHODS[other]}: {v['mean']:+.2f} points (paired by seed{interval}; "
-                     f"higher in {v['wins']} of {v['n']} seeds) → **{METHODS[main]} {v['verdict']}**"
-                     + ("" if v["verdict"].startswith("no evidence") else f" than {METHODS[other]}"))
+        lines.append(f"- {method_label(main)} − {method_label(other)}: {v['mean']:+.2f} points (paired by seed{interval}; "
+                     f"higher in {v['wins']} of {v['n']} seeds) → **{method_label(main)} {v['verdict']}**"
+                     + ("" if v["verdict"].startswith("no evidence") else f" than {method_label(other)}"))
     return lines
 
 
@@ -148,7 +150,7 @@ def alpha_rank(history: pd.DataFrame) -> tuple[float, float]:
 
 
 def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: dict, *, cfg: NASConfig, stages: int,
-              train_cfg: TrainConfig, preset: str) -> str:
+              train_cfg: TrainConfig, preset: str, results_dir) -> str:
     rcfg = retrain_config(cfg, train_cfg)
     methods = list(dict.fromkeys(runs.method))
     seeds = sorted(runs.seed.unique())
@@ -160,16 +162,16 @@ def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: di
              f"{cfg.weight_epochs} weight epoch(s) on ≤ {cfg.search_max_train or 'all'} train images and "
              f"{cfg.alpha_epochs} α epoch(s) on ≤ {cfg.search_max_val or 'all'} validation images). "
              "The test split is never read during a search.", "",
-             "| method | space size (log10 genotypes) | architecture | test acc (%) | params (M) | "
+             "| method | space size (log10 genotypes) | architecture | test acc (%) | params (M) | MACs (M) | "
              "search cost per seed (device-hours) | device |",
-             "|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         acc = f"{r.test_acc_mean * 100:.2f}" + (f" ± {r.test_acc_std * 100:.2f}" if r.seeds > 1 else "")
         method = r.method + (f" (ops of {r.closest_task})" if r.closest_task else "")
         arch = f"`{_cell(r.architecture)}`" if ":" in r.architecture else r.architecture
         cost = "0 (hand-designed)" if r.method.startswith("hand") else f"{r.search_hours:.4f}"
         size = "—" if pd.isna(r.get("space_log10_size", float("nan"))) else f"{r.space_log10_size:.1f}"
-        lines.append(f"| {method} | {size} | {arch} | {acc} | {r.params_m:.3f} | {cost} | {r.device} |")
+        lines.append(f"| {method} | {size} | {arch} | {acc} | {r.params_m:.3f} | {r.macs_m:.1f} | {cost} | {r.device} |")
     lines += ["", f"Comparison at equal budget ({len(seeds)} seed(s)):"] + _comparisons(runs, methods)
     if "full" in methods and "random" in methods:
         lines += ["", "Full-space FUSE and random search of one seed draw the same candidates (the sampler is seeded "
@@ -190,16 +192,17 @@ def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: di
                       "device-hours per seed), which is done once per baseline task and reused for every target."]
     hand = table[table.method.str.startswith("hand")]
     if len(hand):
-        lines += ["", f"Hand-designed rows: the ε-networks of step 1 ({train_cfg.epochs} epoch(s) on ≤ "
-                      f"{train_cfg.max_train or 'all'} train images, same test images when the caps agree); their "
-                      "training budget differs from the searched cells' retraining, so compare the searched rows "
-                      "with each other and the hand-designed rows only as a reference."]
+        reference = step1_reference(results_dir, preset, target.name)
+        lines += ["", "Hand-designed rows: the network trained from scratch by this step with exactly the searched "
+                      "cells' retraining config (same images, epochs, augmentation, optimiser, test images), per seed."
+                  + (f" For reference, the step-1 ε-networks (their own, longer protocol): {reference}." if reference
+                     else "")]
     lines += ["", "Per seed:", "", "| method | seed | genotype | test acc (%) | params (M) | search s | retrain s |",
               "|---|---|---|---|---|---|---|"]
     for _, r in runs.iterrows():
         lines.append(f"| {r.method} | {r.seed} | `{_cell(r.genotype)}` | {r.test_acc * 100:.2f} | {r.params / 1e6:.3f} | "
                      f"{r.search_seconds:.0f} | {r.retrain_seconds:.0f} |")
-    prov = next(iter(records.values()))["provenance"]
+    prov = next(r["provenance"] for r in records.values() if "provenance" in r)
     lines += ["", f"NAS preset `{preset}`: `{json.dumps(cfg.to_dict())}`; budget {stages} stage(s).",
               f"Provenance (first record): torch {prov['torch']}, git {prov['git_commit']}, {prov['device']}, "
               f"{prov['time']}. Total recorded search + retraining time: "

@@ -20,9 +20,10 @@ from .datasets import data_identity
 from .errors import UserError
 from .fuse import fuse_search, random_search
 from .io import atomic_write_csv
-from .models import count_parameters
+from .complexity import count_macs
+from .models import build_network, count_parameters
 from .nas import Genotype, SearchSpace, build_nas_network
-from .nas_keys import retrain_config, retrain_key, search_key
+from .nas_keys import hand_designed_record, retrain_config, retrain_key, search_key
 from .nas_report import write_table
 from .presets import NASConfig, TrainConfig
 from .provenance import device_name, provenance
@@ -95,10 +96,13 @@ def run_retrain(record: dict, task: Task, cfg: NASConfig, train_cfg: TrainConfig
         splits = task_splits(task, data_root, paths.data_cache_dir(results_dir), val_fraction=rcfg.val_fraction,
                              split_seed=rcfg.split_seed, max_train=rcfg.max_train, max_eval=rcfg.max_eval)
         torch.manual_seed(seed)
-        net = prepare(build_nas_network(record["genotype"], task, cfg.width, cfg.depth), torch.device(device))
+        built = (build_network(record["arch"], task) if "arch" in record
+                 else build_nas_network(record["genotype"], task, cfg.width, cfg.depth))
+        net = prepare(built, torch.device(device))
         metrics = fit(net, splits, rcfg, task.dataset, seed, torch.device(device),
                       desc=f"{task.name} {record['method']} seed {seed}: retrain")
         return {**{k: round(v, 6) for k, v in metrics.items()}, "params": count_parameters(net),
+                "macs": count_macs(net),
                 "epochs": rcfg.epochs, "n_train": len(splits["train"]), "n_test": len(splits["test"]),
                 "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device))}
 
@@ -145,6 +149,15 @@ def run_nas(target: Task, *, space: str, names: list[str] | None, cfg: NASConfig
             tqdm.write(f"{'retrained' if trained else 'skip retraining (finished)'} {target.name} {method} "
                        f"seed {seed}: test acc {r['test_acc']:.4f} ({r['train_seconds']:.0f} s)")
         records[(method, seed)] = record
+    if not search_only:   # the hand-designed networks, retrained exactly like the searched cells
+        for seed, arch in [(s, a) for s in seeds for a in cfg.retrain_archs]:
+            record, trained = run_retrain(hand_designed_record(target, arch, seed), target, cfg, train_cfg,
+                                          preset=preset, data_root=data_root, results_dir=results_dir,
+                                          device=device, force=force)
+            tqdm.write(f"{'retrained' if trained else 'skip retraining (finished)'} {target.name} {arch} "
+                       f"seed {seed}: test acc {record['retrain']['test_acc']:.4f}")
+            records[(record["method"], seed)] = record
+        methods = methods + [f"hand-{arch}" for arch in cfg.retrain_archs]
     out = {"records": records}
     if not search_only:
         out.update(write_table(target, methods, seeds, records, cfg=cfg, stages=stages, train_cfg=train_cfg,

@@ -115,6 +115,8 @@ class NASConfig:
     retrain_max_eval: int | None    # cap on val / test images of the retraining (None: all)
     batch_size: int                 # search and retraining
     seeds: tuple[int, ...]          # one search + one retraining per seed and method
+    # hand-designed networks retrained by the NAS step with the cells' retraining config (equal protocol)
+    retrain_archs: tuple[str, ...] = ("smallcnn",)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -141,5 +143,6 @@ NAS_PRESETS: dict[str, NASConfig] = {
     "paper": NASConfig(width=36, depth=8, initial_candidates=5, candidates=3, stages=10, rounds=5,
                        weight_epochs=5, alpha_epochs=5, lr=1e-3, alpha_lr=1e-3, search_max_train=None,
                        search_max_val=None, retrain_epochs=None, retrain_max_train=None,
-                       retrain_max_eval=None, batch_size=128, seeds=tuple(range(10))),
+                       retrain_max_eval=None, batch_size=128, seeds=tuple(range(10)),
+                       retrain_archs=("vgg16", "resnet18", "densenet121")),
 }

@@ -183,13 +183,21 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     tables = paths.nas_table_outputs(results, "smoke", "mnist-2")
     table = pd.read_csv(tables["csv"])
     assert list(table.method) == ["FUSE, task-aware space", "FUSE, full space", "random search, full space",
-                                  "hand-designed (ε-network, step 1)"]
+                                  "hand-designed smallcnn, retrained like the cells"]
     assert table.architecture.iloc[3] == "smallcnn" and table.closest_task.iloc[0] == closest
     assert table.test_acc_mean.between(0, 1).all() and (table.params_m > 0).all()
     assert (table.search_hours.iloc[:3] > 0).all() and table.device.iloc[0].startswith("cpu")
+    assert (table.macs_m > 0).all() and table.macs_m.iloc[3] == pytest.approx(7.52, abs=0.01)   # smallcnn
+    runs = pd.read_csv(tables["runs"])
+    hand = runs[runs.method == "hand-smallcnn"].iloc[0]
+    cells = runs[runs.method == "full"].iloc[0]
+    retrain = json.loads(paths.nas_retrain_path(results, "smoke", "mnist-2", "hand-smallcnn", 0).read_text())["value"]
+    assert retrain["epochs"] == json.loads(paths.nas_retrain_path(results, "smoke", "mnist-2", "full", 0)
+                                           .read_text())["value"]["epochs"]          # the same protocol
+    assert hand.test_acc == retrain["test_acc"] and cells.params != hand.params
     md = tables["md"].read_text()
     assert ("| method | space size (log10 genotypes) | architecture | test acc (%) | params (M) | "
-            "search cost per seed (device-hours) | device |") in md
+            "MACs (M) | search cost per seed (device-hours) | device |") in md
     assert "bootstrap interval" not in md or "→ **FUSE, task-aware space" in md       # one seed: no interval
     assert "Does α rank the candidates" in md and table.space_log10_size.iloc[1] == pytest.approx(12.0)
     assert f"(ops of {closest})" in md and "Comparison at equal budget" in md and "normal:\\|" in md
@@ -207,7 +215,7 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     mtime = paths.nas_record_path(results, "smoke", "mnist-2", "random", 0).stat().st_mtime_ns
     nas_fuse.main(args)                              # rerun: every search and retraining is reused
     out = capsys.readouterr().out
-    assert out.count("skip search") == 3 and out.count("skip retraining") == 3
+    assert out.count("skip search") == 3 and out.count("skip retraining") == 4       # 3 cells + smallcnn
     assert paths.nas_record_path(results, "smoke", "mnist-2", "random", 0).stat().st_mtime_ns == mtime
 
 
