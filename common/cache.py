@@ -124,11 +124,21 @@ def cached(path, key, compute: Callable[[], object], *, fmt: str = "torch", forc
     return value, False
 
 
+def _parses(path) -> bool:
+    try:
+        json.loads(Path(path).read_text())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
 def check_entry(path, key, *, fmt: str = "torch", what: str = "file") -> tuple[dict | None, str]:
     """(entry, "") when ``path`` holds ``key``; else (None, why not: missing, unreadable, stale)."""
     entry = read_entry(path, fmt, what)
     if entry is None:
-        return None, "missing" if not Path(path).is_file() else "unreadable"
+        if not Path(path).is_file():
+            return None, "missing"
+        return None, "in an older format (no key)" if fmt == "json" and _parses(path) else "unreadable"
     if entry["key"] != canonical(key):
         return None, f"made from other inputs ({key_diff(entry['key'], canonical(key))} changed)"
     return entry, ""

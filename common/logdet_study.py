@@ -80,5 +80,5 @@ def markdown(table: pd.DataFrame, published: PublishedMatrix, *, preset: str, ar
               f"Best variant here: {best.estimator} / {best.distance}"
               + ("" if pd.isna(best.sigma2) else f" / σ² = {best.sigma2:g}")
               + f": Spearman {best.spearman:+.3f}, closest source agrees for {best.closest_agree} of {best.targets} "
-              f"targets; its closest sources: {best.closest.replace('<-', ' <- ')}.", ""]
+              f"targets; its closest sources: {best.closest.replace(' ', ', ').replace('<-', ' <- ')}.", ""]
     return "\n".join(lines)
