@@ -19,7 +19,7 @@ from common.fisher import ESTIMATORS
 from common.distance import DEFAULT_SIGMA2
 from common.ftd import distance_table, matrix_key, mean_std_matrices, variant, write_matrix_outputs
 from common.paths import distance_outputs
-from common.presets import fisher_config, train_configs
+from common.presets import FISHER_SPLITS, fisher_config, train_configs
 from common.tasks import TASK_SETS, resolve_tasks, tasks_label
 
 
@@ -34,7 +34,10 @@ def main(argv=None):
                    help="empirical: true labels (default); mc: labels sampled from the model; legacy-batch: "
                         "squared batch gradients; legacy-code: those averaged over each parameter's first axis, "
                         "as the authors' released code (the legacy ones are not the papers' definition)")
-    p.add_argument("--fisher-samples", type=int, help="target test images per Fisher (default: the preset's)")
+    p.add_argument("--fisher-samples", type=int, help="target images per Fisher (default: the preset's)")
+    p.add_argument("--fisher-split", choices=FISHER_SPLITS, default="test",
+                   help="the targets' split the Fishers are computed on: test (as the papers, for the figures) or "
+                        "val (no test label is read: the matrix that nas_fuse.py requires) (default: %(default)s)")
     p.add_argument("--sigma2", type=float, default=DEFAULT_SIGMA2, help="logdet, logdet-layer: sigma^2 > 0 "
                    "added to each entry (default %(default)g as in the reference code)")
     args = p.parse_args(argv)
@@ -49,7 +52,7 @@ def main(argv=None):
     datasets = {t.dataset for t in tasks}
     cfgs = train_configs(args.preset, datasets, args.arch, check_seeds(args.seeds), positive("epochs", args.epochs))
     cfg = next(iter(cfgs.values()))
-    fcfg = fisher_config(args.preset, args.fisher_samples, args.batch_size)
+    fcfg = fisher_config(args.preset, args.fisher_samples, args.batch_size, args.fisher_split)
     preset_cfg = next(iter(train_configs(args.preset, datasets, args.arch, None).values()))
     suffix = variant(cfg, fcfg, args.distance, args.sigma2, preset_cfg=preset_cfg,
                      preset_fcfg=fisher_config(args.preset))
@@ -58,7 +61,7 @@ def main(argv=None):
     for ds in sorted(datasets):
         check_data(ds, args.data_root)
     print(f"{args.distance} distance, {args.estimator} Fisher, {cfg.arch}, tasks {', '.join(t.name for t in tasks)}, "
-          f"seeds {list(cfg.seeds)}, {fcfg.samples or 'all'} target samples, device {device}")
+          f"seeds {list(cfg.seeds)}, {fcfg.samples or 'all'} target {fcfg.split} samples, device {device}")
 
     long, networks = distance_table(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
                                     data_root=args.data_root, results_dir=args.results_dir, estimator=args.estimator,
@@ -67,7 +70,7 @@ def main(argv=None):
                      sigma2=args.sigma2, fcfg=fcfg, networks=networks)
     mean, std = mean_std_matrices(long, [t.name for t in tasks])
     out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator, suffix)
-    title = (f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher, "
+    title = (f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher on {fcfg.split}, "
              f"{len(cfg.seeds)} seed(s), preset {args.preset}")
     write_matrix_outputs(long, mean, std, out, key, title, device)
     print(f"\nmean over {len(cfg.seeds)} seed(s) (rows: source, columns: target)")

@@ -23,11 +23,13 @@ from .tasks import Task
 CODE = ("fisher", "fishers")
 
 
-def fisher_data(task: Task, data_root, results_dir, cfg: TrainConfig, samples: int | None) -> Split:
-    """The target task's test split (the authors computed the Fisher on it), a seeded subset of
+def fisher_data(task: Task, data_root, results_dir, cfg: TrainConfig, samples: int | None,
+                split: str = "test") -> Split:
+    """The target task's ``split`` ("test": the authors computed the Fisher on it; "val": the seeded
+    validation carve-out of the train split, so that no test label is read), a seeded subset of
     ``samples`` images when given."""
     test = task_splits(task, data_root, paths.data_cache_dir(results_dir), val_fraction=cfg.val_fraction,
-                       split_seed=cfg.split_seed)["test"]
+                       split_seed=cfg.split_seed)[split]
     if samples is None or samples >= len(test):
         return test
     g = torch.Generator().manual_seed(cfg.split_seed)
@@ -38,7 +40,7 @@ def fisher_key(source: Task, target: Task, seed: int, checkpoint: dict, *, estim
                target_cfg: TrainConfig, data_root, results_dir) -> dict:
     return {"network": network_id(checkpoint), "source": source.to_dict(), "target": target.to_dict(),
             "seed": seed, "arch": checkpoint["key"]["arch"], "estimator": estimator,
-            "samples": fcfg.samples, "batch_size": fcfg.batch_size,
+            "samples": fcfg.samples, "batch_size": fcfg.batch_size, "fisher_split": fcfg.split,
             "split": {"val_fraction": target_cfg.val_fraction, "split_seed": target_cfg.split_seed},
             "data": data_identity(target.dataset, data_root, paths.data_cache_dir(results_dir)),
             "code": code_version(*CODE)}
@@ -63,7 +65,7 @@ def cached_fisher(source: Task, target: Task, seed: int, checkpoint: dict, data,
     key = fisher_key(source, target, seed, checkpoint, estimator=estimator, fcfg=fcfg, target_cfg=target_cfg,
                      data_root=data_root, results_dir=results_dir)
     path = paths.fisher_cache_path(results_dir, preset, checkpoint["key"]["arch"], estimator, fcfg.samples,
-                                   source.name, target.name, seed)
+                                   source.name, target.name, seed, fcfg.split)
 
     def compute():
         net = network_from(checkpoint, source, device)

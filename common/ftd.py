@@ -57,7 +57,8 @@ def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: di
 
         def data(target=target, memo=memo):
             if "split" not in memo:
-                memo["split"] = fisher_data(target, data_root, results_dir, cfgs[target.dataset], fcfg.samples)
+                memo["split"] = fisher_data(target, data_root, results_dir, cfgs[target.dataset], fcfg.samples,
+                                            fcfg.split)
             return memo["split"]
 
         for seed in seeds:
@@ -87,7 +88,8 @@ def matrix_key(tasks: list[Task], seeds, *, arch: str, distance: str, estimator:
     """What a distance matrix depends on (the Fishers' own keys follow from these)."""
     return {"tasks": [t.to_dict() for t in tasks], "seeds": list(seeds), "arch": arch, "distance": distance,
             "estimator": estimator, "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
-            "fisher": {"samples": fcfg.samples, "batch_size": fcfg.batch_size}, "networks": networks,
+            "fisher": {"samples": fcfg.samples, "batch_size": fcfg.batch_size, "split": fcfg.split},
+            "networks": networks,
             "code": code_version(*MATRIX_CODE)}
 
 
@@ -105,6 +107,8 @@ def variant(cfg: TrainConfig, fcfg: FisherConfig, distance: str, sigma2: float, 
         parts.append(f"n{fcfg.samples or 'all'}")
     if fcfg.batch_size != preset_fcfg.batch_size:
         parts.append(f"b{fcfg.batch_size}")
+    if fcfg.split != preset_fcfg.split:
+        parts.append(f"f{fcfg.split}")
     if distance in SIGMA_DISTANCES and sigma2 != DEFAULT_SIGMA2:
         parts.append(f"sigma{sigma2:g}")
     return "".join(f"_{p}" for p in parts)
@@ -155,12 +159,13 @@ def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFra
 
 
 def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, arch: str, data_root,
-                     command: str) -> pd.DataFrame:
+                     command: str, fisher_split: str = "test") -> pd.DataFrame:
     """The mean matrix of a ``fisher_distance.py`` run with the preset's settings, after checking
     its manifest: present and readable, the CSV unchanged since written, made by today's distance
-    and Fisher code with the preset's seeds and Fisher samples, the task definitions equal to
-    today's, and the networks equal to the local checkpoints where those exist (a fresh clone has
-    none). Otherwise one error line with ``command``, which recomputes it."""
+    and Fisher code with the preset's seeds and Fisher samples on the target's ``fisher_split``,
+    the task definitions equal to today's, and the networks equal to the local checkpoints where
+    those exist (a fresh clone has none). Otherwise one error line with ``command``, which
+    recomputes it."""
     mean_csv, manifest = out["mean"], out["manifest"]
     if not mean_csv.is_file():
         raise UserError(f"no distance matrix at {mean_csv}; compute it first: {command}")
@@ -171,6 +176,7 @@ def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, a
         networks = dict(key["networks"])
         [int(name.rsplit("/seed", 1)[1]) for name in networks]
         seeds, samples, code = key["seeds"], key["fisher"]["samples"], key["code"]
+        split = key["fisher"].get("split", "test")
     except (TypeError, KeyError, AttributeError, IndexError, ValueError):
         raise UserError(f"{mean_csv} has no readable manifest {manifest.name} (made by an older version, or "
                         f"damaged), so what it was computed from is unknown; recompute it: {command}") from None
@@ -183,6 +189,9 @@ def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, a
     datasets = {TASKS[n].dataset for n in tasks if n in TASKS}
     cfgs = {ds: train_config(preset, ds, arch=arch) for ds in datasets}
     preset_seeds = next(iter(cfgs.values())).seeds if cfgs else ()
+    if split != fisher_split:
+        raise UserError(f"{mean_csv} was computed on the targets' {split} split, not their {fisher_split} "
+                        f"split; compute it: {command}")
     if tuple(seeds) != tuple(preset_seeds) or samples != FISHER_PRESETS[preset].samples:
         raise UserError(f"{mean_csv} was computed with seeds {seeds} and {samples} Fisher samples, not the "
                         f"preset's {list(preset_seeds)} and {FISHER_PRESETS[preset].samples}; recompute it: {command}")

@@ -41,10 +41,11 @@ def data_cache_dir(results_dir) -> Path:
 
 
 def fisher_cache_path(results_dir, preset: str, arch: str, estimator: str, samples, source: str,
-                      target: str, seed: int) -> Path:
-    """Fisher of the (source, seed) network on the target's data (git-ignored cache)."""
+                      target: str, seed: int, split: str = "test") -> Path:
+    """Fisher of the (source, seed) network on the target's ``split`` (git-ignored cache)."""
     n = "all" if samples is None else str(samples)
-    return (run_dir(results_dir, preset) / "fisher" / arch / f"{estimator}_n{n}" / source
+    folder = f"{estimator}_n{n}" + ("" if split == "test" else f"_{split}")
+    return (run_dir(results_dir, preset) / "fisher" / arch / folder / source
             / f"on_{target}_seed{seed}.pt")
 
 

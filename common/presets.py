@@ -73,10 +73,15 @@ def train_configs(preset: str, datasets, arch: str | None, seeds, epochs: int | 
     return cfgs
 
 
+FISHER_SPLITS = ("test", "val")
+
+
 @dataclass(frozen=True)
 class FisherConfig:
-    samples: int | None   # target test images the Fisher is computed on (None: the whole test split)
+    samples: int | None   # target images the Fisher is computed on (None: the whole split)
     batch_size: int       # the authors' code used batches of 50-100
+    split: str = "test"   # the target's split: "test" as the authors (figures); "val" keeps test labels
+                          # out of anything that chooses an architecture (NAS)
 
 
 FISHER_PRESETS: dict[str, FisherConfig] = {
@@ -86,11 +91,14 @@ FISHER_PRESETS: dict[str, FisherConfig] = {
 }
 
 
-def fisher_config(preset: str, samples: int | None = None, batch_size: int | None = None) -> FisherConfig:
-    """The preset's Fisher config with --fisher-samples / --batch-size applied (checked positive)."""
+def fisher_config(preset: str, samples: int | None = None, batch_size: int | None = None,
+                  split: str | None = None) -> FisherConfig:
+    """The preset's Fisher config with --fisher-samples / --batch-size / --fisher-split applied."""
     cfg = FISHER_PRESETS[preset]
+    if split is not None and split not in FISHER_SPLITS:
+        raise UserError(f"--fisher-split must be one of {', '.join(FISHER_SPLITS)}, got {split}")
     return replace(cfg, samples=positive("fisher-samples", samples) or cfg.samples,
-                   batch_size=positive("batch-size", batch_size) or cfg.batch_size)
+                   batch_size=positive("batch-size", batch_size) or cfg.batch_size, split=split or cfg.split)
 
 
 @dataclass(frozen=True)

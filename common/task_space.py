@@ -15,6 +15,9 @@ from .nas_keys import search_key
 from .presets import NASConfig, train_config
 from .tasks import TASK_SETS, Task, get_task, resolve_tasks, tasks_label
 
+# The matrix NAS reads: fisher_distance.py --fisher-split val (file suffix of ftd.variant)
+NAS_MATRIX_VARIANT = "_fval"
+
 
 def default_baselines(target: Task) -> list[str]:
     """The first task set that holds the target (mnist-2: ``mnist``)."""
@@ -61,12 +64,13 @@ def task_aware_spaces(target: Task, names: list[str], seeds, *, cfg: NASConfig, 
     if not baselines:
         raise UserError(f"no baseline task other than the target {target.name}; name some with --baselines")
     label, tasks, flags = distance_matrix_source(target, names)
-    out = paths.distance_outputs(results_dir, preset, arch, label, distance, estimator)
+    # the Fishers on the targets' validation split: no test label chooses the space (the authors used test)
+    out = paths.distance_outputs(results_dir, preset, arch, label, distance, estimator, variant=NAS_MATRIX_VARIANT)
     matrix = out["mean"]
     command = (f"{paths.python_command()} fisher_distance.py --preset {preset} {flags} --arch {arch} --distance {distance} "
-               f"--estimator {estimator} --results-dir {results_dir} --data-root {data_root}")
+               f"--estimator {estimator} --fisher-split val --results-dir {results_dir} --data-root {data_root}")
     mean = read_mean_matrix(out, tasks=[t.name for t in tasks], results_dir=results_dir, preset=preset, arch=arch,
-                            data_root=data_root, command=command)
+                            data_root=data_root, command=command, fisher_split="val")
     name, d = closest_task(mean, target.name, baselines, command)
     baseline = get_task(name)
     baseline_cfg = train_config(preset, baseline.dataset, arch=arch)

@@ -49,6 +49,9 @@ class TracedSplit(Split):
         self.log.append((self.name, self.phase[-1]))
         return self._y
 
+    def __len__(self):   # the size of a split is not a read of its images or labels
+        return len(self._y)
+
 
 def trace_phases(monkeypatch, phase: list) -> None:
     """Name the phase while fuse's weight-training and validation-logit functions run."""
@@ -158,9 +161,9 @@ def with_matrix(data_root, tmp_path_factory):
     results = tmp_path_factory.mktemp("nas_results")
     common = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results), "--seeds", "0"]
     train_task_mnist.main(common + ["--tasks", *BASELINES])
-    fisher_distance.main(common + ["--tasks", *BASELINES])
+    fisher_distance.main(common + ["--tasks", *BASELINES, "--fisher-split", "val"])   # what NAS reads
     matrix = pd.read_csv(paths.distance_outputs(results, "smoke", "smallcnn", "mnist-0-mnist-2-mnist-3",
-                                                "frechet", "empirical")["mean"], index_col="source")
+                                                "frechet", "empirical", "_fval")["mean"], index_col="source")
     return results, matrix["mnist-2"].drop("mnist-2").idxmin()
 
 
@@ -223,11 +226,12 @@ def test_missing_matrix_is_one_line_naming_the_command(data_root, with_matrix):
     results, _ = with_matrix   # it holds the matrix of mnist-0, mnist-2, mnist-3, not of the whole mnist set
     r = run_script("nas_fuse.py", "--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results),
                    "--target", "mnist-2", "--task-set", "mnist")
-    matrix = paths.distance_outputs(results, "smoke", "smallcnn", "mnist", "frechet", "empirical")["mean"]
+    matrix = paths.distance_outputs(results, "smoke", "smallcnn", "mnist", "frechet", "empirical", "_fval")["mean"]
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert f"error: no distance matrix at {matrix}; compute it first: " in r.stderr
     assert ("python fisher_distance.py --preset smoke "
-            f"--task-set mnist --arch smallcnn --distance frechet --estimator empirical --results-dir {results}") in r.stderr
+            f"--task-set mnist --arch smallcnn --distance frechet --estimator empirical --fisher-split val "
+            f"--results-dir {results}") in r.stderr
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -311,3 +315,35 @@ def test_a_stale_search_record_is_searched_again(data_root, tmp_path):
     assert searched
     assert not nas_runs.run_search(TASK, "full", 0, CFG, 1, train_cfg, **kwargs)[1]       # reused
     assert nas_runs.run_search(TASK, "full", 0, replace(CFG, lr=1e-3), 1, train_cfg, **kwargs)[1]   # other config
+
+
+def test_the_whole_step_reads_test_labels_only_in_final_evaluations(data_root, with_matrix, tmp_path, monkeypatch):
+    """Space selection (matrix on the validation split, closest task, its genotype), every search and
+    every retraining: the target's test split is evaluated once per retrained network, at its end."""
+    import common.fishers
+    import common.train
+    src, closest = with_matrix
+    results = tmp_path / "results"
+    shutil.copytree(src, results)
+    flags = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results)]
+    nas_fuse.main(flags + ["--target", closest, "--space", "full", "--search-only"])
+    log, phase = [], ["nas"]
+    real_splits, real_evaluate = nas_runs.task_splits, common.train.evaluate
+    monkeypatch.setattr(nas_runs, "task_splits", lambda *a, **k: {
+        name: TracedSplit(split, name, log, phase) for name, split in real_splits(*a, **k).items()})
+
+    def evaluate(net, split, *args, **kwargs):
+        phase.append("final test" if getattr(split, "name", "") == "test" else phase[-1])
+        try:
+            return real_evaluate(net, split, *args, **kwargs)
+        finally:
+            phase.pop()
+    monkeypatch.setattr(common.train, "evaluate", evaluate)
+    monkeypatch.setattr(common.fishers, "task_splits", lambda *a, **k: pytest.fail("NAS computed a Fisher"))
+    nas_fuse.main(flags + ["--target", "mnist-2", "--baselines", *BASELINES])
+    test_reads = [p for name, p in log if name == "test"]
+    assert test_reads and set(test_reads) == {"final test"}
+    finals = [p for p in phase if p == "final test"]
+    assert not finals                                                     # every evaluation ended
+    evaluations = sum(1 for name, p in log if name == "test" and p == "final test")
+    assert evaluations >= 4                                               # 3 searched cells + smallcnn

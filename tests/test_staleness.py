@@ -19,6 +19,7 @@ def test_editing_a_task_redoes_everything_that_depends_on_it(data_root, tmp_path
     common = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(tmp_path), "--seeds", "0"]
     train_task_mnist.main(common + ["--tasks", *TASKS])
     fisher_distance.main(common + ["--tasks", *TASKS])
+    fisher_distance.main(common + ["--tasks", *TASKS, "--fisher-split", "val"])   # the matrix NAS reads
     out = paths.distance_outputs(tmp_path, "smoke", "smallcnn", "mnist-0-mnist-2-mnist-3", "frechet", "empirical")
     before = pd.read_csv(out["mean"], index_col="source")
     written = {k: p.stat().st_mtime_ns for k, p in out.items() if p.exists()}
