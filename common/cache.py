@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from tqdm import tqdm
 
 from .errors import UserError
 from .io import atomic_torch_save, atomic_write_json
@@ -66,12 +67,8 @@ def key_diff(stored, wanted) -> str:
 
 
 def warn(message: str) -> None:
-    """One warning line on stderr (tqdm-safe)."""
-    try:
-        from tqdm import tqdm
-        tqdm.write(f"warning: {message}", file=sys.stderr)
-    except Exception:  # noqa: BLE001 - a warning must never fail
-        print(f"warning: {message}", file=sys.stderr)
+    """One warning line on stderr (through tqdm, so that progress bars stay intact)."""
+    tqdm.write(f"warning: {message}", file=sys.stderr)
 
 
 def read_entry(path, fmt: str = "torch", what: str = "file") -> dict | None:

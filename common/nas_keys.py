@@ -1,17 +1,12 @@
 """What a NAS search and a retraining depend on: their keys in the keyed cache (``common/cache.py``)."""
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
-from .cache import code_version, fingerprint
+from .cache import canonical, code_version, fingerprint
 from .nas import SearchSpace
 from .presets import NASConfig, TrainConfig
 from .tasks import Task
-
-
-def _jsonable(obj):
-    return json.loads(json.dumps(obj))
 
 
 # The code a search or a retraining comes from (its source is in the key).
@@ -24,7 +19,7 @@ def search_key(task: Task, method: str, space: SearchSpace, closest: dict | None
     """What a search depends on; a record with another key is stale and searched again.
     ``data``: the identity of the task's dataset files (``common.datasets.data_identity``)."""
     search = {k: v for k, v in cfg.to_dict().items() if not k.startswith("retrain_") and k not in ("seeds", "stages")}
-    return _jsonable({"task": task.to_dict(), "method": method, "space": space.to_dict(), "seed": seed,
+    return canonical({"task": task.to_dict(), "method": method, "space": space.to_dict(), "seed": seed,
                       "closest": closest and {k: closest[k] for k in ("task", "genotype")},
                       "stages": stages, "search": search, "data": data, "code": code_version(*SEARCH_CODE),
                       "split": {"val_fraction": train_cfg.val_fraction, "split_seed": train_cfg.split_seed}})
@@ -41,7 +36,7 @@ def retrain_config(cfg: NASConfig, train_cfg: TrainConfig) -> TrainConfig:
 def retrain_key(record_key: dict, genotype: str, cfg: NASConfig, rcfg: TrainConfig) -> dict:
     train = rcfg.to_dict()
     train.pop("seeds")
-    return _jsonable({"search": fingerprint(record_key), "genotype": genotype, "width": cfg.width,
+    return canonical({"search": fingerprint(record_key), "genotype": genotype, "width": cfg.width,
                       "depth": cfg.depth, "train": train, "code": code_version(*RETRAIN_CODE)})
 
 
