@@ -11,14 +11,8 @@ Writes results/<preset>/distances/<arch>/<label>_<distance>_<estimator>_{long,me
 _{mean,std}.png; Fishers are cached under results/<preset>/fisher/ (a rerun computes none).
 """
 from common.cli import common_parser, run
-from common.datasets import check_data
-from common.device import select_device
-from common.distance import DISTANCES
 from common.errors import UserError, check_results_dir, check_seeds, finite_positive, positive
-from common.fisher import ESTIMATORS
-from common.distance import DEFAULT_SIGMA2
-from common.ftd import distance_table, matrix_key, mean_std_matrices, variant, write_matrix_outputs
-from common.paths import distance_outputs
+from common.names import DISTANCE_NAMES, ESTIMATOR_NAMES
 from common.presets import FISHER_SPLITS, fisher_config, train_configs
 from common.tasks import TASK_SETS, resolve_tasks, tasks_label
 
@@ -27,10 +21,10 @@ def main(argv=None):
     p = common_parser(__doc__, training=False)
     p.add_argument("--epochs", type=int, help="use networks trained with this --epochs (default: the preset's)")
     p.add_argument("--task-set", choices=tuple(TASK_SETS), help="a named task set (or use --tasks)")
-    p.add_argument("--distance", choices=tuple(DISTANCES), default="frechet",
+    p.add_argument("--distance", choices=DISTANCE_NAMES, default="frechet",
                    help="frechet (FTD), frechet-sq (what the authors' code plotted), logdet (the log-det paper's "
                         "Eq. 2), logdet-layer (the released code's per-tensor form) (default: %(default)s)")
-    p.add_argument("--estimator", choices=ESTIMATORS, default="empirical",
+    p.add_argument("--estimator", choices=ESTIMATOR_NAMES, default="empirical",
                    help="empirical: true labels (default); mc: labels sampled from the model; legacy-batch: "
                         "squared batch gradients; legacy-code: those averaged over each parameter's first axis, "
                         "as the authors' released code (the legacy ones are not the papers' definition)")
@@ -38,9 +32,19 @@ def main(argv=None):
     p.add_argument("--fisher-split", choices=FISHER_SPLITS, default="test",
                    help="the targets' split the Fishers are computed on: test (as the papers, for the figures) or "
                         "val (no test label is read: the matrix that nas_fuse.py requires) (default: %(default)s)")
-    p.add_argument("--sigma2", type=float, default=DEFAULT_SIGMA2, help="logdet, logdet-layer: sigma^2 > 0 "
-                   "added to each entry (default %(default)g as in the reference code)")
+    p.add_argument("--sigma2", type=float, help="logdet, logdet-layer: sigma^2 > 0 added to each entry "
+                   "(default: common/distance.py's DEFAULT_SIGMA2, as in the reference code)")
     args = p.parse_args(argv)
+
+    # torch and the Fisher code are imported only now, so that --help answers at once
+    from common.datasets import check_data
+    from common.device import select_device
+    from common.distance import DEFAULT_SIGMA2
+    from common.ftd import distance_table, matrix_key, mean_std_matrices, variant, write_matrix_outputs
+    from common.paths import distance_outputs
+
+    if args.sigma2 is None:
+        args.sigma2 = DEFAULT_SIGMA2
     if args.task_set and args.tasks:
         raise UserError("give either --task-set or --tasks, not both")
     finite_positive("sigma2", args.sigma2)

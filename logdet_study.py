@@ -13,19 +13,21 @@ from common.cli import common_parser, run
 
 
 def main(argv=None):
-    from common.distance import DISTANCES
-    from common.fisher import ESTIMATORS
-    from common.logdet_study import DISTANCES_STUDIED, SIGMAS_STUDIED
+    from common.names import DISTANCE_NAMES, ESTIMATOR_NAMES
 
     p = common_parser(__doc__, training=False)
-    p.add_argument("--estimators", nargs="+", choices=ESTIMATORS, default=list(ESTIMATORS),
+    p.add_argument("--estimators", nargs="+", choices=ESTIMATOR_NAMES, default=list(ESTIMATOR_NAMES),
                    help="Fisher estimators to compare (default: all)")
-    p.add_argument("--distances", nargs="+", choices=tuple(DISTANCES), default=list(DISTANCES_STUDIED),
-                   help="distances to compare (default: %(default)s)")
-    p.add_argument("--sigma2s", nargs="+", type=float, default=list(SIGMAS_STUDIED),
-                   help="sigma^2 values of the log-det distances (default: %(default)s)")
+    p.add_argument("--distances", nargs="+", choices=DISTANCE_NAMES,
+                   help="distances to compare (default: common/logdet_study.py's DISTANCES_STUDIED)")
+    p.add_argument("--sigma2s", nargs="+", type=float,
+                   help="sigma^2 values of the log-det distances (default: common/logdet_study.py's SIGMAS_STUDIED)")
     p.add_argument("--fisher-samples", type=int, help="target test images per Fisher (default: the preset's)")
     args = p.parse_args(argv)
+
+    from common.logdet_study import DISTANCES_STUDIED, SIGMAS_STUDIED   # torch: only after parsing
+    args.distances = args.distances or list(DISTANCES_STUDIED)
+    args.sigma2s = args.sigma2s or list(SIGMAS_STUDIED)
 
     import numpy as np
 

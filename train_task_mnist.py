@@ -8,11 +8,11 @@ Checkpoints go to results/<preset>/checkpoints/<arch>/<task>/seed<k>.pt, one met
 run to results/<preset>/train_metrics.csv. Finished runs are skipped on rerun (--force redoes).
 """
 from common.cli import common_parser, run
-from common.train_runs import train_tasks
 
 
 def main(argv=None):
     args = common_parser(__doc__).parse_args(argv)
+    from common.train_runs import train_tasks   # torch only after parsing: --help answers at once
     train_tasks("mnist", args)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import torch
 
 from .errors import UserError
+from .names import DEVICE_NAMES
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
+DEVICES = DEVICE_NAMES
 
 
 def select_device(name: str) -> torch.device:

@@ -405,3 +405,26 @@ def build_nas_network(genotype: Genotype | str, task: Task, width: int, depth: i
     if isinstance(genotype, str):
         genotype = Genotype.from_str(genotype)
     return NASNetwork(genotype, num_classes=task.num_classes, channels=width, layers=depth)
+
+
+def width_for_params(genotype: Genotype | str, task: Task, depth: int, params: float, max_width: int = 512) -> int:
+    """The skeleton width whose network for ``task`` has the parameter count closest to ``params``
+    (on a log scale), so searched cells can be compared with a hand-designed network at a matched
+    size (``nas_fuse.py --params``). Parameters grow with the width, so the first width at or past
+    the target and the one before it are the only candidates; ``max_width`` if none reaches it
+    (a genotype of pools, skips and ``none`` has almost no parameters at any width)."""
+    if not (isinstance(params, (int, float)) and math.isfinite(params) and params > 0):
+        raise UserError(f"the target parameter count must be a positive number, got {params!r}")
+
+    def count(width: int) -> int:
+        return sum(p.numel() for p in build_nas_network(genotype, task, width, depth).parameters())
+
+    previous = None
+    for width in range(1, max_width + 1):
+        n = count(width)
+        if n >= params:
+            if previous is not None and abs(math.log(previous / params)) < abs(math.log(n / params)):
+                return width - 1
+            return width
+        previous = n
+    return max_width

@@ -33,10 +33,13 @@ def retrain_config(cfg: NASConfig, train_cfg: TrainConfig) -> TrainConfig:
                    batch_size=cfg.batch_size, seeds=cfg.seeds)
 
 
-def retrain_key(record_key: dict, genotype: str, cfg: NASConfig, rcfg: TrainConfig) -> dict:
+def retrain_key(record_key: dict, genotype: str, cfg: NASConfig, rcfg: TrainConfig, width: int) -> dict:
+    """``width``: the skeleton width the cell is retrained at (``cfg.width`` or the one matching
+    ``cfg.retrain_params``)."""
     train = rcfg.to_dict()
     train.pop("seeds")
-    return canonical({"search": fingerprint(record_key), "genotype": genotype, "width": cfg.width,
+    return canonical({"search": fingerprint(record_key), "genotype": genotype, "width": width,
+                      "params_target": cfg.retrain_params,
                       "depth": cfg.depth, "train": train, "code": code_version(*RETRAIN_CODE)})
 
 

@@ -51,7 +51,7 @@ def _runs_frame(records: dict, results_dir, preset: str) -> pd.DataFrame:
     for (method, seed), r in records.items():
         rank_stage = rank_pooled = float("nan")
         if method != "random" and not method.startswith("hand-"):
-            history = paths.nas_history_path(results_dir, preset, r["task"], method, seed)
+            history = paths.nas_history_path(results_dir, preset, r["task"], method, seed, r.get("baselines", ""))
             if history.is_file():
                 rank_stage, rank_pooled = alpha_rank(pd.read_csv(history))
         rows.append({"method": method, "seed": seed, "genotype": r["genotype"], "ops": " ".join(r["ops"]),
@@ -59,7 +59,7 @@ def _runs_frame(records: dict, results_dir, preset: str) -> pd.DataFrame:
                      "alpha_rank_stage": rank_stage, "alpha_rank_pooled": rank_pooled,
                      "test_acc": r["retrain"]["test_acc"], "val_acc": r["retrain"]["val_acc"],
                      "params": r["retrain"]["params"], "macs": r["retrain"].get("macs", float("nan")),
-                     "search_seconds": r["search_seconds"],
+                     "width": r["retrain"].get("width"), "search_seconds": r["search_seconds"],
                      "retrain_seconds": r["retrain"]["train_seconds"], "device": r["retrain"]["device"],
                      "closest_task": (r.get("closest") or {}).get("task", ""),
                      "closest_seed": (r.get("closest") or {}).get("seed", "")})
@@ -72,7 +72,7 @@ def _closest_search_hours(closest: dict) -> float:
 
 
 def write_table(target: Task, methods: list[str], seeds: list[int], records: dict, *, cfg: NASConfig,
-                stages: int, train_cfg: TrainConfig, preset: str, results_dir) -> dict:
+                stages: int, train_cfg: TrainConfig, preset: str, results_dir, baselines: str = "") -> dict:
     """``<target>_table.csv`` / ``.md`` (one row per method, the papers' columns) and ``<target>_runs.csv``
     (one row per method and seed). The searched rows are retrained cells; mean ± std over seeds."""
     runs = _runs_frame(records, results_dir, preset)
@@ -95,11 +95,11 @@ def write_table(target: Task, methods: list[str], seeds: list[int], records: dic
                      "closest_search_hours": (pd.Series([_closest_search_hours(c) for c in closest]).mean()
                                               if closest else float("nan"))})
     table = pd.DataFrame(rows)
-    out = paths.nas_table_outputs(results_dir, preset, target.name)
+    out = paths.nas_table_outputs(results_dir, preset, target.name, baselines)
     atomic_write_csv(table, out["csv"])
     atomic_write_csv(runs, out["runs"])
     atomic_write_text(_markdown(target, table, runs, records, cfg=cfg, stages=stages, train_cfg=train_cfg,
-                                preset=preset, results_dir=results_dir), out["md"])
+                                preset=preset, results_dir=results_dir, baselines=baselines), out["md"])
     return {"table": table, "runs": runs, "outputs": out}
 
 
@@ -150,12 +150,16 @@ def alpha_rank(history: pd.DataFrame) -> tuple[float, float]:
 
 
 def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: dict, *, cfg: NASConfig, stages: int,
-              train_cfg: TrainConfig, preset: str, results_dir) -> str:
+              train_cfg: TrainConfig, preset: str, results_dir, baselines: str = "") -> str:
     rcfg = retrain_config(cfg, train_cfg)
     methods = list(dict.fromkeys(runs.method))
     seeds = sorted(runs.seed.unique())
-    lines = [f"# NAS table: {target.name} ({target.description}), preset `{preset}`", "",
-             f"Searched rows: the genotype each search chose, retrained from scratch ({rcfg.epochs} epoch(s) on "
+    against = f", baseline tasks `{baselines}`" if baselines else ""
+    size = (f"widened to the width whose network has the parameter count closest to {cfg.retrain_params / 1e6:g} M "
+            f"(the hand-designed networks keep theirs), " if cfg.retrain_params else f"at width {cfg.width}, ")
+    lines = [f"# NAS table: {target.name} ({target.description}), preset `{preset}`{against}", "",
+             f"Searched rows: the genotype each search chose (search cells {cfg.width} channels x {cfg.depth}), "
+             f"{size}retrained from scratch ({rcfg.epochs} epoch(s) on "
              f"≤ {rcfg.max_train or 'all'} train images) and tested once (≤ {rcfg.max_eval or 'all'} test images); "
              f"mean ± std over seeds {', '.join(map(str, seeds))}. Equal budget: {stages} search stage(s) each "
              f"({cfg.initial_candidates} candidates, then {cfg.candidates}; {cfg.rounds} round(s) of "
@@ -197,11 +201,12 @@ def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: di
                       "cells' retraining config (same images, epochs, augmentation, optimiser, test images), per seed."
                   + (f" For reference, the step-1 ε-networks (their own, longer protocol): {reference}." if reference
                      else "")]
-    lines += ["", "Per seed:", "", "| method | seed | genotype | test acc (%) | params (M) | search s | retrain s |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "Per seed:", "", "| method | seed | genotype | test acc (%) | width | params (M) | search s | retrain s |",
+              "|---|---|---|---|---|---|---|---|"]
     for _, r in runs.iterrows():
-        lines.append(f"| {r.method} | {r.seed} | `{_cell(r.genotype)}` | {r.test_acc * 100:.2f} | {r.params / 1e6:.3f} | "
-                     f"{r.search_seconds:.0f} | {r.retrain_seconds:.0f} |")
+        width = "—" if pd.isna(r.width) else f"{int(r.width)}"
+        lines.append(f"| {r.method} | {r.seed} | `{_cell(r.genotype)}` | {r.test_acc * 100:.2f} | {width} | "
+                     f"{r.params / 1e6:.3f} | {r.search_seconds:.0f} | {r.retrain_seconds:.0f} |")
     prov = next(r["provenance"] for r in records.values() if "provenance" in r)
     lines += ["", f"NAS preset `{preset}`: `{json.dumps(cfg.to_dict())}`; budget {stages} stage(s).",
               f"Provenance (first record): torch {prov['torch']}, git {prov['git_commit']}, {prov['device']}, "

@@ -4,10 +4,11 @@ results/<preset>/
     checkpoints/<arch>/<task>/seed<k>.pt    state_dict + everything to rebuild it (git-ignored)
     checkpoints/<arch>/<task>/seed<k>.json  the run's metrics row and config (human-readable)
     train_metrics.csv                       one row per finished (task, arch, seed)
+    REPORT.md, reproduce_log.json           generated report (collect.py / reproduce.py), step times
     fisher/<arch>/<estimator>_n<N>/<source>/on_<target>_seed<k>.pt   Fisher cache (git-ignored)
     distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv, _{mean,std}.png, .json (manifest)
-    nas/<target>_table.{csv,md}, nas/<target>_runs.csv,
-    nas/genotypes/<task>_<method>_seed<k>{.json,_history.csv,_retrain.json}
+    nas/<target>_<baselines>_table.{csv,md}, nas/<target>_<baselines>_runs.csv,
+    nas/genotypes/<task>_<method>[_from-<closest>]_seed<k>{.json,_history.csv,_retrain.json}
     studies/<arch>/<name>.{csv,md}, <name>_long.csv   studies (logdet_study.py)
 results/cache/data/                         decoded datasets as uint8 tensors (git-ignored)
 """
@@ -64,34 +65,49 @@ def distance_outputs(results_dir, preset: str, arch: str, label: str, distance: 
 
 
 # Step 3, task-aware NAS:
-# results/<preset>/nas/<target>_table.{csv,md}, <target>_runs.csv (one row per method and seed)
+# results/<preset>/nas/<target>_<baselines>_table.{csv,md}, ..._runs.csv (one row per method and seed)
 # results/<preset>/nas/genotypes/<task>_<method>_seed<k>.json and ..._history.csv (α / candidates)
 def nas_dir(results_dir, preset: str) -> Path:
     return run_dir(results_dir, preset) / "nas"
 
 
-def nas_record_path(results_dir, preset: str, task: str, method: str, seed: int) -> Path:
-    """The searched genotype of (task, method, seed), its search record and, once done, its retraining."""
-    return nas_dir(results_dir, preset) / "genotypes" / f"{task}_{method}_seed{seed}.json"
+def nas_record_path(results_dir, preset: str, task: str, method: str, seed: int, baselines: str = "") -> Path:
+    """The searched genotype of (task, method, seed), its search record and, once done, its retraining.
+    ``baselines``: ``from-<closest task>`` for a task-aware space (so a target searched in the spaces
+    of two closest tasks keeps both); empty for the full-space methods."""
+    tag = f"_{baselines}" if baselines else ""
+    return nas_dir(results_dir, preset) / "genotypes" / f"{task}_{method}{tag}_seed{seed}.json"
 
 
-def nas_history_path(results_dir, preset: str, task: str, method: str, seed: int) -> Path:
+def nas_history_path(results_dir, preset: str, task: str, method: str, seed: int, baselines: str = "") -> Path:
     """α and validation accuracy of every candidate after every round, next to the record."""
-    record = nas_record_path(results_dir, preset, task, method, seed)
+    record = nas_record_path(results_dir, preset, task, method, seed, baselines)
     return record.with_name(f"{record.stem}_history.csv")
 
 
-def nas_retrain_path(results_dir, preset: str, task: str, method: str, seed: int) -> Path:
+def nas_retrain_path(results_dir, preset: str, task: str, method: str, seed: int, baselines: str = "") -> Path:
     """The retraining of a searched genotype from scratch, and its test accuracy, next to the record."""
-    record = nas_record_path(results_dir, preset, task, method, seed)
+    record = nas_record_path(results_dir, preset, task, method, seed, baselines)
     return record.with_name(f"{record.stem}_retrain.json")
 
 
-def nas_table_outputs(results_dir, preset: str, target: str) -> dict:
-    """The NAS table of a target (CSV, Markdown) and its per-seed rows (CSV)."""
+def nas_table_outputs(results_dir, preset: str, target: str, baselines: str = "") -> dict:
+    """The NAS table of a target (CSV, Markdown) and its per-seed rows (CSV); ``baselines``: the task
+    set of the task-aware rows (``<target>_<set>_table.md``), empty for a full-space-only table."""
     folder = nas_dir(results_dir, preset)
-    return {"csv": folder / f"{target}_table.csv", "md": folder / f"{target}_table.md",
-            "runs": folder / f"{target}_runs.csv"}
+    stem = f"{target}_{baselines}" if baselines else target
+    return {"csv": folder / f"{stem}_table.csv", "md": folder / f"{stem}_table.md",
+            "runs": folder / f"{stem}_runs.csv"}
+
+
+def report_path(results_dir, preset: str) -> Path:
+    """The generated report of a preset (``common/report.py``)."""
+    return run_dir(results_dir, preset) / "REPORT.md"
+
+
+def reproduce_log(results_dir, preset: str) -> Path:
+    """reproduce.py's record of its steps (wall time, device, data identity), read by the report."""
+    return run_dir(results_dir, preset) / "reproduce_log.json"
 
 
 def python_command() -> str:

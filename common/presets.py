@@ -121,6 +121,9 @@ class NASConfig:
     retrain_epochs: int | None      # retraining of the chosen cell (None: the training preset's epochs)
     retrain_max_train: int | None   # cap on train images of the retraining (None: all)
     retrain_max_eval: int | None    # cap on val / test images of the retraining (None: all)
+    # parameter count the retrained cells are widened to (nas.width_for_params; None: keep `width`),
+    # so that searched cells and the hand-designed networks are compared at a matched size
+    retrain_params: float | None
     batch_size: int                 # search and retraining
     seeds: tuple[int, ...]          # one search + one retraining per seed and method
     # hand-designed networks retrained by the NAS step with the cells' retraining config (equal protocol)
@@ -130,11 +133,15 @@ class NASConfig:
         return asdict(self)
 
 
+# The cpu retraining widens every searched cell to smallcnn's size (0.22 M parameters), so the
+# searched rows and the hand-designed row are compared at a matched parameter count.
+RETRAIN_PARAMS_CPU = 0.2e6
+
 NAS_PRESETS: dict[str, NASConfig] = {
     "smoke": NASConfig(width=4, depth=3, initial_candidates=3, candidates=3, stages=2, rounds=2,
                        weight_epochs=1, alpha_epochs=2, lr=2e-3, alpha_lr=0.05, search_max_train=64,
                        search_max_val=32, retrain_epochs=1, retrain_max_train=128, retrain_max_eval=64,
-                       batch_size=32, seeds=(0,)),
+                       retrain_params=None, batch_size=32, seeds=(0,)),
     # Sized for ~5 minutes per target and seed: the three searched methods (task-aware FUSE, full
     # FUSE, random search, ~40-50 s each) and their three retrainings (~50-80 s each) of cifar10-2,
     # seed 0, took 5.2 min with 1 thread (2 threads are only ~15 % faster for a width-8 cell:
@@ -143,7 +150,7 @@ NAS_PRESETS: dict[str, NASConfig] = {
     "cpu": NASConfig(width=8, depth=5, initial_candidates=3, candidates=3, stages=3, rounds=2,
                      weight_epochs=1, alpha_epochs=5, lr=2e-3, alpha_lr=0.05, search_max_train=320,
                      search_max_val=320, retrain_epochs=2, retrain_max_train=4_000, retrain_max_eval=2_000,
-                     batch_size=64, seeds=(0, 1, 2)),
+                     retrain_params=RETRAIN_PARAMS_CPU, batch_size=64, seeds=(0, 1, 2, 3, 4)),
     # The papers' search: 5 initial candidates (log-det paper); 3 candidates per stage, 10 stages of
     # 5 rounds of 5 epochs each for weights and α, Adam with its default learning rate, batch 128
     # (the authors' FUSE code). The papers do not give the skeleton's size; 36 channels x 8 cells
@@ -151,6 +158,6 @@ NAS_PRESETS: dict[str, NASConfig] = {
     "paper": NASConfig(width=36, depth=8, initial_candidates=5, candidates=3, stages=10, rounds=5,
                        weight_epochs=5, alpha_epochs=5, lr=1e-3, alpha_lr=1e-3, search_max_train=None,
                        search_max_val=None, retrain_epochs=None, retrain_max_train=None,
-                       retrain_max_eval=None, batch_size=128, seeds=tuple(range(10)),
+                       retrain_max_eval=None, retrain_params=None, batch_size=128, seeds=tuple(range(10)),
                        retrain_archs=("vgg16", "resnet18", "densenet121")),
 }

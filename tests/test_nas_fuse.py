@@ -1,6 +1,7 @@
 """FUSE, random search, the task-aware space and nas_fuse.py end to end (fabricated data, smoke preset)."""
 import inspect
 import json
+import math
 import shutil
 from dataclasses import replace
 
@@ -14,7 +15,7 @@ import train_task_mnist
 from common import fuse, nas_runs, paths, task_space
 from common.data import Split
 from common.errors import UserError
-from common.nas import Genotype, SearchSpace
+from common.nas import Genotype, SearchSpace, build_nas_network
 from common.presets import NAS_PRESETS, train_config
 from common.tasks import get_task
 from test_train_scripts import run_script
@@ -181,9 +182,10 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     capsys.readouterr()
     nas_fuse.main(args)
     out = capsys.readouterr().out
-    assert f"closest baseline task to mnist-2: {closest}" in out
+    label = "mnist-0-mnist-2-mnist-3"            # the baselines' matrix label names the task-aware files
+    assert f"closest baseline task to mnist-2 among {label}: {closest}" in out
 
-    tables = paths.nas_table_outputs(results, "smoke", "mnist-2")
+    tables = paths.nas_table_outputs(results, "smoke", "mnist-2", label)
     table = pd.read_csv(tables["csv"])
     assert list(table.method) == ["FUSE, task-aware space", "FUSE, full space", "random search, full space",
                                   "hand-designed smallcnn, retrained like the cells"]
@@ -205,13 +207,14 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     assert "Does α rank the candidates" in md and table.space_log10_size.iloc[1] == pytest.approx(12.0)
     assert f"(ops of {closest})" in md and "Comparison at equal budget" in md and "normal:\\|" in md
 
-    record = json.loads(paths.nas_record_path(results, "smoke", "mnist-2", "task-aware", 0).read_text())["value"]
-    record["retrain"] = json.loads(paths.nas_retrain_path(results, "smoke", "mnist-2", "task-aware", 0).read_text())["value"]
+    record = json.loads(paths.nas_record_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}").read_text())["value"]
+    record["retrain"] = json.loads(paths.nas_retrain_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}")
+                                   .read_text())["value"]
     base = json.loads(paths.nas_record_path(results, "smoke", closest, "full", 0).read_text())["value"]
     assert set(Genotype.from_str(record["genotype"]).ops) <= set(Genotype.from_str(base["genotype"]).ops)
     assert record["closest"]["genotype"] == base["genotype"] and record["search_seconds"] > 0
-    history = pd.read_csv(paths.nas_history_path(results, "smoke", "mnist-2", "task-aware", 0))
-    assert record["history"] == paths.nas_history_path(results, "smoke", "mnist-2", "task-aware", 0).name
+    history = pd.read_csv(paths.nas_history_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}"))
+    assert record["history"] == paths.nas_history_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}").name
     assert {"stage", "round", "alpha", "weight", "val_acc", "chosen"} <= set(history.columns)
     assert 0 <= record["retrain"]["test_acc"] <= 1 and record["retrain"]["params"] == int(table.params_m.iloc[0] * 1e6 + 0.5)
 
@@ -220,6 +223,20 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     out = capsys.readouterr().out
     assert out.count("skip search") == 3 and out.count("skip retraining") == 4       # 3 cells + smallcnn
     assert paths.nas_record_path(results, "smoke", "mnist-2", "random", 0).stat().st_mtime_ns == mtime
+
+    # both task-aware spaces in one table, the cells widened to ~20k parameters: the searches are
+    # reused, every cell is retrained at its matched width, smallcnn's retraining is redone (new key)
+    nas_fuse.main(args + ["--space", "task-aware", "task-aware-warm", "--params", "20k"])
+    out = capsys.readouterr().out
+    assert out.count("skip search") == 3 and out.count("searched mnist-2 task-aware-warm") == 1
+    table = pd.read_csv(tables["csv"])
+    assert list(table.method)[:2] == ["FUSE, task-aware space", "FUSE, task-aware space, warm start"]
+    cells = pd.read_csv(tables["runs"]).query("method != 'hand-smallcnn'")
+    assert len(cells) == 4 and cells.params.between(10_000, 40_000).all() and (cells.width > 4).all()
+    for _, row in cells.iterrows():     # each width is the best match to 20k among its neighbours
+        near = [abs(math.log(sum(p.numel() for p in build_nas_network(row.genotype, get_task("mnist-2"), w, 3)
+                                 .parameters()) / 20e3)) for w in (int(row.width) - 1, int(row.width), int(row.width) + 1)]
+        assert near[1] == min(near)
 
 
 def test_missing_matrix_is_one_line_naming_the_command(data_root, with_matrix):

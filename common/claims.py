@@ -1,0 +1,260 @@
+"""The papers' qualitative claims (../shared/PAPERS.md, "Claims a report can check"), each decided
+by code from the result files: "reproduced", "not reproduced", "inconclusive" (the seeds disagree
+or the statistics cannot tell) or "not run" (the result files are missing: the evidence says which
+command makes them). Nothing here is written by hand; ``common/report.py`` prints the list.
+
+Decision rules (stated once, here):
+* a closest-source claim is *reproduced* when the mean matrix names that source and every seed's
+  matrix does too; *inconclusive* when the mean does but some seed does not (or there is one seed);
+  *not reproduced* when the mean names another source;
+* bounds: every entry of every seed in [0, 1] and d(a, a) = 0 (to 1e-9); asymmetry: at least one
+  pair whose two directions differ by more than twice the larger of their seed std's;
+* consistency over seeds: the closest source per target is the mean's in ≥ 90 % of (target, seed);
+* same dataset closer: the mean within-dataset distance is below the across-dataset one *and* most
+  targets have a same-dataset closest source (both: reproduced; neither: not reproduced);
+* NAS: the paired bootstrap verdict of ``common/nas_report.py`` ("better" / "worse" / no evidence).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import paths
+from .nas_report import paired_verdict
+from .ranking import closest_sources
+from .tasks import get_task
+
+# commands in the evidence start like the README's (not like this interpreter: the text is compared)
+PY = ".venv/bin/python"
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_RUN = "reproduced", "not reproduced", "inconclusive", "not run"
+
+
+@dataclass(frozen=True)
+class Claim:
+    number: str        # the claim's number in PAPERS.md (with a letter per case)
+    paper: str         # "FTD" or "log-det"
+    statement: str
+    status: str
+    evidence: str
+
+
+def read_long(results_dir, preset: str, arch: str, label: str, distance: str, estimator: str = "empirical",
+              variant: str = "") -> pd.DataFrame | None:
+    """The per-seed distances of a ``fisher_distance.py`` run, or None when missing or unreadable."""
+    path = paths.distance_outputs(results_dir, preset, arch, label, distance, estimator, variant=variant)["long"]
+    try:
+        long = pd.read_csv(path)
+    except (OSError, ValueError):
+        return None
+    return long if {"seed", "source", "target", "distance"} <= set(long.columns) and len(long) else None
+
+
+def seed_matrices(long: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    order = list(dict.fromkeys(long.target))
+    return {int(s): g.pivot(index="source", columns="target", values="distance").loc[order, order]
+            for s, g in long.groupby("seed")}
+
+
+def mean_std(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    order = list(dict.fromkeys(long.target))
+    grouped = long.groupby(["source", "target"]).distance
+    mean = grouped.mean().unstack().loc[order, order]
+    std = grouped.std(ddof=1).unstack().loc[order, order]
+    return mean, std
+
+
+def _command(preset: str, arch: str, label: str, distance: str) -> str:
+    extra = "" if distance == "frechet" else f" --distance {distance}"
+    return (f"{PY} fisher_distance.py --preset {preset} --task-set {label} --arch {arch}{extra} "
+            "--data-root <data>")
+
+
+def _not_run(number, paper, statement, what: str) -> Claim:
+    return Claim(number, paper, statement, NOT_RUN, what)
+
+
+def closest_claim(number: str, paper: str, long: pd.DataFrame | None, target: str, source: str, where: str,
+                  command: str) -> Claim:
+    statement = f"the closest source of {target} is {source} ({where})"
+    if long is None:
+        return _not_run(number, paper, statement, f"no distance matrix; make it: `{command}`")
+    mean, std = mean_std(long)
+    if target not in mean.columns or source not in mean.index:
+        return _not_run(number, paper, statement, f"the matrix has no {target} or {source}; make it: `{command}`")
+    per_seed = {s: closest_sources(m)[target] for s, m in seed_matrices(long).items()}
+    best = closest_sources(mean)[target]
+    agree = sum(v == source for v in per_seed.values())
+    column = mean[target].drop(target).sort_values()
+    runner = column.index[1] if column.index[0] == source and len(column) > 1 else column.index[0]
+    spread = std.loc[best, target]
+    evidence = (f"mean: {best} {column[best]:.3f}" + ("" if pd.isna(spread) else f" ± {spread:.3f}")
+                + (f", next {runner} {column[runner]:.3f}" if runner != best else "")
+                + (f", {source} {column[source]:.3f}" if best != source else "")
+                + f"; {source} closest in {agree} of {len(per_seed)} seed(s)")
+    if best != source:
+        status = NOT_REPRODUCED
+    elif agree == len(per_seed) and len(per_seed) > 1:
+        status = REPRODUCED
+    else:
+        status = INCONCLUSIVE
+    return Claim(number, paper, statement, status, evidence)
+
+
+def bounds_claim(number: str, long: pd.DataFrame | None, label: str, command: str) -> Claim:
+    statement = f"d(a,a) = 0, 0 ≤ d ≤ 1, and d is asymmetric ({label})"
+    if long is None:
+        return _not_run(number, "FTD", statement, f"no distance matrix; make it: `{command}`")
+    diag = long[long.source == long.target].distance.abs().max()
+    low, high = long.distance.min(), long.distance.max()
+    mean, std = mean_std(long)
+    tasks = list(mean.index)
+    pairs = [(a, b) for i, a in enumerate(tasks) for b in tasks[i + 1:]]
+    gaps = {(a, b): abs(mean.loc[a, b] - mean.loc[b, a]) for a, b in pairs}
+    seeds = long.seed.nunique()
+    spread = {(a, b): 2 * max(std.loc[a, b], std.loc[b, a]) for a, b in pairs}
+    asymmetric = sum(gaps[p] > spread[p] for p in pairs) if seeds > 1 else 0
+    evidence = (f"max |d(a,a)| = {diag:.1e}, d in [{low:.3f}, {high:.3f}]; max |d(a→b) − d(b→a)| = "
+                f"{max(gaps.values()):.3f}; {asymmetric} of {len(pairs)} pairs differ by more than twice the "
+                f"seed std ({seeds} seed(s))")
+    bounded = diag <= 1e-9 and low >= 0 and high <= 1
+    status = (NOT_REPRODUCED if not bounded else REPRODUCED if asymmetric else
+              INCONCLUSIVE if seeds < 2 else NOT_REPRODUCED)
+    return Claim(number, "FTD", statement, status, evidence)
+
+
+def consistency_claim(number: str, long: pd.DataFrame | None, label: str, command: str) -> Claim:
+    statement = f"the distances keep their ordering over seeds ({label}; published std ≈ 0.005–0.05)"
+    if long is None:
+        return _not_run(number, "FTD", statement, f"no distance matrix; make it: `{command}`")
+    mean, std = mean_std(long)
+    best = closest_sources(mean)
+    per_seed = seed_matrices(long)
+    agree = sum(closest_sources(m)[t] == best[t] for m in per_seed.values() for t in mean.columns)
+    total = len(per_seed) * len(mean.columns)
+    off = std.where(~_eye(std)).stack()
+    spread = (f"off-diagonal std {off.min():.3f}–{off.max():.3f}" if off.notna().any() else "no std")
+    evidence = (f"closest source = the mean's in {agree} of {total} (target, seed); {spread} over "
+                f"{len(per_seed)} seed(s); across architectures: not run (one ε-network architecture)")
+    if len(per_seed) < 2:
+        return Claim(number, "FTD", statement, INCONCLUSIVE, evidence)
+    return Claim(number, "FTD", statement, REPRODUCED if agree >= 0.9 * total else NOT_REPRODUCED, evidence)
+
+
+def _eye(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([[a == b for b in frame.columns] for a in frame.index], index=frame.index,
+                        columns=frame.columns)
+
+
+def same_dataset_claim(number: str, long: pd.DataFrame | None, distance: str, command: str) -> Claim:
+    statement = f"tasks of the same dataset are usually closer than tasks of different datasets (ldnas8, {distance})"
+    if long is None:
+        return _not_run(number, "log-det", statement, f"no 8-task matrix; make it: `{command}`")
+    mean, _ = mean_std(long)
+    dataset = {t: get_task(t).dataset for t in mean.index}
+    within = [mean.loc[a, b] for a in mean.index for b in mean.columns if a != b and dataset[a] == dataset[b]]
+    across = [mean.loc[a, b] for a in mean.index for b in mean.columns if dataset[a] != dataset[b]]
+    closest = closest_sources(mean)
+    same = sum(dataset[s] == dataset[t] for t, s in closest.items())
+    w, a = sum(within) / len(within), sum(across) / len(across)
+    seeds = seed_matrices(long)
+    seeds_closer = sum(
+        pd.Series([m.loc[x, y] for x in m.index for y in m.columns if x != y and dataset[x] == dataset[y]]).mean()
+        < pd.Series([m.loc[x, y] for x in m.index for y in m.columns if dataset[x] != dataset[y]]).mean()
+        for m in seeds.values())
+    evidence = (f"mean within {w:.3f} vs across {a:.3f} (within lower in {seeds_closer} of {len(seeds)} seed(s)); "
+                f"{same} of {len(closest)} targets have a same-dataset closest source")
+    majority = same > len(closest) / 2
+    status = (REPRODUCED if w < a and majority else NOT_REPRODUCED if w >= a and not majority else INCONCLUSIVE)
+    return Claim(number, "log-det", statement, status, evidence)
+
+
+def seed_noise_claim(number: str, results_dir, preset: str, arch: str) -> Claim:
+    """Issue 12's consistency (a): are two seeds of one task closer than any two tasks?"""
+    statement = ("two independently seeded networks of one task are closer than that task is to any other "
+                 "(seed-to-seed FTD below the smallest between-task FTD)")
+    path = paths.study_outputs(results_dir, preset, arch, "consistency_seeds")["csv"]
+    try:
+        table = pd.read_csv(path)
+        ratio = table.set_index("task").ratio.dropna()
+    except (OSError, ValueError, KeyError, AttributeError):
+        return _not_run(number, "FTD", statement,
+                        f"no seed study; make it: `{PY} consistency_study.py --preset {preset} --data-root <data>`")
+    if ratio.empty:
+        return _not_run(number, "FTD", statement, f"{path.name} has no between-task reference")
+    evidence = (f"seed-to-seed / smallest between-task FTD: {ratio.min():.2f}–{ratio.max():.2f} over {len(ratio)} "
+                f"tasks ({(ratio < 1).sum()} below 1); the networks of one seed share their initial weights, "
+                "those of two seeds do not")
+    status = REPRODUCED if (ratio < 1).all() else NOT_REPRODUCED if (ratio >= 1).all() else INCONCLUSIVE
+    return Claim(number, "FTD", statement, status, evidence)
+
+
+def read_runs(results_dir, preset: str, target: str, baselines: str) -> pd.DataFrame | None:
+    path = paths.nas_table_outputs(results_dir, preset, target, baselines)["runs"]
+    try:
+        runs = pd.read_csv(path)
+    except (OSError, ValueError):
+        return None
+    return runs if {"method", "seed", "test_acc"} <= set(runs.columns) else None
+
+
+def nas_claim(number: str, paper: str, runs: pd.DataFrame | None, target: str, baselines: str, preset: str,
+              against: tuple[str, ...] = ("random", "hand-smallcnn")) -> Claim:
+    names = {"random": "random search", "full": "full-space FUSE", "hand-smallcnn": "the hand-designed smallcnn"}
+    statement = (f"FUSE in the closest task's space beats {' and '.join(names.get(m, m) for m in against)} on "
+                 f"{target} (baselines {baselines}, equal budget)")
+    if runs is None:
+        command = (f"{PY} nas_fuse.py --preset {preset} --target {target} --task-set {baselines} "
+                   "--data-root <data>")
+        return _not_run(number, paper, statement, f"no NAS runs; make them: `{command}`")
+    main = runs[runs.method == "task-aware"].set_index("seed").test_acc
+    verdicts, parts = [], []
+    for other in against:
+        b = runs[runs.method == other].set_index("seed").test_acc
+        common = main.index.intersection(b.index)
+        if not len(common):
+            return _not_run(number, paper, statement, f"no {other} rows in the NAS runs of {target}")
+        v = paired_verdict((main[common] - b[common]) * 100)
+        verdicts.append(v["verdict"])
+        interval = f" [{v['lo']:+.2f}, {v['hi']:+.2f}]" if v["n"] > 1 else ""
+        parts.append(f"vs {names.get(other, other)} {v['mean']:+.2f} points{interval}, higher in {v['wins']} of "
+                     f"{v['n']} seed(s): {v['verdict']}")
+    status = (NOT_REPRODUCED if "worse" in verdicts else REPRODUCED if all(v == "better" for v in verdicts)
+              else INCONCLUSIVE)
+    return Claim(number, paper, statement, status, "; ".join(parts))
+
+
+def all_claims(results_dir, preset: str, arch: str = "smallcnn") -> list[Claim]:
+    """Every claim of PAPERS.md that the suite can check, decided from ``results/<preset>/``."""
+    claims: list[Claim] = []
+    longs = {label: read_long(results_dir, preset, arch, label, "frechet") for label in ("mnist", "cifar10", "ldnas8")}
+    for i, label in enumerate(("mnist", "cifar10")):
+        claims.append(bounds_claim(f"1{'ab'[i]}", longs[label], label, _command(preset, arch, label, "frechet")))
+    for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
+        claims.append(closest_claim(f"2{'ab'[i]}", "FTD", longs[label], f"{label}-2", f"{label}-3",
+                                    f"{name}, {arch}, FTD", _command(preset, arch, label, "frechet")))
+    claims.append(_not_run("2c", "FTD", "the closest source of cifar100-2 is cifar100-3 (CIFAR-100)",
+                           "no CIFAR-100 tasks in the suite yet (issue 11)"))
+    for i, label in enumerate(("mnist", "cifar10")):
+        claims.append(consistency_claim(f"3{'ab'[i]}", longs[label], label, _command(preset, arch, label, "frechet")))
+    claims.append(seed_noise_claim("3c", results_dir, preset, arch))
+    claims.append(_not_run("4", "FTD", "Taskonomy: FTD ordering agrees with the transfer affinities",
+                           "no Taskonomy data or tasks in the suite (issue 11)"))
+    for i, target in enumerate(("mnist-2", "cifar10-2")):
+        runs = read_runs(results_dir, preset, target, target.split("-")[0])
+        claims.append(nas_claim(f"5{'ab'[i]}", "FTD", runs, target, target.split("-")[0], preset))
+        claims.append(nas_claim(f"5{'cd'[i]}", "FTD", runs, target, target.split("-")[0], preset, against=("full",)))
+    for distance, tags in (("frechet", "ab"), ("logdet", "cd")):
+        long = longs["ldnas8"] if distance == "frechet" else read_long(results_dir, preset, arch, "ldnas8", "logdet")
+        command = _command(preset, arch, "ldnas8", distance)
+        claims.append(same_dataset_claim(f"6{'ab'[tags == 'cd']}", long, distance, command))
+        for tag, target in zip(tags, ("mnist-3", "cifar10-2")):
+            claims.append(closest_claim(f"7{tag}", "log-det", long, target, "cifar10-3", f"ldnas8, {distance}", command))
+    for i, target in enumerate(("mnist-3", "cifar10-2")):
+        claims.append(nas_claim(f"8{'ab'[i]}", "log-det", read_runs(results_dir, preset, target, "ldnas8"), target,
+                                "ldnas8", preset))
+    return sorted(claims, key=lambda c: c.number)
+
+
+def claims_frame(claims: list[Claim]) -> pd.DataFrame:
+    return pd.DataFrame([c.__dict__ for c in claims])

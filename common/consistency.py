@@ -1,0 +1,83 @@
+"""Consistency studies of the distance (issue 12, item 4), from the Fisher store and the matrices:
+
+(a) ``seed_distances``: d between independently seeded ε-networks of the *same* task on its own data,
+    F_i = Fisher of N_a(seed i) on X_a, F_j = the same for seed j: how far apart two runs of one task
+    are, to compare with the smallest distance between different tasks (the noise floor of the FTD);
+(d) ``measure_agreement``: for every (estimator, distance, σ²) of the log-det study's long table, the
+    Spearman correlation of its mean matrix with a reference one (empirical Fisher, ``frechet``) over
+    the off-diagonal entries, and how many targets keep their closest source.
+"""
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+from tqdm import tqdm
+
+from .checkpoints import verify_checkpoints
+from .distance import task_distance
+from .fishers import cached_fisher, fisher_data
+from .presets import FisherConfig, TrainConfig
+from .ranking import closest_sources, off_diagonal, spearman
+from .tasks import Task
+
+
+def seed_distances(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: dict[str, TrainConfig],
+                   fcfg: FisherConfig, data_root, results_dir, estimator: str, device,
+                   distance: str = "frechet") -> pd.DataFrame:
+    """One row per (task, seed i < seed j): d(N_a^i, N_a^j) on X_a. Uses the Fishers F_{a,a} of
+    every seed (the diagonal of ``fisher_distance.py``'s runs, shared through the Fisher store)."""
+    checkpoints = verify_checkpoints(tasks, seeds, arch, cfgs, preset=preset, data_root=data_root,
+                                     results_dir=results_dir)
+    rows = []
+    for task in tqdm(tasks, desc="seed-to-seed distances", unit="task"):
+        memo: dict = {}
+
+        def data(task=task, memo=memo):
+            if "split" not in memo:
+                memo["split"] = fisher_data(task, data_root, results_dir, cfgs[task.dataset], fcfg.samples, fcfg.split)
+            return memo["split"]
+
+        fishers = {seed: cached_fisher(task, task, seed, checkpoints[(task.name, seed)], data, preset=preset,
+                                       estimator=estimator, fcfg=fcfg, target_cfg=cfgs[task.dataset],
+                                       data_root=data_root, results_dir=results_dir, device=device)[0]
+                   for seed in seeds}
+        for i, j in itertools.combinations(seeds, 2):
+            rows.append({"task": task.name, "seed_i": i, "seed_j": j, "measure": distance,
+                         "distance": task_distance(fishers[i], fishers[j], distance)})
+    return pd.DataFrame(rows)
+
+
+def seed_summary(pairs: pd.DataFrame, between: pd.DataFrame) -> pd.DataFrame:
+    """Per task: mean ± std of the seed-to-seed distance beside the smallest distance between that
+    task and another one (``between``: a mean matrix, rows = source, columns = target), as source or
+    target; ratio < 1 means two runs of the task are closer than any other task."""
+    rows = []
+    for task, g in pairs.groupby("task", sort=False):
+        others = pd.concat([between.loc[task].drop(task), between[task].drop(task)]) if task in between.index else None
+        smallest = float(others.min()) if others is not None else float("nan")
+        rows.append({"task": task, "seed_distance_mean": g.distance.mean(), "seed_distance_std": g.distance.std(ddof=1),
+                     "pairs": len(g), "smallest_between_tasks": smallest,
+                     "ratio": g.distance.mean() / smallest if smallest == smallest else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def measure_agreement(long: pd.DataFrame, reference=("empirical", "frechet")) -> pd.DataFrame:
+    """(d) per (estimator, measure, σ²) of a long table: Spearman with the reference mean matrix over
+    the off-diagonal entries, and the targets whose closest source equals the reference's."""
+    long = long.assign(sigma2=long.sigma2.fillna(0.0))
+    means = {key: g.groupby(["source", "target"]).distance.mean().unstack()
+             for key, g in long.groupby(["estimator", "measure", "sigma2"])}
+    ref_key = next((k for k in means if k[:2] == tuple(reference)), None)
+    if ref_key is None:
+        raise KeyError(f"no {reference} rows in the long table")
+    ref = means[ref_key]
+    ref_closest = closest_sources(ref)
+    rows = []
+    for (estimator, measure, sigma2), m in means.items():
+        m = m.loc[ref.index, ref.columns]
+        closest = closest_sources(m)
+        rows.append({"estimator": estimator, "measure": measure, "sigma2": sigma2 or None,
+                     "spearman_vs_reference": spearman(off_diagonal(m), off_diagonal(ref)),
+                     "same_closest": sum(closest[t] == ref_closest[t] for t in ref.columns), "targets": len(ref.columns)})
+    return pd.DataFrame(rows).sort_values("spearman_vs_reference", ascending=False, ignore_index=True)

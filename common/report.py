@@ -1,0 +1,214 @@
+"""``results/<preset>/REPORT.md`` and the README's measured tables, rendered from the result files
+only (never typed by hand): step-1 accuracies, the FTD matrices, the published matrices side by
+side, the NAS tables, and the papers' claims decided by ``common/claims.py``.
+
+Each ``*_markdown`` function returns one block of Markdown from ``results/<preset>/``; the same
+blocks go into REPORT.md and between the README's ``<!-- generated:NAME -->`` markers
+(``common/collect.py``). The blocks hold numbers only, no times or commits, so regenerating them
+from unchanged results gives the same text; REPORT.md adds the run's metadata.
+"""
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+from .claims import NOT_REPRODUCED, all_claims, mean_std, read_long, read_runs
+from .published import PUBLISHED
+from .ranking import as_frame, closest_sources, compare
+from .tasks import TASK_SETS
+
+# (label of the fisher_distance.py run, distance) of the matrices the report shows, in paper order
+MATRICES = (("mnist", "frechet"), ("cifar10", "frechet"), ("ldnas8", "frechet"), ("ldnas8", "logdet"))
+# (target, baseline task set) of the NAS tables: FTD paper (own sets), log-det paper (ldnas8)
+NAS_TABLES = (("mnist-2", "mnist"), ("cifar10-2", "cifar10"), ("mnist-3", "ldnas8"), ("cifar10-2", "ldnas8"))
+NAS_METHODS = ("task-aware", "task-aware-warm", "full", "random", "hand-smallcnn")
+
+
+def _pm(mean: float, std: float, digits: int) -> str:
+    return f"{mean:.{digits}f}" + ("" if pd.isna(std) else f" ± {std:.{digits}f}")
+
+
+def claims_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
+    claims = all_claims(results_dir, preset, arch)
+    counts = pd.Series([c.status for c in claims]).value_counts()
+    order = ("reproduced", "not reproduced", "inconclusive", "not run")
+    lines = ["Claims of the papers (`../shared/PAPERS.md`), decided by `common/claims.py` from "
+             f"`results/{preset}/`: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in order) + ".", "",
+             "| # | paper | claim | verdict | evidence |", "|---|---|---|---|---|"]
+    for c in claims:
+        status = f"**{c.status.upper()}**" if c.status == NOT_REPRODUCED else c.status
+        lines.append(f"| {c.number} | {c.paper} | {c.statement} | {status} | {c.evidence.replace('|', chr(92) + '|')} |")
+    return "\n".join(lines)
+
+
+def published_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
+    """Ours vs every published matrix whose tasks we have: Spearman over the off-diagonal entries and
+    the closest source per target (``common/ranking.py``)."""
+    lines = [f"Our mean matrices (`{arch}`, preset `{preset}`) beside the published ones: Spearman rank correlation "
+             "over the off-diagonal entries, and the targets whose closest source agrees.", "",
+             "| published matrix | network | ours | Spearman | closest source agrees |", "|---|---|---|---|---|"]
+    for name, published in PUBLISHED.items():
+        label = next((s for s, members in TASK_SETS.items() if tuple(members) == published.tasks), None)
+        distances = ("frechet",) if published.paper == "FTD" else ("logdet", "frechet")
+        for distance in distances:
+            long = read_long(results_dir, preset, arch, label, distance) if label else None
+            if long is None:
+                lines.append(f"| {name} | {published.network} | {label + ', ' + distance + ': not run' if label else 'its tasks are not in the suite'} | — | — |")
+                continue
+            result = compare(mean_std(long)[0], as_frame(published))
+            lines.append(f"| {name} | {published.network} | {label}, {distance} | {result['spearman']:+.2f} | "
+                         f"{result['closest_agree']} of {result['targets']} |")
+    return "\n".join(lines)
+
+
+def train_markdown(results_dir, preset: str) -> str:
+    path = paths.train_metrics_csv(results_dir, preset)
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError):
+        return f"No step-1 results (`{path}` missing)."
+    g = df.groupby(["arch", "task"])
+    rows = [f"| {task} | {arch} | {_pm(x.test_acc.mean(), x.test_acc.std(ddof=1), 4)} | {len(x)} | "
+            f"{int(x.epochs.iloc[0])} | {int(x.n_train.iloc[0])} |" for (arch, task), x in g]
+    return "\n".join(["| task | network | test acc (mean ± std) | seeds | epochs | train images |",
+                      "|---|---|---|---|---|---|", *rows])
+
+
+def matrix_markdown(results_dir, preset: str, label: str, distance: str, arch: str = "smallcnn") -> str:
+    """Mean ± std over seeds, rows = source, columns = target; each target's closest source in bold."""
+    long = read_long(results_dir, preset, arch, label, distance)
+    if long is None:
+        return f"No `{label}` {distance} matrix in `results/{preset}/`."
+    mean, std = mean_std(long)
+    closest = closest_sources(mean)
+    lines = [f"`{label}`, {distance}, {long.seed.nunique()} seed(s) (rows = source, columns = target; "
+             "bold: each target's closest source)", "",
+             "| source \\ target | " + " | ".join(mean.columns) + " |", "|---" * (len(mean.columns) + 1) + "|"]
+    for a in mean.index:
+        cells = ["0" if a == b else (lambda t: f"**{t}**" if closest[b] == a else t)(_pm(mean.loc[a, b], std.loc[a, b], 3))
+                 for b in mean.columns]
+        lines.append(f"| {a} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def nas_markdown(results_dir, preset: str) -> str:
+    """One row per (target, baselines): test accuracy (%) of each method, mean ± std over seeds, with
+    parameters; the verdicts are in the claims."""
+    header = ["| target (baselines) | closest task | seeds | " + " | ".join(NAS_METHODS) + " |",
+              "|---" * (len(NAS_METHODS) + 3) + "|"]
+    rows = []
+    for target, baselines in NAS_TABLES:
+        runs = read_runs(results_dir, preset, target, baselines)
+        if runs is None:
+            rows.append(f"| {target} ({baselines}) | not run | — | " + " | ".join("—" for _ in NAS_METHODS) + " |")
+            continue
+        cells = []
+        for method in NAS_METHODS:
+            g = runs[runs.method == method]
+            cells.append("—" if g.empty else f"{_pm(g.test_acc.mean() * 100, g.test_acc.std(ddof=1) * 100, 2)} "
+                                             f"({g.params.mean() / 1e6:.2f} M)")
+        closest = runs.closest_task.dropna()
+        closest = closest[closest != ""]
+        rows.append(f"| {target} ({baselines}) | {closest.iloc[0] if len(closest) else '—'} | {runs.seed.nunique()} | "
+                    + " | ".join(cells) + " |")
+    return "\n".join(["Test accuracy (%) of the retrained networks, mean ± std over seeds (parameters); "
+                      "every row retrained with the same protocol (`nas/<target>_<baselines>_table.md`).", "",
+                      *header, *rows])
+
+
+def seeds_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
+    """The consistency study (a): seed-to-seed FTD of each task beside its smallest between-task FTD."""
+    path = paths.study_outputs(results_dir, preset, arch, "consistency_seeds")["csv"]
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError):
+        return f"No seed-to-seed study in `results/{preset}/` (consistency_study.py)."
+    rows = [f"| {r.task} | {_pm(r.seed_distance_mean, r.seed_distance_std, 3)} | {r.pairs} | "
+            f"{r.smallest_between_tasks:.3f} | {r.ratio:.2f} |" for r in table.itertuples()]
+    return "\n".join(["| task | FTD between two seeds of the task | seed pairs | smallest FTD to another task | ratio |",
+                      "|---|---|---|---|---|", *rows])
+
+
+def blocks(results_dir, preset: str) -> dict[str, str]:
+    """Every generated block, by the name the README's markers use."""
+    out = {"claims": claims_markdown(results_dir, preset), "published": published_markdown(results_dir, preset),
+           "train": train_markdown(results_dir, preset), "nas": nas_markdown(results_dir, preset),
+           "consistency-seeds": seeds_markdown(results_dir, preset)}
+    for label, distance in MATRICES:
+        out[f"matrix-{label}-{distance}"] = matrix_markdown(results_dir, preset, label, distance)
+    return out
+
+
+def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
+    from .provenance import git_commit   # imports torch: only when a report is written
+    import torch
+    lines = [f"- suite commit: `{git_commit()}` (`-dirty`: uncommitted changes when the report was written)",
+             f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()}"]
+    if log:
+        lines.append(f"- reproduce.py run: device {log.get('device', '?')}, {log.get('threads', '?')} thread(s), "
+                     f"data root `{log.get('data_root', '?')}`")
+        for name, identity in log.get("data", {}).items():
+            lines.append(f"- data `{name}`: identity {identity}")
+        steps = log.get("steps", [])
+        total = sum(s["seconds"] for s in steps)
+        peak = max((s.get("peak_rss_gib", 0.0) for s in steps), default=0.0)
+        lines += [f"- wall time of the steps: {total:.0f} s in all; peak RSS of the reproduce.py process: {peak:.2f} GiB",
+                  "", "| step | wall time (s) | peak RSS so far (GiB) | finished |", "|---|---|---|---|"]
+        lines += [f"| {s['step']} | {s['seconds']:.0f} | {s.get('peak_rss_gib', float('nan')):.2f} | {s['finished']} |"
+                  for s in steps]
+    else:
+        lines.append("- no `reproduce_log.json`: the results were made by the step scripts one by one "
+                     "(their files carry their own provenance)")
+    metrics = paths.train_metrics_csv(results_dir, preset)
+    if metrics.is_file():
+        df = pd.read_csv(metrics)
+        lines.append(f"- step 1 ran on: {', '.join(sorted(df.device.astype(str).unique()))}; commits "
+                     f"{', '.join(sorted(df.git_commit.astype(str).unique()))}")
+    return lines
+
+
+def read_log(results_dir, preset: str) -> dict | None:
+    try:
+        return json.loads(paths.reproduce_log(results_dir, preset).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def report_markdown(results_dir, preset: str) -> str:
+    b = blocks(results_dir, preset)
+    run = paths.run_dir(results_dir, preset)
+    heatmaps = sorted(run.glob("distances/*/*_mean.png"))
+    nas_tables = sorted(run.glob("nas/*_table.md"))
+    studies = sorted(run.glob("studies/*/*.md"))
+    lines = [f"# ftd-nas report, preset `{preset}`", "",
+             "Generated by `collect.py` / `reproduce.py` from the files under this folder; do not edit "
+             "(rerun `.venv/bin/python collect.py --preset " + preset + "`).", "",
+             "## Claims", "",
+             *(["The `smoke` preset trains on tiny subsets for seconds: its verdicts test the code path, "
+                "not the papers.", ""] if preset == "smoke" else []),
+             b["claims"], "",
+             "## Run", "", *_metadata(results_dir, preset, read_log(results_dir, preset)), "",
+             "## Step 1: ε-networks", "", b["train"], "",
+             "## Step 2: Fisher task distances", ""]
+    for label, distance in MATRICES:
+        lines += [b[f"matrix-{label}-{distance}"], ""]
+    lines += ["Heatmaps:", ""] + [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in heatmaps] + [""]
+    lines += ["## The published matrices side by side", "", b["published"], "",
+              "## Consistency: two seeds of one task", "", b["consistency-seeds"], ""]
+    if studies:
+        lines += ["Studies: " + ", ".join(f"[{p.stem}]({p.relative_to(run).as_posix()})" for p in studies), ""]
+    lines += ["## Step 3: task-aware NAS", "", b["nas"], "",
+              "Full tables (per-seed genotypes, verdicts, α-rank): "
+              + (", ".join(f"[{p.stem}]({p.relative_to(run).as_posix()})" for p in nas_tables) or "none"), ""]
+    return "\n".join(lines)
+
+
+def write_report(results_dir, preset: str) -> Path:
+    from .io import atomic_write_text
+    path = paths.report_path(results_dir, preset)
+    atomic_write_text(report_markdown(results_dir, preset), path)
+    return path

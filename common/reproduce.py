@@ -1,0 +1,94 @@
+"""reproduce.py's runner: the steps of ``common/reproduce_plan.py`` in order, each a step script's
+``main(argv)``, one progress line per step with its wall time, and ``reproduce_log.json`` (step
+times, device, threads, data identities) for the report."""
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from typing import Callable
+
+from . import paths
+from .cache import fingerprint
+from .datasets import check_data, data_identity
+from .errors import UserError, check_results_dir, check_seeds
+from .io import atomic_write_json
+from .reproduce_plan import Step
+
+
+def check_inputs(args) -> dict[str, str]:
+    """Before any work: results dir writable, seeds valid, device present; returns dataset -> ""
+    when usable, else the reason it is not (its steps are skipped)."""
+    from .device import select_device
+    check_results_dir(args.results_dir)
+    check_seeds(args.seeds)
+    select_device(args.device)
+    available = {}
+    for dataset in ("mnist", "cifar10"):
+        try:
+            check_data(dataset, args.data_root)
+            available[dataset] = ""
+        except UserError as exc:
+            available[dataset] = str(exc)
+    return available
+
+
+def step_argv(step: Step, args) -> list[str]:
+    argv = list(step.argv) + ["--preset", args.preset, "--results-dir", str(args.results_dir)]
+    if step.shared:
+        argv += ["--data-root", str(args.data_root), "--device", args.device]
+        if args.seeds:
+            argv += ["--seeds", *map(str, args.seeds)]
+        if args.force:
+            argv.append("--force")
+    return argv
+
+
+def peak_rss_gib() -> float:
+    """Peak resident memory of this process so far (every step runs in it), in GiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # KiB on Linux, bytes on macOS
+    return peak / 2 ** (30 if sys.platform == "darwin" else 20)
+
+
+def _write_log(args, entries: list[dict], device: str) -> None:
+    path = paths.reproduce_log(args.results_dir, args.preset)
+    import torch
+    data = {}
+    for dataset in ("mnist", "cifar10"):
+        try:
+            data[dataset] = fingerprint(data_identity(dataset, args.data_root, paths.data_cache_dir(args.results_dir)))
+        except (UserError, OSError):
+            continue
+    atomic_write_json({"preset": args.preset, "device": device, "threads": torch.get_num_threads(),
+                       "data_root": str(args.data_root), "data": data, "steps": entries}, path)
+
+
+def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable[[str], Callable]) -> None:
+    from .device import select_device
+    from .provenance import device_name
+    device = device_name(select_device(args.device))
+    old = {}
+    try:
+        import json
+        old = {e["step"]: e for e in json.loads(paths.reproduce_log(args.results_dir, args.preset).read_text())["steps"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    entries = dict(old)
+    start_all = time.time()
+    for i, step in enumerate(steps, 1):
+        missing = [d for d in step.datasets if available.get(d)]
+        head = f"[{i}/{len(steps)}] {step.name}"
+        if missing:
+            print(f"{head}: skipped, {missing[0]} data missing ({available[missing[0]]})", flush=True)
+            continue
+        argv = step_argv(step, args)
+        print(f"{head}: {step.script}.py {' '.join(argv)}", flush=True)
+        start = time.time()
+        load(step.script)(argv)
+        seconds = time.time() - start
+        entries[step.name] = {"step": step.name, "seconds": round(seconds, 1),
+                              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "peak_rss_gib": round(peak_rss_gib(), 2)}
+        _write_log(args, list(entries.values()), device)
+        print(f"{head}: done in {seconds:.0f} s", flush=True)
+    print(f"reproduce.py: {len(steps)} step(s) in {time.time() - start_all:.0f} s, peak RSS {peak_rss_gib():.2f} GiB; report: "
+          f"{paths.report_path(args.results_dir, args.preset)}")

@@ -1,0 +1,52 @@
+"""The papers' steps in order, as plain data: what ``reproduce.py`` runs. Each step is one call of a
+step script's ``main(argv)`` with the flags shared by every step (preset, data root, results dir,
+device, seeds, force) appended; a step whose datasets are missing is skipped with one line.
+Adding a step is one entry here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    section: str                 # the --sections name it belongs to
+    name: str                    # what the progress line says
+    script: str                  # a top-level module with main(argv)
+    argv: tuple[str, ...]        # the step's own flags
+    datasets: tuple[str, ...]    # the data it needs (skipped when one is missing)
+    shared: bool = True          # whether the shared flags (--data-root, --device, ...) apply
+
+
+SECTIONS = ("train", "distances", "study", "nas", "report")
+_BOTH = ("mnist", "cifar10")
+_NAS_SPACES = ("--space", "task-aware", "task-aware-warm")
+
+STEPS: tuple[Step, ...] = (
+    Step("train", "1a. ε-networks, MNIST tasks", "train_task_mnist", ("--tasks", "mnist", "mnist-oddeven"), ("mnist",)),
+    Step("train", "1b. ε-networks, CIFAR-10 tasks", "train_task_cifar", (), ("cifar10",)),
+    Step("distances", "2. FTD matrix, mnist", "fisher_distance", ("--task-set", "mnist"), ("mnist",)),
+    Step("distances", "2. FTD matrix, cifar10", "fisher_distance", ("--task-set", "cifar10"), ("cifar10",)),
+    Step("distances", "2. FTD matrix, ldnas8", "fisher_distance", ("--task-set", "ldnas8"), _BOTH),
+    Step("distances", "2'. log-det matrix, ldnas8", "fisher_distance", ("--task-set", "ldnas8", "--distance", "logdet"),
+         _BOTH),
+    Step("distances", "2'''. FTD on validation splits (for NAS), mnist", "fisher_distance",
+         ("--task-set", "mnist", "--fisher-split", "val"), ("mnist",)),
+    Step("distances", "2'''. FTD on validation splits (for NAS), cifar10", "fisher_distance",
+         ("--task-set", "cifar10", "--fisher-split", "val"), ("cifar10",)),
+    Step("distances", "2'''. FTD on validation splits (for NAS), ldnas8", "fisher_distance",
+         ("--task-set", "ldnas8", "--fisher-split", "val"), _BOTH),
+    Step("study", "2''. log-det study, ldnas8", "logdet_study", (), _BOTH),
+    Step("study", "2''. consistency study (seed-to-seed, estimators)", "consistency_study", (), _BOTH),
+    Step("nas", "3a. full-space cells of cifar10-3", "nas_fuse", ("--target", "cifar10-3", "--space", "full",
+                                                                  "--search-only"), ("cifar10",)),
+    Step("nas", "3a. full-space cells of mnist-3", "nas_fuse", ("--target", "mnist-3", "--space", "full",
+                                                                "--search-only"), ("mnist",)),
+    Step("nas", "3b. NAS for cifar10-2 (baselines cifar10)", "nas_fuse", ("--target", "cifar10-2", *_NAS_SPACES),
+         ("cifar10",)),
+    Step("nas", "3b. NAS for mnist-2 (baselines mnist)", "nas_fuse", ("--target", "mnist-2", *_NAS_SPACES), ("mnist",)),
+    Step("nas", "3c. NAS for mnist-3 (baselines ldnas8)", "nas_fuse",
+         ("--target", "mnist-3", "--task-set", "ldnas8", *_NAS_SPACES), _BOTH),
+    Step("nas", "3c. NAS for cifar10-2 (baselines ldnas8)", "nas_fuse",
+         ("--target", "cifar10-2", "--task-set", "ldnas8", *_NAS_SPACES), _BOTH),
+    Step("report", "report: REPORT.md from the results", "collect", ("--no-readme",), (), shared=False),
+)

@@ -1,0 +1,126 @@
+"""Study: is the distance consistent? (a) between independently seeded networks of the same task, and
+(d) across Fisher estimators and distances.
+
+    .venv/bin/python consistency_study.py --preset cpu --data-root ../shared/data
+
+(a) For every task of --tasks (default: the mnist and cifar10 task sets) and every pair of seeds,
+d(N_a^i, N_a^j) on X_a, from the Fishers of fisher_distance.py's runs (computed if missing), beside
+the smallest distance between that task and another one of its set: a seed-to-seed distance well
+below it means the FTD separates tasks rather than training runs. (d) From the log-det study's
+long table (logdet_study.py): every estimator x distance x sigma^2 against the empirical FTD, Spearman
+over the off-diagonal entries and the targets that keep their closest source. Needs the step-1
+checkpoints and, for (b), the step-2 matrices. Writes results/<preset>/studies/<arch>/
+consistency_seeds.{csv,md,png}, consistency_seeds_long.csv and consistency_measures.{csv,md}.
+"""
+from common.cli import common_parser, run
+
+
+def main(argv=None):
+    p = common_parser(__doc__, training=False)
+    p.add_argument("--estimator", default="empirical", help="Fisher estimator of (a) (default: %(default)s)")
+    args = p.parse_args(argv)
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from common import paths
+    from common.claims import mean_std, read_long
+    from common.consistency import measure_agreement, seed_distances, seed_summary
+    from common.datasets import check_data
+    from common.device import select_device
+    from common.errors import UserError, check_results_dir, check_seeds
+    from common.io import atomic_write_csv, atomic_write_text
+    from common.presets import fisher_config, train_configs
+    from common.provenance import git_commit
+    from common.tasks import TASK_SETS, resolve_tasks
+
+    names = args.tasks or ["mnist", "cifar10"]
+    tasks = resolve_tasks(names)
+    seeds = check_seeds(args.seeds)
+    cfgs = train_configs(args.preset, sorted({t.dataset for t in tasks}), args.arch, seeds)
+    cfg = next(iter(cfgs.values()))
+    fcfg = fisher_config(args.preset, None, args.batch_size)
+    device = select_device(args.device)
+    check_results_dir(args.results_dir)
+    for ds in cfgs:
+        check_data(ds, args.data_root)
+    outputs = []
+    if len(cfg.seeds) < 2:
+        print(f"(a) skipped: the seed-to-seed distance needs at least 2 seeds, the preset has {list(cfg.seeds)} "
+              "(pass --seeds 0 1)")
+    else:
+        pairs = seed_distances(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
+                               data_root=args.data_root, results_dir=args.results_dir, estimator=args.estimator,
+                               device=device)
+        if not pairs.distance.between(0, 1).all():
+            raise UserError("a seed-to-seed distance is outside [0, 1] or NaN; nothing was written")
+        frames = []
+        for label in [n for n in names if n in TASK_SETS] or names:
+            long = read_long(args.results_dir, args.preset, cfg.arch, label, "frechet")
+            members = [t.name for t in resolve_tasks([label])]
+            between = mean_std(long)[0] if long is not None else None
+            part = pairs[pairs.task.isin(members)]
+            if between is None:
+                print(f"no {label} FTD matrix: run fisher_distance.py --task-set {label} first for the between-task column")
+            frames.append(seed_summary(part, between) if between is not None else seed_summary(part, _empty(members)))
+        summary = frames[0] if len(frames) == 1 else __import__("pandas").concat(frames, ignore_index=True)
+
+        out = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "consistency_seeds")
+        atomic_write_csv(pairs, out["long"])
+        atomic_write_csv(summary, out["csv"])
+        fig, ax = plt.subplots(figsize=(1 + 0.8 * len(summary), 3.5))
+        x = range(len(summary))
+        ax.bar(x, summary.seed_distance_mean, yerr=summary.seed_distance_std, capsize=3, color="tab:blue",
+               label="between two seeds of the task (mean ± std over seed pairs)")
+        ax.scatter(x, summary.smallest_between_tasks, color="tab:red", marker="_", s=400, zorder=3,
+                   label="smallest distance to another task of its set")
+        ax.set_xticks(list(x), summary.task, rotation=45, ha="right")
+        ax.set_ylabel(f"FTD (frechet, {args.estimator} Fisher)")
+        ax.set_ylim(0, 1)   # the FTD lies in [0, 1]; leaves room for the legend
+        ax.set_title(f"Seed-to-seed vs between-task FTD ({cfg.arch}, preset {args.preset}, seeds {list(cfg.seeds)})")
+        ax.legend(fontsize=7, loc="upper left")
+        fig.tight_layout()
+        png = out["csv"].with_suffix(".png")
+        fig.savefig(png, dpi=120)
+        plt.close(fig)
+        lines = [f"# Consistency study (a): seed-to-seed distance, preset `{args.preset}`, `{cfg.arch}`", "",
+                 f"d(N_a^i, N_a^j) on X_a (frechet, {args.estimator} Fisher, {fcfg.samples or 'all'} test images), seeds "
+                 f"{list(cfg.seeds)}; ratio = seed-to-seed mean / smallest distance to another task of the set.", "",
+                 "| task | seed-to-seed d (mean ± std) | pairs | smallest d to another task | ratio |", "|---|---|---|---|---|"]
+        lines += [f"| {r.task} | {r.seed_distance_mean:.3f} ± {r.seed_distance_std:.3f} | {r.pairs} | "
+                  f"{r.smallest_between_tasks:.3f} | {r.ratio:.2f} |" for r in summary.itertuples()]
+        lines += ["", f"Figure: `{png.name}`. Commit {git_commit()}.", ""]
+
+        atomic_write_text("\n".join(lines), out["md"])
+        print(summary.round(3).to_string(index=False))
+        outputs += [out["csv"], out["md"], png, out["long"]]
+    study = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "logdet_ldnas8")["long"]
+    measures_out = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "consistency_measures")
+    try:
+        study_long = __import__("pandas").read_csv(study)
+    except (OSError, ValueError):
+        study_long = None
+        print(f"(d) skipped: no log-det study table {study}; run logdet_study.py first")
+    if study_long is not None:
+        agreement = measure_agreement(study_long)
+        atomic_write_csv(agreement, measures_out["csv"])
+        md = [f"# Consistency study (d): estimators and distances vs the empirical FTD (ldnas8, `{cfg.arch}`)", "",
+              "Spearman of each variant's mean matrix with the empirical-Fisher `frechet` matrix over the 56 "
+              "off-diagonal entries, and the targets whose closest source is the same.", "",
+              "| estimator | distance | σ² | Spearman vs empirical frechet | same closest source |", "|---|---|---|---|---|"]
+        md += [f"| {r.estimator} | {r.measure} | {'' if r.sigma2 != r.sigma2 or r.sigma2 is None else f'{r.sigma2:g}'} | "
+               f"{r.spearman_vs_reference:+.2f} | {r.same_closest} of {r.targets} |" for r in agreement.itertuples()]
+        atomic_write_text("\n".join(md) + "\n", measures_out["md"])
+    if study_long is not None:
+        outputs += [measures_out["csv"], measures_out["md"]]
+    print("outputs:\n  " + "\n  ".join(map(str, outputs)))
+
+
+def _empty(members):
+    import pandas as pd
+    return pd.DataFrame(float("nan"), index=members, columns=members)
+
+
+if __name__ == "__main__":
+    run(main)

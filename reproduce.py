@@ -1,0 +1,44 @@
+"""The whole paper in one command: step 1 (ε-networks), step 2 (distance matrices, the log-det study),
+step 3 (task-aware NAS), then results/<preset>/REPORT.md with the papers' claims checked.
+
+    .venv/bin/python reproduce.py --data-root ../shared/data                 # preset smoke: minutes
+    .venv/bin/python reproduce.py --preset cpu --data-root ../shared/data    # real data, 2 cores: hours
+    .venv/bin/python reproduce.py --preset paper --data-root DATA --device cuda   # the papers' settings
+    .venv/bin/python reproduce.py --sections distances report                # some sections only
+
+The steps (common/reproduce_plan.py) are the step scripts, called in paper order with the shared
+flags; each prints its own progress and this prints one line per step with its wall time. Finished
+work is reused (every file is keyed), so a rerun resumes; a step whose data is missing is skipped
+with one line. Step times, the device and the data identities go to results/<preset>/reproduce_log.json.
+"""
+import argparse
+import importlib
+
+from common.cli import Parser, run
+from common.names import DEVICE_NAMES
+from common.presets import PRESET_NAMES
+from common.reproduce_plan import SECTIONS, STEPS
+
+
+def main(argv=None):
+    p = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", choices=PRESET_NAMES, default="smoke",
+                   help="smoke: minutes, tiny subsets (default); cpu: real data, small net, 2 cores; "
+                        "paper: the papers' settings, for a GPU")
+    p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                   help="which sections to run, in paper order (default: all)")
+    p.add_argument("--data-root", default="./data", help="dataset folder (offline here: ../shared/data)")
+    p.add_argument("--results-dir", default="./results", help="where outputs go (default: %(default)s)")
+    p.add_argument("--seeds", nargs="+", type=int, help="seeds of every step (default: each preset's)")
+    p.add_argument("--device", choices=DEVICE_NAMES, default="auto", help="auto: cuda > mps > cpu")
+    p.add_argument("--force", action="store_true", help="redo finished work")
+    args = p.parse_args(argv)
+
+    from common.reproduce import check_inputs, run_steps
+    available = check_inputs(args)
+    steps = [s for s in STEPS if s.section in args.sections]
+    run_steps(steps, args, available, lambda script: importlib.import_module(script).main)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,253 @@
+"""The claims (common/claims.py), the generated report blocks (common/report.py), the README
+collector (collect.py) and reproduce.py's runner."""
+import itertools
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import collect
+import reproduce
+from common import claims, paths
+from common.collect import block_names, fill
+from common.report import blocks
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).parent / "golden"
+TASKS = ["mnist-0", "mnist-1", "mnist-2", "mnist-3"]
+
+
+def long_frame(matrices: list[np.ndarray], tasks=TASKS) -> pd.DataFrame:
+    """A fisher_distance.py long CSV from per-seed matrices (rows = source, columns = target)."""
+    return pd.DataFrame([{"seed": s, "source": a, "target": b, "distance": float(m[i, j]), "measure": "frechet",
+                          "estimator": "empirical", "samples": 10, "arch": "smallcnn"}
+                         for s, m in enumerate(matrices) for j, b in enumerate(tasks) for i, a in enumerate(tasks)])
+
+
+def base_matrix() -> np.ndarray:
+    # d(mnist-3 -> mnist-2) = 0.2 is the smallest entry of column mnist-2; asymmetric everywhere
+    m = np.array([[0.0, 0.5, 0.6, 0.7],
+                  [0.4, 0.0, 0.5, 0.6],
+                  [0.6, 0.4, 0.0, 0.5],
+                  [0.3, 0.45, 0.2, 0.0]])
+    return m
+
+
+def seeds_of(m: np.ndarray, n: int = 3) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(n):
+        noise = rng.normal(0, 0.005, m.shape)
+        np.fill_diagonal(noise, 0)
+        out.append(m + noise)
+    return out
+
+
+def test_closest_claim_reproduced_inconclusive_and_transposed():
+    long = long_frame(seeds_of(base_matrix()))
+    c = claims.closest_claim("2a", "FTD", long, "mnist-2", "mnist-3", "test", "cmd")
+    assert c.status == claims.REPRODUCED and "mnist-3 closest in 3 of 3 seed(s)" in c.evidence
+    # one seed names another source: the mean still does, the seeds disagree -> inconclusive
+    seeds = seeds_of(base_matrix())
+    seeds[1][1, 2] = 0.1
+    c = claims.closest_claim("2a", "FTD", long_frame(seeds), "mnist-2", "mnist-3", "test", "cmd")
+    assert c.status == claims.INCONCLUSIVE and "2 of 3" in c.evidence
+    # the seeded bug of the developers' guide: a transposed matrix (rows = target) is caught
+    c = claims.closest_claim("2a", "FTD", long_frame([m.T for m in seeds_of(base_matrix())]), "mnist-2", "mnist-3",
+                             "test", "cmd")
+    assert c.status == claims.NOT_REPRODUCED
+    assert claims.closest_claim("2a", "FTD", None, "mnist-2", "mnist-3", "test", "make it").status == claims.NOT_RUN
+
+
+def test_bounds_and_consistency_claims():
+    long = long_frame(seeds_of(base_matrix()))
+    assert claims.bounds_claim("1a", long, "mnist", "cmd").status == claims.REPRODUCED
+    symmetric = base_matrix()
+    symmetric = (symmetric + symmetric.T) / 2
+    assert claims.bounds_claim("1a", long_frame(seeds_of(symmetric)), "mnist", "cmd").status == claims.NOT_REPRODUCED
+    too_big = base_matrix()
+    too_big[0, 3] = 1.2
+    assert claims.bounds_claim("1a", long_frame(seeds_of(too_big)), "mnist", "cmd").status == claims.NOT_REPRODUCED
+    assert claims.consistency_claim("3a", long, "mnist", "cmd").status == claims.REPRODUCED
+    shuffled = [m if s != 1 else m.T for s, m in enumerate(seeds_of(base_matrix()))]   # one seed's order differs
+    assert claims.consistency_claim("3a", long_frame(shuffled), "mnist", "cmd").status == claims.NOT_REPRODUCED
+
+
+def test_same_dataset_claim():
+    tasks = ["mnist-0", "mnist-3", "cifar10-0", "cifar10-3"]
+    within = np.array([[0, .2, .6, .6], [.2, 0, .6, .6], [.6, .6, 0, .2], [.6, .6, .2, 0]])
+    long = long_frame(seeds_of(within), tasks)
+    assert claims.same_dataset_claim("6a", long, "frechet", "cmd").status == claims.REPRODUCED
+    across = np.where(within == 0, 0, 0.8 - within)
+    assert claims.same_dataset_claim("6a", long_frame(seeds_of(across), tasks), "frechet", "cmd").status \
+        == claims.NOT_REPRODUCED
+
+
+def runs_frame(gain: float, seeds=5) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for s in range(seeds):
+        base = 0.6 + rng.normal(0, 0.01)
+        rows += [{"method": "task-aware", "seed": s, "test_acc": base + gain, "params": 2e5, "closest_task": "mnist-3"},
+                 {"method": "full", "seed": s, "test_acc": base, "params": 2e5, "closest_task": ""},
+                 {"method": "random", "seed": s, "test_acc": base + rng.normal(0, 0.002), "params": 2e5,
+                  "closest_task": ""},
+                 {"method": "hand-smallcnn", "seed": s, "test_acc": base - 0.01, "params": 2.2e5, "closest_task": ""}]
+    return pd.DataFrame(rows)
+
+
+def test_nas_claim_verdicts():
+    assert claims.nas_claim("5a", "FTD", runs_frame(0.05), "mnist-2", "mnist", "cpu").status == claims.REPRODUCED
+    worse = claims.nas_claim("5a", "FTD", runs_frame(-0.05), "mnist-2", "mnist", "cpu")
+    assert worse.status == claims.NOT_REPRODUCED and "higher in 0 of 5" in worse.evidence
+    one_seed = claims.nas_claim("5a", "FTD", runs_frame(0.05, seeds=1), "mnist-2", "mnist", "cpu")
+    assert one_seed.status == claims.INCONCLUSIVE
+
+
+def golden_tree(root: Path) -> None:
+    """A fixed, tiny results tree: step-1 metrics, the mnist FTD matrix (3 seeds), one NAS run file."""
+    run = root / "cpu"
+    rows = [{"task": t, "arch": "smallcnn", "seed": s, "preset": "cpu", "epochs": 3, "train_acc": 0.99,
+             "val_acc": 0.98, "test_acc": 0.98 + 0.001 * s + 0.002 * i, "params": 215794, "train_seconds": 1.0,
+             "device": "cpu", "git_commit": "abc1234", "n_test": 2000, "n_train": 12000, "n_val": 2000,
+             "train_loss": 0.1} for (i, t), s in itertools.product(enumerate(TASKS), range(3))]
+    run.mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(run / "train_metrics.csv", index=False)
+    out = paths.distance_outputs(root, "cpu", "smallcnn", "mnist", "frechet", "empirical")
+    out["long"].parent.mkdir(parents=True)
+    long_frame(seeds_of(base_matrix())).to_csv(out["long"], index=False)
+    nas = paths.nas_table_outputs(root, "cpu", "mnist-2", "mnist")["runs"]
+    nas.parent.mkdir(parents=True)
+    runs_frame(0.05).to_csv(nas, index=False)
+
+
+def test_report_blocks_golden(tmp_path):
+    golden_tree(tmp_path)
+    made = blocks(tmp_path, "cpu")
+    text = "\n\n".join(f"## {name}\n\n{body}" for name, body in made.items()) + "\n"
+    expected = GOLDEN / "report_blocks.md"
+    if os.environ.get("FTD_REGEN_GOLDEN"):       # regenerate on purpose: inspect the diff, then commit
+        expected.write_text(text)
+    assert text == expected.read_text()
+
+
+def test_readme_tables_are_what_the_committed_results_give():
+    """The README's generated blocks equal collect.py's output on the committed results/."""
+    readme = (ROOT / "README.md").read_text()
+    assert {"claims", "published", "train", "nas", "matrix-mnist-frechet"} <= set(block_names(readme))
+    assert fill(readme, ROOT / "results") == readme, "README is stale: run .venv/bin/python collect.py --preset cpu"
+
+
+def test_collect_check_fails_on_a_hand_edited_table(tmp_path, capsys):
+    golden_tree(tmp_path / "results")
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- generated:train preset=cpu -->\nhand-typed 99 %\n<!-- /generated:train -->\nend\n")
+    with pytest.raises(SystemExit) as exit_info:
+        collect.main(["--check", "--readme", str(readme), "--results-dir", str(tmp_path / "results")])
+    assert exit_info.value.code == 1 and "differ" in capsys.readouterr().err
+    collect.main(["--readme", str(readme), "--results-dir", str(tmp_path / "results")])
+    text = readme.read_text()
+    assert "hand-typed" not in text and "| mnist-2 | smallcnn | 0.9850 ± 0.0010 | 3 |" in text
+    assert text.startswith("intro\n") and text.endswith("end\n")
+    assert (tmp_path / "results" / "cpu" / "REPORT.md").read_text().count("**NOT REPRODUCED**") == 0
+    collect.main(["--check", "--readme", str(readme), "--results-dir", str(tmp_path / "results")])
+
+
+def test_reproduce_skips_steps_without_data_and_still_reports(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FTD_OFFLINE", "1")
+    results = tmp_path / "results"
+    reproduce.main(["--data-root", str(tmp_path / "nodata"), "--results-dir", str(results),
+                    "--sections", "train", "nas", "report"])
+    out = capsys.readouterr().out
+    assert out.count("skipped, mnist data missing") == 5 and out.count("skipped, cifar10 data missing") == 3
+    assert "report: REPORT.md from the results: done" in out
+    report = paths.report_path(results, "smoke").read_text()
+    assert "| 2a | FTD | the closest source of mnist-2 is mnist-3" in report and "not run" in report
+    log = paths.reproduce_log(results, "smoke")
+    assert "report: REPORT.md from the results" in log.read_text()
+
+
+def test_reproduce_passes_the_shared_flags():
+    from argparse import Namespace
+    from common.reproduce import step_argv
+    from common.reproduce_plan import STEPS
+    args = Namespace(preset="cpu", results_dir="r", data_root="d", device="cpu", seeds=[1, 2], force=True)
+    nas = next(s for s in STEPS if s.script == "nas_fuse")
+    argv = step_argv(nas, args)
+    assert argv[:len(nas.argv)] == list(nas.argv) and argv[-4:] == ["--seeds", "1", "2", "--force"]
+    assert "--data-root" in argv and step_argv(STEPS[-1], args) == ["--no-readme", "--preset", "cpu",
+                                                                     "--results-dir", "r"]
+
+
+def test_measure_agreement_and_seed_summary():
+    from common.consistency import measure_agreement, seed_summary
+    ref = long_frame(seeds_of(base_matrix()))
+    flipped = long_frame([1 - m for m in seeds_of(base_matrix())])     # the reverse order of every entry
+    table = pd.concat([ref.assign(sigma2=None), flipped.assign(estimator="mc", sigma2=None)], ignore_index=True)
+    got = measure_agreement(table).set_index("estimator")
+    assert got.loc["empirical", "spearman_vs_reference"] == pytest.approx(1.0)
+    assert got.loc["mc", "spearman_vs_reference"] == pytest.approx(-1.0)
+    assert got.loc["empirical", "same_closest"] == 4 and got.loc["mc", "same_closest"] < 4
+    between = pd.DataFrame(base_matrix(), index=TASKS, columns=TASKS)
+    pairs = pd.DataFrame({"task": ["mnist-2", "mnist-2"], "seed_i": [0, 0], "seed_j": [1, 2], "distance": [0.1, 0.3]})
+    row = seed_summary(pairs, between).iloc[0]
+    # smallest distance of mnist-2 to another task, as source (row) or target (column): d(mnist-3 -> mnist-2) = 0.2
+    assert row.smallest_between_tasks == pytest.approx(0.2) and row.ratio == pytest.approx(1.0)
+
+
+SCRIPTS = ["train_task_mnist", "train_task_cifar", "fisher_distance", "logdet_study", "consistency_study",
+           "nas_fuse", "reproduce", "collect"]
+
+
+def test_help_answers_without_importing_torch():
+    """--help parses before anything heavy is imported (torch alone takes seconds), and lists the
+    task and task-set names."""
+    import subprocess
+    import sys
+    code = ("import sys, contextlib, io\nfor m in {mods!r}:\n    out = io.StringIO()\n"
+            "    with contextlib.redirect_stdout(out):\n        try:\n            __import__(m).main(['--help'])\n"
+            "        except SystemExit:\n            pass\n    print(m, 'tasks: mnist-0' in out.getvalue(), "
+            "'ldnas8: ' in out.getvalue())\nprint('torch imported:', 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code.format(mods=SCRIPTS)], capture_output=True, text=True,
+                       cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "torch imported: False", r.stdout
+    for line in r.stdout.splitlines()[:-1]:
+        name, tasks, sets = line.split()
+        if name not in ("reproduce", "collect"):      # the step scripts list the registry
+            assert tasks == sets == "True", line
+
+
+def test_registry_names_agree_with_the_registries():
+    from common import device, distance, fisher, models, names, nas_runs
+    assert names.NETWORK_NAMES == tuple(models.NETWORKS) and names.DISTANCE_NAMES == tuple(distance.DISTANCES)
+    assert names.ESTIMATOR_NAMES == fisher.ESTIMATORS and device.DEVICES == names.DEVICE_NAMES
+    assert nas_runs.SPACES == names.NAS_SPACE_NAMES
+
+
+def test_reproduce_smoke_end_to_end_writes_the_report(data_root, tmp_path, capsys, monkeypatch):
+    """reproduce.py on fabricated data, steps of the MNIST half (train, both matrices, the closest
+    task's cells, the target's NAS, the report): every step runs in order and REPORT.md holds the
+    claims decided from what was just made; a rerun reuses everything."""
+    from common import reproduce_plan
+    wanted = ("1a.", "2. FTD matrix, mnist", "2'''. FTD on validation splits (for NAS), mnist",
+              "3a. full-space cells of mnist-3", "3b. NAS for mnist-2", "report")
+    monkeypatch.setattr(reproduce_plan, "STEPS", tuple(s for s in reproduce_plan.STEPS if s.name.startswith(wanted)))
+    monkeypatch.setattr(reproduce, "STEPS", reproduce_plan.STEPS)
+    results = tmp_path / "results"
+    args = ["--data-root", str(data_root), "--results-dir", str(results)]
+    reproduce.main(args)
+    out = capsys.readouterr().out
+    assert out.count(": done in") == 6 and "peak RSS" in out
+    report = paths.report_path(results, "smoke").read_text()
+    assert "| 2a | FTD | the closest source of mnist-2 is mnist-3" in report
+    assert "| 5a | FTD |" in report and "no NAS runs" not in report.split("| 5a |")[1].split("\n")[0]
+    assert "| step | wall time (s) |" in report and "3b. NAS for mnist-2" in report
+    reproduce.main(args)                                # resume: nothing is recomputed
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert not [x for x in lines if x.startswith(("searched ", "retrained ", "done "))], out
+    assert sum(x.startswith("skip search") for x in lines) == 5   # mnist-3 full + 4 methods and "0 Fisher(s) computed" in out
