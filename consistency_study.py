@@ -17,7 +17,9 @@ from common.cli import common_parser, run
 
 def main(argv=None):
     p = common_parser(__doc__, training=False)
-    p.add_argument("--estimator", default="empirical", help="Fisher estimator of (a) (default: %(default)s)")
+    p.add_argument("--estimator", default="empirical", help="Fisher estimator of (a) and (b) (default: %(default)s)")
+    p.add_argument("--samples", nargs="+", type=int, default=[100, 250, 500],
+                   help="(b) Fisher sample counts compared with the preset's (default: %(default)s)")
     args = p.parse_args(argv)
 
     import matplotlib
@@ -26,7 +28,10 @@ def main(argv=None):
 
     from common import paths
     from common.claims import mean_std, read_long
-    from common.consistency import measure_agreement, seed_distances, seed_summary
+    from dataclasses import replace
+
+    from common.consistency import measure_agreement, samples_sweep, seed_distances, seed_summary
+    from common.ftd import distance_table
     from common.datasets import check_data
     from common.device import select_device
     from common.errors import UserError, check_results_dir, check_seeds
@@ -80,10 +85,7 @@ def main(argv=None):
         ax.set_ylim(0, 1)   # the FTD lies in [0, 1]; leaves room for the legend
         ax.set_title(f"Seed-to-seed vs between-task FTD ({cfg.arch}, preset {args.preset}, seeds {list(cfg.seeds)})")
         ax.legend(fontsize=7, loc="upper left")
-        fig.tight_layout()
-        png = out["csv"].with_suffix(".png")
-        fig.savefig(png, dpi=120)
-        plt.close(fig)
+        png = _save(fig, out["csv"].with_suffix(".png"))
         lines = [f"# Consistency study (a): seed-to-seed distance, preset `{args.preset}`, `{cfg.arch}`", "",
                  f"d(N_a^i, N_a^j) on X_a (frechet, {args.estimator} Fisher, {fcfg.samples or 'all'} test images), seeds "
                  f"{list(cfg.seeds)}; ratio = seed-to-seed mean / smallest distance to another task of the set.", "",
@@ -95,6 +97,48 @@ def main(argv=None):
         atomic_write_text("\n".join(lines), out["md"])
         print(summary.round(3).to_string(index=False))
         outputs += [out["csv"], out["md"], png, out["long"]]
+    # (b) the matrix against the number of Fisher samples, per task set
+    counts = sorted({n for n in args.samples if n > 0} | {fcfg.samples or 10 ** 9})
+    sweeps = []
+    for label in [n for n in names if n in TASK_SETS]:
+        members = resolve_tasks([label])
+        longs = {}
+        for n in counts:
+            n_cfg = replace(fcfg, samples=None if n == 10 ** 9 else n)
+            longs[n], _ = distance_table(members, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=n_cfg,
+                                         data_root=args.data_root, results_dir=args.results_dir,
+                                         estimator=args.estimator, measures=[("frechet", None)], device=device)
+        sweeps.append(samples_sweep(longs).assign(task_set=label))
+    if sweeps:
+        import pandas as pd
+        sweep = pd.concat(sweeps, ignore_index=True)
+        sweep_out = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "consistency_samples")
+        atomic_write_csv(sweep, sweep_out["csv"])
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+        for label, g in sweep.groupby("task_set", sort=False):
+            axes[0].plot(g.samples, g.spearman_vs_most, marker="o", label=label)
+            axes[1].plot(g.samples, g.same_closest / g.targets, marker="o", label=label)
+        for ax, ylabel in zip(axes, ("Spearman with the most-sample matrix", "targets keeping their closest source")):
+            ax.set_xscale("log")
+            ax.set_xlabel("Fisher samples per target (test images)")
+            ax.set_ylabel(ylabel, fontsize=8)
+            ax.set_ylim(-0.05, 1.05)
+            ax.legend(fontsize=7, title="task set", title_fontsize=7)
+        fig.suptitle(f"FTD vs number of Fisher samples ({cfg.arch}, preset {args.preset}, seeds {list(cfg.seeds)})",
+                     fontsize=9)
+        sweep_png = _save(fig, sweep_out["csv"].with_suffix(".png"))
+        md = [f"# Consistency study (b): FTD vs number of Fisher samples, preset `{args.preset}`, `{cfg.arch}`", "",
+              f"Compared with the matrix of the most samples ({max(counts) if max(counts) < 10 ** 9 else 'all'}); "
+              f"seeds {list(cfg.seeds)}; figure `{sweep_png.name}`.", "",
+              "| task set | samples | mean seed std | mean \\|Δd\\| | Spearman | same closest source | settled from |",
+              "|---|---|---|---|---|---|---|"]
+        md += [f"| {r.task_set} | {r.samples} | {r.mean_seed_std:.3f} | {r.mean_abs_change:.3f} | "
+               f"{r.spearman_vs_most:+.2f} | {r.same_closest} of {r.targets} | {r.settled_from} |"
+               for r in sweep.itertuples()]
+        atomic_write_text("\n".join(md) + "\n", sweep_out["md"])
+        print(sweep.round(3).to_string(index=False))
+        outputs += [sweep_out["csv"], sweep_out["md"], sweep_png]
+
     study = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "logdet_ldnas8")["long"]
     measures_out = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "consistency_measures")
     try:
@@ -115,6 +159,16 @@ def main(argv=None):
     if study_long is not None:
         outputs += [measures_out["csv"], measures_out["md"]]
     print("outputs:\n  " + "\n  ".join(map(str, outputs)))
+
+
+def _save(fig, path):
+    """Atomically, like every file of the suite (common/io.py)."""
+    import matplotlib.pyplot as plt
+    from common.io import atomic_write
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    plt.close(fig)
+    return path
 
 
 def _empty(members):

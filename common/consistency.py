@@ -81,3 +81,27 @@ def measure_agreement(long: pd.DataFrame, reference=("empirical", "frechet")) ->
                      "spearman_vs_reference": spearman(off_diagonal(m), off_diagonal(ref)),
                      "same_closest": sum(closest[t] == ref_closest[t] for t in ref.columns), "targets": len(ref.columns)})
     return pd.DataFrame(rows).sort_values("spearman_vs_reference", ascending=False, ignore_index=True)
+
+
+def samples_sweep(longs: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """(b) Fisher samples -> how the matrix moves: per sample count n (``longs``: n -> long table of
+    one task set), the mean seed std of the off-diagonal entries, the mean |d_n − d_ref| to the matrix
+    with the most samples, the Spearman correlation with it, and the targets whose closest source
+    equals its closest source. The ranking has settled at the smallest n from which every later n
+    keeps all closest sources."""
+    ref_n = max(longs)
+    ref = longs[ref_n].groupby(["source", "target"]).distance.mean().unstack()
+    ref_closest = closest_sources(ref)
+    rows = []
+    for n in sorted(longs):
+        grouped = longs[n].groupby(["source", "target"]).distance
+        mean = grouped.mean().unstack().loc[ref.index, ref.columns]
+        std = grouped.std(ddof=1).unstack().loc[ref.index, ref.columns]
+        closest = closest_sources(mean)
+        rows.append({"samples": n, "mean_seed_std": off_diagonal(std).mean(),
+                     "mean_abs_change": (off_diagonal(mean) - off_diagonal(ref)).abs().mean(),
+                     "spearman_vs_most": spearman(off_diagonal(mean), off_diagonal(ref)),
+                     "same_closest": sum(closest[t] == ref_closest[t] for t in ref.columns), "targets": len(ref.columns)})
+    table = pd.DataFrame(rows)
+    settled = [n for i, n in enumerate(table.samples) if (table.same_closest[i:] == table.targets[i:]).all()]
+    return table.assign(settled_from=settled[0] if settled else None)

@@ -31,7 +31,7 @@ from .fishers import cached_fisher, fisher_data
 from .io import atomic_write_csv
 from .plots import distance_heatmap
 from .presets import FISHER_PRESETS, FisherConfig, TrainConfig, train_config
-from .provenance import provenance
+from .provenance import git_commit, provenance
 from .tasks import TASKS, Task
 
 
@@ -76,7 +76,8 @@ def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: di
                     d = task_distance(fishers[source.name], fishers[target.name], distance, sigma2)
                     rows.append({"seed": seed, "source": source.name, "target": target.name, "distance": d,
                                  "measure": distance, "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
-                                 "estimator": estimator, "samples": fcfg.samples or "all", "arch": arch})
+                                 "estimator": estimator, "samples": fcfg.samples or "all", "arch": arch,
+                                 "git_commit": git_commit()})
     bar.close()
     print(f"{computed} Fisher(s) computed, {bar.n - computed} read from the cache")
     networks = {f"{t}/seed{s}": network_id(e)["run_id"] for (t, s), e in checkpoints.items()}

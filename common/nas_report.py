@@ -61,6 +61,7 @@ def _runs_frame(records: dict, results_dir, preset: str) -> pd.DataFrame:
                      "params": r["retrain"]["params"], "macs": r["retrain"].get("macs", float("nan")),
                      "width": r["retrain"].get("width"), "search_seconds": r["search_seconds"],
                      "retrain_seconds": r["retrain"]["train_seconds"], "device": r["retrain"]["device"],
+                     "git_commit": r["retrain"].get("provenance", {}).get("git_commit", ""),
                      "closest_task": (r.get("closest") or {}).get("task", ""),
                      "closest_seed": (r.get("closest") or {}).get("seed", "")})
     return pd.DataFrame(rows)

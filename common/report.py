@@ -120,24 +120,41 @@ def nas_markdown(results_dir, preset: str) -> str:
                       *header, *rows])
 
 
-def seeds_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
-    """The consistency study (a): seed-to-seed FTD of each task beside its smallest between-task FTD."""
-    path = paths.study_outputs(results_dir, preset, arch, "consistency_seeds")["csv"]
+def _study_table(results_dir, preset: str, arch: str, name: str, what: str, header: str, row) -> str:
+    """A Markdown table of a study's CSV (``row``: one CSV row -> its cells), or one line when missing."""
+    path = paths.study_outputs(results_dir, preset, arch, name)["csv"]
     try:
         table = pd.read_csv(path)
     except (OSError, ValueError):
-        return f"No seed-to-seed study in `results/{preset}/` (consistency_study.py)."
-    rows = [f"| {r.task} | {_pm(r.seed_distance_mean, r.seed_distance_std, 3)} | {r.pairs} | "
-            f"{r.smallest_between_tasks:.3f} | {r.ratio:.2f} |" for r in table.itertuples()]
-    return "\n".join(["| task | FTD between two seeds of the task | seed pairs | smallest FTD to another task | ratio |",
-                      "|---|---|---|---|---|", *rows])
+        return f"No {what} in `results/{preset}/` (consistency_study.py)."
+    return "\n".join([header, "|---" * header.count(" | ") + "|---|", *[row(r) for r in table.itertuples()]])
+
+
+def seeds_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
+    """The consistency study (a): seed-to-seed FTD of each task beside its smallest between-task FTD."""
+    return _study_table(
+        results_dir, preset, arch, "consistency_seeds", "seed-to-seed study",
+        "| task | FTD between two seeds of the task | seed pairs | smallest FTD to another task | ratio |",
+        lambda r: f"| {r.task} | {_pm(r.seed_distance_mean, r.seed_distance_std, 3)} | {r.pairs} | "
+                  f"{r.smallest_between_tasks:.3f} | {r.ratio:.2f} |")
+
+
+def samples_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
+    """The consistency study (b): the matrix against the number of Fisher samples."""
+    return _study_table(
+        results_dir, preset, arch, "consistency_samples", "Fisher-samples study",
+        "| task set | Fisher samples | mean seed std | mean \\|d − d(most samples)\\| | Spearman with most samples | "
+        "same closest source |",
+        lambda r: f"| {r.task_set} | {r.samples} | {r.mean_seed_std:.3f} | {r.mean_abs_change:.3f} | "
+                  f"{r.spearman_vs_most:+.2f} | {r.same_closest} of {r.targets} |")
 
 
 def blocks(results_dir, preset: str) -> dict[str, str]:
     """Every generated block, by the name the README's markers use."""
     out = {"claims": claims_markdown(results_dir, preset), "published": published_markdown(results_dir, preset),
            "train": train_markdown(results_dir, preset), "nas": nas_markdown(results_dir, preset),
-           "consistency-seeds": seeds_markdown(results_dir, preset)}
+           "consistency-seeds": seeds_markdown(results_dir, preset),
+           "consistency-samples": samples_markdown(results_dir, preset)}
     for label, distance in MATRICES:
         out[f"matrix-{label}-{distance}"] = matrix_markdown(results_dir, preset, label, distance)
     return out
@@ -198,7 +215,8 @@ def report_markdown(results_dir, preset: str) -> str:
         lines += [b[f"matrix-{label}-{distance}"], ""]
     lines += ["Heatmaps:", ""] + [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in heatmaps] + [""]
     lines += ["## The published matrices side by side", "", b["published"], "",
-              "## Consistency: two seeds of one task", "", b["consistency-seeds"], ""]
+              "## Consistency: two seeds of one task", "", b["consistency-seeds"], "",
+              "## Consistency: number of Fisher samples", "", b["consistency-samples"], ""]
     if studies:
         lines += ["Studies: " + ", ".join(f"[{p.stem}]({p.relative_to(run).as_posix()})" for p in studies), ""]
     lines += ["## Step 3: task-aware NAS", "", b["nas"], "",

@@ -9,7 +9,7 @@ import torch.nn as nn
 from common.errors import UserError
 from common.nas import (OP_NAMES, OPS, Cell, Genotype, NASNetwork, SearchSpace,
                         build_nas_network)
-from common.tasks import TASKS
+from common.tasks import TASKS, get_task
 
 # Uses every op of the table at least once (12 edges, 10 ops), with different ops on the edges.
 ALL_OPS = Genotype(
@@ -217,3 +217,21 @@ def test_network_rejects_bad_sizes():
         NASNetwork(ALL_OPS, num_classes=10, layers=0)
     with pytest.raises(UserError, match="needs a Genotype"):
         NASNetwork(ALL_OPS.to_str(), num_classes=10)
+
+
+def test_parameter_count_flag_and_width_matching():
+    import argparse
+    from common.cli import parameter_count
+    from common.nas import width_for_params
+    assert parameter_count("0.2M") == 2e5 and parameter_count("150k") == 1.5e5 and parameter_count("2000") == 2000
+    for bad in ("abc", "-1", "nan", "inf", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parameter_count(bad)
+    task = get_task("cifar10-2")
+    g = SearchSpace().sample(torch.Generator().manual_seed(3))
+    count = lambda w: sum(p.numel() for p in build_nas_network(g, task, w, 5).parameters())   # noqa: E731
+    w = width_for_params(g, task, 5, 2e5)
+    assert abs(math.log(count(w) / 2e5)) <= min(abs(math.log(count(w + d) / 2e5)) for d in (-1, 1))
+    assert width_for_params(g, task, 5, 2e5) < width_for_params(g, task, 5, 8e5)
+    with pytest.raises(UserError):
+        width_for_params(g, task, 5, 0)

@@ -251,3 +251,15 @@ def test_reproduce_smoke_end_to_end_writes_the_report(data_root, tmp_path, capsy
     lines = out.splitlines()
     assert not [x for x in lines if x.startswith(("searched ", "retrained ", "done "))], out
     assert sum(x.startswith("skip search") for x in lines) == 5   # mnist-3 full + 4 methods and "0 Fisher(s) computed" in out
+
+
+def test_samples_sweep_finds_where_the_ranking_settles():
+    from common.consistency import samples_sweep
+    few = seeds_of(base_matrix())
+    for m in few:
+        m[1, 2] = 0.1                       # with few samples, mnist-1 looks closest to mnist-2
+    longs = {100: long_frame(few), 500: long_frame(seeds_of(base_matrix())), 1000: long_frame(seeds_of(base_matrix()))}
+    table = samples_sweep(longs).set_index("samples")
+    assert table.loc[100, "same_closest"] == 3 and table.loc[500, "same_closest"] == 4
+    assert table.loc[1000, "spearman_vs_most"] == pytest.approx(1.0) and table.loc[1000, "mean_abs_change"] == 0
+    assert (table.settled_from == 500).all() and table.loc[100, "mean_abs_change"] > table.loc[500, "mean_abs_change"]
