@@ -1,5 +1,6 @@
-"""Study: is the distance consistent? (a) between independently seeded networks of the same task, and
-(d) across Fisher estimators and distances.
+"""Study: is the distance consistent? (a) between independently seeded networks of the same task,
+(b) over the number of Fisher samples, (c) across ε-network architectures, and (d) across Fisher
+estimators and distances.
 
     .venv/bin/python consistency_study.py --preset cpu --data-root ../shared/data
 
@@ -8,11 +9,14 @@ d(N_a^i, N_a^j) on X_a, from the Fishers of fisher_distance.py's runs (computed 
 the smallest distance between that task and another one of its set: a seed-to-seed distance well
 below it means the FTD separates tasks rather than training runs. (d) From the log-det study's
 long table (logdet_study.py): every estimator x distance x sigma^2 against the empirical FTD, Spearman
-over the off-diagonal entries and the targets that keep their closest source. Needs the step-1
-checkpoints and, for (b), the step-2 matrices. Writes results/<preset>/studies/<arch>/
-consistency_seeds.{csv,md,png}, consistency_seeds_long.csv and consistency_measures.{csv,md}.
+over the off-diagonal entries and the targets that keep their closest source. (c) reads only the
+step-2 matrices: for each task set, the --arch matrix against those of every other network that has
+one (e.g. fisher_distance.py --arch resnet18), Kendall's tau per target and the closest sources.
+Needs the step-1 checkpoints and the step-2 matrices. Writes results/<preset>/studies/<arch>/
+consistency_{seeds,samples,architectures,measures}.*
 """
 from common.cli import common_parser, run
+from common.names import NETWORK_NAMES
 
 
 def main(argv=None):
@@ -20,6 +24,10 @@ def main(argv=None):
     p.add_argument("--estimator", default="empirical", help="Fisher estimator of (a) and (b) (default: %(default)s)")
     p.add_argument("--samples", nargs="+", type=int, default=[100, 250, 500],
                    help="(b) Fisher sample counts compared with the preset's (default: %(default)s)")
+    p.add_argument("--parts", nargs="+", choices=("a", "b", "c", "d"), default=["a", "b", "c", "d"],
+                   help="which studies to run (default: all); c and d read only result files")
+    p.add_argument("--other-archs", nargs="+", choices=NETWORK_NAMES,
+                   help="(c) networks compared with --arch (default: every other one with a matrix of the set)")
     args = p.parse_args(argv)
 
     import matplotlib
@@ -30,7 +38,7 @@ def main(argv=None):
     from common.claims import mean_std, read_long
     from dataclasses import replace
 
-    from common.consistency import measure_agreement, samples_sweep, seed_distances, seed_summary
+    from common.consistency import architecture_agreement, measure_agreement, samples_sweep, seed_distances, seed_summary
     from common.ftd import distance_table
     from common.datasets import check_data
     from common.device import select_device
@@ -48,10 +56,14 @@ def main(argv=None):
     fcfg = fisher_config(args.preset, None, args.batch_size)
     device = select_device(args.device)
     check_results_dir(args.results_dir)
-    for ds in cfgs:
-        check_data(ds, args.data_root)
+    parts = set(args.parts)
+    if parts & {"a", "b"}:
+        for ds in cfgs:
+            check_data(ds, args.data_root)
     outputs = []
-    if len(cfg.seeds) < 2:
+    if "a" not in parts:
+        pass
+    elif len(cfg.seeds) < 2:
         print(f"(a) skipped: the seed-to-seed distance needs at least 2 seeds, the preset has {list(cfg.seeds)} "
               "(pass --seeds 0 1)")
     else:
@@ -100,7 +112,7 @@ def main(argv=None):
     # (b) the matrix against the number of Fisher samples, per task set
     counts = sorted({n for n in args.samples if n > 0} | {fcfg.samples or 10 ** 9})
     sweeps = []
-    for label in [n for n in names if n in TASK_SETS]:
+    for label in [n for n in names if n in TASK_SETS] if "b" in parts else []:
         members = resolve_tasks([label])
         longs = {}
         for n in counts:
@@ -139,10 +151,14 @@ def main(argv=None):
         print(sweep.round(3).to_string(index=False))
         outputs += [sweep_out["csv"], sweep_out["md"], sweep_png]
 
+    # (c) the ordering across architectures: result files only
+    if "c" in parts:
+        outputs += _architectures(args, cfg.arch, [n for n in names if n in TASK_SETS], architecture_agreement, plt)
+
     study = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "logdet_ldnas8")["long"]
     measures_out = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "consistency_measures")
     try:
-        study_long = __import__("pandas").read_csv(study)
+        study_long = __import__("pandas").read_csv(study) if "d" in parts else None
     except (OSError, ValueError):
         study_long = None
         print(f"(d) skipped: no log-det study table {study}; run logdet_study.py first")
@@ -159,6 +175,62 @@ def main(argv=None):
     if study_long is not None:
         outputs += [measures_out["csv"], measures_out["md"]]
     print("outputs:\n  " + "\n  ".join(map(str, outputs)))
+
+
+def _architectures(args, arch, labels, agreement, plt) -> list:
+    """(c): every task set's `arch` matrix against the same set's matrix of each other network."""
+    import pandas as pd
+    from common import paths
+    from common.claims import mean_std, read_long
+    from common.io import atomic_write_csv, atomic_write_text
+
+    others = args.other_archs or [a for a in NETWORK_NAMES if a != arch]
+    frames, pairs = [], []
+    for label in labels:
+        ref = read_long(args.results_dir, args.preset, arch, label, "frechet")
+        for other in others:
+            long = read_long(args.results_dir, args.preset, other, label, "frechet") if ref is not None else None
+            if long is None:
+                continue
+            m_ref, m_other = mean_std(ref)[0], mean_std(long)[0]
+            frames.append(agreement(m_ref, m_other).assign(task_set=label, reference=arch, other=other,
+                                                           seeds_reference=ref.seed.nunique(),
+                                                           seeds_other=long.seed.nunique()))
+            pairs.append((label, other, m_ref, m_other))
+    if not frames:
+        print(f"(c) skipped: no task set has a matrix of another network beside {arch}; make one, e.g. "
+              f"`.venv/bin/python train_task_mnist.py --preset {args.preset} --arch resnet18` and "
+              f"`.venv/bin/python fisher_distance.py --preset {args.preset} --task-set mnist --arch resnet18` (a GPU helps)")
+        return []
+    table = pd.concat(frames, ignore_index=True)
+    out = paths.study_outputs(args.results_dir, args.preset, arch, "consistency_architectures")
+    atomic_write_csv(table, out["csv"])
+    fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs), 3.6), squeeze=False)
+    for ax, (label, other, m_ref, m_other) in zip(axes[0], pairs):
+        part = table[(table.task_set == label) & (table.other == other)]
+        for a in m_ref.index:
+            for b in m_ref.columns:
+                if a != b:
+                    ax.scatter(m_ref.loc[a, b], m_other.loc[a, b], color="tab:blue", s=14)
+                    ax.annotate(f"{a}→{b}", (m_ref.loc[a, b], m_other.loc[a, b]), fontsize=5)
+        ax.set_xlabel(f"FTD with {arch} ε-networks")
+        ax.set_ylabel(f"FTD with {other} ε-networks")
+        ax.set_title(f"{label}: Spearman {part.spearman_all.iloc[0]:+.2f}, closest source agrees "
+                     f"{int(part.same_closest.sum())}/{len(part)}", fontsize=8)
+    fig.suptitle(f"Consistency (c): the same tasks' FTD with two architectures (preset {args.preset}; "
+                 "mean over seeds; one point per source→target)", fontsize=8)
+    png = _save(fig, out["csv"].with_suffix(".png"))
+    md = [f"# Consistency study (c): the closest-task ranking across architectures, preset `{args.preset}`", "",
+          f"Mean FTD matrices (frechet, empirical Fisher) of each task set with `{arch}` ε-networks against those "
+          "with another network; per target, Kendall's τ between the two orderings of its sources; Spearman over "
+          f"all off-diagonal entries; figure `{png.name}`.", "",
+          "| task set | networks | target | Kendall τ | closest source | same |", "|---|---|---|---|---|---|"]
+    md += [f"| {r.task_set} | {r.reference} vs {r.other} | {r.target} | {r.kendall_tau:+.2f} | "
+           f"{r.closest_reference} / {r.closest_other} | {'yes' if r.same_closest else '**no**'} |"
+           for r in table.itertuples()]
+    atomic_write_text("\n".join(md) + "\n", out["md"])
+    print(table.round(3).to_string(index=False))
+    return [out["csv"], out["md"], png]
 
 
 def _save(fig, path):

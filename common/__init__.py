@@ -8,5 +8,8 @@ published (the papers' matrices), ranking (rank comparison), logdet_study, nas (
 cells), fuse (FUSE and random search), task_space (closest task -> space), nas_keys, nas_runs
 (step 3 runs and records), nas_report (NAS table), plots, paths (results layout), cache (the keyed
 cache), io (atomic writes), cli (shared flags), errors (user errors, input checks), device,
-provenance.
+provenance, sources (the source each module was executed from, for the keys).
 """
+from .sources import install as _install
+
+_install(__name__)   # before any other submodule loads: keys hash the code that runs (common/sources.py)

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from .errors import UserError
 from .io import atomic_torch_save, atomic_write_json
+from .sources import source_of
 
 FORMATS = ("torch", "json")
 
@@ -47,13 +48,14 @@ _CODE: dict[tuple[str, ...], str] = {}
 
 
 def code_version(*modules: str) -> str:
-    """Hash of the source of ``common/<module>.py`` for each module named: the code a result came from."""
+    """Hash of the source of ``common/<module>.py`` for each module named: the code a result came from
+    (as executed by this process: a file edited after its import does not change it)."""
     names = tuple(sorted(modules))
     if names not in _CODE:
-        here = Path(__file__).resolve().parent
+        # the source each module was *executed* from (common/sources.py), not the file as it is now
         h = hashlib.sha256()
         for name in names:
-            h.update(name.encode() + b"\0" + (here / f"{name}.py").read_bytes() + b"\0")
+            h.update(name.encode() + b"\0" + source_of(f"{__package__}.{name}") + b"\0")
         _CODE[names] = h.hexdigest()[:16]
     return _CODE[names]
 

@@ -153,9 +153,12 @@ def load_network(task: Task, arch: str, seed: int, cfg: TrainConfig, *, preset: 
 
 def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
     """Gather every readable run record of a preset into ``train_metrics.csv`` (rewritten atomically);
-    an unreadable record is skipped with a warning (its training script rewrites it)."""
-    rows = []
+    an unreadable record is skipped with a warning (its training script rewrites it). Rows of the
+    existing CSV for runs that have no record here (trained on another machine, e.g. a GPU, whose
+    checkpoints did not travel) are kept, so that a rerun never drops them; a record replaces its row."""
+    rows, seen = [], set()
     for p in sorted(paths.checkpoints_root(results_dir, preset).glob("*/*/seed*.json")):
+        seen.add((p.parent.parent.name, p.parent.name, p.stem.removeprefix("seed"), preset))
         entry = read_entry(p, "json", "run record")
         if entry is None:
             continue
@@ -170,6 +173,15 @@ def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
             continue
         rows.append(metrics)
     df = pd.DataFrame(rows)
+    try:
+        old = pd.read_csv(paths.train_metrics_csv(results_dir, preset))
+    except (OSError, ValueError):
+        old = None
+    run_key = ["arch", "task", "seed", "preset"]
+    if old is not None and len(old) and set(run_key) <= set(old.columns):
+        # a run with a record file here (even an unreadable or outdated one) is the record's to report
+        keep = old[[tuple(map(str, r)) not in seen and r[1] in TASKS for r in old[run_key].values]]
+        df = pd.concat([df, keep], ignore_index=True) if len(df) else keep
     if len(df):
         first = ["task", "arch", "seed", "preset", "epochs", "train_acc", "val_acc", "test_acc", "params",
                  "train_seconds", "device", "git_commit"]

@@ -10,6 +10,9 @@ Decision rules (stated once, here):
 * bounds: every entry of every seed in [0, 1] and d(a, a) = 0 (to 1e-9); asymmetry: at least one
   pair whose two directions differ by more than twice the larger of their seed std's;
 * consistency over seeds: the closest source per target is the mean's in ≥ 90 % of (target, seed);
+* consistency across architectures (consistency study (c)): *reproduced* when every target keeps its
+  closest source and every target's Kendall τ (ordering of its sources) is > 0; *not reproduced*
+  when at most half of the targets keep their closest source; else *inconclusive*;
 * same dataset closer: the mean within-dataset distance is below the across-dataset one *and* most
   targets have a same-dataset closest source (both: reproduced; neither: not reproduced);
 * NAS: the paired bootstrap verdict of ``common/nas_report.py`` ("better" / "worse" / no evidence).
@@ -27,6 +30,8 @@ from .tasks import get_task
 
 # commands in the evidence start like the README's (not like this interpreter: the text is compared)
 PY = ".venv/bin/python"
+# the FTD paper's ε-networks, checked beside the suite's default network (claims 2 and 3)
+PAPER_NETWORKS = ("resnet18", "vgg16", "densenet121")
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_RUN = "reproduced", "not reproduced", "inconclusive", "not run"
 
 
@@ -135,7 +140,7 @@ def consistency_claim(number: str, long: pd.DataFrame | None, label: str, comman
     off = std.where(~_eye(std)).stack()
     spread = (f"off-diagonal std {off.min():.3f}–{off.max():.3f}" if off.notna().any() else "no std")
     evidence = (f"closest source = the mean's in {agree} of {total} (target, seed); {spread} over "
-                f"{len(per_seed)} seed(s); across architectures: not run (one ε-network architecture)")
+                f"{len(per_seed)} seed(s)")
     if len(per_seed) < 2:
         return Claim(number, "FTD", statement, INCONCLUSIVE, evidence)
     return Claim(number, "FTD", statement, REPRODUCED if agree >= 0.9 * total else NOT_REPRODUCED, evidence)
@@ -189,6 +194,32 @@ def seed_noise_claim(number: str, results_dir, preset: str, arch: str) -> Claim:
     return Claim(number, "FTD", statement, status, evidence)
 
 
+def architecture_claim(number: str, results_dir, preset: str, arch: str, label: str, other: str) -> Claim:
+    """Claim 3 across networks, from consistency study (c)'s table."""
+    statement = f"the distances keep their ordering across architectures ({label}: {arch} vs {other})"
+    path = paths.study_outputs(results_dir, preset, arch, "consistency_architectures")["csv"]
+    try:
+        table = pd.read_csv(path)
+        rows = table[(table.task_set == label) & (table.other == other)]
+    except (OSError, ValueError, AttributeError):
+        rows = None
+    if rows is None or rows.empty:
+        return _not_run(number, "FTD", statement,
+                        f"no {other} matrix of {label} in the architectures study; make it: `{_train_command(preset, label, other)}`, "
+                        f"`{_command(preset, other, label, 'frechet')}`, then `{PY} consistency_study.py --preset {preset} --parts c`")
+    same, n = int(rows.same_closest.sum()), len(rows)
+    evidence = (f"Kendall τ per target {rows.kendall_tau.min():+.2f} to {rows.kendall_tau.max():+.2f}; closest source "
+                f"the same for {same} of {n} targets; Spearman over all entries {rows.spearman_all.iloc[0]:+.2f}")
+    status = (REPRODUCED if same == n and (rows.kendall_tau > 0).all() else
+              NOT_REPRODUCED if same <= n / 2 else INCONCLUSIVE)
+    return Claim(number, "FTD", statement, status, evidence)
+
+
+def _train_command(preset: str, label: str, arch: str) -> str:
+    script = "train_task_mnist.py" if label == "mnist" else "train_task_cifar.py"
+    return f"{PY} {script} --preset {preset} --arch {arch} --data-root <data>"
+
+
 def read_runs(results_dir, preset: str, target: str, baselines: str) -> pd.DataFrame | None:
     path = paths.nas_table_outputs(results_dir, preset, target, baselines)["runs"]
     try:
@@ -235,6 +266,15 @@ def all_claims(results_dir, preset: str, arch: str = "smallcnn") -> list[Claim]:
                                     f"{name}, {arch}, FTD", _command(preset, arch, label, "frechet")))
     claims.append(_not_run("2c", "FTD", "the closest source of cifar100-2 is cifar100-3 (CIFAR-100)",
                            "no CIFAR-100 tasks in the suite yet (issue 11)"))
+    # the same claims with the papers' networks as ε-networks (trained on a GPU when one is at hand):
+    # 2d/2e and 3d/3e ResNet-18, 2f/2g and 3f/3g VGG-16, 2h/2i and 3h/3i DenseNet-121
+    for k, other in enumerate(PAPER_NETWORKS):
+        letters = "defghi"[2 * k:2 * k + 2]
+        for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
+            claims.append(closest_claim(f"2{letters[i]}", "FTD", read_long(results_dir, preset, other, label, "frechet"),
+                                        f"{label}-2", f"{label}-3", f"{name}, {other}, FTD",
+                                        f"{_train_command(preset, label, other)}` then `{_command(preset, other, label, 'frechet')}"))
+            claims.append(architecture_claim(f"3{letters[i]}", results_dir, preset, arch, label, other))
     for i, label in enumerate(("mnist", "cifar10")):
         claims.append(consistency_claim(f"3{'ab'[i]}", longs[label], label, _command(preset, arch, label, "frechet")))
     claims.append(seed_noise_claim("3c", results_dir, preset, arch))

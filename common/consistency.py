@@ -3,6 +3,10 @@
 (a) ``seed_distances``: d between independently seeded ε-networks of the *same* task on its own data,
     F_i = Fisher of N_a(seed i) on X_a, F_j = the same for seed j: how far apart two runs of one task
     are, to compare with the smallest distance between different tasks (the noise floor of the FTD);
+(b) ``samples_sweep``: the matrix against the number of Fisher samples;
+(c) ``architecture_agreement``: the same task set's matrices made with two ε-network architectures:
+    per target, Kendall's τ between the two orderings of its sources, and whether the closest source
+    is the same (the FTD paper's claim 3: "the distances keep their ordering across architectures");
 (d) ``measure_agreement``: for every (estimator, distance, σ²) of the log-det study's long table, the
     Spearman correlation of its mean matrix with a reference one (empirical Fisher, ``frechet``) over
     the off-diagonal entries, and how many targets keep their closest source.
@@ -18,7 +22,7 @@ from .checkpoints import verify_checkpoints
 from .distance import task_distance
 from .fishers import cached_fisher, fisher_data
 from .presets import FisherConfig, TrainConfig
-from .ranking import closest_sources, off_diagonal, spearman
+from .ranking import closest_sources, kendall_tau, off_diagonal, spearman
 from .tasks import Task
 
 
@@ -105,3 +109,21 @@ def samples_sweep(longs: dict[int, pd.DataFrame]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     settled = [n for i, n in enumerate(table.samples) if (table.same_closest[i:] == table.targets[i:]).all()]
     return table.assign(settled_from=settled[0] if settled else None)
+
+
+def architecture_agreement(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """(c) Two mean matrices of one task set (rows = source, columns = target) made with different
+    architectures: one row per target with Kendall's τ between the distances of its sources in the
+    two matrices, both closest sources, and the Spearman correlation of all off-diagonal entries
+    (the same on every row). Tasks are matched by name, in the reference's order."""
+    missing = sorted(set(reference.index) - set(other.index))
+    if missing:
+        raise KeyError(f"the second matrix lacks task(s) {', '.join(missing)}")
+    other = other.loc[reference.index, reference.columns]
+    overall = spearman(off_diagonal(other), off_diagonal(reference))
+    closest_ref, closest_other = closest_sources(reference), closest_sources(other)
+    rows = [{"target": t, "kendall_tau": kendall_tau(reference[t].drop(t), other[t].drop(t)),
+             "closest_reference": closest_ref[t], "closest_other": closest_other[t],
+             "same_closest": closest_ref[t] == closest_other[t], "spearman_all": overall}
+            for t in reference.columns]
+    return pd.DataFrame(rows)

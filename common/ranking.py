@@ -29,6 +29,29 @@ def spearman(a: pd.Series, b: pd.Series) -> float:
     return float((da * db).sum() / denom) if denom > 0 else float("nan")
 
 
+def kendall_tau(a: pd.Series, b: pd.Series) -> float:
+    """Kendall's τ-b of two aligned series: (concordant − discordant pairs) over the geometric mean of
+    the pairs untied in each; a pair tied in both counts in neither (as ``scipy.stats.kendalltau``)."""
+    x, y = list(map(float, a)), list(map(float, b))
+    concordant = discordant = tied_x = tied_y = 0
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            dx, dy = (x[i] > x[j]) - (x[i] < x[j]), (y[i] > y[j]) - (y[i] < y[j])
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                tied_x += 1
+            elif dy == 0:
+                tied_y += 1
+            elif dx == dy:
+                concordant += 1
+            else:
+                discordant += 1
+    pairs = concordant + discordant
+    denom = math.sqrt((pairs + tied_x) * (pairs + tied_y))
+    return (concordant - discordant) / denom if denom > 0 else float("nan")
+
+
 def closest_sources(matrix: pd.DataFrame) -> dict[str, str]:
     """target -> the source a != target with the smallest d(a -> target)."""
     return {t: str(matrix[t].drop(t).idxmin()) for t in matrix.columns}

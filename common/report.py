@@ -47,21 +47,27 @@ def claims_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
 
 def published_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
     """Ours vs every published matrix whose tasks we have: Spearman over the off-diagonal entries and
-    the closest source per target (``common/ranking.py``)."""
-    lines = [f"Our mean matrices (`{arch}`, preset `{preset}`) beside the published ones: Spearman rank correlation "
+    the closest source per target (``common/ranking.py``); with our `arch` matrix, and also with our
+    matrix of the published network when we have one (e.g. ResNet-18 ε-networks)."""
+    lines = [f"Our mean matrices (preset `{preset}`) beside the published ones: Spearman rank correlation "
              "over the off-diagonal entries, and the targets whose closest source agrees.", "",
              "| published matrix | network | ours | Spearman | closest source agrees |", "|---|---|---|---|---|"]
     for name, published in PUBLISHED.items():
         label = next((s for s, members in TASK_SETS.items() if tuple(members) == published.tasks), None)
         distances = ("frechet",) if published.paper == "FTD" else ("logdet", "frechet")
         for distance in distances:
-            long = read_long(results_dir, preset, arch, label, distance) if label else None
-            if long is None:
-                lines.append(f"| {name} | {published.network} | {label + ', ' + distance + ': not run' if label else 'its tasks are not in the suite'} | — | — |")
+            if not label:
+                lines.append(f"| {name} | {published.network} | its tasks are not in the suite | — | — |")
                 continue
-            result = compare(mean_std(long)[0], as_frame(published))
-            lines.append(f"| {name} | {published.network} | {label}, {distance} | {result['spearman']:+.2f} | "
-                         f"{result['closest_agree']} of {result['targets']} |")
+            for ours in dict.fromkeys([arch, published.network]):   # published.network: our name
+                long = read_long(results_dir, preset, ours, label, distance) if ours else None
+                if long is None:
+                    if ours == arch:
+                        lines.append(f"| {name} | {published.network} | {label}, {distance}, {ours}: not run | — | — |")
+                    continue
+                result = compare(mean_std(long)[0], as_frame(published))
+                lines.append(f"| {name} | {published.network} | {label}, {distance}, {ours} | {result['spearman']:+.2f} | "
+                             f"{result['closest_agree']} of {result['targets']} |")
     return "\n".join(lines)
 
 
@@ -149,12 +155,29 @@ def samples_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
                   f"{r.spearman_vs_most:+.2f} | {r.same_closest} of {r.targets} |")
 
 
+def architectures_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
+    """The consistency study (c): per task set and target, the ordering of the sources with two networks."""
+    path = paths.study_outputs(results_dir, preset, arch, "consistency_architectures")["csv"]
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError):
+        return f"No architectures study in `results/{preset}/` (consistency_study.py)."
+    lines = ["| task set | networks (seeds) | Spearman, all entries | Kendall τ per target | closest source agrees |",
+             "|---|---|---|---|---|"]
+    for (label, other), g in table.groupby(["task_set", "other"], sort=False):
+        taus = ", ".join(f"{r.target} {r.kendall_tau:+.2f}" for r in g.itertuples())
+        lines.append(f"| {label} | {g.reference.iloc[0]} ({g.seeds_reference.iloc[0]}) vs {other} ({g.seeds_other.iloc[0]}) | "
+                     f"{g.spearman_all.iloc[0]:+.2f} | {taus} | {int(g.same_closest.sum())} of {len(g)} |")
+    return "\n".join(lines)
+
+
 def blocks(results_dir, preset: str) -> dict[str, str]:
     """Every generated block, by the name the README's markers use."""
     out = {"claims": claims_markdown(results_dir, preset), "published": published_markdown(results_dir, preset),
            "train": train_markdown(results_dir, preset), "nas": nas_markdown(results_dir, preset),
            "consistency-seeds": seeds_markdown(results_dir, preset),
-           "consistency-samples": samples_markdown(results_dir, preset)}
+           "consistency-samples": samples_markdown(results_dir, preset),
+           "consistency-architectures": architectures_markdown(results_dir, preset)}
     for label, distance in MATRICES:
         out[f"matrix-{label}-{distance}"] = matrix_markdown(results_dir, preset, label, distance)
     return out
@@ -216,7 +239,8 @@ def report_markdown(results_dir, preset: str) -> str:
     lines += ["Heatmaps:", ""] + [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in heatmaps] + [""]
     lines += ["## The published matrices side by side", "", b["published"], "",
               "## Consistency: two seeds of one task", "", b["consistency-seeds"], "",
-              "## Consistency: number of Fisher samples", "", b["consistency-samples"], ""]
+              "## Consistency: number of Fisher samples", "", b["consistency-samples"], "",
+              "## Consistency: two ε-network architectures", "", b["consistency-architectures"], ""]
     if studies:
         lines += ["Studies: " + ", ".join(f"[{p.stem}]({p.relative_to(run).as_posix()})" for p in studies), ""]
     lines += ["## Step 3: task-aware NAS", "", b["nas"], "",

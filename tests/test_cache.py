@@ -72,6 +72,28 @@ def test_code_version_follows_the_source():
     assert cache.code_version("data", "fisher") == cache.code_version("fisher", "data")
 
 
+def test_code_version_hashes_the_code_that_runs_not_a_later_edit(tmp_path):
+    """A module file edited while a run is going must not re-key that run's results: the hash is of
+    the bytes the process executed (common/sources.py). A new process sees the edit."""
+    import shutil
+    shutil.copytree(ROOT / "common", tmp_path / "common", ignore=shutil.ignore_patterns("__pycache__"))
+    script = ("import hashlib, pathlib, sys\n"
+              "from common import cache, fisher\n"
+              "before = cache.code_version('fisher')\n"
+              "path = pathlib.Path('common/fisher.py')\n"
+              "original = path.read_bytes()\n"
+              "expected = hashlib.sha256(b'fisher\\0' + original + b'\\0').hexdigest()[:16]\n"
+              "path.write_bytes(original + b'\\n# edited while running\\n')\n"
+              "cache._CODE.clear()\n"
+              "print(before == expected, cache.code_version('fisher') == before)\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["True", "True"], out.stderr[-2000:]
+    again = subprocess.run([sys.executable, "-c", "from common import cache; print(cache.code_version('fisher'))"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert again.stdout.strip() not in ("", cache.code_version("fisher"))      # a new process: the edited file
+
+
 def test_a_kill_during_a_write_keeps_the_old_file_and_the_next_write_cleans_up(tmp_path):
     path = tmp_path / "out.json"
     path.write_text('{"old": true}')

@@ -204,7 +204,7 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     assert ("| method | space size (log10 genotypes) | architecture | test acc (%) | params (M) | "
             "MACs (M) | search cost per seed (device-hours) | device |") in md
     assert "bootstrap interval" not in md or "→ **FUSE, task-aware space" in md       # one seed: no interval
-    assert "Does α rank the candidates" in md and table.space_log10_size.iloc[1] == pytest.approx(12.0)
+    assert "Does α rank the candidates" in md and table.space_log10_size.iloc[1] == pytest.approx(SearchSpace().log10_size)
     assert f"(ops of {closest})" in md and "Comparison at equal budget" in md and "normal:\\|" in md
 
     record = json.loads(paths.nas_record_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}").read_text())["value"]

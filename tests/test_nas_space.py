@@ -1,4 +1,5 @@
 """The NAS search space: op shapes, genotype strings/JSON, seeded sampling, the network skeleton."""
+import itertools
 import json
 import math
 
@@ -7,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from common.errors import UserError
-from common.nas import (OP_NAMES, OPS, Cell, Genotype, NASNetwork, SearchSpace,
+from common.nas import (EDGES, OP_NAMES, OPS, Cell, Genotype, NASNetwork, SearchSpace, cell_is_alive,
                         build_nas_network)
 from common.tasks import TASKS, get_task
 
@@ -111,8 +112,7 @@ def test_task_aware_space_is_restricted_per_cell_type():
     space = SearchSpace.from_genotype(closest)
     assert space.cell_ops("normal") == ("skip_connect", "sep_conv_3x3")
     assert space.cell_ops("reduce") == ("max_pool_3x3", "dil_conv_3x3")
-    assert space.log10_size == pytest.approx(12 * math.log10(2))            # 2 ops on each of 12 edges
-    assert SearchSpace().log10_size == pytest.approx(12.0)                 # 10 ops on each of 12 edges
+    assert space.log10_size == pytest.approx(12 * math.log10(2))            # 2 ops on each of 12 edges, no none
     g = torch.Generator().manual_seed(0)
     normal, reduce = set(), set()
     for _ in range(100):
@@ -124,6 +124,31 @@ def test_task_aware_space_is_restricted_per_cell_type():
     swapped = Genotype(normal=closest.reduce, reduce=closest.normal)        # same ops, wrong cells
     assert closest in space and swapped not in space
     assert space.to_dict() == {"normal": ["skip_connect", "sep_conv_3x3"], "reduce": ["max_pool_3x3", "dil_conv_3x3"]}
+
+
+def test_dead_cells_are_never_drawn_nor_counted():
+    # EDGES: 0->1, 0->2, 0->3, 1->2, 1->3, 2->3
+    assert not cell_is_alive(("sep_conv_3x3", "skip_connect", "none", "sep_conv_3x3", "none", "none"))  # node 3 fed by none
+    assert not cell_is_alive(("none", "none", "none", "sep_conv_3x3", "skip_connect", "skip_connect"))  # input cut off
+    assert cell_is_alive(("none", "none", "skip_connect", "none", "none", "none"))                     # 0->3 alone
+    assert cell_is_alive(("sep_conv_3x3", "none", "none", "none", "none", "none")) is False
+    assert cell_is_alive(("sep_conv_3x3", "none", "none", "skip_connect", "none", "max_pool_3x3"))      # 0->1->2->3
+    # the space's size against brute-force enumeration (an independent count)
+    for ops in (("none", "skip_connect"), ("none", "skip_connect", "max_pool_3x3"), ("skip_connect", "sep_conv_3x3")):
+        live = sum(cell_is_alive(c) for c in itertools.product(ops, repeat=len(EDGES)))
+        assert SearchSpace(ops).log10_size == pytest.approx(2 * math.log10(live))
+    assert 11.9 < SearchSpace().log10_size < 12.0                           # 10 ops per edge, a few dead cells out
+    # the sampler draws only live cells, and all of them: {none, skip}: 2^6 cells, of which `live` are alive
+    space = SearchSpace(("none", "skip_connect"))
+    g = torch.Generator().manual_seed(0)
+    drawn = [space.sample(g) for _ in range(3000)]
+    assert all(cell_is_alive(d.normal) and cell_is_alive(d.reduce) for d in drawn)
+    live = sum(cell_is_alive(c) for c in itertools.product(("none", "skip_connect"), repeat=len(EDGES)))
+    assert len({d.normal for d in drawn}) == live
+    with pytest.raises(UserError, match="only use 'none'"):
+        SearchSpace(("none",))
+    with pytest.raises(UserError, match="reduction cell may only use 'none'"):
+        SearchSpace(("skip_connect",), ("none",))
 
 
 def test_restricted_space_only_yields_the_genotypes_ops():

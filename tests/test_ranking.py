@@ -1,4 +1,5 @@
 """Rank comparison against published matrices, on constructed examples, and the log-det study end to end."""
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -7,7 +8,7 @@ import train_task_cifar
 import train_task_mnist
 from common import paths
 from common.published import PUBLISHED
-from common.ranking import as_frame, closest_sources, compare, off_diagonal, spearman
+from common.ranking import as_frame, closest_sources, compare, kendall_tau, off_diagonal, spearman
 
 
 def matrix(values, names=("a", "b", "c")):
@@ -25,6 +26,17 @@ def test_spearman_hand_computed():
     assert compare(ours, theirs)["spearman"] == pytest.approx(1 - 12 / 210, rel=1e-12)
     assert compare(ours, ours * 10 + 3)["spearman"] == pytest.approx(1.0)
     assert compare(ours, -ours)["spearman"] == pytest.approx(-1.0)
+
+
+def test_kendall_tau_hand_computed_and_against_scipy():
+    # (1,2,3) vs (1,3,2): pairs (1,2) and (1,3) concordant, (2,3) discordant -> (2 - 1) / 3
+    assert kendall_tau(pd.Series([1, 2, 3]), pd.Series([1, 3, 2])) == pytest.approx(1 / 3)
+    assert kendall_tau(pd.Series([1, 2, 3]), pd.Series([3, 2, 1])) == pytest.approx(-1.0)
+    stats = pytest.importorskip("scipy.stats")      # an external reference, ties included (tau-b)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a, b = rng.integers(0, 4, 9), rng.integers(0, 4, 9)
+        assert kendall_tau(pd.Series(a), pd.Series(b)) == pytest.approx(stats.kendalltau(a, b).statistic, abs=1e-12)
 
 
 def test_closest_source_reads_columns_and_reorders_to_theirs():

@@ -13,6 +13,7 @@ import collect
 import reproduce
 from common import claims, paths
 from common.collect import block_names, fill
+from common.consistency import architecture_agreement
 from common.report import blocks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,6 +123,49 @@ def golden_tree(root: Path) -> None:
     nas = paths.nas_table_outputs(root, "cpu", "mnist-2", "mnist")["runs"]
     nas.parent.mkdir(parents=True)
     runs_frame(0.05).to_csv(nas, index=False)
+    # a second network's matrix (same ordering, other scale) and the architectures study made from it
+    other = paths.distance_outputs(root, "cpu", "resnet18", "mnist", "frechet", "empirical")
+    other["long"].parent.mkdir(parents=True)
+    long_frame(seeds_of(0.2 + 0.5 * base_matrix())).to_csv(other["long"], index=False)
+    write_architectures_study(root, base_matrix(), 0.2 + 0.5 * base_matrix())
+
+
+def write_architectures_study(root: Path, ref: np.ndarray, other: np.ndarray) -> None:
+    """consistency_study.py (c)'s CSV for two mean matrices of the mnist set."""
+    table = architecture_agreement(frame(ref), frame(other)).assign(
+        task_set="mnist", reference="smallcnn", other="resnet18", seeds_reference=3, seeds_other=3)
+    path = paths.study_outputs(root, "cpu", "smallcnn", "consistency_architectures")["csv"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+
+
+def frame(m: np.ndarray) -> pd.DataFrame:
+    m = np.array(m, dtype=float)
+    np.fill_diagonal(m, 0.0)
+    return pd.DataFrame(m, index=TASKS, columns=TASKS)
+
+
+def test_architecture_agreement_and_claim(tmp_path):
+    ref = base_matrix()
+    same_order = architecture_agreement(frame(ref), frame(0.1 + 0.8 * ref))
+    assert (same_order.kendall_tau == 1).all() and same_order.same_closest.all()
+    assert same_order.spearman_all.iloc[0] == pytest.approx(1.0)
+    write_architectures_study(tmp_path, ref, 0.1 + 0.8 * ref)
+    claim = claims.architecture_claim("3d", tmp_path, "cpu", "smallcnn", "mnist", "resnet18")
+    assert claim.status == claims.REPRODUCED and "4 of 4" in claim.evidence
+    # one target's sources reordered: its tau drops, its closest source changes -> inconclusive
+    swapped = ref.copy()
+    swapped[[3, 1], 2] = swapped[[1, 3], 2]          # column mnist-2: mnist-3 and mnist-1 trade places
+    table = architecture_agreement(frame(ref), frame(swapped)).set_index("target")
+    assert table.loc["mnist-2", "kendall_tau"] == pytest.approx(1 / 3)   # 3 sources: 2 concordant, 1 discordant
+    assert not table.loc["mnist-2", "same_closest"] and table.drop("mnist-2").same_closest.all()
+    write_architectures_study(tmp_path, ref, swapped)
+    assert claims.architecture_claim("3d", tmp_path, "cpu", "smallcnn", "mnist", "resnet18").status == claims.INCONCLUSIVE
+    # the seeded bug: the other network's matrix transposed (rows = target) keeps at most half the closest sources
+    write_architectures_study(tmp_path, ref, ref.T)
+    assert claims.architecture_claim("3d", tmp_path, "cpu", "smallcnn", "mnist", "resnet18").status == claims.NOT_REPRODUCED
+    missing = claims.architecture_claim("3d", tmp_path / "none", "cpu", "smallcnn", "mnist", "resnet18")
+    assert missing.status == claims.NOT_RUN and "--arch resnet18" in missing.evidence
 
 
 def test_report_blocks_golden(tmp_path):

@@ -52,6 +52,24 @@ def test_mnist_smoke_trains_reloads_skips_and_forces(data_root, tmp_path, capsys
     assert json.loads(paths.record_path(tmp_path, "smoke", "smallcnn", "mnist-2", 1).read_text())["value"]["metrics"]["epochs"] == 2
 
 
+def test_metrics_keep_runs_trained_elsewhere(data_root, tmp_path):
+    """Rows of runs whose checkpoints are not here (trained on a GPU machine, say) survive a rerun;
+    a run retrained here replaces its old row."""
+    metrics = paths.train_metrics_csv(tmp_path, "smoke")
+    metrics.parent.mkdir(parents=True)
+    elsewhere = {"task": "mnist-0", "arch": "resnet18", "seed": 0, "preset": "smoke", "epochs": 1, "train_acc": 0.5,
+                 "val_acc": 0.5, "test_acc": 0.123, "params": 11169858, "train_seconds": 1.0, "device": "cuda",
+                 "git_commit": "abc"}
+    stale_here = dict(elsewhere, arch="smallcnn", test_acc=0.001, device="cpu")
+    pd.DataFrame([elsewhere, stale_here]).to_csv(metrics, index=False)
+    train_task_mnist.main(["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(tmp_path),
+                           "--tasks", "mnist-0", "--seeds", "0"])
+    df = pd.read_csv(metrics)
+    assert len(df) == 2 and set(df.arch) == {"resnet18", "smallcnn"}
+    assert df[df.arch == "resnet18"].test_acc.item() == 0.123          # kept as it was
+    assert df[df.arch == "smallcnn"].test_acc.item() != 0.001          # the new record's row
+
+
 def test_cifar_smoke_writes_checkpoints(data_root, tmp_path):
     train_task_cifar.main(["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(tmp_path),
                            "--tasks", "cifar10-2"])
