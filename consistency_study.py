@@ -84,8 +84,8 @@ def main(argv=None):
         summary = frames[0] if len(frames) == 1 else __import__("pandas").concat(frames, ignore_index=True)
 
         out = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "consistency_seeds")
-        atomic_write_csv(pairs, out["long"])
-        atomic_write_csv(summary, out["csv"])
+        atomic_write_csv(pairs.assign(git_commit=git_commit()), out["long"])
+        atomic_write_csv(summary.assign(git_commit=git_commit()), out["csv"])
         fig, ax = plt.subplots(figsize=(1 + 0.8 * len(summary), 3.5))
         x = range(len(summary))
         ax.bar(x, summary.seed_distance_mean, yerr=summary.seed_distance_std, capsize=3, color="tab:blue",
@@ -125,7 +125,7 @@ def main(argv=None):
         import pandas as pd
         sweep = pd.concat(sweeps, ignore_index=True)
         sweep_out = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "consistency_samples")
-        atomic_write_csv(sweep, sweep_out["csv"])
+        atomic_write_csv(sweep.assign(git_commit=git_commit()), sweep_out["csv"])
         fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
         for label, g in sweep.groupby("task_set", sort=False):
             axes[0].plot(g.samples, g.spearman_vs_most, marker="o", label=label)
@@ -164,7 +164,7 @@ def main(argv=None):
         print(f"(d) skipped: no log-det study table {study}; run logdet_study.py first")
     if study_long is not None:
         agreement = measure_agreement(study_long)
-        atomic_write_csv(agreement, measures_out["csv"])
+        atomic_write_csv(agreement.assign(git_commit=git_commit()), measures_out["csv"])
         md = [f"# Consistency study (d): estimators and distances vs the empirical FTD (ldnas8, `{cfg.arch}`)", "",
               "Spearman of each variant's mean matrix with the empirical-Fisher `frechet` matrix over the 56 "
               "off-diagonal entries, and the targets whose closest source is the same.", "",
@@ -183,6 +183,7 @@ def _architectures(args, arch, labels, agreement, plt) -> list:
     from common import paths
     from common.claims import mean_std, read_long
     from common.io import atomic_write_csv, atomic_write_text
+    from common.provenance import git_commit
 
     others = args.other_archs or [a for a in NETWORK_NAMES if a != arch]
     frames, pairs = [], []
@@ -204,7 +205,7 @@ def _architectures(args, arch, labels, agreement, plt) -> list:
         return []
     table = pd.concat(frames, ignore_index=True)
     out = paths.study_outputs(args.results_dir, args.preset, arch, "consistency_architectures")
-    atomic_write_csv(table, out["csv"])
+    atomic_write_csv(table.assign(git_commit=git_commit()), out["csv"])
     fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs), 3.6), squeeze=False)
     for ax, (label, other, m_ref, m_other) in zip(axes[0], pairs):
         part = table[(table.task_set == label) & (table.other == other)]

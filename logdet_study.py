@@ -38,6 +38,7 @@ def main(argv=None):
     from common.io import atomic_write_csv, atomic_write_text
     from common.logdet_study import markdown, rank_variants, run_study
     from common.presets import fisher_config, train_configs
+    from common.provenance import git_commit
     from common.published import PUBLISHED
     from common.tasks import resolve_tasks
 
@@ -68,7 +69,7 @@ def main(argv=None):
     out = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "logdet_ldnas8")
     command = "python logdet_study.py " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
     atomic_write_csv(long, out["long"])
-    atomic_write_csv(table, out["csv"])
+    atomic_write_csv(table.assign(git_commit=git_commit()), out["csv"])
     atomic_write_text(markdown(table, published, preset=args.preset, arch=cfg.arch, seeds=cfg.seeds,
                                samples=fcfg.samples or "all", command=command), out["md"])
     print(table.drop(columns=["closest"]).round(3).to_string(index=False))

@@ -93,6 +93,7 @@ def write_table(target: Task, methods: list[str], seeds: list[int], records: dic
                      "space_log10_size": g.space_log10_size.mean(),
                      "alpha_rank_stage": g.alpha_rank_stage.mean(), "alpha_rank_pooled": g.alpha_rank_pooled.mean(),
                      "closest_task": closest[0]["task"] if closest else "",
+                     "git_commit": ", ".join(sorted(g.git_commit.astype(str).unique())),   # the rows' runs
                      "closest_search_hours": (pd.Series([_closest_search_hours(c) for c in closest]).mean()
                                               if closest else float("nan"))})
     table = pd.DataFrame(rows)

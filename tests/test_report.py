@@ -2,7 +2,6 @@
 collector (collect.py) and reproduce.py's runner."""
 import itertools
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
