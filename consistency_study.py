@@ -38,7 +38,7 @@ def main(argv=None):
     from common.claims import mean_std, read_long
     from dataclasses import replace
 
-    from common.consistency import architecture_agreement, measure_agreement, samples_sweep, seed_distances, seed_summary
+    from common.consistency import measure_agreement, samples_sweep, seed_distances, seed_summary
     from common.ftd import distance_table
     from common.datasets import check_data
     from common.device import select_device
@@ -153,7 +153,7 @@ def main(argv=None):
 
     # (c) the ordering across architectures: result files only
     if "c" in parts:
-        outputs += _architectures(args, cfg.arch, [n for n in names if n in TASK_SETS], architecture_agreement, plt)
+        outputs += _architectures(args, cfg.arch, [n for n in names if n in TASK_SETS])
 
     study = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "logdet_ldnas8")["long"]
     measures_out = paths.study_outputs(args.results_dir, args.preset, cfg.arch, "consistency_measures")
@@ -177,10 +177,12 @@ def main(argv=None):
     print("outputs:\n  " + "\n  ".join(map(str, outputs)))
 
 
-def _architectures(args, arch, labels, agreement, plt) -> list:
+def _architectures(args, arch, labels) -> list:
     """(c): every task set's `arch` matrix against the same set's matrix of each other network."""
+    import matplotlib.pyplot as plt
     import pandas as pd
     from common import paths
+    from common.consistency import architecture_agreement
     from common.claims import mean_std, read_long
     from common.io import atomic_write_csv, atomic_write_text
     from common.provenance import git_commit
@@ -194,7 +196,7 @@ def _architectures(args, arch, labels, agreement, plt) -> list:
             if long is None:
                 continue
             m_ref, m_other = mean_std(ref)[0], mean_std(long)[0]
-            frames.append(agreement(m_ref, m_other).assign(task_set=label, reference=arch, other=other,
+            frames.append(architecture_agreement(m_ref, m_other).assign(task_set=label, reference=arch, other=other,
                                                            seeds_reference=ref.seed.nunique(),
                                                            seeds_other=long.seed.nunique()))
             pairs.append((label, other, m_ref, m_other))

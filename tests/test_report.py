@@ -144,6 +144,20 @@ def frame(m: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(m, index=TASKS, columns=TASKS)
 
 
+def test_consistency_study_part_c_reads_only_the_matrices(tmp_path, capsys):
+    """consistency_study.py --parts c on a results tree with two networks' mnist matrices and no data."""
+    import consistency_study
+    golden_tree(tmp_path)
+    path = paths.study_outputs(tmp_path, "cpu", "smallcnn", "consistency_architectures")["csv"]
+    path.unlink()
+    consistency_study.main(["--preset", "cpu", "--results-dir", str(tmp_path), "--parts", "c",
+                            "--data-root", str(tmp_path / "no-data")])
+    table = pd.read_csv(path)
+    assert set(table.other) == {"resnet18"} and len(table) == 4 and (table.kendall_tau == 1).all()
+    assert table.git_commit.notna().all() and path.with_suffix(".png").is_file()
+    assert "cifar10" not in set(table.task_set)                 # no cifar10 matrices: nothing to compare
+
+
 def test_architecture_agreement_and_claim(tmp_path):
     ref = base_matrix()
     same_order = architecture_agreement(frame(ref), frame(0.1 + 0.8 * ref))
