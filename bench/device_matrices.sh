@@ -1,0 +1,34 @@
+# Not a test: how the GPU-made matrices of results/cpu/distances/{resnet18,vgg16}/ were made (2026-11-27)
+# on a lent GPU machine (the `device` tool: it copies the repo, runs this, returns what is under $OUT).
+# For each network named and each of the mnist and cifar10 task sets, one chain in parallel on the GPU:
+# the `cpu` preset's epsilon-networks, then the FTD matrix for each Fisher split of $SPLITS; each chain
+# cut at $CHAIN_TIMEOUT s so that its outputs still return. Runs made:
+#   SPLITS="test val" bash bench/device_matrices.sh resnet18               (about 5 min per task set on an H200)
+#   CHAIN_TIMEOUT=360 bash bench/device_matrices.sh vgg16 densenet121      (only vgg16/mnist finished)
+# Before: pack the data into .pack/ (git-ignored via .git/info/exclude), 28 MB:
+#   (cd ../shared/data && tar cf - MNIST | xz -6 -T2 > ../../main/.pack/mnist.tar.xz)
+#   (cd ../shared/data && tar cf - cifar10 | xz -6 -T2 > ../../main/.pack/cifar10.tar.xz)
+# Call the device tool with carry [".pack"]. After: untar $OUT/<set>_<net>.tgz, copy cpu/distances/<net>/
+# into results/cpu/distances/, append its train_metrics.csv rows to results/cpu/train_metrics.csv, then
+# `.venv/bin/python consistency_study.py --preset cpu --parts c` and `.venv/bin/python collect.py --preset cpu`.
+set -o pipefail
+export PYTHONUNBUFFERED=1 FTD_OFFLINE=1
+SPLITS=${SPLITS:-test}
+CHAIN_TIMEOUT=${CHAIN_TIMEOUT:-540}
+D=/tmp/data; mkdir -p $D
+(tar xJf .pack/mnist.tar.xz -C $D) & (tar xJf .pack/cifar10.tar.xz -C $D) & wait
+chain() { S=$1; SCRIPT=$2; A=$3; R=/tmp/r_${S}_$A; T0=$(date +%s)
+  FISHERS=""
+  for SPLIT in $SPLITS; do
+    FISHERS="$FISHERS && python3 fisher_distance.py --preset cpu --task-set $S --arch $A --device cuda --data-root $D --results-dir $R --fisher-split $SPLIT"
+  done
+  timeout $CHAIN_TIMEOUT bash -c "python3 $SCRIPT --preset cpu --tasks $S --arch $A --device cuda --data-root $D --results-dir $R $FISHERS"
+  echo "chain $S $A rc=$? took $(( $(date +%s) - T0 )) s"
+  tar czf $OUT/${S}_$A.tgz -C $R cpu/distances cpu/train_metrics.csv
+}
+for A in "$@"; do
+  chain mnist train_task_mnist.py $A > $OUT/mnist_$A.log 2>&1 &
+  chain cifar10 train_task_cifar.py $A > $OUT/cifar10_$A.log 2>&1 &
+done
+wait
+grep -h "^chain" $OUT/*.log
