@@ -20,7 +20,7 @@ from common.names import NETWORK_NAMES
 
 
 def main(argv=None):
-    p = common_parser(__doc__, training=False)
+    p = common_parser(__doc__, training=False, launchers=False)
     p.add_argument("--estimator", default="empirical", help="Fisher estimator of (a) and (b) (default: %(default)s)")
     p.add_argument("--samples", nargs="+", type=int, default=[100, 250, 500],
                    help="(b) Fisher sample counts compared with the preset's (default: %(default)s)")

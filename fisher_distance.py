@@ -37,11 +37,18 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     # torch and the Fisher code are imported only now, so that --help answers at once
-    from common.datasets import check_data
+    from dataclasses import replace
+
+    from common import paths
+    from common.datasets import check_data, prepare_data
     from common.device import select_device
     from common.distance import DEFAULT_SIGMA2
-    from common.ftd import distance_table, matrix_key, mean_std_matrices, variant, write_matrix_outputs
+    from common.ftd import distance_table, fisher_job, matrix_key, mean_std_matrices, variant, write_matrix_outputs
+    from common.launch import Job, run_step
+    from common.models import build_network
     from common.paths import distance_outputs
+    from common.plan import Cost, task_sizes
+    from common.provenance import device_name
 
     if args.sigma2 is None:
         args.sigma2 = DEFAULT_SIGMA2
@@ -62,27 +69,46 @@ def main(argv=None):
                      preset_fcfg=fisher_config(args.preset))
     device = select_device(args.device)
     check_results_dir(args.results_dir)
-    for ds in sorted(datasets):
-        check_data(ds, args.data_root)
-    print(f"{args.distance} distance, {args.estimator} Fisher, {cfg.arch}, tasks {', '.join(t.name for t in tasks)}, "
-          f"seeds {list(cfg.seeds)}, {fcfg.samples or 'all'} target {fcfg.split} samples, device {device}")
+    if not args.plan:
+        for ds in sorted(datasets):
+            check_data(ds, args.data_root)
+            prepare_data(ds, args.data_root, paths.data_cache_dir(args.results_dir))   # decoded once, here
 
-    long, networks = distance_table(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
-                                    data_root=args.data_root, results_dir=args.results_dir, estimator=args.estimator,
-                                    measures=[(args.distance, args.sigma2)], device=device, force=args.force)
-    key = matrix_key(tasks, cfg.seeds, arch=cfg.arch, distance=args.distance, estimator=args.estimator,
-                     sigma2=args.sigma2, fcfg=fcfg, networks=networks)
-    mean, std = mean_std_matrices(long, [t.name for t in tasks])
-    out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator, suffix)
-    title = (f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher on {fcfg.split}, "
-             f"{len(cfg.seeds)} seed(s), preset {args.preset}")
-    write_matrix_outputs(long, mean, std, out, key, title, device)
-    print(f"\nmean over {len(cfg.seeds)} seed(s) (rows: source, columns: target)")
-    print(mean.round(4).to_string())
-    print("\nclosest source to each target: " + ", ".join(
-        f"{t} <- {mean[t].drop(t).idxmin()}" for t in mean.columns))
-    print("outputs:\n  " + "\n  ".join(str(p) for p in out.values() if p.exists()))
+    def job(target, seed):
+        def fishers():
+            return fisher_job(target, seed, tasks, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
+                              data_root=args.data_root, results_dir=args.results_dir, estimator=args.estimator,
+                              device=device, force=args.force)
+        split = task_sizes(target, replace(cfgs[target.dataset], max_train=None, max_eval=None))[fcfg.split]
+        cost = Cost(f"{cfg.arch} Fisher x {len(tasks)} sources", lambda: build_network(cfg.arch, target),
+                    f"{cfg.arch}/{target.dataset}/fisher", "fisher", len(tasks) * min(split, fcfg.samples or split),
+                    fcfg.batch_size, target.num_classes)
+        return Job(f"{target.name}/seed{seed}", fishers, (cost,))
 
+    def merge():
+        print(f"{args.distance} distance, {args.estimator} Fisher (fp32), {cfg.arch}, tasks "
+              f"{', '.join(t.name for t in tasks)}, seeds {list(cfg.seeds)}, {fcfg.samples or 'all'} target "
+              f"{fcfg.split} samples, device {device}")
+        long, networks = distance_table(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
+                                        data_root=args.data_root, results_dir=args.results_dir,
+                                        estimator=args.estimator, measures=[(args.distance, args.sigma2)],
+                                        device=device, force=args.force)
+        key = matrix_key(tasks, cfg.seeds, arch=cfg.arch, distance=args.distance, estimator=args.estimator,
+                         sigma2=args.sigma2, fcfg=fcfg, networks=networks)
+        mean, std = mean_std_matrices(long, [t.name for t in tasks])
+        out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator, suffix)
+        title = (f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher on {fcfg.split}, "
+                 f"{len(cfg.seeds)} seed(s), preset {args.preset}")
+        write_matrix_outputs(long, mean, std, out, key, title, device)
+        print(f"\nmean over {len(cfg.seeds)} seed(s) (rows: source, columns: target)")
+        print(mean.round(4).to_string())
+        print("\nclosest source to each target: " + ", ".join(
+            f"{t} <- {mean[t].drop(t).idxmin()}" for t in mean.columns))
+        print("outputs:\n  " + "\n  ".join(str(p) for p in out.values() if p.exists()))
+
+    return run_step(args, argv, script=__file__, step=f"step 2, Fishers of {label} ({args.estimator}, {fcfg.split})",
+             jobs=lambda: [job(t, s) for t in tasks for s in cfg.seeds], merge=merge,
+             device_label=lambda: device_name(device))
 
 if __name__ == "__main__":
     run(main)

@@ -15,7 +15,7 @@ from common.cli import common_parser, run
 def main(argv=None):
     from common.names import DISTANCE_NAMES, ESTIMATOR_NAMES
 
-    p = common_parser(__doc__, training=False)
+    p = common_parser(__doc__, training=False, launchers=False)
     p.add_argument("--estimators", nargs="+", choices=ESTIMATOR_NAMES, default=list(ESTIMATOR_NAMES),
                    help="Fisher estimators to compare (default: all)")
     p.add_argument("--distances", nargs="+", choices=DISTANCE_NAMES,

@@ -54,9 +54,14 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     # torch and the NAS code are imported only now, so that --help answers at once
-    from common.datasets import check_data
+    from common import paths
+    from common.accel import resolve
+    from common.datasets import check_data, prepare_data
     from common.device import select_device
-    from common.nas_runs import run_nas
+    from common.launch import Job, run_step
+    from common.nas_runs import nas_methods, run_nas
+    from common.plan import nas_costs
+    from common.provenance import device_name
     if args.task_set and args.tasks:
         raise UserError("give either --task-set or --baselines/--tasks, not both")
     target = get_task(args.target)
@@ -70,20 +75,38 @@ def main(argv=None):
     train_cfg = train_config(args.preset, target.dataset, arch=args.arch)
     device = select_device(args.device)
     check_results_dir(args.results_dir)
-    check_data(target.dataset, args.data_root)
+    if not args.plan:
+        check_data(target.dataset, args.data_root)
+        prepare_data(target.dataset, args.data_root, paths.data_cache_dir(args.results_dir))   # decoded once, here
+    quiet = args.plan or args.job is not None
+    accel = resolve(args.amp, args.compile, device, log=(lambda line: None) if quiet else print)
 
-    out = run_nas(target, space=args.space, names=names, cfg=cfg, stages=stages, train_cfg=train_cfg,
-                  preset=args.preset, arch=train_cfg.arch, distance=args.distance, estimator=args.estimator,
-                  data_root=args.data_root, results_dir=args.results_dir, device=device,
-                  force=args.force, search_only=args.search_only)
-    if args.search_only:
-        print("genotypes:\n  " + "\n  ".join(f"{m} seed {s}: {r['genotype']}" for (m, s), r in out["records"].items()))
-        return
-    table = out["table"]
-    print("\n" + table[["method", "test_acc_mean", "test_acc_std", "params_m", "search_hours", "device"]]
-          .round(4).to_string(index=False))
-    print("outputs:\n  " + "\n  ".join(str(p) for p in out["outputs"].values()))
+    def nas(only=None):
+        return run_nas(target, space=args.space, names=names, cfg=cfg, stages=stages, train_cfg=train_cfg,
+                       preset=args.preset, arch=train_cfg.arch, distance=args.distance, estimator=args.estimator,
+                       data_root=args.data_root, results_dir=args.results_dir, device=device,
+                       force=args.force, search_only=args.search_only, only=only, accel=accel)
 
+    def jobs():
+        methods = nas_methods(list(dict.fromkeys(args.space)), args.search_only)
+        hand = [] if args.search_only else [f"hand-{a}" for a in cfg.retrain_archs]
+        return [Job(f"{m}/seed{s}", lambda m=m, s=s: nas({(m, s)}),
+                    nas_costs(target, m, cfg, stages, train_cfg, search=not m.startswith("hand-")))
+                for s in cfg.seeds for m in methods + hand]
+
+    def merge():
+        out = nas()
+        if args.search_only:
+            print("genotypes:\n  " + "\n  ".join(f"{m} seed {s}: {r['genotype']}" for (m, s), r in out["records"].items()))
+            return out
+        table = out["table"]
+        print("\n" + table[["method", "test_acc_mean", "test_acc_std", "params_m", "search_hours", "device"]]
+              .round(4).to_string(index=False))
+        print("outputs:\n  " + "\n  ".join(str(p) for p in out["outputs"].values()))
+        return out
+
+    return run_step(args, argv, script=__file__, step=f"step 3, NAS for {target.name}", jobs=jobs, merge=merge,
+             device_label=lambda: device_name(device))
 
 if __name__ == "__main__":
     run(main)

@@ -5,16 +5,21 @@ step 3 (task-aware NAS), then results/<preset>/REPORT.md with the papers' claims
     .venv/bin/python reproduce.py --preset cpu --data-root ../shared/data    # real data, 2 cores: hours
     .venv/bin/python reproduce.py --preset paper --data-root DATA --device cuda   # the papers' settings
     .venv/bin/python reproduce.py --sections distances report                # some sections only
+    .venv/bin/python reproduce.py --preset cpu --data-root ../shared/data --launcher local --workers 2
+    .venv/bin/python reproduce.py --preset paper --device cuda --plan         # jobs and GPU-hours, runs nothing
+    .venv/bin/python reproduce.py --preset paper --data-root DATA --device cuda --launcher submitit --partition gpu
 
 The steps (common/reproduce_plan.py) are the step scripts, called in paper order with the shared
 flags; each prints its own progress and this prints one line per step with its wall time. Finished
 work is reused (every file is keyed), so a rerun resumes; a step whose data is missing is skipped
 with one line. Step times, the device and the data identities go to results/<preset>/reproduce_log.json.
+--launcher local/submitit runs the jobs of the training, distance and NAS steps in parallel (the
+studies and the report run in this process); --plan prints every step's jobs and estimated cost.
 """
 import argparse
 import importlib
 
-from common.cli import Parser, run
+from common.cli import Parser, add_launcher_flags, run
 from common.names import DEVICE_NAMES
 from common.presets import PRESET_NAMES
 from common.reproduce_plan import SECTIONS, STEPS
@@ -32,6 +37,7 @@ def main(argv=None):
     p.add_argument("--seeds", nargs="+", type=int, help="seeds of every step (default: each preset's)")
     p.add_argument("--device", choices=DEVICE_NAMES, default="auto", help="auto: cuda > mps > cpu")
     p.add_argument("--force", action="store_true", help="redo finished work")
+    add_launcher_flags(p)
     args = p.parse_args(argv)
 
     from common.reproduce import check_inputs, run_steps

@@ -13,7 +13,7 @@ from common.cli import common_parser, run
 def main(argv=None):
     args = common_parser(__doc__).parse_args(argv)
     from common.train_runs import train_tasks   # torch only after parsing: --help answers at once
-    train_tasks("cifar10", args)
+    return train_tasks("cifar10", args, argv, script=__file__)
 
 
 if __name__ == "__main__":

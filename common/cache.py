@@ -18,6 +18,7 @@ The git commit with its dirty flag is stored as provenance next to the key, not 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
@@ -100,6 +101,29 @@ def write_entry(path, key, value, fmt: str = "torch", provenance: dict | None = 
     return atomic_write_json(entry, path)
 
 
+class WouldCompute(Exception):
+    """Raised by ``cached`` inside ``probe()`` instead of computing: ``path`` is not done yet."""
+
+    def __init__(self, what: str, path):
+        super().__init__(f"{what} {path} is not computed yet")
+        self.what, self.path = what, Path(path)
+
+
+_PROBING = [False]
+
+
+@contextlib.contextmanager
+def probe():
+    """Within this block ``cached`` only reads: a result that would be computed raises
+    ``WouldCompute``. The launchers (``common/launch.py``) use it to ask whether a job is finished
+    with the job's own code and keys, and to merge jobs' results without computing any."""
+    before, _PROBING[0] = _PROBING[0], True
+    try:
+        yield
+    finally:
+        _PROBING[0] = before
+
+
 def cached(path, key, compute: Callable[[], object], *, fmt: str = "torch", force: bool = False,
            what: str = "result", validate: Callable[[object], None] | None = None,
            provenance: Callable[[], dict] | None = None, log: Callable[[str], None] | None = None):
@@ -114,8 +138,11 @@ def cached(path, key, compute: Callable[[], object], *, fmt: str = "torch", forc
         if entry is not None:
             if entry["key"] == key:
                 return entry["value"], True
-            (log or warn)(f"{what} {path} was made from other inputs "
-                          f"({key_diff(entry['key'], key)} changed); recomputing")
+            if not _PROBING[0]:
+                (log or warn)(f"{what} {path} was made from other inputs "
+                              f"({key_diff(entry['key'], key)} changed); recomputing")
+    if _PROBING[0]:
+        raise WouldCompute(what, path)
     value = compute()
     if validate is not None:
         validate(value)

@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 
 from . import paths
+from .accel import Accel, on_device
 from .cache import cached, canonical, check_entry, code_version, fingerprint, read_entry, warn, write_entry
 from .data import task_splits
 from .datasets import data_identity
@@ -74,9 +75,10 @@ def _check_trained(value: dict) -> None:
 
 
 def train_or_load(task: Task, arch: str, seed: int, cfg: TrainConfig, *, preset: str, data_root, results_dir,
-                  device: torch.device, force: bool = False, log=None) -> tuple[dict, bool]:
+                  device: torch.device, force: bool = False, log=None, accel: Accel = Accel()) -> tuple[dict, bool]:
     """The record of the (task, arch, seed) network: reused when its checkpoint's key matches,
-    else trained (and written atomically). Returns (record, trained now)."""
+    else trained (and written atomically). Returns (record, trained now). ``accel``: how the
+    training uses a GPU (``common/accel.py``; recorded in the record, not the key)."""
     key = checkpoint_key(task, arch, cfg, seed, data_root=data_root, results_dir=results_dir)
 
     def train() -> dict:
@@ -85,11 +87,13 @@ def train_or_load(task: Task, arch: str, seed: int, cfg: TrainConfig, *, preset:
                              max_train=cfg.max_train, max_eval=cfg.max_eval)
         torch.manual_seed(seed)
         net = prepare(build_network(arch, task), device)
-        metrics = fit(net, splits, cfg, task.dataset, seed, device, desc=f"{task.name} {arch} seed {seed}")
+        with accel.autocast():
+            metrics = fit(accel.wrap(net), on_device(splits, device), cfg, task.dataset, seed, device,
+                          desc=f"{task.name} {arch} seed {seed}")
         row = {"task": task.name, "arch": arch, "seed": seed, "preset": preset, "epochs": cfg.epochs,
                **{k: round(v, 6) for k, v in metrics.items()},
                "n_train": len(splits["train"]), "n_val": len(splits["val"]), "n_test": len(splits["test"]),
-               "params": count_parameters(net), "device": str(device)}
+               "params": count_parameters(net), "device": str(device), **accel.record()}
         prov = provenance(device)
         row["git_commit"] = prov["git_commit"]
         record = {"metrics": row, "run_id": uuid.uuid4().hex, "preset": preset, "seed": seed, "provenance": prov}

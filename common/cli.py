@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .errors import UserError
-from .names import DEVICE_NAMES, NETWORK_NAMES
+from .names import DEVICE_NAMES, LAUNCHERS, NETWORK_NAMES
 from .presets import PRESET_NAMES
 from .tasks import TASK_SETS, TASKS
 
@@ -23,8 +23,9 @@ def tasks_epilog() -> str:
     return f"tasks: {' '.join(TASKS)}\ntask sets: {sets}"
 
 
-def common_parser(doc: str, training: bool = True) -> Parser:
-    """The suite's shared flags; ``training=False`` leaves out --epochs (scripts that train nothing)."""
+def common_parser(doc: str, training: bool = True, launchers: bool = True) -> Parser:
+    """The suite's shared flags; ``training=False`` leaves out --epochs, --amp, --compile (scripts that
+    train nothing); ``launchers=False`` the launcher flags (scripts that are not split into jobs)."""
     p = Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=tasks_epilog())
     p.add_argument("--preset", choices=PRESET_NAMES, default="cpu",
                    help="smoke: seconds, tiny subsets; cpu: real data, small net, 2 cores; "
@@ -38,10 +39,49 @@ def common_parser(doc: str, training: bool = True) -> Parser:
     p.add_argument("--arch", choices=NETWORK_NAMES, help="network (default: the preset's)")
     if training:
         p.add_argument("--epochs", type=int, help="override the preset's epochs")
+        p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                       help="bf16 autocast for training on CUDA (default: on with CUDA; ignored with one line on "
+                            "CPU/MPS). Fishers are always computed in fp32")
+        p.add_argument("--compile", action="store_true",
+                       help="torch.compile the training networks (40-60 s of compilation each; pays off for "
+                            "long runs on a GPU)")
     p.add_argument("--batch-size", type=int, help="override the preset's batch size")
     p.add_argument("--device", choices=DEVICE_NAMES, default="auto", help="auto: cuda > mps > cpu")
     p.add_argument("--force", action="store_true", help="redo finished work")
+    if launchers:
+        add_launcher_flags(p)
     return p
+
+
+def add_launcher_flags(p) -> None:
+    """The launcher flags of every step script and reproduce.py."""
+    g = p.add_argument_group("launchers (how the step's independent jobs run)")
+    g.add_argument("--launcher", choices=LAUNCHERS, default="inline",
+                   help="inline: one process, in order (default); local: subprocesses on this node, one per "
+                        "GPU or --workers on CPU; submitit: SLURM jobs through submitit (its local executor "
+                        "where there is no SLURM)")
+    g.add_argument("--workers", type=int, help="local: concurrent jobs (default: one per visible GPU, else "
+                   "one per CPU core, the cores shared out)")
+    g.add_argument("--partition", help="submitit: the SLURM partition")
+    g.add_argument("--gpus-per-job", type=int, default=None, help="submitit: GPUs per job (default: 1 with "
+                   "--device cuda, else 0)")
+    g.add_argument("--timeout-min", type=int, default=240, help="submitit: time limit per job in minutes "
+                   "(default: %(default)s)")
+    g.add_argument("--array-parallelism", type=int, default=64, help="submitit: jobs running at once "
+                   "(default: %(default)s; on the local executor: min(this, CPU cores))")
+    g.add_argument("--plan", action="store_true", help="print the step's jobs with an estimated cost each "
+                   "and in total (throughput measured now on --device), run nothing")
+    g.add_argument("--job", help=argparse.SUPPRESS)   # a launcher's child: run this one job only
+
+
+def launcher_argv(args) -> list[str]:
+    """The launcher flags of ``args`` as argv, for reproduce.py to pass to each step."""
+    out = ["--launcher", args.launcher]
+    for flag in ("workers", "partition", "gpus_per_job", "timeout_min", "array_parallelism"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            out += [f"--{flag.replace('_', '-')}", str(value)]
+    return out
 
 
 _SUFFIXES = {"": 1, "k": 1e3, "m": 1e6}
@@ -65,6 +105,12 @@ def run(main, argv=None) -> None:
         main(argv)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except NotImplementedError as exc:
+        if "mps" not in str(exc).lower():
+            raise
+        print(f"error: an operation is not implemented on Apple's MPS backend ({str(exc).splitlines()[0][:160]}); "
+              "rerun with --device cpu, or set PYTORCH_ENABLE_MPS_FALLBACK=1 to run it on the CPU", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted: finished runs are saved; rerun the same command to resume", file=sys.stderr)

@@ -53,24 +53,12 @@ def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: di
     rows, computed = [], 0
     bar = tqdm(total=len(seeds) * len(tasks) ** 2, desc=f"Fishers ({estimator})", unit="fisher")
     for target in tasks:
-        memo: dict = {}
-
-        def data(target=target, memo=memo):
-            if "split" not in memo:
-                memo["split"] = fisher_data(target, data_root, results_dir, cfgs[target.dataset], fcfg.samples,
-                                            fcfg.split)
-            return memo["split"]
-
+        data = target_data(target, data_root, results_dir, cfgs[target.dataset], fcfg)
         for seed in seeds:
-            fishers = {}
-            for source in tasks:
-                bar.set_postfix_str(f"seed {seed}: {source.name} on {target.name}")
-                fishers[source.name], hit = cached_fisher(
-                    source, target, seed, checkpoints[(source.name, seed)], data, preset=preset,
-                    estimator=estimator, fcfg=fcfg, target_cfg=cfgs[target.dataset], data_root=data_root,
-                    results_dir=results_dir, device=device, force=force)
-                computed += not hit
-                bar.update()
+            fishers, hits = target_fishers(target, seed, tasks, checkpoints, data, preset=preset, cfgs=cfgs,
+                                           fcfg=fcfg, data_root=data_root, results_dir=results_dir,
+                                           estimator=estimator, device=device, force=force, bar=bar)
+            computed += len(tasks) - hits
             for source in tasks:
                 for distance, sigma2 in measures:
                     d = task_distance(fishers[source.name], fishers[target.name], distance, sigma2)
@@ -82,6 +70,49 @@ def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: di
     print(f"{computed} Fisher(s) computed, {bar.n - computed} read from the cache")
     networks = {f"{t}/seed{s}": network_id(e)["run_id"] for (t, s), e in checkpoints.items()}
     return pd.DataFrame(rows), networks
+
+
+def target_data(target: Task, data_root, results_dir, cfg: TrainConfig, fcfg: FisherConfig):
+    """A callable giving the target's Fisher data, loaded at its first call only (a rerun whose
+    Fishers are all cached loads nothing)."""
+    memo: dict = {}
+
+    def data():
+        if "split" not in memo:
+            memo["split"] = fisher_data(target, data_root, results_dir, cfg, fcfg.samples, fcfg.split)
+        return memo["split"]
+    return data
+
+
+def target_fishers(target: Task, seed: int, tasks: list[Task], checkpoints: dict, data, *, preset: str,
+                   cfgs: dict[str, TrainConfig], fcfg: FisherConfig, data_root, results_dir, estimator: str,
+                   device, force: bool = False, bar=None) -> tuple[dict, int]:
+    """({source: F_{source,target}} for every source of ``tasks`` and ``seed``, Fishers read from the
+    cache): the unit of work of one launcher job (all sources on one target's data)."""
+    fishers, hits = {}, 0
+    for source in tasks:
+        if bar is not None:
+            bar.set_postfix_str(f"seed {seed}: {source.name} on {target.name}")
+        fishers[source.name], hit = cached_fisher(
+            source, target, seed, checkpoints[(source.name, seed)], data, preset=preset, estimator=estimator,
+            fcfg=fcfg, target_cfg=cfgs[target.dataset], data_root=data_root, results_dir=results_dir,
+            device=device, force=force)
+        hits += hit
+        if bar is not None:
+            bar.update()
+    return fishers, hits
+
+
+def fisher_job(target: Task, seed: int, tasks: list[Task], *, arch: str, preset: str, cfgs: dict[str, TrainConfig],
+               fcfg: FisherConfig, data_root, results_dir, estimator: str, device, force: bool = False) -> int:
+    """One launcher job of step 2: the Fishers of every source network of ``seed`` on ``target``'s data
+    (checkpoints verified first). Returns how many were read from the cache."""
+    checkpoints = verify_checkpoints(tasks, [seed], arch, cfgs, preset=preset, data_root=data_root,
+                                     results_dir=results_dir)
+    data = target_data(target, data_root, results_dir, cfgs[target.dataset], fcfg)
+    return target_fishers(target, seed, tasks, checkpoints, data, preset=preset, cfgs=cfgs, fcfg=fcfg,
+                          data_root=data_root, results_dir=results_dir, estimator=estimator, device=device,
+                          force=force)[1]
 
 
 def matrix_key(tasks: list[Task], seeds, *, arch: str, distance: str, estimator: str, sigma2: float,

@@ -15,3 +15,5 @@ DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 # task-aware: the closest task's ops per cell type; task-aware-warm: the same space, first stage
 # warm-started from the closest task's genotype; full: every op.
 NAS_SPACE_NAMES = ("task-aware", "task-aware-warm", "full")
+# how a step's independent jobs run (common/launch.py)
+LAUNCHERS = ("inline", "local", "submitit")

@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from . import paths
+from .accel import Accel, on_device
 from .cache import cached
 from .data import Split, task_splits
 from .datasets import data_identity
@@ -87,7 +88,7 @@ def _check_retrain(value: dict) -> None:
 
 
 def run_retrain(record: dict, task: Task, cfg: NASConfig, train_cfg: TrainConfig, *, preset: str, data_root,
-                results_dir, device, force: bool = False) -> tuple[dict, bool]:
+                results_dir, device, force: bool = False, accel: Accel = Accel()) -> tuple[dict, bool]:
     """Retrain the record's genotype from scratch on the train split and test it once (its own
     keyed file next to the record). Returns (record with "retrain", retrained now)."""
     rcfg = retrain_config(cfg, train_cfg)
@@ -105,12 +106,14 @@ def run_retrain(record: dict, task: Task, cfg: NASConfig, train_cfg: TrainConfig
         built = (build_network(record["arch"], task) if hand_designed
                  else build_nas_network(record["genotype"], task, width, cfg.depth))
         net = prepare(built, torch.device(device))
-        metrics = fit(net, splits, rcfg, task.dataset, seed, torch.device(device),
-                      desc=f"{task.name} {record['method']} seed {seed}: retrain")
+        with accel.autocast():
+            metrics = fit(accel.wrap(net), on_device(splits, torch.device(device)), rcfg, task.dataset, seed,
+                          torch.device(device), desc=f"{task.name} {record['method']} seed {seed}: retrain")
         return {**{k: round(v, 6) for k, v in metrics.items()}, "params": count_parameters(net),
                 "macs": count_macs(net), "width": None if hand_designed else width,
                 "epochs": rcfg.epochs, "n_train": len(splits["train"]), "n_test": len(splits["test"]),
-                "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device))}
+                "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device)),
+                **accel.record()}
 
     path = paths.nas_retrain_path(results_dir, preset, task.name, record["method"], seed, record.get("baselines", ""))
     retrained, hit = cached(path, key, retrain, fmt="json", force=force, what="NAS retraining",
@@ -118,12 +121,21 @@ def run_retrain(record: dict, task: Task, cfg: NASConfig, train_cfg: TrainConfig
     return {**record, "retrain": retrained}, not hit
 
 
+def nas_methods(main_spaces: list[str], search_only: bool) -> list[str]:
+    """The searched methods of a NAS run: the main space(s), then (unless ``search_only``) the
+    full-space FUSE and random-search baselines at equal budget."""
+    return main_spaces if search_only else main_spaces + [m for m in ("full", "random") if m not in main_spaces]
+
+
 def run_nas(target: Task, *, space: str | list[str], names: list[str] | None, cfg: NASConfig, stages: int,
             train_cfg: TrainConfig, preset: str, arch: str, distance: str, estimator: str, data_root,
-            results_dir, device, force: bool = False, search_only: bool = False) -> dict:
+            results_dir, device, force: bool = False, search_only: bool = False,
+            only: set[tuple[str, int]] | None = None, accel: Accel = Accel()) -> dict:
     """The body of ``nas_fuse.py``: the main search(es) (``space``: one name of ``SPACES`` or a list)
     for every seed, then, unless ``search_only``, the baselines at equal budget, every retraining and
-    the table. Returns the records by (method, seed) and, with the table, its output paths."""
+    the table. Returns the records by (method, seed) and, with the table, its output paths.
+    ``only``: the (method, seed) pairs to run, "hand-<arch>" for a hand-designed network (one launcher
+    job); no table is written then. ``accel``: how the retrainings use a GPU (the searches stay fp32)."""
     main_spaces = [space] if isinstance(space, str) else list(dict.fromkeys(space))
     unknown = [s for s in main_spaces if s not in SPACES]
     if unknown or not main_spaces:
@@ -142,12 +154,13 @@ def run_nas(target: Task, *, space: str | list[str], names: list[str] | None, cf
               f"task-aware space per seed: " + "; ".join(
                   f"seed {s}: normal {', '.join(sp.cell_ops('normal'))} | reduce {', '.join(sp.cell_ops('reduce'))}"
                   for s, (sp, _) in spaces.items()))
-    methods = main_spaces if search_only else main_spaces + [m for m in ("full", "random") if m not in main_spaces]
+    methods = nas_methods(main_spaces, search_only)
     width = f"widened to ~{cfg.retrain_params / 1e6:g} M parameters" if cfg.retrain_params else "same width"
     print(f"NAS for {target.name}: {', '.join(methods)}; {stages} stage(s), seeds {seeds}, preset {preset}, "
           f"search cells {cfg.width} channels x {cfg.depth} (retraining: {width}), device {device}")
     records: dict[tuple[str, int], dict] = {}
-    for seed, method in tqdm([(s, m) for s in seeds for m in methods], desc=f"NAS {target.name}", unit="run"):
+    pairs = [(s, m) for s in seeds for m in methods if only is None or (m, s) in only]
+    for seed, method in tqdm(pairs, desc=f"NAS {target.name}", unit="run"):
         method_space, closest = spaces[seed] if method in TASK_AWARE else (SearchSpace(), None)
         record, searched = run_search(target, method, seed, cfg, stages, train_cfg, space=method_space,
                                       closest=closest, preset=preset, data_root=data_root,
@@ -159,23 +172,23 @@ def run_nas(target: Task, *, space: str | list[str], names: list[str] | None, cf
                    f"{method} seed {seed}: {record['genotype']} ({took})")
         if not search_only:
             record, trained = run_retrain(record, target, cfg, train_cfg, preset=preset, data_root=data_root,
-                                          results_dir=results_dir, device=device, force=force)
+                                          results_dir=results_dir, device=device, force=force, accel=accel)
             r = record["retrain"]
             took = f"{r['train_seconds']:.0f} s" if trained else f"took {r['train_seconds']:.0f} s then"
             tqdm.write(f"{'retrained' if trained else 'skip retraining (finished earlier)'} {target.name} {method} "
                        f"seed {seed}: test acc {r['test_acc']:.4f} ({took})")
         records[(method, seed)] = record
     if not search_only:   # the hand-designed networks, retrained exactly like the searched cells
-        for seed, arch in [(s, a) for s in seeds for a in cfg.retrain_archs]:
+        for seed, arch in [(s, a) for s in seeds for a in cfg.retrain_archs if only is None or (f"hand-{a}", s) in only]:
             record, trained = run_retrain(hand_designed_record(target, arch, seed), target, cfg, train_cfg,
                                           preset=preset, data_root=data_root, results_dir=results_dir,
-                                          device=device, force=force)
+                                          device=device, force=force, accel=accel)
             tqdm.write(f"{'retrained' if trained else 'skip retraining (finished earlier)'} {target.name} {arch} "
                        f"seed {seed}: test acc {record['retrain']['test_acc']:.4f}")
             records[(record["method"], seed)] = record
         methods = methods + [f"hand-{arch}" for arch in cfg.retrain_archs]
     out = {"records": records}
-    if not search_only:
+    if not search_only and only is None:
         out.update(write_table(target, methods, seeds, records, cfg=cfg, stages=stages, train_cfg=train_cfg,
                                preset=preset, results_dir=results_dir, baselines=label))
     return out

@@ -110,6 +110,16 @@ def reproduce_log(results_dir, preset: str) -> Path:
     return run_dir(results_dir, preset) / "reproduce_log.json"
 
 
+def plan_csv(results_dir, preset: str) -> Path:
+    """``reproduce.py --plan``'s job list with estimated costs (``common/plan.py``)."""
+    return run_dir(results_dir, preset) / "plan.csv"
+
+
+def launcher_logs(results_dir, preset: str, script: str) -> Path:
+    """Logs of the jobs a launcher ran for a step script (``common/launch.py``): results/<preset>/logs/<script>/"""
+    return run_dir(results_dir, preset) / "logs" / script
+
+
 def python_command() -> str:
     """How the commands the suite prints should start: ``python`` when that is the interpreter
     running now (an activated venv), else the path of this interpreter (``.venv/bin/python``),

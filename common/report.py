@@ -171,13 +171,29 @@ def architectures_markdown(results_dir, preset: str, arch: str = "smallcnn") -> 
     return "\n".join(lines)
 
 
+def plan_markdown(results_dir, preset: str) -> str:
+    """``reproduce.py --plan``'s estimate per step: jobs, device-hours, and the device it was measured on."""
+    try:
+        plan = pd.read_csv(paths.plan_csv(results_dir, preset))
+    except (OSError, ValueError):
+        return f"_No plan for preset {preset}: run `.venv/bin/python reproduce.py --preset {preset} --plan`._\n"
+    steps = plan.groupby("step", sort=False).agg(jobs=("job", "nunique"), seconds=("seconds", "sum"))
+    lines = ["| step | jobs | device-hours |", "|---|---|---|"]
+    lines += [f"| {step} | {int(r.jobs)} | {r.seconds / 3600:,.1f} |" for step, r in steps.iterrows()]
+    lines.append(f"| **all** | {int(steps.jobs.sum())} | **{steps.seconds.sum() / 3600:,.1f}** |")
+    first = plan.iloc[0]
+    return ("\n".join(lines) + f"\n\nMeasured by `reproduce.py --preset {preset} --plan` on {first.device}, "
+            f"{first.date}, commit {first.git_commit}.\n")
+
+
 def blocks(results_dir, preset: str) -> dict[str, str]:
     """Every generated block, by the name the README's markers use."""
     out = {"claims": claims_markdown(results_dir, preset), "published": published_markdown(results_dir, preset),
            "train": train_markdown(results_dir, preset), "nas": nas_markdown(results_dir, preset),
            "consistency-seeds": seeds_markdown(results_dir, preset),
            "consistency-samples": samples_markdown(results_dir, preset),
-           "consistency-architectures": architectures_markdown(results_dir, preset)}
+           "consistency-architectures": architectures_markdown(results_dir, preset),
+           "plan": plan_markdown(results_dir, preset)}
     for label, distance in MATRICES:
         out[f"matrix-{label}-{distance}"] = matrix_markdown(results_dir, preset, label, distance)
     return out

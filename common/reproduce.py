@@ -13,6 +13,7 @@ from .cache import fingerprint
 from .datasets import check_data, data_identity
 from .errors import UserError, check_results_dir, check_seeds
 from .io import atomic_write_json
+from .cli import launcher_argv
 from .reproduce_plan import Step
 
 
@@ -35,6 +36,8 @@ def check_inputs(args) -> dict[str, str]:
 
 def step_argv(step: Step, args) -> list[str]:
     argv = list(step.argv) + ["--preset", args.preset, "--results-dir", str(args.results_dir)]
+    if step.jobs:
+        argv += launcher_argv(args) + (["--plan"] if args.plan else [])
     if step.shared:
         argv += ["--data-root", str(args.data_root), "--device", args.device]
         if args.seeds:
@@ -64,6 +67,8 @@ def _write_log(args, entries: list[dict], device: str) -> None:
 
 
 def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable[[str], Callable]) -> None:
+    if args.plan:
+        return plan_steps(steps, args, load)
     from .device import select_device
     from .provenance import device_name
     device = device_name(select_device(args.device))
@@ -86,9 +91,33 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
         start = time.time()
         load(step.script)(argv)
         seconds = time.time() - start
-        entries[step.name] = {"step": step.name, "seconds": round(seconds, 1),
+        entries[step.name] = {"step": step.name, "seconds": round(seconds, 1), "launcher": args.launcher,
                               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "peak_rss_gib": round(peak_rss_gib(), 2)}
         _write_log(args, list(entries.values()), device)
         print(f"{head}: done in {seconds:.0f} s", flush=True)
-    print(f"reproduce.py: {len(steps)} step(s) in {time.time() - start_all:.0f} s, peak RSS {peak_rss_gib():.2f} GiB; report: "
-          f"{paths.report_path(args.results_dir, args.preset)}")
+    print(f"reproduce.py: {len(steps)} step(s) in {time.time() - start_all:.0f} s, peak RSS {peak_rss_gib():.2f} GiB "
+          f"(this process; launcher jobs run in their own); report: {paths.report_path(args.results_dir, args.preset)}")
+
+
+def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None:
+    """--plan: every job step's plan (no data needed, nothing run), then the total."""
+    import pandas as pd
+    tables = []
+    for step in steps:
+        if not step.jobs:
+            print(f"{step.name}: runs in this process (minutes at most; not planned)")
+            continue
+        table = load(step.script)(step_argv(step, args))
+        if table is not None and len(table):
+            tables.append(table)
+    if tables:
+        from .device import select_device
+        from .io import atomic_write_csv
+        from .provenance import device_name, git_commit
+        table = pd.concat(tables, ignore_index=True)
+        table = table.assign(device=device_name(select_device(args.device)), git_commit=git_commit(),
+                             date=time.strftime("%Y-%m-%d"))
+        out = paths.plan_csv(args.results_dir, args.preset)
+        atomic_write_csv(table, out)
+        print(f"\nall planned steps: {table.seconds.sum() / 3600:.2f} device-hours (the NAS steps of one target wait "
+              f"for the full-space searches of its closest tasks, so steps run one after another); plan: {out}")

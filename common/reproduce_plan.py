@@ -15,6 +15,7 @@ class Step:
     argv: tuple[str, ...]        # the step's own flags
     datasets: tuple[str, ...]    # the data it needs (skipped when one is missing)
     shared: bool = True          # whether the shared flags (--data-root, --device, ...) apply
+    jobs: bool = True            # whether the script splits into launcher jobs (--launcher, --plan)
 
 
 SECTIONS = ("train", "distances", "study", "nas", "report")
@@ -35,8 +36,8 @@ STEPS: tuple[Step, ...] = (
          ("--task-set", "cifar10", "--fisher-split", "val"), ("cifar10",)),
     Step("distances", "2'''. FTD on validation splits (for NAS), ldnas8", "fisher_distance",
          ("--task-set", "ldnas8", "--fisher-split", "val"), _BOTH),
-    Step("study", "2''. log-det study, ldnas8", "logdet_study", (), _BOTH),
-    Step("study", "2''. consistency study (seed-to-seed, estimators)", "consistency_study", (), _BOTH),
+    Step("study", "2''. log-det study, ldnas8", "logdet_study", (), _BOTH, jobs=False),
+    Step("study", "2''. consistency study (seed-to-seed, estimators)", "consistency_study", (), _BOTH, jobs=False),
     Step("nas", "3a. full-space cells of cifar10-3", "nas_fuse", ("--target", "cifar10-3", "--space", "full",
                                                                   "--search-only"), ("cifar10",)),
     Step("nas", "3a. full-space cells of mnist-3", "nas_fuse", ("--target", "mnist-3", "--space", "full",
@@ -48,5 +49,5 @@ STEPS: tuple[Step, ...] = (
          ("--target", "mnist-3", "--task-set", "ldnas8", *_NAS_SPACES), _BOTH),
     Step("nas", "3c. NAS for cifar10-2 (baselines ldnas8)", "nas_fuse",
          ("--target", "cifar10-2", "--task-set", "ldnas8", *_NAS_SPACES), _BOTH),
-    Step("report", "report: REPORT.md from the results", "collect", ("--no-readme",), (), shared=False),
+    Step("report", "report: REPORT.md from the results", "collect", ("--no-readme",), (), shared=False, jobs=False),
 )

@@ -7,16 +7,21 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import paths
+from .accel import resolve
 from .checkpoints import collect_metrics, train_or_load
 from .datasets import check_data, prepare_data
 from .device import select_device
 from .errors import UserError, check_results_dir, check_seeds, positive
+from .launch import Job, run_step
+from .plan import Cost, task_sizes
+from .provenance import device_name
 from .models import build_network, count_parameters
 from .presets import train_config
 from .tasks import resolve_tasks, tasks_of_dataset
 
 
-def train_tasks(dataset: str, args) -> pd.DataFrame:
+def train_tasks(dataset: str, args, argv=None, *, script: str) -> pd.DataFrame | None:
+    """Train (or reuse) every task x seed of ``dataset`` with ``args.launcher``, then write the metrics."""
     tasks = resolve_tasks(args.tasks or [dataset])
     wrong = [t.name for t in tasks if t.dataset != dataset]
     if wrong:
@@ -26,29 +31,52 @@ def train_tasks(dataset: str, args) -> pd.DataFrame:
                        batch_size=positive("batch-size", args.batch_size), seeds=check_seeds(args.seeds))
     device = select_device(args.device)
     check_results_dir(args.results_dir)
-    check_data(dataset, args.data_root)
-    prepare_data(dataset, args.data_root, paths.data_cache_dir(args.results_dir))
     runs = [(t, s) for t in tasks for s in cfg.seeds]
-    params = count_parameters(build_network(cfg.arch, tasks[0])) / 1e6
-    print(f"training {len(runs)} run(s): {cfg.arch} ({params:.2f} M parameters) on {', '.join(t.name for t in tasks)}, "
-          f"seeds {list(cfg.seeds)}, preset {args.preset}, device {device}")
-    for task, seed in tqdm(runs, desc=f"{dataset} runs", unit="run"):
-        record, trained = train_or_load(task, cfg.arch, seed, cfg, preset=args.preset, data_root=args.data_root,
-                                        results_dir=args.results_dir, device=device, force=args.force,
-                                        log=lambda line: tqdm.write(line.replace("recomputing", "retraining")))
-        m = record["metrics"]
-        if trained:
-            tqdm.write(f"done {task.name} seed {seed}: test acc {m['test_acc']:.4f} ({m['train_seconds']:.0f} s)")
-        else:
-            tqdm.write(f"skip {task.name} seed {seed}: finished earlier, test acc {m['test_acc']:.4f} "
-                       "(use --force to redo)")
+    if not args.plan:
+        check_data(dataset, args.data_root)
+        prepare_data(dataset, args.data_root, paths.data_cache_dir(args.results_dir))   # decoded once, here
+    quiet = args.plan or args.job is not None
+    accel = resolve(args.amp, args.compile, device, log=(lambda line: None) if quiet else print)
+
+    def train(task, seed, log=None):
+        return train_or_load(task, cfg.arch, seed, cfg, preset=args.preset, data_root=args.data_root,
+                             results_dir=args.results_dir, device=device, force=args.force, log=log, accel=accel)
+
+    def job(task, seed) -> Job:
+        sizes = task_sizes(task, cfg)
+        cost = Cost(f"{cfg.arch} train", lambda: build_network(cfg.arch, task), f"{cfg.arch}/{dataset}/train",
+                    "train", cfg.epochs * sizes["train"], cfg.batch_size, task.num_classes,
+                    eval_images=sizes["val"] + sizes["test"])
+        return Job(f"{task.name}/seed{seed}", lambda: train(task, seed), (cost,))
+
+    def merge() -> pd.DataFrame:
+        params = count_parameters(build_network(cfg.arch, tasks[0])) / 1e6
+        print(f"training {len(runs)} run(s): {cfg.arch} ({params:.2f} M parameters) on "
+              f"{', '.join(t.name for t in tasks)}, seeds {list(cfg.seeds)}, preset {args.preset}, device {device}")
+        for task, seed in tqdm(runs, desc=f"{dataset} runs", unit="run"):
+            record, trained = train(task, seed, log=lambda line: tqdm.write(line.replace("recomputing", "retraining")))
+            m = record["metrics"]
+            if trained:
+                tqdm.write(f"done {task.name} seed {seed}: test acc {m['test_acc']:.4f} ({m['train_seconds']:.0f} s)")
+            else:
+                tqdm.write(f"skip {task.name} seed {seed}: finished earlier, test acc {m['test_acc']:.4f} "
+                           "(use --force to redo)")
+        return summarize(tasks, cfg.arch, args)
+
+    return run_step(args, argv, script=script, step=f"step 1, {dataset} ε-networks",
+                    jobs=lambda: [job(t, s) for t, s in runs], merge=merge,
+                    device_label=lambda: device_name(device))
+
+
+def summarize(tasks, arch: str, args) -> pd.DataFrame:
+    """train_metrics.csv from every run record, and a summary of the tasks trained now."""
     df = collect_metrics(args.results_dir, args.preset)
-    mine = df[df.task.isin([t.name for t in tasks]) & (df.arch == cfg.arch)] if len(df) else df
+    mine = df[df.task.isin([t.name for t in tasks]) & (df.arch == arch)] if len(df) else df
     if len(mine):
         summary = (mine.groupby("task", sort=False)
                    .agg(runs=("seed", "count"), test_acc_mean=("test_acc", "mean"),
                         test_acc_std=("test_acc", "std"), seconds=("train_seconds", "sum")))
         print(summary.round(4).to_string())
-    print(f"checkpoints: {paths.checkpoints_root(args.results_dir, args.preset) / cfg.arch}")
+    print(f"checkpoints: {paths.checkpoints_root(args.results_dir, args.preset) / arch}")
     print(f"metrics:     {paths.train_metrics_csv(args.results_dir, args.preset)}")
     return df

@@ -127,6 +127,12 @@ def golden_tree(root: Path) -> None:
     other["long"].parent.mkdir(parents=True)
     long_frame(seeds_of(0.2 + 0.5 * base_matrix())).to_csv(other["long"], index=False)
     write_architectures_study(root, base_matrix(), 0.2 + 0.5 * base_matrix())
+    # reproduce.py --plan's job list: two steps, three jobs, one of them in two parts
+    pd.DataFrame({"step": ["step 1", "step 1", "step 3", "step 3"], "job": ["a/seed0", "b/seed0", "full/seed0",
+                                                                         "full/seed0"],
+                  "part": ["train", "train", "search", "retrain"], "macs_m": 1.0, "images": 100,
+                  "images_per_s": 10.0, "seconds": [3600.0, 1800.0, 7200.0, 360.0], "device": "cpu (2 threads)",
+                  "git_commit": "abc1234", "date": "2026-11-28"}).to_csv(paths.plan_csv(root, "cpu"), index=False)
 
 
 def write_architectures_study(root: Path, ref: np.ndarray, other: np.ndarray) -> None:
@@ -231,12 +237,18 @@ def test_reproduce_passes_the_shared_flags():
     from argparse import Namespace
     from common.reproduce import step_argv
     from common.reproduce_plan import STEPS
-    args = Namespace(preset="cpu", results_dir="r", data_root="d", device="cpu", seeds=[1, 2], force=True)
+    args = Namespace(preset="cpu", results_dir="r", data_root="d", device="cpu", seeds=[1, 2], force=True,
+                     launcher="local", workers=2, partition=None, gpus_per_job=None, timeout_min=240,
+                     array_parallelism=64, plan=False)
     nas = next(s for s in STEPS if s.script == "nas_fuse")
     argv = step_argv(nas, args)
     assert argv[:len(nas.argv)] == list(nas.argv) and argv[-4:] == ["--seeds", "1", "2", "--force"]
+    assert argv[argv.index("--launcher"):argv.index("--launcher") + 4] == ["--launcher", "local", "--workers", "2"]
     assert "--data-root" in argv and step_argv(STEPS[-1], args) == ["--no-readme", "--preset", "cpu",
                                                                      "--results-dir", "r"]
+    study = next(s for s in STEPS if s.script == "logdet_study")     # not split into jobs: no launcher flags
+    assert "--launcher" not in step_argv(study, args)
+    assert "--plan" in step_argv(nas, Namespace(**{**vars(args), "plan": True}))
 
 
 def test_measure_agreement_and_seed_summary():

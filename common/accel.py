@@ -1,0 +1,53 @@
+"""How a training run uses its accelerator (the `paper` preset on GPUs): bf16 autocast on CUDA
+(``--amp``, on by default there), ``torch.compile`` (``--compile``), the data moved to the device once.
+cudnn.benchmark is switched on by ``device.select_device``; channels-last is ``train.prepare``'s.
+
+None of these changes what a run computes, only how fast and at which float precision, like the
+device itself: they are recorded in the run's record (``precision``, ``compiled`` columns of
+train_metrics.csv, present when used), not in its key. Fishers never run under autocast: they are
+always fp32 (the per-sample squares of bf16 gradients would lose most of their digits).
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from .datasets import Split
+
+
+@dataclass(frozen=True)
+class Accel:
+    amp: bool = False        # bf16 autocast of the training forward passes (CUDA only)
+    compile: bool = False    # torch.compile the network being trained
+
+    def autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
+
+    def wrap(self, net: nn.Module) -> nn.Module:
+        """The module to train: ``net`` itself, or its compiled form (same parameters, so
+        ``net.state_dict()`` stays the one to save)."""
+        return torch.compile(net) if self.compile else net
+
+    def record(self) -> dict:
+        """The columns a run record gets when something non-default was used."""
+        return {**({"precision": "bf16-autocast"} if self.amp else {}), **({"compiled": True} if self.compile else {})}
+
+
+def resolve(amp: bool | None, compile: bool, device: torch.device, log=print) -> Accel:
+    """``--amp`` / ``--compile`` for ``device``: amp defaults to on with CUDA; asked for elsewhere it is
+    ignored with one line (bf16 autocast on CPU is slower than fp32 there, MPS lacks it for training)."""
+    if amp and device.type != "cuda":
+        log(f"note: --amp is for CUDA GPUs; ignored on {device.type} (training stays fp32)")
+    return Accel(amp=device.type == "cuda" if amp is None else bool(amp and device.type == "cuda"),
+                 compile=bool(compile))
+
+
+def on_device(splits: dict[str, Split], device: torch.device) -> dict[str, Split]:
+    """Every split as uint8 tensors on ``device``, moved once before training (augmentation and
+    normalisation then run there, batch by batch: ``data.iterate_batches``)."""
+    if device.type == "cpu":    # splits are made on the CPU (data.task_splits): nothing to move
+        return splits
+    return {name: Split(s.x.to(device), s.y.to(device)) for name, s in splits.items()}

@@ -1,0 +1,166 @@
+"""Launchers (issue 13): the jobs of a step run as subprocesses (`local`) or through submitit's local
+executor give the results of the inline loop; a killed job is reported with its log and redone alone
+on rerun; --plan lists the right jobs quickly; --amp on a CPU is ignored with one line."""
+import os
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+import fisher_distance
+import nas_fuse
+import train_task_mnist
+from common import paths
+from common.cache import WouldCompute, cached, probe
+from common.launch import Job, is_finished
+from common.plan import task_sizes
+from common.presets import train_config
+from common.tasks import get_task
+
+TIMING = ["train_seconds", "device", "git_commit", "search_seconds", "search_hours", "train_hours",
+          "closest_search_hours"]
+TASKS = ["--tasks", "mnist-0", "mnist-3"]
+
+
+def smoke(data_root, results, *extra):
+    return ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results), *extra]
+
+
+def outputs(results) -> dict[str, pd.DataFrame]:
+    """The step CSVs a launcher must reproduce (timing and device columns aside)."""
+    files = [paths.train_metrics_csv(results, "smoke"),
+             paths.distance_outputs(results, "smoke", "smallcnn", "mnist-0-mnist-3", "frechet", "empirical",
+                                    "_seeds0-1")["long"],
+             paths.nas_table_outputs(results, "smoke", "mnist-3")["csv"]]
+    return {p.name: pd.read_csv(p).drop(columns=TIMING, errors="ignore") for p in files}
+
+
+def same_results(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        left, right = a[name], b[name]
+        if "distance" in left:   # computed in the merging process: float sums in another thread count
+            assert left.distance.to_numpy() == pytest.approx(right.distance.to_numpy(), abs=1e-12)
+            left, right = left.drop(columns="distance"), right.drop(columns="distance")
+        pd.testing.assert_frame_equal(left, right, obj=name)
+
+
+def run_all(data_root, results, *launcher):
+    train_task_mnist.main(smoke(data_root, results, *TASKS, "--seeds", "0", "1", *launcher))
+    fisher_distance.main(smoke(data_root, results, *TASKS, "--seeds", "0", "1", *launcher))
+    nas_fuse.main(smoke(data_root, results, "--target", "mnist-3", "--space", "full", *launcher))
+
+
+@pytest.fixture(scope="module")
+def inline_results(data_root, tmp_path_factory):
+    """The inline loop with one thread, the thread count of each job of a 2-worker launcher on
+    2 cores (oneDNN's float sums depend on the thread count, so only equal counts compare bit for bit)."""
+    results = tmp_path_factory.mktemp("inline")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_all(data_root, results)
+    finally:
+        torch.set_num_threads(threads)
+    return outputs(results)
+
+
+def test_local_launcher_with_two_workers_equals_inline(data_root, tmp_path, inline_results, monkeypatch, capsys):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)   # 2 workers x 1 thread, on any machine
+    run_all(data_root, tmp_path, "--launcher", "local", "--workers", "2")
+    same_results(outputs(tmp_path), inline_results)
+    logs = paths.launcher_logs(tmp_path, "smoke", "train_task_mnist")
+    assert sorted(p.name for p in logs.iterdir()) == [f"mnist-{t}_seed{s}.log" for t in (0, 3) for s in (0, 1)]
+    capsys.readouterr()
+    train_task_mnist.main(smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local"))
+    assert "4 job(s), 4 finished earlier, 0 to run" in capsys.readouterr().out   # a rerun launches nothing
+
+
+def test_submitit_local_executor_runs_a_step_and_merges(data_root, tmp_path, inline_results, monkeypatch):
+    pytest.importorskip("submitit")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    train_task_mnist.main(smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "submitit",
+                                "--array-parallelism", "2"))
+    fisher_distance.main(smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "submitit"))
+    nas_fuse.main(smoke(data_root, tmp_path, "--target", "mnist-3", "--space", "full", "--launcher", "submitit"))
+    same_results(outputs(tmp_path), inline_results)
+    assert list(paths.launcher_logs(tmp_path, "smoke", "fisher_distance").rglob("*_log.out"))
+
+
+def test_killed_jobs_are_reported_and_resubmitted_alone(data_root, tmp_path, inline_results, monkeypatch, capsys):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    argv = smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local", "--workers", "2")
+    monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")     # every job dies in its first atomic write (its checkpoint)
+    with pytest.raises(SystemExit) as exit_info:
+        from common.cli import run
+        run(train_task_mnist.main, argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "4 of 4 job(s) of step 1, mnist ε-networks failed" in err
+    assert "failed: mnist-3/seed1: exit code -9" in err and "redo it alone: " in err and "--job mnist-3/seed1" in err
+    assert paths.launcher_logs(tmp_path, "smoke", "train_task_mnist").joinpath("mnist-3_seed1.log").is_file()
+    assert not list(paths.checkpoints_root(tmp_path, "smoke").rglob("*.pt"))
+    monkeypatch.delenv("FTD_KILL_AT_WRITE")
+    train_task_mnist.main(argv)                        # rerun = resume
+    paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "mnist-0", 1).unlink()   # one job's output lost
+    capsys.readouterr()
+    train_task_mnist.main(argv)
+    assert "4 job(s), 3 finished earlier, 1 to run" in capsys.readouterr().out
+    fisher_distance.main(smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local"))
+    nas_fuse.main(smoke(data_root, tmp_path, "--target", "mnist-3", "--space", "full", "--launcher", "local"))
+    same_results(outputs(tmp_path), inline_results)
+
+
+def test_plan_lists_every_job_quickly(capsys):
+    start = time.time()
+    table = train_task_mnist.main(["--preset", "smoke", "--tasks", "mnist", "--seeds", "0", "1", "2", "--plan"])
+    assert time.time() - start < 5
+    assert len(table) == 12 and table.job.is_unique and set(table.job) == {
+        f"mnist-{t}/seed{s}" for t in range(4) for s in range(3)}
+    assert (table.seconds > 0).all() and (table.images_per_s > 0).all()
+    out = capsys.readouterr().out
+    assert "12 job(s)" in out and "device-hours" in out
+    table = fisher_distance.main(["--preset", "smoke", "--task-set", "ldnas8", "--seeds", "0", "1", "--plan"])
+    assert len(table) == 16                                 # one job per (target, seed): 8 targets x 2 seeds
+    table = nas_fuse.main(["--preset", "smoke", "--target", "mnist-2", "--space", "task-aware", "task-aware-warm",
+                           "--seeds", "0", "1", "--plan"])
+    # 4 searched methods (search + retraining each) and the hand-designed network (retraining) per seed
+    assert table.job.nunique() == 10 and len(table) == 18
+
+
+def test_task_sizes_follow_the_split_rule():
+    cfg = train_config("paper", "cifar10")
+    # cifar10-0: classes 1, 3, 8 vs rest, balanced: 15,000 + 15,000 of 50,000 train images, 10 % for
+    # validation (the real split sizes, decoded from ../shared/data: 27,116 / 2,884 / 6,000)
+    sizes = task_sizes(get_task("cifar10-0"), cfg)
+    assert sizes == {"train": 27_000, "val": 3_000, "test": 6_000}
+    # mnist-2: digits 0-3 and an "other" class of one digit's size: 5/10 of the images (real: 27,841 / 3,101 / 5,196)
+    assert task_sizes(get_task("mnist-2"), train_config("paper", "mnist")) == {"train": 27_000, "val": 3_000,
+                                                                                 "test": 5_000}
+    sizes = task_sizes(get_task("mnist-3"), train_config("cpu", "mnist"))
+    assert sizes == {"train": 12_000, "val": 2_000, "test": 2_000}   # the cpu preset's caps
+
+
+def test_probe_asks_without_computing(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": 1}
+
+    job = Job("j", lambda: cached(tmp_path / "r.json", {"k": 1}, compute, fmt="json"))
+    assert not is_finished(job) and not calls
+    with probe(), pytest.raises(WouldCompute):
+        job.run()
+    job.run()
+    assert calls == [1] and is_finished(job)
+    stale = Job("j", lambda: cached(tmp_path / "r.json", {"k": 2}, compute, fmt="json"))
+    assert not is_finished(stale) and calls == [1]
+
+
+def test_amp_on_cpu_is_ignored_with_one_line(data_root, tmp_path, capsys):
+    train_task_mnist.main(smoke(data_root, tmp_path, "--tasks", "mnist-0", "--amp"))
+    out = capsys.readouterr().out
+    assert out.count("--amp is for CUDA GPUs; ignored on cpu") == 1
+    assert "precision" not in pd.read_csv(paths.train_metrics_csv(tmp_path, "smoke")).columns
