@@ -191,10 +191,10 @@ def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFra
 
 
 def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, arch: str, data_root,
-                     command: str, fisher_split: str = "test") -> pd.DataFrame:
+                     command: str, fisher_split: str = "test", seeds=None) -> pd.DataFrame:
     """The mean matrix of a ``fisher_distance.py`` run with the preset's settings, after checking
     its manifest: present and readable, the CSV unchanged since written, made by today's distance
-    and Fisher code with the preset's seeds and Fisher samples on the target's ``fisher_split``,
+    and Fisher code with the preset's seeds (or ``seeds``) and Fisher samples on the target's ``fisher_split``,
     the task definitions equal to today's, and the networks equal to the local checkpoints where
     those exist (a fresh clone has none). Otherwise one error line with ``command``, which
     recomputes it."""
@@ -220,7 +220,7 @@ def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, a
                         f"recompute it: {command}")
     datasets = {TASKS[n].dataset for n in tasks if n in TASKS}
     cfgs = {ds: train_config(preset, ds, arch=arch) for ds in datasets}
-    preset_seeds = next(iter(cfgs.values())).seeds if cfgs else ()
+    preset_seeds = tuple(seeds) if seeds is not None else (next(iter(cfgs.values())).seeds if cfgs else ())
     if split != fisher_split:
         raise UserError(f"{mean_csv} was computed on the targets' {split} split, not their {fisher_split} "
                         f"split; compute it: {command}")

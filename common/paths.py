@@ -110,6 +110,23 @@ def reproduce_log(results_dir, preset: str) -> Path:
     return run_dir(results_dir, preset) / "reproduce_log.json"
 
 
+def transfer_dir(results_dir, preset: str, arch: str) -> Path:
+    return run_dir(results_dir, preset) / "transfer" / arch
+
+
+def transfer_record_path(results_dir, preset: str, arch: str, source: str, target: str, seed: int) -> Path:
+    """One transfer run (``common/transfer.py``): <source>_to_<target>_seed<k>.json, source "scratch"
+    for the from-scratch baseline."""
+    return transfer_dir(results_dir, preset, arch) / "runs" / f"{source}_to_{target}_seed{seed}.json"
+
+
+def transfer_outputs(results_dir, preset: str, arch: str, label: str) -> dict:
+    """The transfer study of a task set: per-pair rows, per-target correlations, the scatter plot."""
+    stem = transfer_dir(results_dir, preset, arch) / label
+    return {"pairs": Path(f"{stem}_pairs.csv"), "correlations": Path(f"{stem}_correlations.csv"),
+            "md": Path(f"{stem}_correlations.md"), "png": Path(f"{stem}_scatter.png")}
+
+
 def plan_csv(results_dir, preset: str) -> Path:
     """``reproduce.py --plan``'s job list with estimated costs (``common/plan.py``)."""
     return run_dir(results_dir, preset) / "plan.csv"

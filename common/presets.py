@@ -161,3 +161,22 @@ NAS_PRESETS: dict[str, NASConfig] = {
                        retrain_max_eval=None, retrain_params=None, batch_size=128, seeds=tuple(range(10)),
                        retrain_archs=("vgg16", "resnet18", "densenet121")),
 }
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """The transfer study's budget (``transfer.py``): each source network fine-tuned on ``images``
+    training images of the target for ``epochs`` (a new head, every layer trained), and the same
+    budget from scratch."""
+    images: int          # target training images (a seeded subset, the same for every source)
+    epochs: int
+    batch_size: int
+    lr: float            # Adam, constant
+
+
+TRANSFER_PRESETS: dict[str, TransferConfig] = {
+    "smoke": TransferConfig(images=64, epochs=1, batch_size=16, lr=1e-3),
+    # 1,000 images, 1 epoch (the issue's example): ~1 s per run on 2 cores with smallcnn
+    "cpu": TransferConfig(images=1000, epochs=1, batch_size=32, lr=1e-3),
+    "paper": TransferConfig(images=1000, epochs=5, batch_size=64, lr=1e-4),
+}

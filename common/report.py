@@ -171,6 +171,33 @@ def architectures_markdown(results_dir, preset: str, arch: str = "smallcnn") -> 
     return "\n".join(lines)
 
 
+TRANSFER_SETS = ("mnist", "cifar10", "ldnas8")
+
+
+def transfer_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
+    """The transfer study per task set: mean per-target Spearman of −d and of LEEP with the gain of
+    fine-tuning over scratch, and how often each score's top source is the best one."""
+    lines = ["| task set | targets × sources | Spearman(−d, gain) | Spearman(LEEP, gain) | closest by d = best | "
+             "best by LEEP = best | mean gain (points) |", "|---|---|---|---|---|---|---|"]
+    found = 0
+    for label in TRANSFER_SETS:
+        out = paths.transfer_outputs(results_dir, preset, arch, label)
+        try:
+            table = pd.read_csv(out["correlations"]).set_index("target")
+            pairs = pd.read_csv(out["pairs"])
+        except (OSError, ValueError):
+            continue
+        found += 1
+        mean, per = table.loc["mean"], table.drop("mean")
+        lines.append(f"| {label} | {len(per)} × {int(per.sources.iloc[0])} | {mean.spearman_distance:+.2f} | "
+                     f"{mean.spearman_leep:+.2f} | {mean.closest_by_distance.replace(' best', '')} | "
+                     f"{mean.best_by_leep.replace(' best', '')} | {100 * pairs.gain.mean():+.1f} |")
+    if not found:
+        return (f"No transfer study in `results/{preset}/` (`.venv/bin/python transfer.py --task-set mnist "
+                f"--preset {preset}`).\n")
+    return "\n".join(lines) + "\n"
+
+
 def plan_markdown(results_dir, preset: str) -> str:
     """``reproduce.py --plan``'s estimate per step: jobs, device-hours, and the device it was measured on."""
     try:
@@ -193,7 +220,7 @@ def blocks(results_dir, preset: str) -> dict[str, str]:
            "consistency-seeds": seeds_markdown(results_dir, preset),
            "consistency-samples": samples_markdown(results_dir, preset),
            "consistency-architectures": architectures_markdown(results_dir, preset),
-           "plan": plan_markdown(results_dir, preset)}
+           "plan": plan_markdown(results_dir, preset), "transfer": transfer_markdown(results_dir, preset)}
     for label, distance in MATRICES:
         out[f"matrix-{label}-{distance}"] = matrix_markdown(results_dir, preset, label, distance)
     return out
@@ -262,6 +289,9 @@ def report_markdown(results_dir, preset: str) -> str:
     lines += ["## Step 3: task-aware NAS", "", b["nas"], "",
               "Full tables (per-seed genotypes, verdicts, α-rank): "
               + (", ".join(f"[{p.stem}]({p.relative_to(run).as_posix()})" for p in nas_tables) or "none"), ""]
+    transfer = sorted(run.glob("transfer/*/*_scatter.png"))
+    lines += ["## Transfer: does a small distance mean a good transfer?", "", b["transfer"], ""]
+    lines += [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in transfer] + [""]
     return "\n".join(lines)
 
 

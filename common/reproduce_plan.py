@@ -18,7 +18,7 @@ class Step:
     jobs: bool = True            # whether the script splits into launcher jobs (--launcher, --plan)
 
 
-SECTIONS = ("train", "distances", "study", "nas", "report")
+SECTIONS = ("train", "distances", "study", "nas", "transfer", "report")
 _BOTH = ("mnist", "cifar10")
 _NAS_SPACES = ("--space", "task-aware", "task-aware-warm")
 
@@ -49,5 +49,8 @@ STEPS: tuple[Step, ...] = (
          ("--target", "mnist-3", "--task-set", "ldnas8", *_NAS_SPACES), _BOTH),
     Step("nas", "3c. NAS for cifar10-2 (baselines ldnas8)", "nas_fuse",
          ("--target", "cifar10-2", "--task-set", "ldnas8", *_NAS_SPACES), _BOTH),
+    Step("transfer", "4. transfer study, mnist", "transfer", ("--task-set", "mnist"), ("mnist",)),
+    Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
+    Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),
     Step("report", "report: REPORT.md from the results", "collect", ("--no-readme",), (), shared=False, jobs=False),
 )
