@@ -109,7 +109,7 @@ def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None
             continue
         table = load(step.script)(step_argv(step, args))
         if table is not None and len(table):
-            tables.append(table)
+            tables.append(table.assign(step=step.name))   # reproduce's names are unique (3b and 3c share targets)
     if tables:
         from .device import select_device
         from .io import atomic_write_csv

@@ -65,7 +65,7 @@ def correlations_markdown(table: pd.DataFrame, title: str) -> str:
 
 def scatter(pairs: pd.DataFrame, table: pd.DataFrame, path, title: str) -> None:
     """Gain against d(source→target) and against LEEP, one colour per target."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
     mean = table.set_index("target").loc["mean"] if "mean" in set(table.target) else None
     for ax, column, label, key in ((axes[0], "distance", "FTD d(source → target)", "spearman_distance"),
                                    (axes[1], "leep", "LEEP(source → target) (higher: better expected)",
@@ -82,8 +82,9 @@ def scatter(pairs: pd.DataFrame, table: pd.DataFrame, path, title: str) -> None:
             ax.set_title(f"mean per-target Spearman with the gain: {mean[key]:+.2f}"
                          + (" (of −d)" if column == "distance" else ""), fontsize=9)
     axes[0].set_ylabel("gain: fine-tuned − scratch test accuracy (points)")
-    axes[1].legend(title="target", fontsize=7, loc="best")
-    fig.suptitle(title, fontsize=10)
+    axes[1].legend(title="target", fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.suptitle(f"{title}\n(one point per source → target pair, labelled with the source; bars: std over seeds)",
+                 fontsize=10)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)

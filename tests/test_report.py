@@ -133,6 +133,16 @@ def golden_tree(root: Path) -> None:
                   "part": ["train", "train", "search", "retrain"], "macs_m": 1.0, "images": 100,
                   "images_per_s": 10.0, "seconds": [3600.0, 1800.0, 7200.0, 360.0], "device": "cpu (2 threads)",
                   "git_commit": "abc1234", "date": "2026-11-28"}).to_csv(paths.plan_csv(root, "cpu"), index=False)
+    # transfer.py's tables for the mnist set (common/transfer_report.py on constructed runs)
+    from common.transfer_report import correlations, pair_table
+    runs = pd.DataFrame([{"source": "scratch", "target": t, "seed": 0, "test_acc": 0.5} for t in TASKS]
+                        + [{"source": a, "target": b, "seed": 0, "test_acc": 0.5 + 0.1 * (1 - m), "leep": -m}
+                           for (a, b), m in zip(itertools.permutations(TASKS, 2), itertools.cycle([0.2, 0.4, 0.9]))])
+    pairs = pair_table(runs, frame(base_matrix()))
+    out = paths.transfer_outputs(root, "cpu", "smallcnn", "mnist")
+    out["pairs"].parent.mkdir(parents=True)
+    pairs.to_csv(out["pairs"], index=False)
+    correlations(pairs).to_csv(out["correlations"], index=False)
 
 
 def write_architectures_study(root: Path, ref: np.ndarray, other: np.ndarray) -> None:
@@ -268,7 +278,7 @@ def test_measure_agreement_and_seed_summary():
 
 
 SCRIPTS = ["train_task_mnist", "train_task_cifar", "fisher_distance", "logdet_study", "consistency_study",
-           "nas_fuse", "reproduce", "collect"]
+           "nas_fuse", "transfer", "reproduce", "collect"]
 
 
 def test_help_answers_without_importing_torch():
@@ -295,6 +305,8 @@ def test_registry_names_agree_with_the_registries():
     assert names.NETWORK_NAMES == tuple(models.NETWORKS) and names.DISTANCE_NAMES == tuple(distance.DISTANCES)
     assert names.ESTIMATOR_NAMES == fisher.ESTIMATORS and device.DEVICES == names.DEVICE_NAMES
     assert nas_runs.SPACES == names.NAS_SPACE_NAMES
+    from common import launch
+    assert set(names.LAUNCHERS) == {"inline", *launch.LAUNCH}     # every launcher a flag offers exists
 
 
 def test_reproduce_smoke_end_to_end_writes_the_report(data_root, tmp_path, capsys, monkeypatch):
