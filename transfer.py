@@ -39,7 +39,7 @@ def main(argv=None):
     from common.plan import Cost
     from common.presets import TRANSFER_PRESETS, fisher_config, train_configs
     from common.provenance import device_name
-    from common.transfer import transfer_run
+    from common.transfer import budget_variant, transfer_run
     from common.transfer_report import correlations, pair_table, write_outputs
 
     if args.task_set and args.tasks:
@@ -51,10 +51,11 @@ def main(argv=None):
     label = tasks_label(names)
     cfgs = train_configs(args.preset, {t.dataset for t in tasks}, args.arch, check_seeds(args.seeds))
     cfg = next(iter(cfgs.values()))
-    tcfg = TRANSFER_PRESETS[args.preset]
-    tcfg = replace(tcfg, images=positive("images", args.images) or tcfg.images,
-                   epochs=positive("epochs", args.epochs) or tcfg.epochs,
-                   batch_size=positive("batch-size", args.batch_size) or tcfg.batch_size)
+    preset_tcfg = TRANSFER_PRESETS[args.preset]
+    tcfg = replace(preset_tcfg, images=positive("images", args.images) or preset_tcfg.images,
+                   epochs=positive("epochs", args.epochs) or preset_tcfg.epochs,
+                   batch_size=positive("batch-size", args.batch_size) or preset_tcfg.batch_size)
+    budget = budget_variant(tcfg, preset_tcfg)     # another budget: other file names, never the preset's
     device = select_device(args.device)
     check_results_dir(args.results_dir)
     preset_cfg = train_configs(args.preset, cfgs, args.arch, None)[next(iter(cfgs))]
@@ -86,7 +87,7 @@ def main(argv=None):
         for source in [None] + [t for t in tasks if t != target]:
             out.append(transfer_run(source, checkpoints[(source.name, seed)] if source else None, target, seed, tcfg,
                                     cfgs[target.dataset], preset=args.preset, data_root=args.data_root,
-                                    results_dir=args.results_dir, device=device, force=args.force))
+                                    results_dir=args.results_dir, device=device, force=args.force, variant=budget))
         return out
 
     def job(target, seed):
@@ -108,7 +109,7 @@ def main(argv=None):
         runs = pd.DataFrame(rows)
         pairs = pair_table(runs, distances())
         table = correlations(pairs)
-        out = paths.transfer_outputs(args.results_dir, args.preset, cfg.arch, label)
+        out = paths.transfer_outputs(args.results_dir, args.preset, cfg.arch, label + suffix + budget)
         title = (f"transfer on {label}: {cfg.arch}, {len(cfg.seeds)} seed(s), {tcfg.images} target images x "
                  f"{tcfg.epochs} epoch(s), preset {args.preset}")
         write_outputs(runs, pairs, table, out, title)

@@ -114,10 +114,11 @@ def transfer_dir(results_dir, preset: str, arch: str) -> Path:
     return run_dir(results_dir, preset) / "transfer" / arch
 
 
-def transfer_record_path(results_dir, preset: str, arch: str, source: str, target: str, seed: int) -> Path:
-    """One transfer run (``common/transfer.py``): <source>_to_<target>_seed<k>.json, source "scratch"
-    for the from-scratch baseline."""
-    return transfer_dir(results_dir, preset, arch) / "runs" / f"{source}_to_{target}_seed{seed}.json"
+def transfer_record_path(results_dir, preset: str, arch: str, source: str, target: str, seed: int,
+                         variant: str = "") -> Path:
+    """One transfer run (``common/transfer.py``): <source>_to_<target>_seed<k><variant>.json, source
+    "scratch" for the from-scratch baseline; ``variant`` names a non-preset budget (``budget_variant``)."""
+    return transfer_dir(results_dir, preset, arch) / "runs" / f"{source}_to_{target}_seed{seed}{variant}.json"
 
 
 def transfer_outputs(results_dir, preset: str, arch: str, label: str) -> dict:

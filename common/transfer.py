@@ -92,6 +92,15 @@ def budget_config(tcfg: TransferConfig, train_cfg: TrainConfig) -> TrainConfig:
                        split_seed=train_cfg.split_seed, eval_batch_size=train_cfg.eval_batch_size)
 
 
+def budget_variant(tcfg: TransferConfig, preset_tcfg: TransferConfig) -> str:
+    """The file-name suffix of runs and tables with a non-preset budget ('' for the preset's), so that a
+    study at another budget never replaces the preset's files."""
+    parts = [f"{tag}{getattr(tcfg, field)}" for tag, field in (("n", "images"), ("e", "epochs"), ("b", "batch_size"),
+                                                                ("lr", "lr"))
+             if getattr(tcfg, field) != getattr(preset_tcfg, field)]
+    return "".join(f"_{p}" for p in parts)
+
+
 def transfer_key(source: Task | None, checkpoint: dict | None, target: Task, seed: int, tcfg: TransferConfig,
                  train_cfg: TrainConfig, *, data_root, results_dir) -> dict:
     cfg = budget_config(tcfg, train_cfg).to_dict()
@@ -110,9 +119,9 @@ def _check(value: dict) -> None:
 
 def transfer_run(source: Task | None, checkpoint: dict | None, target: Task, seed: int, tcfg: TransferConfig,
                  train_cfg: TrainConfig, *, preset: str, data_root, results_dir, device,
-                 force: bool = False) -> tuple[dict, bool]:
+                 force: bool = False, variant: str = "") -> tuple[dict, bool]:
     """(record, run now) of fine-tuning the (source, seed) network on ``target`` at the budget, with its
-    LEEP; ``source`` None: the same budget from scratch."""
+    LEEP; ``source`` None: the same budget from scratch. ``variant``: the budget's file-name suffix."""
     key = transfer_key(source, checkpoint, target, seed, tcfg, train_cfg, data_root=data_root,
                        results_dir=results_dir)
     device = torch.device(device)
@@ -137,6 +146,6 @@ def transfer_run(source: Task | None, checkpoint: dict | None, target: Task, see
                 "device": device_name(device), "provenance": provenance(device)}
 
     name = source.name if source else "scratch"
-    record, hit = cached(paths.transfer_record_path(results_dir, preset, train_cfg.arch, name, target.name, seed),
-                         key, run, fmt="json", force=force, what="transfer run", validate=_check)
+    record, hit = cached(paths.transfer_record_path(results_dir, preset, train_cfg.arch, name, target.name, seed,
+                                                    variant), key, run, fmt="json", force=force, what="transfer run", validate=_check)
     return record, not hit

@@ -120,3 +120,13 @@ def test_transfer_script_end_to_end(data_root, tmp_path, capsys):
     transfer.main(flags + tasks)                            # a rerun trains nothing
     assert "0 run(s) trained now, 9 read from earlier runs" in capsys.readouterr().out
     assert out["png"].stat().st_size > 0 and out["pairs"].stat().st_mtime_ns != mtime
+    # another budget gets its own runs and tables; the preset's are left as they are
+    before = {k: p.read_bytes() for k, p in out.items()}
+    runs_before = sorted(p.name for p in out["pairs"].parent.joinpath("runs").iterdir())
+    transfer.main(flags + tasks + ["--images", "32"])
+    other = paths.transfer_outputs(tmp_path, "smoke", "smallcnn", "mnist-0-mnist-2-mnist-3_n32")
+    assert other["pairs"].is_file() and {k: p.read_bytes() for k, p in out.items()} == before
+    runs_after = sorted(p.name for p in out["pairs"].parent.joinpath("runs").iterdir())
+    assert set(runs_before) < set(runs_after) and len(runs_after) == 2 * len(runs_before)
+    assert json.loads(paths.transfer_record_path(tmp_path, "smoke", "smallcnn", "scratch", "mnist-2", 0, "_n32")
+                      .read_text())["value"]["n_train"] <= 32
