@@ -39,16 +39,13 @@ def main(argv=None):
     # torch and the Fisher code are imported only now, so that --help answers at once
     from dataclasses import replace
 
-    from common import paths
-    from common.datasets import check_data, prepare_data
     from common.device import select_device
     from common.distance import DEFAULT_SIGMA2
     from common.ftd import distance_table, fisher_job, matrix_key, mean_std_matrices, variant, write_matrix_outputs
-    from common.launch import Job, run_step
+    from common.launch import Job, prepare_inputs, run_step
     from common.models import build_network
     from common.paths import distance_outputs
     from common.plan import Cost, task_sizes
-    from common.provenance import device_name
 
     if args.sigma2 is None:
         args.sigma2 = DEFAULT_SIGMA2
@@ -69,10 +66,7 @@ def main(argv=None):
                      preset_fcfg=fisher_config(args.preset))
     device = select_device(args.device)
     check_results_dir(args.results_dir)
-    if not args.plan:
-        for ds in sorted(datasets):
-            check_data(ds, args.data_root)
-            prepare_data(ds, args.data_root, paths.data_cache_dir(args.results_dir))   # decoded once, here
+    prepare_inputs(args, datasets)
 
     def job(target, seed):
         def fishers():
@@ -107,8 +101,7 @@ def main(argv=None):
         print("outputs:\n  " + "\n  ".join(str(p) for p in out.values() if p.exists()))
 
     return run_step(args, argv, script=__file__, step=f"step 2, Fishers of {label} ({args.estimator}, {fcfg.split})",
-             jobs=lambda: [job(t, s) for t in tasks for s in cfg.seeds], merge=merge,
-             device_label=lambda: device_name(device))
+                    jobs=lambda: [job(t, s) for t in tasks for s in cfg.seeds], merge=merge)
 
 if __name__ == "__main__":
     run(main)

@@ -54,14 +54,11 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     # torch and the NAS code are imported only now, so that --help answers at once
-    from common import paths
-    from common.accel import resolve
-    from common.datasets import check_data, prepare_data
+    from common.accel import from_args
     from common.device import select_device
-    from common.launch import Job, run_step
+    from common.launch import Job, prepare_inputs, run_step
     from common.nas_runs import nas_methods, run_nas
     from common.plan import nas_costs
-    from common.provenance import device_name
     if args.task_set and args.tasks:
         raise UserError("give either --task-set or --baselines/--tasks, not both")
     target = get_task(args.target)
@@ -75,11 +72,8 @@ def main(argv=None):
     train_cfg = train_config(args.preset, target.dataset, arch=args.arch)
     device = select_device(args.device)
     check_results_dir(args.results_dir)
-    if not args.plan:
-        check_data(target.dataset, args.data_root)
-        prepare_data(target.dataset, args.data_root, paths.data_cache_dir(args.results_dir))   # decoded once, here
-    quiet = args.plan or args.job is not None
-    accel = resolve(args.amp, args.compile, device, log=(lambda line: None) if quiet else print)
+    prepare_inputs(args, [target.dataset])
+    accel = from_args(args, device)
 
     def nas(only=None):
         return run_nas(target, space=args.space, names=names, cfg=cfg, stages=stages, train_cfg=train_cfg,
@@ -105,8 +99,7 @@ def main(argv=None):
         print("outputs:\n  " + "\n  ".join(str(p) for p in out["outputs"].values()))
         return out
 
-    return run_step(args, argv, script=__file__, step=f"step 3, NAS for {target.name}", jobs=jobs, merge=merge,
-             device_label=lambda: device_name(device))
+    return run_step(args, argv, script=__file__, step=f"step 3, NAS for {target.name}", jobs=jobs, merge=merge)
 
 if __name__ == "__main__":
     run(main)

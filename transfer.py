@@ -30,15 +30,14 @@ def main(argv=None):
 
     from common import paths
     from common.checkpoints import verify_checkpoints
-    from common.datasets import check_data, prepare_data
+    from common.accel import from_args
     from common.device import select_device
     from common.distance import DEFAULT_SIGMA2
     from common.ftd import read_mean_matrix, variant
-    from common.launch import Job, run_step
+    from common.launch import Job, prepare_inputs, run_step
     from common.models import build_network
     from common.plan import Cost
     from common.presets import TRANSFER_PRESETS, fisher_config, train_configs
-    from common.provenance import device_name
     from common.transfer import budget_variant, transfer_run
     from common.transfer_report import correlations, pair_table, write_outputs
 
@@ -71,10 +70,9 @@ def main(argv=None):
         return read_mean_matrix(matrix, tasks=[t.name for t in tasks], results_dir=args.results_dir,
                                 preset=args.preset, arch=cfg.arch, data_root=args.data_root, command=command,
                                 seeds=cfg.seeds)
+    prepare_inputs(args, cfgs)
+    accel = from_args(args, device)
     if not args.plan:
-        for ds in sorted(cfgs):
-            check_data(ds, args.data_root)
-            prepare_data(ds, args.data_root, paths.data_cache_dir(args.results_dir))   # decoded once, here
         verify_checkpoints(tasks, cfg.seeds, cfg.arch, cfgs, preset=args.preset, data_root=args.data_root,
                            results_dir=args.results_dir)            # step 1 first: one line with its command
         distances()                                                  # step 2 too, before any training
@@ -87,7 +85,8 @@ def main(argv=None):
         for source in [None] + [t for t in tasks if t != target]:
             out.append(transfer_run(source, checkpoints[(source.name, seed)] if source else None, target, seed, tcfg,
                                     cfgs[target.dataset], preset=args.preset, data_root=args.data_root,
-                                    results_dir=args.results_dir, device=device, force=args.force, variant=budget))
+                                    results_dir=args.results_dir, device=device, force=args.force, variant=budget,
+                                    accel=accel))
         return out
 
     def job(target, seed):
@@ -118,8 +117,7 @@ def main(argv=None):
         return table
 
     return run_step(args, argv, script=__file__, step=f"transfer study of {label}",
-                    jobs=lambda: [job(t, s) for t in tasks for s in cfg.seeds], merge=merge,
-                    device_label=lambda: device_name(device))
+                    jobs=lambda: [job(t, s) for t in tasks for s in cfg.seeds], merge=merge)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,12 @@ def resolve(amp: bool | None, compile: bool, device: torch.device, log=print) ->
                  compile=bool(compile))
 
 
+def from_args(args, device: torch.device) -> Accel:
+    """``resolve`` for a script's parsed flags; the CPU note is printed by the launching process only."""
+    quiet = args.plan or args.job is not None
+    return resolve(args.amp, args.compile, device, log=(lambda line: None) if quiet else print)
+
+
 def on_device(splits: dict[str, Split], device: torch.device) -> dict[str, Split]:
     """Every split as uint8 tensors on ``device``, moved once before training (augmentation and
     normalisation then run there, batch by batch: ``data.iterate_batches``)."""

@@ -55,6 +55,17 @@ class Failure:
     command: str
 
 
+def prepare_inputs(args, datasets) -> None:
+    """Before any job (or the inline loop): each dataset checked and decoded once, in this process, so
+    that parallel jobs only read the decoded cache. Nothing for --plan, which reads no data."""
+    if args.plan:
+        return
+    from .datasets import check_data, prepare_data
+    for dataset in sorted(set(datasets)):
+        check_data(dataset, args.data_root)
+        prepare_data(dataset, args.data_root, paths.data_cache_dir(args.results_dir))
+
+
 def is_finished(job: Job) -> bool:
     """Whether the job's own code finds every file it would write, with matching keys (quietly)."""
     quiet = io.StringIO()
@@ -179,7 +190,7 @@ LAUNCH = {"local": _run_local, "submitit": _run_submitit}
 
 
 def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Callable[[], list[Job]],
-             merge: Callable[[], object], device_label: Callable[[], str]):
+             merge: Callable[[], object]):
     """Run a step with ``args.launcher``; returns what ``merge`` returns (--plan: the plan's table;
     --job: what the job returns)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -187,13 +198,14 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
         import torch
         from .device import select_device
         from .plan import describe, estimate
+        from .provenance import device_name
         device = select_device(args.device)
         listed = jobs()
         workers = args.workers or (len(_visible_gpus(args.device)) or os.cpu_count() or 1) \
             if args.launcher != "inline" else 1
         with torch.random.fork_rng():
             table = estimate(listed, device)
-        print(describe(table, step=step, device_label=device_label(), workers=workers), flush=True)
+        print(describe(table, step=step, device_label=device_name(device), workers=workers), flush=True)
         return table.assign(step=step)
     if args.job is not None:
         by_name = {j.name: j for j in jobs()}

@@ -7,14 +7,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import paths
-from .accel import resolve
+from .accel import from_args
 from .checkpoints import collect_metrics, train_or_load
-from .datasets import check_data, prepare_data
 from .device import select_device
 from .errors import UserError, check_results_dir, check_seeds, positive
-from .launch import Job, run_step
+from .launch import Job, prepare_inputs, run_step
 from .plan import Cost, task_sizes
-from .provenance import device_name
 from .models import build_network, count_parameters
 from .presets import train_config
 from .tasks import resolve_tasks, tasks_of_dataset
@@ -32,11 +30,8 @@ def train_tasks(dataset: str, args, argv=None, *, script: str) -> pd.DataFrame |
     device = select_device(args.device)
     check_results_dir(args.results_dir)
     runs = [(t, s) for t in tasks for s in cfg.seeds]
-    if not args.plan:
-        check_data(dataset, args.data_root)
-        prepare_data(dataset, args.data_root, paths.data_cache_dir(args.results_dir))   # decoded once, here
-    quiet = args.plan or args.job is not None
-    accel = resolve(args.amp, args.compile, device, log=(lambda line: None) if quiet else print)
+    prepare_inputs(args, [dataset])
+    accel = from_args(args, device)
 
     def train(task, seed, log=None):
         return train_or_load(task, cfg.arch, seed, cfg, preset=args.preset, data_root=args.data_root,
@@ -64,8 +59,7 @@ def train_tasks(dataset: str, args, argv=None, *, script: str) -> pd.DataFrame |
         return summarize(tasks, cfg.arch, args)
 
     return run_step(args, argv, script=script, step=f"step 1, {dataset} ε-networks",
-                    jobs=lambda: [job(t, s) for t, s in runs], merge=merge,
-                    device_label=lambda: device_name(device))
+                    jobs=lambda: [job(t, s) for t, s in runs], merge=merge)
 
 
 def summarize(tasks, arch: str, args) -> pd.DataFrame:

@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 
 from . import paths
+from .accel import Accel, on_device
 from .cache import cached, code_version
 from .checkpoints import network_id
 from .data import Normalizer, Split, iterate_batches, task_splits
@@ -119,7 +120,7 @@ def _check(value: dict) -> None:
 
 def transfer_run(source: Task | None, checkpoint: dict | None, target: Task, seed: int, tcfg: TransferConfig,
                  train_cfg: TrainConfig, *, preset: str, data_root, results_dir, device,
-                 force: bool = False, variant: str = "") -> tuple[dict, bool]:
+                 force: bool = False, variant: str = "", accel: Accel = Accel()) -> tuple[dict, bool]:
     """(record, run now) of fine-tuning the (source, seed) network on ``target`` at the budget, with its
     LEEP; ``source`` None: the same budget from scratch. ``variant``: the budget's file-name suffix."""
     key = transfer_key(source, checkpoint, target, seed, tcfg, train_cfg, data_root=data_root,
@@ -137,13 +138,15 @@ def transfer_run(source: Task | None, checkpoint: dict | None, target: Task, see
             score = leep(src, splits["train"], Normalizer(target.dataset, device), target.num_classes,
                          train_cfg.eval_batch_size, device)
             net = transplant(checkpoint["value"]["state_dict"], net)
-        metrics = fit(prepare(net, device), splits, budget_config(tcfg, train_cfg), target.dataset, seed, device,
-                      desc=f"{source.name if source else 'scratch'} -> {target.name} seed {seed}")
+        net = prepare(net, device)
+        with accel.autocast():
+            metrics = fit(accel.wrap(net), on_device(splits, device), budget_config(tcfg, train_cfg), target.dataset,
+                          seed, device, desc=f"{source.name if source else 'scratch'} -> {target.name} seed {seed}")
         return {"source": source.name if source else "scratch", "target": target.name, "seed": seed,
                 **{k: round(v, 6) for k, v in metrics.items()},
                 **({"leep": round(score, 6)} if source is not None else {}),
                 "n_train": len(splits["train"]), "n_test": len(splits["test"]),
-                "device": device_name(device), "provenance": provenance(device)}
+                "device": device_name(device), "provenance": provenance(device), **accel.record()}
 
     name = source.name if source else "scratch"
     record, hit = cached(paths.transfer_record_path(results_dir, preset, train_cfg.arch, name, target.name, seed,
