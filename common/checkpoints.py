@@ -27,14 +27,11 @@ from .io import atomic_write_csv
 from .models import build_network, count_parameters
 from .presets import TrainConfig, train_config
 from .provenance import provenance
-from .tasks import TASKS, Task
+from .tasks import TASKS, TRAIN_SCRIPTS, Task
 from .train import fit, prepare
 
 # The code a checkpoint comes from (its source is in the key).
 CODE = ("data", "models", "train")
-# The script that trains the tasks of each dataset (named in "train it first" messages).
-TRAIN_SCRIPTS = {"mnist": "train_task_mnist.py", "cifar10": "train_task_cifar.py",
-                 "cifar100": "train_task_cifar100.py"}
 
 
 def checkpoint_key(task: Task, arch: str, cfg: TrainConfig, seed: int, *, data_root, results_dir) -> dict:

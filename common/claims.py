@@ -15,7 +15,10 @@ Decision rules (stated once, here):
   when at most half of the targets keep their closest source; else *inconclusive*;
 * same dataset closer: the mean within-dataset distance is below the across-dataset one *and* most
   targets have a same-dataset closest source (both: reproduced; neither: not reproduced);
-* NAS: the paired bootstrap verdict of ``common/nas_report.py`` ("better" / "worse" / no evidence).
+* NAS: the paired bootstrap verdict of ``common/nas_report.py`` ("better" / "worse" / no evidence);
+* Taskonomy affinities (``fisher_distance_taskonomy.py --task-set taskonomy --affinity CSV``): the mean
+  per-target Spearman(−d, affinity) ≥ 0.5 and positive for most targets: reproduced; ≤ 0: not
+  reproduced; else inconclusive. The derived ``taskonomy-2d`` set is no evidence for this claim.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import pandas as pd
 from . import paths
 from .nas_report import paired_verdict
 from .ranking import closest_sources
-from .tasks import get_task
+from .tasks import TRAIN_SCRIPTS, get_task
 
 # commands in the evidence start like the README's (not like this interpreter: the text is compared)
 PY = ".venv/bin/python"
@@ -216,8 +219,32 @@ def architecture_claim(number: str, results_dir, preset: str, arch: str, label: 
 
 
 def _train_command(preset: str, label: str, arch: str) -> str:
-    script = "train_task_mnist.py" if label == "mnist" else "train_task_cifar.py"
+    script = TRAIN_SCRIPTS[label]
     return f"{PY} {script} --preset {preset} --arch {arch} --data-root <data>"
+
+
+def affinity_claim(number: str, results_dir, preset: str) -> Claim:
+    statement = "Taskonomy: FTD ordering agrees with the transfer affinities"
+    found = sorted(paths.run_dir(results_dir, preset).glob("dense/*/taskonomy/taskonomy_frechet_affinity.csv"))
+    try:
+        table = pd.read_csv(found[0])
+    except (IndexError, OSError, ValueError):
+        return _not_run(number, "FTD", statement, "no Taskonomy tree on this machine; with one in `<data>/taskonomy`: "
+                        f"`{PY} train_task_taskonomy.py --preset {preset} --task-set taskonomy --data-root <data>` then "
+                        f"`{PY} fisher_distance_taskonomy.py --preset {preset} --task-set taskonomy --data-root <data> "
+                        "--affinity <affinities.csv>`")
+    rho = table.spearman_neg_d_affinity.dropna()
+    positive = int((rho > 0).sum())
+    evidence = (f"mean per-target Spearman(−d, affinity) {rho.mean():+.2f} over {len(rho)} targets, positive for "
+                f"{positive}; closest by d = highest affinity for "
+                f"{int((table.closest_by_d == table.highest_affinity).sum())} of {len(table)} ({found[0].parent.parent.name})")
+    if len(rho) and rho.mean() >= 0.5 and positive > len(rho) / 2:
+        status = REPRODUCED
+    elif not len(rho) or rho.mean() <= 0:
+        status = NOT_REPRODUCED
+    else:
+        status = INCONCLUSIVE
+    return Claim(number, "FTD", statement, status, evidence)
 
 
 def read_runs(results_dir, preset: str, target: str, baselines: str) -> pd.DataFrame | None:
@@ -264,8 +291,9 @@ def all_claims(results_dir, preset: str, arch: str = "smallcnn") -> list[Claim]:
     for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
         claims.append(closest_claim(f"2{'ab'[i]}", "FTD", longs[label], f"{label}-2", f"{label}-3",
                                     f"{name}, {arch}, FTD", _command(preset, arch, label, "frechet")))
-    claims.append(_not_run("2c", "FTD", "the closest source of cifar100-2 is cifar100-3 (CIFAR-100)",
-                           "no CIFAR-100 tasks in the suite yet (issue 11)"))
+    claims.append(closest_claim("2c", "FTD", read_long(results_dir, preset, arch, "cifar100", "frechet"), "cifar100-2",
+                                "cifar100-3", f"CIFAR-100, {arch}, FTD", f"{_train_command(preset, 'cifar100', arch)}` then "
+                                f"`{_command(preset, arch, 'cifar100', 'frechet')}"))
     # the same claims with the papers' networks as ε-networks (trained on a GPU when one is at hand):
     # 2d/2e and 3d/3e ResNet-18, 2f/2g and 3f/3g VGG-16, 2h/2i and 3h/3i DenseNet-121
     for k, other in enumerate(PAPER_NETWORKS):
@@ -278,8 +306,7 @@ def all_claims(results_dir, preset: str, arch: str = "smallcnn") -> list[Claim]:
     for i, label in enumerate(("mnist", "cifar10")):
         claims.append(consistency_claim(f"3{'ab'[i]}", longs[label], label, _command(preset, arch, label, "frechet")))
     claims.append(seed_noise_claim("3c", results_dir, preset, arch))
-    claims.append(_not_run("4", "FTD", "Taskonomy: FTD ordering agrees with the transfer affinities",
-                           "no Taskonomy data or tasks in the suite (issue 11)"))
+    claims.append(affinity_claim("4", results_dir, preset))
     for i, target in enumerate(("mnist-2", "cifar10-2")):
         runs = read_runs(results_dir, preset, target, target.split("-")[0])
         claims.append(nas_claim(f"5{'ab'[i]}", "FTD", runs, target, target.split("-")[0], preset))

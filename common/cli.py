@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .errors import UserError
-from .names import DEVICE_NAMES, LAUNCHERS, NETWORK_NAMES
+from .names import DENSE_NETWORK_NAMES, DEVICE_NAMES, LAUNCHERS, NETWORK_NAMES
 from .presets import PRESET_NAMES
 from .tasks import TASK_SETS, TASKS
 
@@ -115,3 +115,28 @@ def run(main, argv=None) -> None:
     except KeyboardInterrupt:
         print("interrupted: finished runs are saved; rerun the same command to resume", file=sys.stderr)
         sys.exit(130)
+
+
+def dense_parser(doc: str, training: bool = True) -> Parser:
+    """The flags of the dense-task scripts (``train_task_taskonomy.py``, ``fisher_distance_taskonomy.py``):
+    the suite's usual ones, with dense task names, dense networks and the image source."""
+    from .dense_tasks import DENSE_TASK_SETS, DENSE_TASKS, IMAGE_SOURCES
+    sets = "; ".join(f"{name}: {' '.join(members)}" for name, members in DENSE_TASK_SETS.items())
+    p = Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter,
+               epilog=f"dense tasks: {' '.join(DENSE_TASKS)}\ndense task sets: {sets}")
+    p.add_argument("--preset", choices=PRESET_NAMES, default="cpu", help="smoke, cpu or paper (default: %(default)s)")
+    p.add_argument("--data-root", default="./data", help="dataset folder (offline: ../shared/data); a Taskonomy "
+                   "tree is read from DATA_ROOT/taskonomy")
+    p.add_argument("--results-dir", default="./results", help="where outputs go (default: %(default)s)")
+    p.add_argument("--task-set", default="taskonomy-2d", help="dense task set (default: %(default)s)")
+    p.add_argument("--tasks", nargs="+", metavar="TASK", help="dense task names instead of --task-set")
+    p.add_argument("--images", choices=IMAGE_SOURCES, help="where the input images come from (default: taskonomy "
+                   "for the taskonomy set, cifar10 for taskonomy-2d)")
+    p.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the preset's)")
+    p.add_argument("--arch", choices=DENSE_NETWORK_NAMES, help="encoder–decoder network (default: the preset's)")
+    if training:
+        p.add_argument("--epochs", type=int, help="override the preset's epochs")
+        p.add_argument("--batch-size", type=int, help="override the preset's batch size")
+    p.add_argument("--device", choices=DEVICE_NAMES, default="auto", help="auto: cuda > mps > cpu")
+    p.add_argument("--force", action="store_true", help="redo finished work")
+    return p

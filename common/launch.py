@@ -60,9 +60,11 @@ def prepare_inputs(args, datasets) -> None:
     that parallel jobs only read the decoded cache. Nothing for --plan, which reads no data."""
     if args.plan:
         return
+    from .class_names import check_class_names
     from .datasets import check_data, prepare_data
     for dataset in sorted(set(datasets)):
         check_data(dataset, args.data_root)
+        check_class_names(dataset, args.data_root)
         prepare_data(dataset, args.data_root, paths.data_cache_dir(args.results_dir))
 
 

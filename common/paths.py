@@ -10,6 +10,11 @@ results/<preset>/
     nas/<target>_<baselines>_table.{csv,md}, nas/<target>_<baselines>_runs.csv,
     nas/genotypes/<task>_<method>[_from-<closest>]_seed<k>{.json,_history.csv,_retrain.json}
     studies/<arch>/<name>.{csv,md}, <name>_long.csv   studies (logdet_study.py)
+    dense/<arch>/<images>/                  dense tasks (train_task_taskonomy.py, fisher_distance_taskonomy.py):
+        checkpoints/<task>/seed<k>.pt, fisher/n<N>/<source>/on_<target>_seed<k>.pt (git-ignored),
+        train_metrics.csv, <label>_frechet_{long,mean,std}.csv, _{mean,std}.png, .json (manifest),
+        <label>_frechet_atlas.{csv,png}, <label>_frechet_affinity.{csv,png}
+        transfer/runs/<source>_to_<target>_seed<k>.json, transfer/<label>_{pairs,correlations}.csv, ...
 results/cache/data/                         decoded datasets as uint8 tensors (git-ignored)
 """
 from __future__ import annotations
@@ -136,6 +141,47 @@ def plan_csv(results_dir, preset: str) -> Path:
 def launcher_logs(results_dir, preset: str, script: str) -> Path:
     """Logs of the jobs a launcher ran for a step script (``common/launch.py``): results/<preset>/logs/<script>/"""
     return run_dir(results_dir, preset) / "logs" / script
+
+
+def dense_dir(results_dir, preset: str, arch: str, images: str) -> Path:
+    return run_dir(results_dir, preset) / "dense" / arch / images
+
+
+def dense_checkpoint_path(results_dir, preset: str, arch: str, images: str, task: str, seed: int) -> Path:
+    return dense_dir(results_dir, preset, arch, images) / "checkpoints" / task / f"seed{seed}.pt"
+
+
+def dense_fisher_path(results_dir, preset: str, arch: str, images: str, samples, source: str, target: str,
+                      seed: int) -> Path:
+    n = "all" if samples is None else str(samples)
+    return dense_dir(results_dir, preset, arch, images) / "fisher" / f"n{n}" / source / f"on_{target}_seed{seed}.pt"
+
+
+def dense_train_metrics(results_dir, preset: str, arch: str, images: str) -> Path:
+    return dense_dir(results_dir, preset, arch, images) / "train_metrics.csv"
+
+
+def dense_distance_outputs(results_dir, preset: str, arch: str, images: str, label: str, variant: str = "") -> dict:
+    """The matrix files of ``distance_outputs`` plus the atlas (MDS map) and the affinity comparison."""
+    stem = dense_dir(results_dir, preset, arch, images) / f"{label}_frechet{variant}"
+    out = {"long": Path(f"{stem}_long.csv"), "mean": Path(f"{stem}_mean.csv"), "std": Path(f"{stem}_std.csv"),
+           "mean_png": Path(f"{stem}_mean.png"), "std_png": Path(f"{stem}_std.png"), "manifest": Path(f"{stem}.json")}
+    for name in ("atlas", "affinity"):
+        out[f"{name}_csv"], out[f"{name}_png"] = Path(f"{stem}_{name}.csv"), Path(f"{stem}_{name}.png")
+    return out
+
+
+def dense_transfer_record_path(results_dir, preset: str, arch: str, images: str, source: str, target: str,
+                               seed: int, variant: str = "") -> Path:
+    return (dense_dir(results_dir, preset, arch, images) / "transfer" / "runs"
+            / f"{source}_to_{target}_seed{seed}{variant}.json")
+
+
+def dense_transfer_outputs(results_dir, preset: str, arch: str, images: str, label: str) -> dict:
+    """As ``transfer_outputs``, for a dense task set."""
+    stem = dense_dir(results_dir, preset, arch, images) / "transfer" / label
+    return {"pairs": Path(f"{stem}_pairs.csv"), "correlations": Path(f"{stem}_correlations.csv"),
+            "md": Path(f"{stem}_correlations.md"), "png": Path(f"{stem}_scatter.png")}
 
 
 def python_command() -> str:

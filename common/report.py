@@ -89,6 +89,10 @@ def matrix_markdown(results_dir, preset: str, label: str, distance: str, arch: s
     long = read_long(results_dir, preset, arch, label, distance)
     if long is None:
         return f"No `{label}` {distance} matrix in `results/{preset}/`."
+    return _matrix_table(long, label, distance)
+
+
+def _matrix_table(long: pd.DataFrame, label: str, distance: str) -> str:
     mean, std = mean_std(long)
     closest = closest_sources(mean)
     lines = [f"`{label}`, {distance}, {long.seed.nunique()} seed(s) (rows = source, columns = target; "
@@ -198,6 +202,55 @@ def transfer_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
     return "\n".join(lines) + "\n"
 
 
+DENSE_SETS = ("taskonomy-2d", "taskonomy")
+
+
+def dense_markdown(results_dir, preset: str) -> str:
+    """The dense task sets (``fisher_distance_taskonomy.py``, ``transfer_taskonomy.py``): per set and
+    image source, the ε-networks' test MSE, the FTD matrix, the atlas' stress, and the transfer study."""
+    sections = []
+    for label in DENSE_SETS:
+        for manifest in sorted(paths.run_dir(results_dir, preset).glob(f"dense/*/*/{label}_frechet.json")):
+            arch, images = manifest.parent.parent.name, manifest.parent.name
+            out = paths.dense_distance_outputs(results_dir, preset, arch, images, label)
+            try:
+                long = pd.read_csv(out["long"])
+                metrics = pd.read_csv(paths.dense_train_metrics(results_dir, preset, arch, images))
+                atlas = pd.read_csv(out["atlas_csv"])
+            except (OSError, ValueError):
+                continue
+            groups = dict(list(metrics.groupby("task")))
+            rows = [f"| {task} | {_pm(g.test_mse.mean(), g.test_mse.std(ddof=1), 4)} | {g.test_mse_mean_target.mean():.4f} "
+                    f"| {len(g)} |" for task in dict.fromkeys(long.source) if (g := groups.get(task)) is not None]
+            part = [f"**`{label}` on `{images}` images, `{arch}`** ({long.compared.iloc[0]}; "
+                    f"{int(long.samples.iloc[0])} Fisher samples per target)", "",
+                    "| task | test MSE per pixel (mean ± std) | predicting the mean target | seeds |", "|---|---|---|---|",
+                    *rows, "", _matrix_table(long, label, "frechet (Gaussian Fisher)"), "",
+                    f"Atlas (metric MDS of the symmetrised matrix): stress-1 {atlas.stress.iloc[0]:.3f}, "
+                    f"`{out['atlas_png'].relative_to(paths.run_dir(results_dir, preset)).as_posix()}`."]
+            try:
+                aff = pd.read_csv(out["affinity_csv"])
+                part.append(f"Against the affinity CSV: mean Spearman(−d, affinity) {aff.spearman_neg_d_affinity.mean():+.2f} "
+                            f"over {len(aff)} targets; closest by d = highest affinity for "
+                            f"{int((aff.closest_by_d == aff.highest_affinity).sum())} of {len(aff)}.")
+            except (OSError, ValueError):
+                pass
+            try:
+                table = pd.read_csv(paths.dense_transfer_outputs(results_dir, preset, arch, images, label)["correlations"])
+                mean = table.set_index("target").loc["mean"]
+                part.append(f"Transfer ({len(table) - 1} targets): mean Spearman(−d, gain) {mean.spearman_distance:+.2f}, "
+                            f"Spearman(zero-shot, gain) {mean.spearman_zero_shot:+.2f}; closest by d = best for "
+                            f"{mean.closest_by_distance.replace(' best', '')}, best by zero-shot = best for "
+                            f"{mean.best_by_zero_shot.replace(' best', '')}.")
+            except (OSError, ValueError, KeyError):
+                pass
+            sections.append("\n".join(part))
+    if not sections:
+        return (f"No dense task set in `results/{preset}/` (`.venv/bin/python train_task_taskonomy.py --preset {preset}` "
+                f"then `.venv/bin/python fisher_distance_taskonomy.py --preset {preset}`).\n")
+    return "\n\n".join(sections) + "\n"
+
+
 def plan_markdown(results_dir, preset: str) -> str:
     """``reproduce.py --plan``'s estimate per step: jobs, device-hours, and the device it was measured on."""
     try:
@@ -220,7 +273,8 @@ def blocks(results_dir, preset: str) -> dict[str, str]:
            "consistency-seeds": seeds_markdown(results_dir, preset),
            "consistency-samples": samples_markdown(results_dir, preset),
            "consistency-architectures": architectures_markdown(results_dir, preset),
-           "plan": plan_markdown(results_dir, preset), "transfer": transfer_markdown(results_dir, preset)}
+           "plan": plan_markdown(results_dir, preset), "transfer": transfer_markdown(results_dir, preset),
+           "dense": dense_markdown(results_dir, preset)}
     for label, distance in MATRICES:
         out[f"matrix-{label}-{distance}"] = matrix_markdown(results_dir, preset, label, distance)
     return out
@@ -292,6 +346,9 @@ def report_markdown(results_dir, preset: str) -> str:
     transfer = sorted(run.glob("transfer/*/*_scatter.png"))
     lines += ["## Transfer: does a small distance mean a good transfer?", "", b["transfer"], ""]
     lines += [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in transfer] + [""]
+    dense = sorted(run.glob("dense/*/*/*_frechet_mean.png")) + sorted(run.glob("dense/*/*/*_atlas.png"))
+    lines += ["## Dense tasks: Taskonomy and the derived taskonomy-2d set", "", b["dense"], ""]
+    lines += [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in dense] + [""]
     return "\n".join(lines)
 
 

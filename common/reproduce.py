@@ -6,6 +6,7 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 from . import paths
@@ -14,7 +15,27 @@ from .datasets import check_data, data_identity
 from .errors import UserError, check_results_dir, check_seeds
 from .io import atomic_write_json
 from .cli import launcher_argv
-from .reproduce_plan import Step
+from .reproduce_plan import DATASETS, LOCAL_ONLY, Step
+from .tasks import TRAIN_SCRIPTS
+
+
+def is_local(dataset: str, data_root) -> bool:
+    """Whether both splits of ``dataset`` (or a Taskonomy tree) are on disk under ``data_root``."""
+    root = Path(data_root).expanduser().resolve()
+    if dataset == "taskonomy":
+        from .taskonomy import FOLDER
+        return (root / FOLDER).is_dir()
+    from .datasets import _locate   # noqa: PLC2701 - the dataset registry (issue 11 part 1) makes it public
+    return all(_locate(dataset, split, root)[0] != "download" for split in ("train", "test"))
+
+
+def where(dataset: str, data_root) -> str:
+    root = Path(data_root).expanduser().resolve()
+    if dataset == "taskonomy":
+        from .taskonomy import FOLDER
+        return f"a Taskonomy tree {root / FOLDER}/<domain>/<building>/*.png"
+    from .datasets import _where   # noqa: PLC2701
+    return _where(dataset, "train", root)
 
 
 def check_inputs(args) -> dict[str, str]:
@@ -25,12 +46,17 @@ def check_inputs(args) -> dict[str, str]:
     check_seeds(args.seeds)
     select_device(args.device)
     available = {}
-    for dataset in ("mnist", "cifar10"):
+    for dataset in DATASETS:
         try:
-            check_data(dataset, args.data_root)
+            if dataset != "taskonomy":
+                check_data(dataset, args.data_root)
             available[dataset] = ""
         except UserError as exc:
             available[dataset] = str(exc)
+        if dataset in LOCAL_ONLY and not available[dataset] and not is_local(dataset, args.data_root):
+            alone = f", or run {TRAIN_SCRIPTS[dataset]} alone" if dataset in TRAIN_SCRIPTS else ""
+            available[dataset] = (f"not under {args.data_root}, and reproduce.py does not download it: put "
+                                  f"{where(dataset, args.data_root)} in place{alone}")
     return available
 
 
@@ -57,7 +83,9 @@ def _write_log(args, entries: list[dict], device: str) -> None:
     path = paths.reproduce_log(args.results_dir, args.preset)
     import torch
     data = {}
-    for dataset in ("mnist", "cifar10"):
+    for dataset in DATASETS:
+        if dataset == "taskonomy" or (dataset in LOCAL_ONLY and not is_local(dataset, args.data_root)):
+            continue
         try:
             data[dataset] = fingerprint(data_identity(dataset, args.data_root, paths.data_cache_dir(args.results_dir)))
         except (UserError, OSError):

@@ -19,15 +19,30 @@ class Step:
 
 
 SECTIONS = ("train", "distances", "study", "nas", "transfer", "report")
+DATASETS = ("mnist", "cifar10", "cifar100", "taskonomy")
+# Data reproduce.py never downloads: their steps run only when the files are under --data-root
+# (neither CIFAR-100 nor a Taskonomy tree is on this project's machines; train_task_cifar100.py
+# downloads CIFAR-100 when run alone, Taskonomy must be fetched by hand).
+LOCAL_ONLY = ("cifar100", "taskonomy")
 _BOTH = ("mnist", "cifar10")
 _NAS_SPACES = ("--space", "task-aware", "task-aware-warm")
 
 STEPS: tuple[Step, ...] = (
     Step("train", "1a. ε-networks, MNIST tasks", "train_task_mnist", ("--tasks", "mnist", "mnist-oddeven"), ("mnist",)),
     Step("train", "1b. ε-networks, CIFAR-10 tasks", "train_task_cifar", (), ("cifar10",)),
+    Step("train", "1c. ε-networks, CIFAR-100 tasks", "train_task_cifar100", (), ("cifar100",)),
+    Step("train", "1d. dense ε-networks, taskonomy-2d on CIFAR-10", "train_task_taskonomy", (), ("cifar10",),
+         jobs=False),
+    Step("train", "1e. dense ε-networks, Taskonomy", "train_task_taskonomy", ("--task-set", "taskonomy"),
+         ("taskonomy",), jobs=False),
     Step("distances", "2. FTD matrix, mnist", "fisher_distance", ("--task-set", "mnist"), ("mnist",)),
     Step("distances", "2. FTD matrix, cifar10", "fisher_distance", ("--task-set", "cifar10"), ("cifar10",)),
+    Step("distances", "2. FTD matrix, cifar100", "fisher_distance", ("--task-set", "cifar100"), ("cifar100",)),
     Step("distances", "2. FTD matrix, ldnas8", "fisher_distance", ("--task-set", "ldnas8"), _BOTH),
+    Step("distances", "2. FTD matrix and atlas, taskonomy-2d on CIFAR-10", "fisher_distance_taskonomy", (),
+         ("cifar10",), jobs=False),
+    Step("distances", "2. FTD matrix and atlas, Taskonomy", "fisher_distance_taskonomy", ("--task-set", "taskonomy"),
+         ("taskonomy",), jobs=False),
     Step("distances", "2'. log-det matrix, ldnas8", "fisher_distance", ("--task-set", "ldnas8", "--distance", "logdet"),
          _BOTH),
     Step("distances", "2'''. FTD on validation splits (for NAS), mnist", "fisher_distance",
@@ -52,5 +67,6 @@ STEPS: tuple[Step, ...] = (
     Step("transfer", "4. transfer study, mnist", "transfer", ("--task-set", "mnist"), ("mnist",)),
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
     Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),
+    Step("transfer", "4. transfer study, taskonomy-2d on CIFAR-10", "transfer_taskonomy", (), ("cifar10",), jobs=False),
     Step("report", "report: REPORT.md from the results", "collect", ("--no-readme",), (), shared=False, jobs=False),
 )

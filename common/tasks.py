@@ -22,8 +22,26 @@ DATASET_CLASSES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(str(d) for d in range(10)),
     "cifar10": ("airplane", "automobile", "bird", "cat", "deer",
                 "dog", "frog", "horse", "ship", "truck"),
-    "cifar100": tuple(f"class{c:02d}" for c in range(100)),  # fine labels; names come with the data
+    # CIFAR-100 fine labels in label order (= alphabetical, so sorted ImageFolder names match);
+    # checked against the "meta" file of the data when it is read (common/class_names.py).
+    "cifar100": ("apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle",
+                 "bottle", "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle",
+                 "caterpillar", "cattle", "chair", "chimpanzee", "clock", "cloud", "cockroach",
+                 "couch", "crab", "crocodile", "cup", "dinosaur", "dolphin", "elephant", "flatfish",
+                 "forest", "fox", "girl", "hamster", "house", "kangaroo", "keyboard", "lamp",
+                 "lawn_mower", "leopard", "lion", "lizard", "lobster", "man", "maple_tree",
+                 "motorcycle", "mountain", "mouse", "mushroom", "oak_tree", "orange", "orchid",
+                 "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate", "poppy",
+                 "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea",
+                 "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider",
+                 "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank", "telephone",
+                 "television", "tiger", "tractor", "train", "trout", "tulip", "turtle", "wardrobe",
+                 "whale", "willow_tree", "wolf", "woman", "worm"),
 }
+
+# The script that trains the tasks of each dataset (named in "train it first" messages).
+TRAIN_SCRIPTS = {"mnist": "train_task_mnist.py", "cifar10": "train_task_cifar.py",
+                 "cifar100": "train_task_cifar100.py"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,10 @@ def _singletons(classes) -> tuple[tuple[int, ...], ...]:
     return tuple((c,) for c in classes)
 
 
+# CIFAR-100 fine-label ids of the superclasses the FTD paper's CIFAR-100 tasks use.
+_VEHICLES = (8, 13, 48, 58, 90, 41, 69, 81, 85, 89)            # vehicles 1 (18) and vehicles 2 (19)
+_DEVICES_FURNITURE = (22, 39, 40, 86, 87, 5, 20, 25, 84, 94)    # electrical devices (5), furniture (6)
+
 TASKS: dict[str, Task] = {t.name: t for t in [
     # MNIST (FTD paper, Sec. 4.1). Images are padded to 32x32 and repeated to 3 channels.
     Task("mnist-0", "mnist", ((0,),), True, "binary: digit 0 vs rest, balanced"),
@@ -68,11 +90,20 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     Task("cifar10-2", "cifar10", _singletons((2, 6, 7)), True,
          "4-class: bird, frog, horse and other"),
     Task("cifar10-3", "cifar10", _singletons(range(10)), False, "10-class: all classes"),
+    # CIFAR-100 fine labels (FTD paper, Sec. 4.1): superclasses 18, 19 (vehicles 1 and 2) and
+    # 5, 6 (household electrical devices, household furniture).
+    Task("cifar100-0", "cifar100", (_VEHICLES,), True, "binary: vehicles 1 and 2 vs rest, balanced"),
+    Task("cifar100-1", "cifar100", (_DEVICES_FURNITURE,), True,
+         "binary: household electrical devices and furniture vs rest, balanced"),
+    Task("cifar100-2", "cifar100", _singletons(_VEHICLES), True, "11-class: the 10 vehicle classes and other"),
+    Task("cifar100-3", "cifar100", _singletons(_VEHICLES + _DEVICES_FURNITURE), True,
+         "21-class: the 20 vehicle, device and furniture classes and other"),
 ]}
 
 TASK_SETS: dict[str, tuple[str, ...]] = {
     "mnist": ("mnist-0", "mnist-1", "mnist-2", "mnist-3"),
     "cifar10": ("cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),
+    "cifar100": ("cifar100-0", "cifar100-1", "cifar100-2", "cifar100-3"),
     # The log-det paper's 8 tasks, in its order (0-3 MNIST, 4-7 CIFAR-10).
     "ldnas8": ("mnist-0", "mnist-1", "mnist-oddeven", "mnist-3",
                "cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),

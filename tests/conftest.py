@@ -18,6 +18,15 @@ os.environ["FTD_OFFLINE"] = "1"  # never download in tests
 CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer",
                  "dog", "frog", "horse", "ship", "truck")
 PER_CLASS = {"train": 24, "test": 8}
+# The real CIFAR-100 fine names (torchvision's meta file), written independently of common/tasks.py.
+CIFAR100_NAMES = tuple(sorted(
+    "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel can "
+    "castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin "
+    "elephant flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster "
+    "man maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck "
+    "pine_tree plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk "
+    "skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger "
+    "tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm".split()))
 
 
 def labels_for(split: str, n_classes: int = 10, seed: int = 0) -> np.ndarray:
@@ -60,7 +69,7 @@ def make_cifar_pickles(root: Path, hundred: bool = False) -> dict:
     key = "fine_labels" if hundred else "labels"
     out = {}
     for split in ("train", "test"):
-        y = labels_for(split, n_classes) if not hundred else np.arange(100).repeat(2 if split == "train" else 1).astype(np.uint8)
+        y = labels_for(split, n_classes) if not hundred else np.arange(100).repeat(6 if split == "train" else 2).astype(np.uint8)
         x = images_for(y, (3, 32, 32), seed=3 if split == "train" else 4)
         out[split] = (x, y)
         if hundred:
@@ -73,9 +82,11 @@ def make_cifar_pickles(root: Path, hundred: bool = False) -> dict:
         for name, (xb, yb) in batches.items():
             with open(folder / name, "wb") as f:
                 pickle.dump({"data": xb.reshape(len(yb), -1), key: [int(v) for v in yb]}, f)
-    meta = "meta" if hundred else "batches.meta"
-    with open(folder / meta, "wb") as f:
-        pickle.dump({"label_names": list(CIFAR10_NAMES)}, f)
+    meta = {"meta": {"fine_label_names": list(CIFAR100_NAMES), "coarse_label_names": [f"super{i}" for i in range(20)]}}
+    meta = meta if hundred else {"batches.meta": {"label_names": list(CIFAR10_NAMES)}}
+    for name, content in meta.items():
+        with open(folder / name, "wb") as f:
+            pickle.dump(content, f)
     return out
 
 

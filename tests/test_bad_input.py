@@ -132,7 +132,7 @@ CASES = [
      None, None, None),
     ("T13", "train_task_mnist.py", ["--data-root", "{results}/nowhere"], "mnist train data not found under", None, None, None),
     ("T14", "train_task_mnist.py", ["--device", "cuda"], "--device cuda requested but no CUDA GPU", None, None, None),
-    ("C01", "train_task_cifar.py", [], "has class folders ['cats', 'dogs']", None, wrong_classes, None),
+    ("C01", "train_task_cifar.py", [], "train names 2 classes, class 0 'cats'", None, wrong_classes, None),
     ("C02", "train_task_cifar.py", [], "cannot decode image {data}/cifar10/train/cat/broken.jpg", None, corrupt_jpeg, None),
     ("C03", "train_task_cifar.py", [], "image {data}/cifar10/test/dog/small.png is 16x16 pixels", None, wrong_size, None),
     ("C04", "train_task_cifar.py", [], "cifar10 test labels in {data}/cifar-10-batches-py run from 0 to 12",

@@ -143,6 +143,24 @@ def golden_tree(root: Path) -> None:
     out["pairs"].parent.mkdir(parents=True)
     pairs.to_csv(out["pairs"], index=False)
     correlations(pairs).to_csv(out["correlations"], index=False)
+    # the dense set: metrics, matrix (the mnist values under dense names), atlas and transfer tables
+    dense = ["2d-a", "2d-b", "2d-c", "2d-d"]
+    out = paths.dense_distance_outputs(root, "cpu", "convae", "cifar10", "taskonomy-2d")
+    out["long"].parent.mkdir(parents=True)
+    long = long_frame(seeds_of(base_matrix()), tasks=dense)
+    long.assign(samples=1000, compared="encoder only").to_csv(out["long"], index=False)
+    out["manifest"].write_text("{}")
+    pd.DataFrame({"task": dense, "x": [0, 1, 0, 1], "y": [0, 0, 1, 1], "stress": 0.125}).to_csv(out["atlas_csv"], index=False)
+    pd.DataFrame({"task": np.repeat(dense, 2), "seed": [0, 1] * 4, "test_mse": [0.01, 0.02, 0.03, 0.05, 0.1, 0.1, 0.2, 0.4],
+                  "test_mse_mean_target": 0.06}).to_csv(paths.dense_train_metrics(root, "cpu", "convae", "cifar10"), index=False)
+    from common.dense_transfer import DENSE_SCORES
+    dense_runs = pd.DataFrame([{"source": "scratch", "target": t, "seed": 0, "neg_test_mse": -0.05} for t in dense]
+                              + [{"source": a, "target": b, "seed": 0, "neg_test_mse": -0.05 + 0.01 * (1 - m), "zero_shot": -m}
+                                 for (a, b), m in zip(itertools.permutations(dense, 2), itertools.cycle([0.2, 0.4, 0.9]))])
+    dense_pairs = pair_table(dense_runs, frame(base_matrix()).set_axis(dense).set_axis(dense, axis=1), DENSE_SCORES)
+    out = paths.dense_transfer_outputs(root, "cpu", "convae", "cifar10", "taskonomy-2d")
+    out["pairs"].parent.mkdir(parents=True)
+    correlations(dense_pairs, DENSE_SCORES).to_csv(out["correlations"], index=False)
 
 
 def write_architectures_study(root: Path, ref: np.ndarray, other: np.ndarray) -> None:
@@ -235,7 +253,8 @@ def test_reproduce_skips_steps_without_data_and_still_reports(tmp_path, capsys, 
     reproduce.main(["--data-root", str(tmp_path / "nodata"), "--results-dir", str(results),
                     "--sections", "train", "nas", "report"])
     out = capsys.readouterr().out
-    assert out.count("skipped, mnist data missing") == 5 and out.count("skipped, cifar10 data missing") == 3
+    assert out.count("skipped, mnist data missing") == 5 and out.count("skipped, cifar10 data missing") == 4
+    assert out.count("skipped, cifar100 data missing") == out.count("skipped, taskonomy data missing") == 1
     assert "report: REPORT.md from the results: done" in out
     report = paths.report_path(results, "smoke").read_text()
     assert "| 2a | FTD | the closest source of mnist-2 is mnist-3" in report and "not run" in report
@@ -277,8 +296,10 @@ def test_measure_agreement_and_seed_summary():
     assert row.smallest_between_tasks == pytest.approx(0.2) and row.ratio == pytest.approx(1.0)
 
 
-SCRIPTS = ["train_task_mnist", "train_task_cifar", "fisher_distance", "logdet_study", "consistency_study",
-           "nas_fuse", "transfer", "reproduce", "collect"]
+SCRIPTS = ["train_task_mnist", "train_task_cifar", "train_task_cifar100", "fisher_distance", "logdet_study",
+           "consistency_study", "nas_fuse", "transfer", "reproduce", "collect", "train_task_taskonomy",
+           "fisher_distance_taskonomy"]
+DENSE_SCRIPTS = ("train_task_taskonomy", "fisher_distance_taskonomy")
 
 
 def test_help_answers_without_importing_torch():
@@ -289,20 +310,25 @@ def test_help_answers_without_importing_torch():
     code = ("import sys, contextlib, io\nfor m in {mods!r}:\n    out = io.StringIO()\n"
             "    with contextlib.redirect_stdout(out):\n        try:\n            __import__(m).main(['--help'])\n"
             "        except SystemExit:\n            pass\n    print(m, 'tasks: mnist-0' in out.getvalue(), "
-            "'ldnas8: ' in out.getvalue())\nprint('torch imported:', 'torch' in sys.modules)")
+            "'ldnas8: ' in out.getvalue(), 'taskonomy-2d: 2d-autoencoding' in out.getvalue())\n"
+            "print('torch imported:', 'torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code.format(mods=SCRIPTS)], capture_output=True, text=True,
                        cwd=ROOT, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "torch imported: False", r.stdout
     for line in r.stdout.splitlines()[:-1]:
-        name, tasks, sets = line.split()
-        if name not in ("reproduce", "collect"):      # the step scripts list the registry
+        name, tasks, sets, dense = line.split()
+        if name in DENSE_SCRIPTS:                      # the dense scripts list the dense registry
+            assert dense == "True", line
+        elif name not in ("reproduce", "collect"):    # the step scripts list the registry
             assert tasks == sets == "True", line
 
 
 def test_registry_names_agree_with_the_registries():
     from common import device, distance, fisher, models, names, nas_runs
     assert names.NETWORK_NAMES == tuple(models.NETWORKS) and names.DISTANCE_NAMES == tuple(distance.DISTANCES)
+    from common import dense_models
+    assert names.DENSE_NETWORK_NAMES == tuple(dense_models.DENSE_NETWORKS)
     assert names.ESTIMATOR_NAMES == fisher.ESTIMATORS and device.DEVICES == names.DEVICE_NAMES
     assert nas_runs.SPACES == names.NAS_SPACE_NAMES
     from common import launch

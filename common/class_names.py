@@ -1,0 +1,52 @@
+"""The class names a dataset's files carry, checked against the registry (``tasks.DATASET_CLASSES``)
+before any work: tasks are defined by class ids, so a tree or a ``meta`` file whose names are in
+another order would silently relabel every task.
+
+Where the names come from: the sorted class folders of an ImageFolder tree, or the ``meta`` file
+of torchvision's ``cifar-100-python`` layout (``fine_label_names``). MNIST's IDX files and
+CIFAR-10's pickles carry none worth checking (the CIFAR-10 ImageFolder folders are checked when
+decoded, ``common/datasets.py``).
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from .errors import UserError
+from .tasks import DATASET_CLASSES
+
+_META = {"cifar100": ("cifar-100-python/meta", "fine_label_names")}
+
+
+def names_in_data(dataset: str, data_root) -> dict[str, tuple[str, ...]]:
+    """Where -> class names, for every place under ``data_root`` that names the classes."""
+    root = Path(data_root).expanduser().resolve()
+    found = {}
+    for split in ("train", "test"):
+        folder = root / dataset / split
+        if folder.is_dir():
+            found[str(folder)] = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir()))
+    if dataset in _META:
+        rel, field = _META[dataset]
+        meta = root / rel
+        if meta.is_file():
+            try:
+                with open(meta, "rb") as f:
+                    found[str(meta)] = tuple(pickle.load(f, encoding="latin1")[field])
+            except Exception as exc:  # noqa: BLE001 - any damage: one line
+                raise UserError(f"cannot read the class names in {meta} ({type(exc).__name__}: {exc}); "
+                                f"the file is damaged or not torchvision's {dataset} meta file: replace it") from None
+    return found
+
+
+def check_class_names(dataset: str, data_root) -> None:
+    """One error line when the data names its classes differently from the registry."""
+    expected = DATASET_CLASSES[dataset]
+    for where, names in names_in_data(dataset, data_root).items():
+        if names != expected:
+            diff = next((i for i, (a, b) in enumerate(zip(names, expected)) if a != b), min(len(names), len(expected)))
+            got = names[diff] if diff < len(names) else "(none)"
+            want = expected[diff] if diff < len(expected) else "(none)"
+            raise UserError(f"{where} names {len(names)} classes, class {diff} '{got}'; the registry "
+                            f"(common/tasks.py DATASET_CLASSES['{dataset}']) has {len(expected)}, class {diff} "
+                            f"'{want}': tasks are defined by class ids, so fix the data or the registry")
