@@ -3,7 +3,8 @@ affinities (figures: ``common/plots.py``).
 
 * Atlas: the FTD is asymmetric, so the map is drawn from the symmetrised distances
   D_s = (D + D^T) / 2 by metric multidimensional scaling (scikit-learn's SMACOF ``MDS``, seeded);
-  the stress (Kruskal's stress-1: how far map distances are from D_s, 0 = exact) is printed on the map.
+  the stress (Kruskal's stress-1, sqrt(Σ (δ_ij − D_s,ij)² / Σ δ_ij²) with δ the map's distances; 0 =
+  exact) is printed on the map.
 * Affinity CSV (``--affinity``): one row per ordered pair, columns ``source,target,affinity``; higher
   affinity = the source transfers better to the target, e.g. Taskonomy's published task affinities
   (Zamir et al. 2018, the normalised win rates of its transfer matrix). Task names as in
@@ -29,13 +30,15 @@ def symmetrised(mean: pd.DataFrame) -> pd.DataFrame:
 def mds_map(mean: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, float]:
     """(task, x, y) coordinates of the symmetrised matrix and the stress-1 of the map."""
     from sklearn.manifold import MDS
+    if list(mean.index) != list(mean.columns):
+        raise ValueError("the matrix needs the same task order in rows and columns")
     d = symmetrised(mean).to_numpy(dtype=float)
     mds = MDS(n_components=2, metric_mds=True, metric="precomputed", random_state=seed, n_init=4,
               init="random", normalized_stress=False)
     xy = mds.fit_transform(d)
     fitted = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
     iu = np.triu_indices(len(d), 1)
-    denom = (d[iu] ** 2).sum()
+    denom = (fitted[iu] ** 2).sum()           # Kruskal's stress-1: normalised by the map's distances
     stress = math.sqrt(((fitted[iu] - d[iu]) ** 2).sum() / denom) if denom > 0 else 0.0
     return pd.DataFrame({"task": list(mean.index), "x": xy[:, 0], "y": xy[:, 1]}), stress
 

@@ -14,7 +14,7 @@ from .dense_data import dense_splits, image_identity, iterate
 from .dense_fisher import gaussian_fisher_diag
 from .dense_models import build_dense_network, compared_parameters
 from .dense_tasks import DenseTask
-from .dense_train import fit_dense
+from .dense_train import train_network
 from .distance import task_distance
 from .errors import UserError
 from .provenance import provenance
@@ -51,22 +51,21 @@ def train_or_load(task: DenseTask, images: str, seed: int, cfg, *, preset: str, 
     path = paths.dense_checkpoint_path(results_dir, preset, cfg.arch, images, task.name, seed)
 
     def train():
-        splits = dense_splits(task, images, data_root, paths.data_cache_dir(results_dir), cfg)
-        if len(splits["train"]) == 0:
-            raise UserError(f"{task.name}: no training images from {images}")
-        torch.manual_seed(seed)
-        net = build_dense_network(cfg.arch, task.channels, cfg.image_size).to(device)
-        metrics = fit_dense(net, splits, cfg, seed, device, desc=f"{task.name} seed {seed}")
-        return {"state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()}, "metrics": metrics}
+        return train_network(task, images, cfg, seed, data_root=data_root, cache_dir=paths.data_cache_dir(results_dir),
+                             device=device)
 
     value, hit = cached(path, key, train, force=force, what="checkpoint", validate=_check_trained,
                         provenance=lambda: provenance(device), log=log)
     return value, not hit
 
 
-def train_command(preset: str, images: str, tasks, seeds, arch: str, data_root, results_dir) -> str:
-    return (f"{paths.python_command()} train_task_taskonomy.py --preset {preset} --images {images} --arch {arch} "
-            f"--tasks {' '.join(tasks)} --seeds {' '.join(map(str, seeds))} --data-root {data_root} "
+def train_command(preset: str, images: str, tasks, cfg, data_root, results_dir) -> str:
+    """The command that trains these networks, naming the epochs / batch size when not the preset's."""
+    from .presets import DENSE_PRESETS
+    extra = "".join(f" --{flag} {getattr(cfg, field)}" for flag, field in (("epochs", "epochs"), ("batch-size", "batch_size"))
+                    if getattr(cfg, field) != getattr(DENSE_PRESETS[preset], field))
+    return (f"{paths.python_command()} train_task_taskonomy.py --preset {preset} --images {images} --arch {cfg.arch} "
+            f"--tasks {' '.join(tasks)} --seeds {' '.join(map(str, cfg.seeds))}{extra} --data-root {data_root} "
             f"--results-dir {results_dir}")
 
 
@@ -75,7 +74,8 @@ def load_checkpoint(task: DenseTask, images: str, seed: int, cfg, *, preset: str
     script does not train)."""
     key = checkpoint_key(task, images, cfg, seed, data_root=data_root, results_dir=results_dir)
     path = paths.dense_checkpoint_path(results_dir, preset, cfg.arch, images, task.name, seed)
-    redo = train_command(preset, images, [task.name], [seed], cfg.arch, data_root, results_dir)
+    from dataclasses import replace
+    redo = train_command(preset, images, [task.name], replace(cfg, seeds=(seed,)), data_root, results_dir)
     return verified(path, key, what="checkpoint", redo=redo)
 
 
@@ -94,6 +94,16 @@ def metrics_table(tasks, images: str, cfg, *, preset: str, data_root, results_di
                          **{k: round(v, 6) for k, v in entry["value"]["metrics"].items()},
                          "git_commit": entry.get("provenance", {}).get("git_commit", "")})
     return pd.DataFrame(rows)
+
+
+def variant(cfg, preset: str) -> str:
+    """The file-name suffix of a matrix or transfer table made from non-preset networks (seeds, epochs,
+    batch size), so that it never replaces the preset's ('' for the preset's)."""
+    from .presets import DENSE_PRESETS
+    base = DENSE_PRESETS[preset]
+    parts = [] if cfg.seeds == base.seeds else [f"seeds{'-'.join(map(str, cfg.seeds))}"]
+    parts += [f"{tag}{getattr(cfg, f)}" for tag, f in (("e", "epochs"), ("b", "batch_size")) if getattr(cfg, f) != getattr(base, f)]
+    return "".join(f"_{p}" for p in parts)
 
 
 def _checkpoints(tasks, images, cfg, *, preset, data_root, results_dir) -> dict:
@@ -116,7 +126,7 @@ def current_matrix_key(tasks, images: str, cfg, *, preset: str, data_root, resul
 
 
 def distance_matrix(tasks: list[DenseTask], images: str, cfg, *, preset: str, data_root, results_dir,
-                    force: bool = False) -> tuple[pd.DataFrame, dict]:
+                    device="cpu", force: bool = False) -> tuple[pd.DataFrame, dict]:
     """The per-seed FTD between every ordered pair (long table) and the matrix key (for the manifest).
     F_a = Fisher of N_a on the target's test images, F_b that of N_b, compared on the parameters
     ``compared_parameters`` names (the encoder when the decoders differ)."""
@@ -128,7 +138,8 @@ def distance_matrix(tasks: list[DenseTask], images: str, cfg, *, preset: str, da
     rows = []
     bar = tqdm(total=len(tasks) ** 2 * len(cfg.seeds), desc="dense Fishers", unit="fisher")
     for target in tasks:
-        data = None
+        test = dense_splits(target, images, data_root, cache_dir, cfg)["test"]
+        data = test.subset(torch.arange(min(len(test), cfg.fisher_samples or len(test))))
         for seed in cfg.seeds:
             fishers = {}
             for source in tasks:
@@ -139,12 +150,9 @@ def distance_matrix(tasks: list[DenseTask], images: str, cfg, *, preset: str, da
                                                source.name, target.name, seed)
 
                 def compute(source=source):
-                    nonlocal data
-                    if data is None:
-                        test = dense_splits(target, images, data_root, cache_dir, cfg)["test"]
-                        data = test.subset(torch.arange(min(len(test), cfg.fisher_samples or len(test))))
-                    net = network(entries[(source.name, seed)], source, cfg)
-                    return gaussian_fisher_diag(net, iterate(data, cfg.fisher_batch))
+                    net = network(entries[(source.name, seed)], source, cfg).to(device)
+                    fisher = gaussian_fisher_diag(net, iterate(data, cfg.fisher_batch, device=device))
+                    return {k: v.cpu() for k, v in fisher.items()}
 
                 fishers[source.name], _ = cached(path, fkey, compute, force=force, what="Fisher")
                 bar.update()
@@ -153,6 +161,6 @@ def distance_matrix(tasks: list[DenseTask], images: str, cfg, *, preset: str, da
                 fa = {n: fishers[source.name][n] for n in names}      # F_a: the source's network, same data
                 rows.append({"seed": seed, "source": source.name, "target": target.name,
                              "distance": task_distance(fa, fb, "frechet"), "measure": "frechet",
-                             "estimator": "gaussian-empirical", "samples": cfg.fisher_samples, "compared": what})
+                             "estimator": "gaussian-empirical", "samples": len(data), "compared": what})
     bar.close()
     return pd.DataFrame(rows), key

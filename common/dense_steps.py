@@ -10,7 +10,7 @@ from .atlas import compare_affinity, mds_map, read_affinity
 from .cache import check_entry
 from .dense_data import check_images_present
 from .dense_runs import (checkpoint_key, current_matrix_key, distance_matrix, metrics_table, train_command,
-                         train_or_load)
+                         train_or_load, variant)
 from .dense_tasks import DEFAULT_IMAGES, DENSE_TASK_SETS, check_images, resolve_dense_tasks
 from .device import select_device
 from .errors import UserError, check_results_dir, check_seeds, positive
@@ -87,7 +87,7 @@ def _missing_networks(tasks, images, cfg, args) -> list[str]:
 
 
 def dense_distances(args) -> pd.DataFrame:
-    tasks, label, images, cfg, device = _resolve(args, training=False)
+    tasks, label, images, cfg, device = _resolve(args, training=True)    # --epochs: networks trained with it
     if len(tasks) < 2:
         raise UserError("a distance matrix needs at least two tasks")
     affinity = read_affinity(args.affinity, [t.name for t in tasks]) if args.affinity else None
@@ -95,13 +95,12 @@ def dense_distances(args) -> pd.DataFrame:
     if missing:
         raise UserError(f"{len(missing)} ε-network(s) not trained or out of date ({', '.join(missing[:3])}"
                         f"{' ...' if len(missing) > 3 else ''}); train them first: "
-                        + train_command(args.preset, images, [t.name for t in tasks], cfg.seeds, cfg.arch,
-                                        args.data_root, args.results_dir))
+                        + train_command(args.preset, images, [t.name for t in tasks], cfg, args.data_root, args.results_dir))
     long, key = distance_matrix(tasks, images, cfg, preset=args.preset, data_root=args.data_root,
-                                results_dir=args.results_dir, force=args.force)
+                                results_dir=args.results_dir, device=device, force=args.force)
     order = [t.name for t in tasks]
     mean, std = mean_std_matrices(long, order)
-    out = paths.dense_distance_outputs(args.results_dir, args.preset, cfg.arch, images, label)
+    out = paths.dense_distance_outputs(args.results_dir, args.preset, cfg.arch, images, label, variant(cfg, args.preset))
     compared = str(long.compared.iloc[0])
     title = f"FTD, {label} on {images} images ({cfg.arch}, {compared.split(' (')[0]}), preset {args.preset}"
     write_matrix_outputs(long, mean, std, out, key, title, device)
@@ -128,7 +127,7 @@ def _read_matrix(tasks, label, images, cfg, args) -> pd.DataFrame:
     manifest (same networks, samples and code; the CSV unchanged); else one line with the command."""
     import hashlib
 
-    out = paths.dense_distance_outputs(args.results_dir, args.preset, cfg.arch, images, label)
+    out = paths.dense_distance_outputs(args.results_dir, args.preset, cfg.arch, images, label, variant(cfg, args.preset))
     command = (f"{paths.python_command()} fisher_distance_taskonomy.py --preset {args.preset} --images {images} "
                + (f"--tasks {' '.join(t.name for t in tasks)}" if args.tasks else f"--task-set {args.task_set}")
                + f" --arch {cfg.arch} --seeds {' '.join(map(str, cfg.seeds))} --data-root {args.data_root} "
@@ -162,8 +161,8 @@ def dense_transfer_study(args) -> pd.DataFrame:
     missing = _missing_networks(tasks, images, cfg, args)
     if missing:
         raise UserError(f"{len(missing)} ε-network(s) not trained or out of date ({', '.join(missing[:3])}); train "
-                        "them first: " + train_command(args.preset, images, [t.name for t in tasks], cfg.seeds,
-                                                       cfg.arch, args.data_root, args.results_dir))
+                        "them first: " + train_command(args.preset, images, [t.name for t in tasks], cfg,
+                                                       args.data_root, args.results_dir))
     distances = _read_matrix(tasks, label, images, cfg, args)          # step 2 first, before any training
     from .dense_runs import load_checkpoint
     print(f"transfer study of {label} on {images} images: {cfg.arch}, seeds {list(cfg.seeds)}, budget {tcfg.images} "
@@ -182,7 +181,8 @@ def dense_transfer_study(args) -> pd.DataFrame:
     runs_table = pd.DataFrame(rows)
     pairs = pair_table(runs_table, distances, DENSE_SCORES)
     table = correlations(pairs, DENSE_SCORES)
-    out = paths.dense_transfer_outputs(args.results_dir, args.preset, cfg.arch, images, label + budget)
+    out = paths.dense_transfer_outputs(args.results_dir, args.preset, cfg.arch, images,
+                                       label + variant(cfg, args.preset) + budget)
     title = (f"transfer on {label} ({images} images): {cfg.arch}, {len(cfg.seeds)} seed(s), {tcfg.images} target "
              f"images x {tcfg.epochs} epoch(s), preset {args.preset}")
     write_outputs(runs_table, pairs, table, out, title, DENSE_SCORES)

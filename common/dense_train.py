@@ -11,7 +11,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .dense_data import DenseSplit, iterate
+from .dense_data import DenseSplit, dense_splits, iterate
+from .dense_models import build_dense_network
 from .errors import UserError
 
 
@@ -60,3 +61,14 @@ def fit_dense(net: nn.Module, splits: dict[str, DenseSplit], cfg, seed: int, dev
     return {"train_mse": loss_sum / max(seen, 1),
             "val_mse": mse(net, splits["val"], 256, device), "test_mse": mse(net, splits["test"], 256, device),
             "test_mse_mean_target": mean_target_mse(splits["train"], splits["test"]), "train_seconds": seconds}
+
+
+def train_network(task, images: str, cfg, seed: int, *, data_root, cache_dir, device) -> dict:
+    """One ε-network of a dense task: ``{"state_dict", "metrics"}`` (weights on the CPU)."""
+    splits = dense_splits(task, images, data_root, cache_dir, cfg)
+    if len(splits["train"]) == 0:
+        raise UserError(f"{task.name}: no training images from {images}")
+    torch.manual_seed(seed)
+    net = build_dense_network(cfg.arch, task.channels, cfg.image_size).to(device)
+    metrics = fit_dense(net, splits, cfg, seed, device, desc=f"{task.name} seed {seed}")
+    return {"state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()}, "metrics": metrics}

@@ -32,7 +32,7 @@ from .presets import DenseConfig, TransferConfig
 from .provenance import provenance
 from .transfer_report import Scores
 
-CODE = ("dense_data", "dense_models", "dense_train", "derived_targets", "taskonomy", "dense_transfer")
+CODE = ("dense_data", "dense_fisher", "dense_models", "dense_train", "derived_targets", "taskonomy", "dense_transfer")
 DENSE_SCORES = Scores("neg_test_mse", "−test MSE", 1000, "10⁻³ MSE", "zero_shot", "zero-shot −MSE")
 HEAD = "decoder."     # the last parameterised layer of the decoder is the task-specific output layer
 
@@ -40,6 +40,15 @@ HEAD = "decoder."     # the last parameterised layer of the decoder is the task-
 def head_prefix(net: torch.nn.Module) -> str:
     names = [n.rsplit(".", 1)[0] for n, _ in net.named_parameters() if n.startswith(HEAD)]
     return names[-1] + "."
+
+
+def transplant(source_state: dict, net: torch.nn.Module) -> torch.nn.Module:
+    """``net`` (fresh, the target's output channels) with every tensor of the source network except its
+    output layer's, which keeps its random initialisation (the dense "new head")."""
+    head = head_prefix(net)
+    body = {k: v for k, v in source_state.items() if not k.startswith(head)}
+    net.load_state_dict({**net.state_dict(), **body})
+    return net
 
 
 def budget_config(tcfg: TransferConfig, cfg: DenseConfig) -> DenseConfig:
@@ -91,9 +100,7 @@ def transfer_run(source: DenseTask | None, checkpoint: dict | None, target: Dens
             src = build_dense_network(cfg.arch, source.channels, cfg.image_size)
             src.load_state_dict(checkpoint["value"]["state_dict"])
             extra["zero_shot"] = round(zero_shot(src.to(device), splits["train"], 256, device), 6)
-            head = head_prefix(net)
-            body = {k: v for k, v in checkpoint["value"]["state_dict"].items() if not k.startswith(head)}
-            net.load_state_dict({**net.state_dict(), **body})
+            net = transplant(checkpoint["value"]["state_dict"], net)
         metrics = fit_dense(net.to(device), splits, bcfg, seed, device,
                             desc=f"{source.name if source else 'scratch'} -> {target.name} seed {seed}")
         return {"source": source.name if source else "scratch", "target": target.name, "seed": seed,

@@ -16,9 +16,15 @@ network sees ``input`` (N x 3 x H x W) and is trained to output ``target`` (N x 
   gives a line 2 pixels wide, one on each side of the step.
 * ``keypoints`` (as Taskonomy's keypoints2d): the Harris corner response of Y,
   R = det(M) − 0.04 tr(M)^2 with M the Gaussian-weighted (σ = 1.5) structure tensor of the Sobel
-  gradients; target = max(R, 0) / max over the image (0 for a flat image).
+  gradients of Y blurred as for the edges (σ = 1); target = max(R, 0) / max over the image (0 for a
+  flat image).
+
+Gaussian kernels (torchvision's gaussian_blur) span ±3σ rounded up to whole pixels, reflect padding at the
+borders; the Sobel kernels use replicate padding.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -36,7 +42,7 @@ def luma(x: torch.Tensor) -> torch.Tensor:
 
 
 def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    size = 2 * round(3 * sigma) + 1
+    size = 2 * math.ceil(3 * sigma) + 1
     return TF.gaussian_blur(x, [size, size], [sigma, sigma])
 
 

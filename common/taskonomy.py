@@ -14,6 +14,7 @@ depth uses 65535 for "no depth", kept as is). Decoded trees are cached under
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -107,10 +108,19 @@ def read_png(path: Path, channels: int, size: int) -> torch.Tensor:
 
 
 def content_digest(files: dict[str, list[Path]], root: Path) -> str:
+    """Hash of the files' names and bytes, computed once per process for a given list of files and
+    their (size, mtime) (the keys of every dense run ask for it; within one process the files are
+    assumed not to change, as for the datasets)."""
+    listing = tuple((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+                    for domain in sorted(files) for p in files[domain])
+    return _digest(str(root), listing)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(root: str, listing: tuple) -> str:
     h = hashlib.sha256()
-    for domain in sorted(files):
-        for p in files[domain]:
-            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+    for rel, _, _ in listing:
+        h.update(rel.encode() + b"\0" + (Path(root) / rel).read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
