@@ -16,6 +16,7 @@ from .device import select_device
 from .errors import UserError, check_results_dir, check_seeds, positive
 from .ftd import mean_std_matrices, write_matrix_outputs
 from .io import atomic_write_csv
+from .launch import prepare_inputs
 from .plots import affinity_panels, atlas_map
 from .presets import dense_config
 
@@ -36,10 +37,7 @@ def _resolve(args, training: bool):
     check_results_dir(args.results_dir)
     check_images_present(tasks, images, args.data_root)
     if images != "taskonomy":   # decode once now: damaged files stop the run before any training
-        from .class_names import check_class_names
-        from .datasets import prepare_data
-        check_class_names(images, args.data_root)
-        prepare_data(images, args.data_root, paths.data_cache_dir(args.results_dir))
+        prepare_inputs(args, [images])
     return tasks, label, images, cfg, device
 
 

@@ -57,8 +57,9 @@ class Failure:
 
 def prepare_inputs(args, datasets) -> None:
     """Before any job (or the inline loop): each dataset checked and decoded once, in this process, so
-    that parallel jobs only read the decoded cache. Nothing for --plan, which reads no data."""
-    if args.plan:
+    that parallel jobs only read the decoded cache. Nothing for --plan, which reads no data (scripts
+    without launcher flags have no --plan)."""
+    if getattr(args, "plan", False):
         return
     from .class_names import check_class_names
     from .datasets import check_data, prepare_data
