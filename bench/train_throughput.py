@@ -21,7 +21,8 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import paths  # noqa: E402
 from common.data import Normalizer, iterate_batches  # noqa: E402
-from common.datasets import NORMALIZATION, Split, load_raw  # noqa: E402
+from common.dataset_registry import DATASETS  # noqa: E402
+from common.datasets import Split, load_raw  # noqa: E402
 from common.models import build_network  # noqa: E402
 from common.tasks import get_task  # noqa: E402
 from common.train import prepare  # noqa: E402
@@ -61,7 +62,7 @@ def main():
                                      augment=True, generator=torch.Generator().manual_seed(0))
     results = {"tensor pipeline": train_steps(tensor_batches, n_batches, "tensor pipeline")}
 
-    mean, std = NORMALIZATION["cifar10"]
+    mean, std = DATASETS["cifar10"].normalization
     tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(mean, std)])
     ds = torchvision.datasets.ImageFolder(str(folder), transform=tf)
     ds = torch.utils.data.Subset(ds, torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:args.images].tolist())

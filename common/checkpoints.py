@@ -27,7 +27,7 @@ from .io import atomic_write_csv
 from .models import build_network, count_parameters
 from .presets import TrainConfig, train_config
 from .provenance import provenance
-from .tasks import TASKS, TRAIN_SCRIPTS, Task
+from .tasks import TASKS, Task, train_script
 from .train import fit, prepare
 
 # The code a checkpoint comes from (its source is in the key).
@@ -54,7 +54,7 @@ def train_command(preset: str, arch: str, runs: dict[str, tuple[list[str], set[i
         return "".join(f" --{flag} {getattr(cfg, field)}" for flag, field in (("epochs", "epochs"),
                        ("batch-size", "batch_size")) if getattr(cfg, field) != getattr(default, field))
     return " && ".join(
-        f"{paths.python_command()} {TRAIN_SCRIPTS[ds]} --preset {preset} --arch {arch} --tasks {' '.join(ts)} "
+        f"{paths.python_command()} {train_script(ds)} --preset {preset} --arch {arch} --tasks {' '.join(ts)} "
         f"--seeds {' '.join(map(str, sorted(ss)))}{overrides(ds)} --data-root {data_root} --results-dir {results_dir}"
         for ds, (ts, ss) in runs.items())
 

@@ -29,7 +29,7 @@ import pandas as pd
 from . import paths
 from .nas_report import paired_verdict
 from .ranking import closest_sources
-from .tasks import TRAIN_SCRIPTS, get_task
+from .tasks import get_task, train_script
 
 # commands in the evidence start like the README's (not like this interpreter: the text is compared)
 PY = ".venv/bin/python"
@@ -219,7 +219,7 @@ def architecture_claim(number: str, results_dir, preset: str, arch: str, label: 
 
 
 def _train_command(preset: str, label: str, arch: str) -> str:
-    script = TRAIN_SCRIPTS[label]
+    script = train_script(label)
     return f"{PY} {script} --preset {preset} --arch {arch} --data-root <data>"
 
 

@@ -1,4 +1,4 @@
-"""The class names a dataset's files carry, checked against the registry (``tasks.DATASET_CLASSES``)
+"""The class names a dataset's files carry, checked against its registry entry (``common/dataset_registry.py``)
 before any work: tasks are defined by class ids, so a tree or a ``meta`` file whose names are in
 another order would silently relabel every task.
 
@@ -13,21 +13,20 @@ import pickle
 from pathlib import Path
 
 from .errors import UserError
-from .tasks import DATASET_CLASSES
-
-_META = {"cifar100": ("cifar-100-python/meta", "fine_label_names")}
+from .dataset_registry import get_dataset
 
 
 def names_in_data(dataset: str, data_root) -> dict[str, tuple[str, ...]]:
     """Where -> class names, for every place under ``data_root`` that names the classes."""
     root = Path(data_root).expanduser().resolve()
+    entry = get_dataset(dataset)
     found = {}
     for split in ("train", "test"):
-        folder = root / dataset / split
+        folder = root / entry.folder / split
         if folder.is_dir():
             found[str(folder)] = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir()))
-    if dataset in _META:
-        rel, field = _META[dataset]
+    if entry.meta is not None:
+        rel, field = entry.meta
         meta = root / rel
         if meta.is_file():
             try:
@@ -41,12 +40,12 @@ def names_in_data(dataset: str, data_root) -> dict[str, tuple[str, ...]]:
 
 def check_class_names(dataset: str, data_root) -> None:
     """One error line when the data names its classes differently from the registry."""
-    expected = DATASET_CLASSES[dataset]
+    expected = get_dataset(dataset).classes
     for where, names in names_in_data(dataset, data_root).items():
         if names != expected:
             diff = next((i for i, (a, b) in enumerate(zip(names, expected)) if a != b), min(len(names), len(expected)))
             got = names[diff] if diff < len(names) else "(none)"
             want = expected[diff] if diff < len(expected) else "(none)"
             raise UserError(f"{where} names {len(names)} classes, class {diff} '{got}'; the registry "
-                            f"(common/tasks.py DATASET_CLASSES['{dataset}']) has {len(expected)}, class {diff} "
+                            f"(common/dataset_registry.py, {dataset}) has {len(expected)}, class {diff} "
                             f"'{want}': tasks are defined by class ids, so fix the data or the registry")

@@ -8,8 +8,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .datasets import NORMALIZATION, Split, load_raw
-from .tasks import DATASET_CLASSES, Task
+from .dataset_registry import DATASETS
+from .datasets import Split, load_raw
+from .tasks import Task
 
 
 # --------------------------------------------------------------------------- tasks
@@ -19,7 +20,7 @@ def relabel_and_balance(task: Task, labels: torch.Tensor, generator: torch.Gener
     Named groups keep all their samples; the pooled "other" label is subsampled (seeded) to the
     mean size of one group: balanced negatives for a binary task, one class's worth otherwise.
     """
-    n_orig = len(DATASET_CLASSES[task.dataset])
+    n_orig = len(DATASETS[task.dataset].classes)
     lut = torch.full((n_orig,), -1, dtype=torch.int64)
     for new, group in enumerate(task.groups):
         lut[list(group)] = new
@@ -86,7 +87,7 @@ class Normalizer:
     """uint8 batch -> normalised float batch, on the batch's device."""
 
     def __init__(self, dataset: str, device):
-        mean, std = NORMALIZATION[dataset]
+        mean, std = DATASETS[dataset].normalization   # common/dataset_registry.py
         self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255
         self.std = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255
 

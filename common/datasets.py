@@ -1,20 +1,24 @@
-"""Raw datasets: the official files decoded once into uint8 tensors (N x 3 x 32 x 32, original
-labels), cached under ``results/cache/data/`` and keyed by the files' content.
+"""Raw datasets: the files of a registered dataset (``common/dataset_registry.py``) decoded once
+into uint8 tensors (N x 3 x 32 x 32, original labels), cached under ``results/cache/data/`` and
+keyed by the files' content and the registry entry.
 
 Why tensors: these machines have 2 cores, so per-sample PIL transforms in DataLoader workers
 starve the network; decoded once, batches are plain tensor indexing (``common/data.py``).
 
 Where the files come from, for ``--data-root ROOT`` (first match wins):
-* an ImageFolder tree ``ROOT/<dataset>/{train,test}/<class>/*`` (sorted class names must be the
-  official label order), e.g. ``../shared/data/cifar10``;
-* torchvision's own layout: ``ROOT/MNIST/raw/*-ubyte``, ``ROOT/cifar-10-batches-py``,
-  ``ROOT/cifar-100-python``;
+* an ImageFolder tree ``ROOT/<folder>/{train,test}/<class>/*`` (the entry's ``folder``; sorted class
+  names must be the entry's classes), e.g. ``../shared/data/cifar10``. Images must have the entry's
+  ``native_size``, or, for users' folders (``native_size=None``), any size: resized (shorter side,
+  bicubic) and centre-cropped to 32 x 32;
+* torchvision's own layout, for the entries that name one: ``ROOT/MNIST/raw/*-ubyte``,
+  ``ROOT/cifar-10-batches-py``, ``ROOT/cifar-100-python``;
 * otherwise torchvision downloads it into ROOT (needs internet; set FTD_OFFLINE=1 to fail at
-  once instead of trying).
+  once instead of trying); a user's folder is never downloaded.
 
 Identity: a hash of the raw files' names and bytes (``data_identity``), independent of where they
-lie and of their mtimes. It keys the decoded cache and everything trained or measured on the data,
-so fixed or replaced files are decoded anew and make the results computed from the old ones stale.
+lie and of their mtimes, with the registry entry's classes, normalisation, size and colour. It keys
+the decoded cache and everything trained or measured on the data, so fixed or replaced files (or an
+edited registry entry) are decoded anew and make the results computed from the old ones stale.
 Damaged files (an undecodable image, a wrong-size image, labels out of range, a truncated pickle)
 stop the run with one line naming the file.
 """
@@ -34,19 +38,8 @@ import torchvision
 from tqdm import tqdm
 
 from .cache import cached, code_version, fingerprint, read_entry, write_entry
+from .dataset_registry import IMAGE_SIZE, Dataset, get_dataset
 from .errors import UserError
-from .tasks import DATASET_CLASSES
-
-IMAGE_SIZE = 32
-# Per-channel (mean, std) used to normalise inputs; the CIFAR-10 values are the authors' code's.
-NORMALIZATION = {
-    "mnist": ((0.1307,) * 3, (0.3081,) * 3),
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
-    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-}
-# Side of the images as stored (MNIST is padded to 32 after decoding).
-NATIVE_SIZE = {"mnist": 28, "cifar10": 32, "cifar100": 32}
-_TV_FOLDER = {"mnist": "MNIST/raw", "cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 
 
 @dataclass
@@ -94,64 +87,87 @@ def _to_32x32x3(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous()
 
 
-def _read_image_folder(folder: Path, dataset: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _fit(img, size: int):
+    """A PIL image of any size -> size x size: shorter side resized (bicubic), then centre-cropped, as
+    torchvision's Resize + CenterCrop; an image of the right size is kept as it is."""
+    if img.size == (size, size):
+        return img
+    from torchvision.transforms.v2 import functional as TF
+    return TF.center_crop(TF.resize(img, size, interpolation=TF.InterpolationMode.BICUBIC), [size, size])
+
+
+def _read_image_folder(folder: Path, entry: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
     ds = torchvision.datasets.ImageFolder(str(folder))
-    expected = DATASET_CLASSES[dataset]
-    if dataset != "cifar100" and tuple(ds.classes) != expected:
-        raise UserError(f"{folder} has class folders {ds.classes}; expected {list(expected)}")
-    mode = "L" if dataset == "mnist" else "RGB"
-    size = NATIVE_SIZE[dataset]
+    if tuple(ds.classes) != entry.classes:
+        raise UserError(f"{folder} has class folders {ds.classes}; the registry entry of {entry.name} "
+                        f"(common/dataset_registry.py) has {list(entry.classes)}")
+    mode = "L" if entry.grey else "RGB"
+    size = entry.native_size
     images = []
     for path, _ in tqdm(ds.samples, desc=f"decode {folder}", unit="img", leave=False):
         try:
-            img = np.array(ds.loader(path).convert(mode))
+            img = ds.loader(path).convert(mode)
+            img = np.array(img if size else _fit(img, IMAGE_SIZE))
         except Exception as exc:  # noqa: BLE001 - PIL raises several types for a damaged file
             raise UserError(f"cannot decode image {path} ({type(exc).__name__}: {exc}); "
                             "replace or delete the file") from None
-        if img.shape[:2] != (size, size):
-            raise UserError(f"image {path} is {img.shape[1]}x{img.shape[0]} pixels; every {dataset} image "
+        if size and img.shape[:2] != (size, size):
+            raise UserError(f"image {path} is {img.shape[1]}x{img.shape[0]} pixels; every {entry.name} image "
                             f"must be {size}x{size}: resize or remove it")
         images.append(torch.from_numpy(img))
     images = [img.unsqueeze(-1) if img.dim() == 2 else img for img in images]  # H x W x C
     return torch.stack(images).permute(0, 3, 1, 2), torch.tensor(ds.targets, dtype=torch.int64)
 
 
-def _read_torchvision(dataset: str, split: str, root: Path, download: bool):
+_READERS = {"MNIST": (torchvision.datasets.MNIST, None), "CIFAR10": (torchvision.datasets.CIFAR10, _CIFAR10Files),
+            "CIFAR100": (torchvision.datasets.CIFAR100, _CIFAR100Files)}
+
+
+def _read_torchvision(entry: Dataset, split: str, root: Path, download: bool):
     train = split == "train"
-    if dataset == "mnist":
-        ds = torchvision.datasets.MNIST(str(root), train=train, download=download)
+    reader, local = _READERS[entry.torchvision[0]]
+    if reader is torchvision.datasets.MNIST:
+        ds = reader(str(root), train=train, download=download)
         return ds.data, ds.targets.long()
-    cls = {"cifar10": torchvision.datasets.CIFAR10, "cifar100": torchvision.datasets.CIFAR100}[dataset]
-    if not download:
-        cls = {"cifar10": _CIFAR10Files, "cifar100": _CIFAR100Files}[dataset]
-    ds = cls(str(root), train=train, download=download)
+    ds = (reader if download else local)(str(root), train=train, download=download)
     return torch.from_numpy(ds.data).permute(0, 3, 1, 2), torch.tensor(ds.targets, dtype=torch.int64)
 
 
-def _locate(dataset: str, split: str, root: Path) -> tuple[str, Path]:
-    folder = root / dataset / split
+def locate(dataset: str, split: str, root: Path) -> tuple[str, Path]:
+    """Where ``split`` of ``dataset`` is read from: ("imagefolder", tree), ("torchvision", folder),
+    ("download", root) or, for a user's folder that is not there, ("missing", tree)."""
+    entry = get_dataset(dataset)
+    folder = root / entry.folder / split
     if folder.is_dir():
         return "imagefolder", folder
-    tv = root / _TV_FOLDER[dataset]
+    if entry.torchvision is None:
+        return "missing", folder
+    tv = root / entry.torchvision[1]
     if tv.is_dir() and any(tv.iterdir()):
         return "torchvision", tv
     return "download", root
 
 
-def _where(dataset: str, split: str, root: Path) -> str:
-    return f"{root / dataset / split}/<class>/ or {root / _TV_FOLDER[dataset]}"
+def where(dataset: str, split: str, root: Path) -> str:
+    """Where the files of ``split`` are looked for, for messages."""
+    entry = get_dataset(dataset)
+    tree = f"{root / entry.folder / split}/<class>/"
+    return f"{tree} or {root / entry.torchvision[1]}" if entry.torchvision else tree
 
 
 def check_data(dataset: str, data_root) -> None:
-    """Before any work: the dataset's files are there, or may be downloaded (not FTD_OFFLINE)."""
-    if dataset not in NORMALIZATION:
-        raise UserError(f"unknown dataset '{dataset}'; known: {', '.join(NORMALIZATION)}")
+    """Before any work: the dataset is registered and its files are there, or may be downloaded
+    (not FTD_OFFLINE; a user's folder never is)."""
+    get_dataset(dataset)
     root = Path(data_root).expanduser().resolve()
     for split in ("train", "test"):
-        kind, _ = _locate(dataset, split, root)
+        kind, _ = locate(dataset, split, root)
+        if kind == "missing":
+            raise UserError(f"{dataset} {split} images not found: put them at {where(dataset, split, root)} "
+                            "(one folder per class), or pass the --data-root that holds them")
         if kind == "download" and os.environ.get("FTD_OFFLINE"):
             raise UserError(f"{dataset} {split} data not found under {root} (downloads disabled by "
-                            f"FTD_OFFLINE); put the files at {_where(dataset, split, root)}, or pass "
+                            f"FTD_OFFLINE); put the files at {where(dataset, split, root)}, or pass "
                             "--data-root (offline here: --data-root ../shared/data)")
 
 
@@ -191,41 +207,44 @@ _PENDING_MEMOS: dict[str, tuple[str, str]] = {}
 
 
 def raw_key(dataset: str, split: str, data_root, cache_dir) -> dict:
-    """What a decoded split depends on: the raw files' content and the decoding code."""
+    """What a decoded split depends on: the raw files' content, the registry entry and the decoding code."""
     root = Path(data_root).expanduser().resolve()
-    kind, source = _locate(dataset, split, root)
-    content = None if kind == "download" else _content_digest(kind, str(source), str(cache_dir))
+    kind, source = locate(dataset, split, root)
+    content = None if kind in ("download", "missing") else _content_digest(kind, str(source), str(cache_dir))
     return {"dataset": dataset, "split": split, "layout": kind, "content": content,
-            "code": code_version("datasets")}
+            "entry": get_dataset(dataset).identity(), "code": code_version("datasets")}
 
 
 def data_identity(dataset: str, data_root, cache_dir) -> dict:
-    """The identity of a dataset as the networks see it (both splits): the raw files' content and
-    the code that decodes and normalises them (this module), for the keys of everything trained or
-    measured on it."""
+    """The identity of a dataset as the networks see it (both splits): the raw files' content, the
+    registry entry (classes, normalisation, size) and the code that decodes them, for the keys of
+    everything trained or measured on it."""
     return {split: fingerprint(raw_key(dataset, split, data_root, cache_dir)) for split in ("train", "test")}
 
 
 def _decode(dataset: str, split: str, root: Path) -> dict:
-    kind, source = _locate(dataset, split, root)
+    entry = get_dataset(dataset)
+    kind, source = locate(dataset, split, root)
     try:
+        if kind == "missing":
+            raise UserError(f"{dataset} {split} images not found at {where(dataset, split, root)}")
         if kind == "download" and os.environ.get("FTD_OFFLINE"):
             raise RuntimeError("downloads disabled by FTD_OFFLINE")
         if kind == "imagefolder":
-            x, y = _read_image_folder(source, dataset)
+            x, y = _read_image_folder(source, entry)
         else:
-            x, y = _read_torchvision(dataset, split, root, download=(kind == "download"))
+            x, y = _read_torchvision(entry, split, root, download=(kind == "download"))
     except UserError:
         raise
     except Exception as exc:  # download failed (no internet) or unreadable files
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         if kind == "download":
             raise UserError(f"{dataset} {split} data not found under {root} and could not be downloaded "
-                            f"({detail}); put the files at {_where(dataset, split, root)}, or pass "
+                            f"({detail}); put the files at {where(dataset, split, root)}, or pass "
                             "--data-root (offline here: --data-root ../shared/data)") from None
         raise UserError(f"cannot read {dataset} {split} data in {source} ({detail}); the files are damaged "
                         "or not in torchvision's format: replace them") from None
-    n = len(DATASET_CLASSES[dataset])
+    n = len(entry.classes)
     if len(y) == 0:
         raise UserError(f"{source} holds no {dataset} {split} images")
     if int(y.min()) < 0 or int(y.max()) >= n:
@@ -250,7 +269,7 @@ def load_raw(dataset: str, split: str, data_root, cache_dir) -> Split:
     check_data(dataset, data_root)
     root = Path(data_root).expanduser().resolve()
     key = raw_key(dataset, split, root, cache_dir)
-    _, source = _locate(dataset, split, root)
+    _, source = locate(dataset, split, root)
     tag = hashlib.sha1(f"{key['layout']}:{source}".encode()).hexdigest()[:10]
     path = Path(cache_dir) / f"{dataset}_{split}_{key['layout']}_{tag}.pt"
     split_data = _decoded(str(path), json.dumps(key, sort_keys=True), str(root))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .dataset_registry import DATASETS
 from .errors import UserError
 
 
@@ -60,9 +61,10 @@ DENSE_TASK_SETS: dict[str, tuple[str, ...]] = {
 }
 
 # Where the input images of a dense task set come from by default (--images overrides it for
-# derived sets): "taskonomy" = the rgb domain of a Taskonomy tree, else a dataset of common/datasets.py.
+# derived sets): "taskonomy" = the rgb domain of a Taskonomy tree, else any registered dataset
+# (common/dataset_registry.py: a user's image folder too).
 DEFAULT_IMAGES = {"taskonomy": "taskonomy", "taskonomy-2d": "cifar10"}
-IMAGE_SOURCES = ("taskonomy", "mnist", "cifar10", "cifar100")
+IMAGE_SOURCES = ("taskonomy", *DATASETS)
 
 
 def resolve_dense_tasks(names) -> list[DenseTask]:

@@ -19,11 +19,11 @@ import torch
 import torch.nn as nn
 
 from .complexity import count_macs
+from .dataset_registry import DATASETS
+from .errors import UserError
 from .presets import TrainConfig
-from .tasks import DATASET_CLASSES, Task
+from .tasks import Task
 
-# Official (train, test) split sizes, for estimates only (the data itself is never read by a plan).
-SPLIT_SIZES = {"mnist": (60_000, 10_000), "cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000)}
 KINDS = ("train", "fisher")
 EVAL_COST = 1 / 3      # a forward pass is about a third of forward + backward
 
@@ -46,10 +46,14 @@ class Cost:
 def task_sizes(task: Task, cfg: TrainConfig) -> dict[str, int]:
     """Estimated images of a task's train / val / test splits under ``cfg``'s caps (``data.task_splits``'
     rule: named groups kept whole, "other" subsampled to one group's mean size)."""
-    n_classes = len(DATASET_CLASSES[task.dataset])
+    entry = DATASETS[task.dataset]
+    if entry.split_sizes is None:   # the data itself is never read by a plan
+        raise UserError(f"--plan needs the (train, test) sizes of {task.dataset}: add split_sizes=(N_TRAIN, N_TEST) "
+                        "to its entry in common/dataset_registry.py")
+    n_classes = len(entry.classes)
     named = sum(len(g) for g in task.groups) / n_classes
     kept = min(1.0, named * (1 + 1 / len(task.groups))) if task.other else named
-    n_train_all, n_test = (round(kept * n) for n in SPLIT_SIZES[task.dataset])
+    n_train_all, n_test = (round(kept * n) for n in entry.split_sizes)
 
     def cap(n, limit):
         return int(n if limit is None else min(n, limit))

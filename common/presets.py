@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from .dataset_registry import DATASETS, RECIPES
 from .errors import UserError, positive
 
 
@@ -34,7 +35,6 @@ class TrainConfig:
 
 
 PRESET_NAMES = ("smoke", "cpu", "paper")
-DATASETS = ("mnist", "cifar10", "cifar100")
 
 _SMOKE = TrainConfig(arch="smallcnn", epochs=1, batch_size=32, lr=1e-3, lr_schedule="constant",
                      augment=False, max_train=128, max_eval=64, seeds=(0,), eval_batch_size=64)
@@ -43,23 +43,21 @@ _CPU = TrainConfig(arch="smallcnn", epochs=3, batch_size=128, lr=2e-3, lr_schedu
 _PAPER_MNIST = TrainConfig(arch="vgg16", epochs=50, batch_size=64, lr=1e-3, lr_schedule="constant",
                            augment=False, max_train=None, max_eval=None, seeds=tuple(range(10)))
 
+# preset -> training recipe -> config; a dataset names its recipe in common/dataset_registry.py
+# ("mnist": grey digits, no augmentation; "cifar": colour images, crop + flip).
 PRESETS: dict[str, dict[str, TrainConfig]] = {
-    "smoke": {"mnist": _SMOKE, "cifar10": replace(_SMOKE, augment=True),
-              "cifar100": replace(_SMOKE, augment=True)},
-    "cpu": {"mnist": _CPU,
-            "cifar10": replace(_CPU, epochs=5, max_train=20_000, augment=True),
-            "cifar100": replace(_CPU, epochs=5, max_train=20_000, augment=True)},
-    "paper": {"mnist": _PAPER_MNIST,
-              "cifar10": replace(_PAPER_MNIST, epochs=100, batch_size=128, augment=True),
-              "cifar100": replace(_PAPER_MNIST, epochs=100, batch_size=128, augment=True)},
+    "smoke": {"mnist": _SMOKE, "cifar": replace(_SMOKE, augment=True)},
+    "cpu": {"mnist": _CPU, "cifar": replace(_CPU, epochs=5, max_train=20_000, augment=True)},
+    "paper": {"mnist": _PAPER_MNIST, "cifar": replace(_PAPER_MNIST, epochs=100, batch_size=128, augment=True)},
 }
+assert all(set(rows) == set(RECIPES) for rows in PRESETS.values()), "every preset needs every recipe"
 
 
 def train_config(preset: str, dataset: str, **overrides) -> TrainConfig:
     """The preset's config for a dataset, with the non-None overrides applied."""
     if preset not in PRESETS:
         raise KeyError(f"unknown preset '{preset}'; choose from {', '.join(PRESET_NAMES)}")
-    cfg = PRESETS[preset][dataset]
+    cfg = PRESETS[preset][DATASETS[dataset].recipe]
     return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -19,13 +19,16 @@ from . import paths
 from .claims import NOT_REPRODUCED, all_claims, mean_std, read_long, read_runs
 from .published import PUBLISHED
 from .ranking import as_frame, closest_sources, compare
-from .tasks import TASK_SETS
+from .tasks import TASK_SETS, TASKS
 
 # (label of the fisher_distance.py run, distance) of the matrices the report shows, in paper order
 MATRICES = (("mnist", "frechet"), ("cifar10", "frechet"), ("ldnas8", "frechet"), ("ldnas8", "logdet"))
 # (target, baseline task set) of the NAS tables: FTD paper (own sets), log-det paper (ldnas8)
 NAS_TABLES = (("mnist-2", "mnist"), ("cifar10-2", "cifar10"), ("mnist-3", "ldnas8"), ("cifar10-2", "ldnas8"))
 NAS_METHODS = ("task-aware", "task-aware-warm", "full", "random", "hand-smallcnn")
+# (a user's folder, the built-in dataset it copies): the example of common/dataset_registry.py, whose
+# runs must equal the built-in ones
+USER_FOLDER_EXAMPLE = ("cifar10-folder", "cifar10")
 
 
 def _pm(mean: float, std: float, digits: int) -> str:
@@ -251,6 +254,41 @@ def dense_markdown(results_dir, preset: str) -> str:
     return "\n\n".join(sections) + "\n"
 
 
+def user_folder_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
+    """The example user folder against the dataset it copies: per task, the test accuracies of both
+    and how many (task, seed) runs agree exactly; then the distances, entry by entry."""
+    folder, builtin = USER_FOLDER_EXAMPLE
+    twin = {t.name: next(b.name for b in TASKS.values() if b.dataset == builtin and b.groups == t.groups
+                         and b.other == t.other) for t in TASKS.values() if t.dataset == folder}
+    try:
+        df = pd.read_csv(paths.train_metrics_csv(results_dir, preset))
+        df = df[df.arch == arch]
+    except (OSError, ValueError, AttributeError):
+        return f"No step-1 results in `results/{preset}/`."
+    runs = df.set_index(["task", "seed"]).test_acc
+    lines = [f"| task as a user's folder | its `{builtin}` twin | test acc, folder | test acc, `{builtin}` | "
+             "seeds equal |", "|---|---|---|---|---|"]
+    for task, other in twin.items():
+        mine = df[df.task == task].set_index("seed").test_acc
+        theirs = df[df.task == other].set_index("seed").test_acc
+        if mine.empty:
+            lines.append(f"| {task} | {other} | not run | — | — |")
+            continue
+        same = sum(1 for seed, acc in mine.items() if runs.get((other, seed)) == acc)
+        lines.append(f"| {task} | {other} | {_pm(mine.mean(), mine.std(ddof=1), 4)} | "
+                     f"{_pm(theirs.mean(), theirs.std(ddof=1), 4) if len(theirs) else '—'} | {same} of {len(mine)} |")
+    a, b = read_long(results_dir, preset, arch, folder, "frechet"), read_long(results_dir, preset, arch, builtin, "frechet")
+    if a is None or b is None:
+        lines += ["", f"No `{folder}` and `{builtin}` FTD matrices to compare."]
+    else:
+        a = a.assign(source=a.source.map(twin), target=a.target.map(twin)).set_index(["seed", "source", "target"])
+        joined = a.distance.to_frame("folder").join(b.set_index(["seed", "source", "target"]).distance, how="inner")
+        diff = (joined.folder - joined.distance).abs()
+        lines += ["", f"FTD entries (seed, source, target) compared: {len(joined)}; identical: {int((diff == 0).sum())}; "
+                      f"largest difference {diff.max():.2g}."]
+    return "\n".join(lines)
+
+
 def plan_markdown(results_dir, preset: str) -> str:
     """``reproduce.py --plan``'s estimate per step: jobs, device-hours, and the device it was measured on."""
     try:
@@ -274,7 +312,7 @@ def blocks(results_dir, preset: str) -> dict[str, str]:
            "consistency-samples": samples_markdown(results_dir, preset),
            "consistency-architectures": architectures_markdown(results_dir, preset),
            "plan": plan_markdown(results_dir, preset), "transfer": transfer_markdown(results_dir, preset),
-           "dense": dense_markdown(results_dir, preset)}
+           "dense": dense_markdown(results_dir, preset), "user-folder": user_folder_markdown(results_dir, preset)}
     for label, distance in MATRICES:
         out[f"matrix-{label}-{distance}"] = matrix_markdown(results_dir, preset, label, distance)
     return out
@@ -347,6 +385,7 @@ def report_markdown(results_dir, preset: str) -> str:
     lines += ["## Transfer: does a small distance mean a good transfer?", "", b["transfer"], ""]
     lines += [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in transfer] + [""]
     dense = sorted(run.glob("dense/*/*/*_frechet_mean.png")) + sorted(run.glob("dense/*/*/*_atlas.png"))
+    lines += ["## Your own images: CIFAR-10 registered as a user's folder", "", b["user-folder"], ""]
     lines += ["## Dense tasks: Taskonomy and the derived taskonomy-2d set", "", b["dense"], ""]
     lines += [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in dense] + [""]
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from .errors import UserError, check_results_dir, check_seeds
 from .io import atomic_write_json
 from .cli import launcher_argv
 from .reproduce_plan import DATASETS, LOCAL_ONLY, Step
-from .tasks import TRAIN_SCRIPTS
+from .dataset_registry import DATASETS as REGISTERED
 
 
 def is_local(dataset: str, data_root) -> bool:
@@ -25,8 +25,8 @@ def is_local(dataset: str, data_root) -> bool:
     if dataset == "taskonomy":
         from .taskonomy import FOLDER
         return (root / FOLDER).is_dir()
-    from .datasets import _locate   # noqa: PLC2701 - the dataset registry (issue 11 part 1) makes it public
-    return all(_locate(dataset, split, root)[0] != "download" for split in ("train", "test"))
+    from .datasets import locate
+    return all(locate(dataset, split, root)[0] not in ("download", "missing") for split in ("train", "test"))
 
 
 def where(dataset: str, data_root) -> str:
@@ -34,8 +34,8 @@ def where(dataset: str, data_root) -> str:
     if dataset == "taskonomy":
         from .taskonomy import FOLDER
         return f"a Taskonomy tree {root / FOLDER}/<domain>/<building>/*.png"
-    from .datasets import _where   # noqa: PLC2701
-    return _where(dataset, "train", root)
+    from .datasets import where as where_files
+    return where_files(dataset, "train", root)
 
 
 def check_inputs(args) -> dict[str, str]:
@@ -54,7 +54,7 @@ def check_inputs(args) -> dict[str, str]:
         except UserError as exc:
             available[dataset] = str(exc)
         if dataset in LOCAL_ONLY and not available[dataset] and not is_local(dataset, args.data_root):
-            alone = f", or run {TRAIN_SCRIPTS[dataset]} alone" if dataset in TRAIN_SCRIPTS else ""
+            alone = f", or run {REGISTERED[dataset].train_script} alone" if dataset in REGISTERED else ""
             available[dataset] = (f"not under {args.data_root}, and reproduce.py does not download it: put "
                                   f"{where(dataset, args.data_root)} in place{alone}")
     return available

@@ -2,7 +2,8 @@
 
 A task is a dataset plus a relabelling of its classes (FTD paper, Sec. 4; log-det paper, Sec. 4):
 
-* ``groups``: tuples of original class ids; group ``i`` becomes label ``i``.
+* ``groups``: tuples of original classes, by id or by name (``common/dataset_registry.py`` lists
+  each dataset's classes); group ``i`` becomes label ``i``. Names are turned into ids on creation.
 * ``other``: if True, every class not named in ``groups`` is pooled into one extra label
   ``len(groups)`` ("rest" / "other"), subsampled to the *mean size of one group*. For a
   binary detection task (one group) that is exactly "negatives subsampled to the number of
@@ -15,42 +16,33 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .dataset_registry import DATASETS
 from .errors import UserError
-
-# Official class names, in label order (sorted ImageFolder names equal this order).
-DATASET_CLASSES: dict[str, tuple[str, ...]] = {
-    "mnist": tuple(str(d) for d in range(10)),
-    "cifar10": ("airplane", "automobile", "bird", "cat", "deer",
-                "dog", "frog", "horse", "ship", "truck"),
-    # CIFAR-100 fine labels in label order (= alphabetical, so sorted ImageFolder names match);
-    # checked against the "meta" file of the data when it is read (common/class_names.py).
-    "cifar100": ("apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle",
-                 "bottle", "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle",
-                 "caterpillar", "cattle", "chair", "chimpanzee", "clock", "cloud", "cockroach",
-                 "couch", "crab", "crocodile", "cup", "dinosaur", "dolphin", "elephant", "flatfish",
-                 "forest", "fox", "girl", "hamster", "house", "kangaroo", "keyboard", "lamp",
-                 "lawn_mower", "leopard", "lion", "lizard", "lobster", "man", "maple_tree",
-                 "motorcycle", "mountain", "mouse", "mushroom", "oak_tree", "orange", "orchid",
-                 "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate", "poppy",
-                 "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea",
-                 "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider",
-                 "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank", "telephone",
-                 "television", "tiger", "tractor", "train", "trout", "tulip", "turtle", "wardrobe",
-                 "whale", "willow_tree", "wolf", "woman", "worm"),
-}
-
-# The script that trains the tasks of each dataset (named in "train it first" messages).
-TRAIN_SCRIPTS = {"mnist": "train_task_mnist.py", "cifar10": "train_task_cifar.py",
-                 "cifar100": "train_task_cifar100.py"}
 
 
 @dataclass(frozen=True)
 class Task:
     name: str
-    dataset: str                          # key of DATASET_CLASSES
-    groups: tuple[tuple[int, ...], ...]   # group i (original class ids) -> label i
+    dataset: str                          # key of dataset_registry.DATASETS
+    groups: tuple[tuple[int, ...], ...]   # group i (original class ids, or names) -> label i
     other: bool                           # pool the remaining classes into label len(groups)
     description: str
+
+    def __post_init__(self):
+        # class names -> ids, so that keys, labels and files see ids only
+        if self.dataset not in DATASETS:
+            raise UserError(f"task {self.name}: unknown dataset '{self.dataset}'; registered: "
+                            f"{', '.join(DATASETS)} (common/dataset_registry.py)")
+        classes = DATASETS[self.dataset].classes
+
+        def class_id(c):
+            if isinstance(c, str):
+                if c not in classes:
+                    raise UserError(f"task {self.name}: {self.dataset} has no class '{c}'; its classes: "
+                                    f"{', '.join(classes)}")
+                return classes.index(c)
+            return int(c)
+        object.__setattr__(self, "groups", tuple(tuple(class_id(c) for c in g) for g in self.groups))
 
     @property
     def num_classes(self) -> int:
@@ -58,7 +50,7 @@ class Task:
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        names = DATASET_CLASSES[self.dataset]
+        names = DATASETS[self.dataset].classes
         out = tuple("+".join(names[c] for c in g) for g in self.groups)
         return out + (("other",) if self.other else ())
 
@@ -98,12 +90,23 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     Task("cifar100-2", "cifar100", _singletons(_VEHICLES), True, "11-class: the 10 vehicle classes and other"),
     Task("cifar100-3", "cifar100", _singletons(_VEHICLES + _DEVICES_FURNITURE), True,
          "21-class: the 20 vehicle, device and furniture classes and other"),
+    # The CIFAR-10 tasks again, on CIFAR-10 registered as a user's image folder and defined by class
+    # names, as a user defines theirs (common/dataset_registry.py): they must reproduce cifar10-0..3.
+    Task("cifar10-folder-0", "cifar10-folder", (("automobile", "cat", "ship"),), True,
+         "binary: {automobile, cat, ship} vs rest, balanced (CIFAR-10 as a user's folder)"),
+    Task("cifar10-folder-1", "cifar10-folder", (("cat", "ship", "truck"),), True,
+         "binary: {cat, ship, truck} vs rest, balanced (CIFAR-10 as a user's folder)"),
+    Task("cifar10-folder-2", "cifar10-folder", (("bird",), ("frog",), ("horse",)), True,
+         "4-class: bird, frog, horse and other (CIFAR-10 as a user's folder)"),
+    Task("cifar10-folder-3", "cifar10-folder", _singletons(DATASETS["cifar10-folder"].classes), False,
+         "10-class: all classes (CIFAR-10 as a user's folder)"),
 ]}
 
 TASK_SETS: dict[str, tuple[str, ...]] = {
     "mnist": ("mnist-0", "mnist-1", "mnist-2", "mnist-3"),
     "cifar10": ("cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),
     "cifar100": ("cifar100-0", "cifar100-1", "cifar100-2", "cifar100-3"),
+    "cifar10-folder": ("cifar10-folder-0", "cifar10-folder-1", "cifar10-folder-2", "cifar10-folder-3"),
     # The log-det paper's 8 tasks, in its order (0-3 MNIST, 4-7 CIFAR-10).
     "ldnas8": ("mnist-0", "mnist-1", "mnist-oddeven", "mnist-3",
                "cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),
@@ -143,11 +146,15 @@ def tasks_of_dataset(dataset: str) -> list[str]:
     return [name for name, t in TASKS.items() if t.dataset == dataset]
 
 
+def train_script(dataset: str) -> str:
+    """The command that trains a dataset's tasks (in "train it first" hints)."""
+    return DATASETS[dataset].train_script
+
+
 def _check_registry() -> None:
     for key, t in TASKS.items():
         assert key == t.name, f"task registered under '{key}' is named '{t.name}'"
-        assert t.dataset in DATASET_CLASSES, f"task {t.name}: unknown dataset '{t.dataset}'"
-        n = len(DATASET_CLASSES[t.dataset])
+        n = len(DATASETS[t.dataset].classes)
         flat = [c for g in t.groups for c in g]
         assert flat and all(0 <= c < n for c in flat), f"task {t.name}: class ids must be in [0, {n})"
         assert len(flat) == len(set(flat)), f"task {t.name}: a class appears in two groups"

@@ -3,7 +3,8 @@ import torch
 
 from common.data import relabel_and_balance
 from common.errors import UserError
-from common.tasks import DATASET_CLASSES, TASK_SETS, TASKS, get_task, resolve_tasks
+from common.dataset_registry import DATASETS
+from common.tasks import TASK_SETS, TASKS, get_task, resolve_tasks
 
 
 def fake_labels(per_class=(50,) * 10, seed=0):
@@ -14,7 +15,7 @@ def fake_labels(per_class=(50,) * 10, seed=0):
 @pytest.mark.parametrize("name", list(TASKS))
 def test_label_mapping_follows_groups(name):
     task = TASKS[name]
-    labels = fake_labels((50,) * len(DATASET_CLASSES[task.dataset]))
+    labels = fake_labels((50,) * len(DATASETS[task.dataset].classes))
     keep, new = relabel_and_balance(task, labels, torch.Generator().manual_seed(0))
     orig = labels[keep]
     assert new.min() == 0 and new.max() == task.num_classes - 1
