@@ -73,11 +73,12 @@ def main(argv=None):
             return fisher_job(target, seed, tasks, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
                               data_root=args.data_root, results_dir=args.results_dir, estimator=args.estimator,
                               device=device, force=args.force)
-        split = task_sizes(target, replace(cfgs[target.dataset], max_train=None, max_eval=None))[fcfg.split]
-        cost = Cost(f"{cfg.arch} Fisher x {len(tasks)} sources", lambda: build_network(cfg.arch, target),
-                    f"{cfg.arch}/{target.dataset}/fisher", "fisher", len(tasks) * min(split, fcfg.samples or split),
-                    fcfg.batch_size, target.num_classes)
-        return Job(f"{target.name}/seed{seed}", fishers, (cost,))
+        def costs():
+            split = task_sizes(target, replace(cfgs[target.dataset], max_train=None, max_eval=None))[fcfg.split]
+            return (Cost(f"{cfg.arch} Fisher x {len(tasks)} sources", lambda: build_network(cfg.arch, target),
+                         f"{cfg.arch}/{target.dataset}/fisher", "fisher", len(tasks) * min(split, fcfg.samples or split),
+                         fcfg.batch_size, target.num_classes),)
+        return Job(f"{target.name}/seed{seed}", fishers, costs)
 
     def merge():
         print(f"{args.distance} distance, {args.estimator} Fisher (fp32), {cfg.arch}, tasks "

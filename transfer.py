@@ -89,11 +89,13 @@ def main(argv=None):
                                     accel=accel))
         return out
 
+    def costs(target):
+        return (Cost(f"{cfg.arch} fine-tune x {len(tasks)}", lambda: build_network(cfg.arch, target),
+                     f"{cfg.arch}/{target.dataset}/train", "train", len(tasks) * tcfg.epochs * tcfg.images,
+                     tcfg.batch_size, target.num_classes, eval_images=len(tasks) * 2 * (cfg.max_eval or 10_000)),)
+
     def job(target, seed):
-        cost = Cost(f"{cfg.arch} fine-tune x {len(tasks)}", lambda: build_network(cfg.arch, target),
-                    f"{cfg.arch}/{target.dataset}/train", "train", len(tasks) * tcfg.epochs * tcfg.images,
-                    tcfg.batch_size, target.num_classes, eval_images=len(tasks) * 2 * (cfg.max_eval or 10_000))
-        return Job(f"{target.name}/seed{seed}", lambda: target_runs(target, seed), (cost,))
+        return Job(f"{target.name}/seed{seed}", lambda: target_runs(target, seed), lambda: costs(target))
 
     def merge():
         print(f"transfer study of {label}: {cfg.arch}, seeds {list(cfg.seeds)}, budget {tcfg.images} target images x "

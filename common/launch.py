@@ -44,7 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 class Job:
     name: str                      # unique in its step, e.g. "mnist-2/seed1"
     run: Callable[[], object]      # computes the job's keyed files in this process
-    cost: tuple = field(default=())   # plan.Cost parts, for --plan
+    # plan.Cost parts, for --plan only: made when a plan asks (an estimate may need what a run does not,
+    # e.g. the split sizes of a registry entry)
+    costs: Callable[[], tuple] = field(default=lambda: ())
 
 
 @dataclass(frozen=True)

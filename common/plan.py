@@ -101,7 +101,7 @@ def estimate(jobs, device: torch.device, measure: Callable[[Cost, torch.device],
     macs: dict[str, int] = {}
     rows = []
     for job in jobs:
-        for cost in job.cost:
+        for cost in job.costs():
             if cost.measure_key not in speed:
                 speed[cost.measure_key] = measure(cost, device)
                 macs[cost.measure_key] = count_macs(cost.network())

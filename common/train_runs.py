@@ -37,12 +37,14 @@ def train_tasks(dataset: str, args, argv=None, *, script: str) -> pd.DataFrame |
         return train_or_load(task, cfg.arch, seed, cfg, preset=args.preset, data_root=args.data_root,
                              results_dir=args.results_dir, device=device, force=args.force, log=log, accel=accel)
 
-    def job(task, seed) -> Job:
+    def costs(task) -> tuple[Cost]:
         sizes = task_sizes(task, cfg)
-        cost = Cost(f"{cfg.arch} train", lambda: build_network(cfg.arch, task), f"{cfg.arch}/{dataset}/train",
-                    "train", cfg.epochs * sizes["train"], cfg.batch_size, task.num_classes,
-                    eval_images=sizes["val"] + sizes["test"])
-        return Job(f"{task.name}/seed{seed}", lambda: train(task, seed), (cost,))
+        return (Cost(f"{cfg.arch} train", lambda: build_network(cfg.arch, task), f"{cfg.arch}/{dataset}/train",
+                     "train", cfg.epochs * sizes["train"], cfg.batch_size, task.num_classes,
+                     eval_images=sizes["val"] + sizes["test"]),)
+
+    def job(task, seed) -> Job:
+        return Job(f"{task.name}/seed{seed}", lambda: train(task, seed), lambda: costs(task))
 
     def merge() -> pd.DataFrame:
         params = count_parameters(build_network(cfg.arch, tasks[0])) / 1e6

@@ -171,3 +171,10 @@ def test_user_folder_report_counts_identical_runs_and_distances(tmp_path):
     assert "| cifar10-folder-0 | cifar10-0 | 0.8150 ± 0.0212 | 0.8100 ± 0.0141 | 1 of 2 |" in text
     assert "| cifar10-folder-1 | cifar10-1 | not run |" in text
     assert "compared: 4; identical: 3; largest difference 0.01." in text
+
+
+def test_plan_of_a_folder_without_split_sizes_is_one_error_line(toy, tmp_path):
+    root, _ = toy
+    with pytest.raises(UserError, match=r"--plan needs the \(train, test\) sizes of toy: add split_sizes="):
+        train_task.main(["--dataset", "toy", "--plan", "--preset", "smoke", "--data-root", str(root),
+                         "--results-dir", str(tmp_path / "r")])
