@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from .errors import UserError
+
 IMAGE_SIZE = 32                       # side of the images every network sees
 RECIPES = ("mnist", "cifar")          # training recipes of common/presets.py (PRESETS[preset][recipe])
 TORCHVISION_READERS = ("MNIST", "CIFAR10", "CIFAR100")
@@ -44,11 +46,6 @@ class Dataset:
     torchvision: tuple[str, str] | None = None   # (reader, folder under the data root) of torchvision's layout
     meta: tuple[str, str] | None = None          # (file under the data root, field) naming the classes
     split_sizes: tuple[int, int] | None = None   # official (train, test) sizes: --plan's estimates only
-
-    @property
-    def downloadable(self) -> bool:
-        """torchvision can download it when no copy is found."""
-        return self.torchvision is not None
 
     def identity(self) -> dict:
         """What decoded and normalised images depend on, besides the files (data identity)."""
@@ -102,7 +99,6 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
 
 
 def get_dataset(name: str) -> Dataset:
-    from .errors import UserError
     try:
         return DATASETS[name]
     except KeyError:
