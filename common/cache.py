@@ -110,6 +110,17 @@ class WouldCompute(Exception):
 
 
 _PROBING = [False]
+# How many results were computed in this process by ``cached`` (and, through ``note_computed``, by the
+# launcher jobs it ran): reproduce.py tells a step that did work from a rerun that only reused files.
+_COMPUTED = [0]
+
+
+def computed_count() -> int:
+    return _COMPUTED[0]
+
+
+def note_computed(n: int = 1) -> None:
+    _COMPUTED[0] += n
 
 
 @contextlib.contextmanager
@@ -143,6 +154,7 @@ def cached(path, key, compute: Callable[[], object], *, fmt: str = "torch", forc
                               f"({key_diff(entry['key'], key)} changed); recomputing")
     if _PROBING[0]:
         raise WouldCompute(what, path)
+    note_computed()
     value = compute()
     if validate is not None:
         validate(value)

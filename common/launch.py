@@ -34,7 +34,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from . import paths
-from .cache import WouldCompute, probe
+from .cache import WouldCompute, note_computed, probe
 from .errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,6 +231,7 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
         log_dir = paths.launcher_logs(args.results_dir, args.preset, Path(script).stem)
         log_dir.mkdir(parents=True, exist_ok=True)
         commands = {j.name: _command(script, argv, j) for j in pending}
+        note_computed(len(pending))
         failures = LAUNCH[args.launcher](pending, commands, args, log_dir)
         if failures:
             for f in failures:

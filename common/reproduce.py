@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import paths
-from .cache import fingerprint
+from .cache import computed_count, fingerprint
 from .datasets import check_data, data_identity
 from .errors import UserError, check_results_dir, check_seeds
 from .io import atomic_write_json
@@ -116,9 +116,15 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
             continue
         argv = step_argv(step, args)
         print(f"{head}: {step.script}.py {' '.join(argv)}", flush=True)
-        start = time.time()
+        start, computed = time.time(), computed_count()
         load(step.script)(argv)
         seconds = time.time() - start
+        if computed_count() == computed and step.name in old:
+            # everything reused: the log keeps the time of the run that computed it (the report's
+            # wall-time table is what the work costs, not what a rerun took to find it done)
+            print(f"{head}: done in {seconds:.0f} s, everything reused (computed earlier in "
+                  f"{old[step.name]['seconds']:.0f} s, finished {old[step.name]['finished']})", flush=True)
+            continue
         entries[step.name] = {"step": step.name, "seconds": round(seconds, 1), "launcher": args.launcher,
                               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "peak_rss_gib": round(peak_rss_gib(), 2)}
         _write_log(args, list(entries.values()), device)

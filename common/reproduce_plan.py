@@ -18,7 +18,12 @@ class Step:
     jobs: bool = True            # whether the script splits into launcher jobs (--launcher, --plan)
 
 
-SECTIONS = ("train", "distances", "study", "nas", "transfer", "report")
+# The first four sections are the core reproduction (the FTD paper's classification tasks, the ldnas8
+# matrices, the consistency study, NAS on the FTD paper's two targets): the 45-minute budget on 2 cores
+# (README). "logdet" is the log-det paper's distance study and NAS table, "dense" the Taskonomy
+# application (ε-networks, matrix and atlas, transfer), "transfer" the transfer study of the
+# classification sets.
+SECTIONS = ("train", "distances", "study", "nas", "logdet", "dense", "transfer", "report")
 DATASETS = ("mnist", "cifar10", "cifar100", "taskonomy")
 # Data reproduce.py never downloads: their steps run only when the files are under --data-root
 # (neither CIFAR-100 nor a Taskonomy tree is on this project's machines; train_task_cifar100.py
@@ -31,17 +36,17 @@ STEPS: tuple[Step, ...] = (
     Step("train", "1a. ε-networks, MNIST tasks", "train_task_mnist", ("--tasks", "mnist", "mnist-oddeven"), ("mnist",)),
     Step("train", "1b. ε-networks, CIFAR-10 tasks", "train_task_cifar", (), ("cifar10",)),
     Step("train", "1c. ε-networks, CIFAR-100 tasks", "train_task_cifar100", (), ("cifar100",)),
-    Step("train", "1d. dense ε-networks, taskonomy-2d on CIFAR-10", "train_task_taskonomy", (), ("cifar10",),
+    Step("dense", "1d. dense ε-networks, taskonomy-2d on CIFAR-10", "train_task_taskonomy", (), ("cifar10",),
          jobs=False),
-    Step("train", "1e. dense ε-networks, Taskonomy", "train_task_taskonomy", ("--task-set", "taskonomy"),
+    Step("dense", "1e. dense ε-networks, Taskonomy", "train_task_taskonomy", ("--task-set", "taskonomy"),
          ("taskonomy",), jobs=False),
     Step("distances", "2. FTD matrix, mnist", "fisher_distance", ("--task-set", "mnist"), ("mnist",)),
     Step("distances", "2. FTD matrix, cifar10", "fisher_distance", ("--task-set", "cifar10"), ("cifar10",)),
     Step("distances", "2. FTD matrix, cifar100", "fisher_distance", ("--task-set", "cifar100"), ("cifar100",)),
     Step("distances", "2. FTD matrix, ldnas8", "fisher_distance", ("--task-set", "ldnas8"), _BOTH),
-    Step("distances", "2. FTD matrix and atlas, taskonomy-2d on CIFAR-10", "fisher_distance_taskonomy", (),
+    Step("dense", "2. FTD matrix and atlas, taskonomy-2d on CIFAR-10", "fisher_distance_taskonomy", (),
          ("cifar10",), jobs=False),
-    Step("distances", "2. FTD matrix and atlas, Taskonomy", "fisher_distance_taskonomy", ("--task-set", "taskonomy"),
+    Step("dense", "2. FTD matrix and atlas, Taskonomy", "fisher_distance_taskonomy", ("--task-set", "taskonomy"),
          ("taskonomy",), jobs=False),
     Step("distances", "2'. log-det matrix, ldnas8", "fisher_distance", ("--task-set", "ldnas8", "--distance", "logdet"),
          _BOTH),
@@ -49,9 +54,9 @@ STEPS: tuple[Step, ...] = (
          ("--task-set", "mnist", "--fisher-split", "val"), ("mnist",)),
     Step("distances", "2'''. FTD on validation splits (for NAS), cifar10", "fisher_distance",
          ("--task-set", "cifar10", "--fisher-split", "val"), ("cifar10",)),
-    Step("distances", "2'''. FTD on validation splits (for NAS), ldnas8", "fisher_distance",
+    Step("logdet", "2'''. FTD on validation splits (for NAS), ldnas8", "fisher_distance",
          ("--task-set", "ldnas8", "--fisher-split", "val"), _BOTH),
-    Step("study", "2''. log-det study, ldnas8", "logdet_study", (), _BOTH, jobs=False),
+    Step("logdet", "2''. log-det study, ldnas8", "logdet_study", (), _BOTH, jobs=False),
     Step("study", "2''. consistency study (seed-to-seed, estimators)", "consistency_study", (), _BOTH, jobs=False),
     Step("nas", "3a. full-space cells of cifar10-3", "nas_fuse", ("--target", "cifar10-3", "--space", "full",
                                                                   "--search-only"), ("cifar10",)),
@@ -60,13 +65,13 @@ STEPS: tuple[Step, ...] = (
     Step("nas", "3b. NAS for cifar10-2 (baselines cifar10)", "nas_fuse", ("--target", "cifar10-2", *_NAS_SPACES),
          ("cifar10",)),
     Step("nas", "3b. NAS for mnist-2 (baselines mnist)", "nas_fuse", ("--target", "mnist-2", *_NAS_SPACES), ("mnist",)),
-    Step("nas", "3c. NAS for mnist-3 (baselines ldnas8)", "nas_fuse",
+    Step("logdet", "3c. NAS for mnist-3 (baselines ldnas8)", "nas_fuse",
          ("--target", "mnist-3", "--task-set", "ldnas8", *_NAS_SPACES), _BOTH),
-    Step("nas", "3c. NAS for cifar10-2 (baselines ldnas8)", "nas_fuse",
+    Step("logdet", "3c. NAS for cifar10-2 (baselines ldnas8)", "nas_fuse",
          ("--target", "cifar10-2", "--task-set", "ldnas8", *_NAS_SPACES), _BOTH),
     Step("transfer", "4. transfer study, mnist", "transfer", ("--task-set", "mnist"), ("mnist",)),
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
     Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),
-    Step("transfer", "4. transfer study, taskonomy-2d on CIFAR-10", "transfer_taskonomy", (), ("cifar10",), jobs=False),
+    Step("dense", "4. transfer study, taskonomy-2d on CIFAR-10", "transfer_taskonomy", (), ("cifar10",), jobs=False),
     Step("report", "report: REPORT.md from the results", "collect", ("--no-readme",), (), shared=False, jobs=False),
 )

@@ -1,6 +1,7 @@
 """The claims (common/claims.py), the generated report blocks (common/report.py), the README
 collector (collect.py) and reproduce.py's runner."""
 import itertools
+import json
 import os
 from pathlib import Path
 
@@ -251,15 +252,45 @@ def test_reproduce_skips_steps_without_data_and_still_reports(tmp_path, capsys, 
     monkeypatch.setenv("FTD_OFFLINE", "1")
     results = tmp_path / "results"
     reproduce.main(["--data-root", str(tmp_path / "nodata"), "--results-dir", str(results),
-                    "--sections", "train", "nas", "report"])
+                    "--sections", "train", "nas", "dense", "report"])
     out = capsys.readouterr().out
-    assert out.count("skipped, mnist data missing") == 5 and out.count("skipped, cifar10 data missing") == 4
-    assert out.count("skipped, cifar100 data missing") == out.count("skipped, taskonomy data missing") == 1
+    # train: 1a-1c; nas: 3a, 3b of both targets; dense: 1d, 1e, both dense matrices, the dense transfer
+    assert out.count("skipped, mnist data missing") == 3 and out.count("skipped, cifar10 data missing") == 6
+    assert out.count("skipped, cifar100 data missing") == 1 and out.count("skipped, taskonomy data missing") == 2
     assert "report: REPORT.md from the results: done" in out
     report = paths.report_path(results, "smoke").read_text()
     assert "| 2a | FTD | the closest source of mnist-2 is mnist-3" in report and "not run" in report
     log = paths.reproduce_log(results, "smoke")
     assert "report: REPORT.md from the results" in log.read_text()
+
+
+def test_reproduce_log_keeps_the_time_of_the_run_that_computed(tmp_path, capsys):
+    """A rerun that only reuses files must not replace a step's wall time with the seconds it took to
+    find them done (the report's wall-time table); a rerun that computes something replaces it."""
+    import time
+    from argparse import Namespace
+    from common.cache import cached
+    from common.reproduce import run_steps
+    from common.reproduce_plan import Step
+    args = Namespace(preset="smoke", results_dir=str(tmp_path), data_root=str(tmp_path), device="cpu", seeds=None,
+                     force=False, launcher="inline", plan=False)
+    step = Step("train", "1z. a step", "fake", (), ())
+    key = {"n": 1}
+
+    def work(argv):
+        cached(tmp_path / "x.json", key, lambda: time.sleep(0.2 if key["n"] == 1 else 1.0) or 1.0, fmt="json")
+
+    def seconds():
+        return json.loads(paths.reproduce_log(tmp_path, "smoke").read_text())["steps"][0]["seconds"]
+
+    run_steps([step], args, {}, lambda script: work)
+    first = seconds()
+    assert 0.2 <= first < 1.0
+    run_steps([step], args, {}, lambda script: work)                 # everything reused
+    assert seconds() == first and "everything reused" in capsys.readouterr().out
+    key["n"] = 2                                                      # an input changed: computed again
+    run_steps([step], args, {}, lambda script: work)
+    assert seconds() >= 1.0
 
 
 def test_reproduce_passes_the_shared_flags():
