@@ -5,6 +5,7 @@ step 3 (task-aware NAS), then results/<preset>/REPORT.md with the papers' claims
     .venv/bin/python reproduce.py --preset cpu --data-root ../shared/data    # real data, 2 cores: hours
     .venv/bin/python reproduce.py --preset paper --data-root DATA --device cuda   # the papers' settings
     .venv/bin/python reproduce.py --sections distances report                # some sections only
+    .venv/bin/python reproduce.py --preset cpu --data-root ../shared/data --sections train distances study nas   # the core
     .venv/bin/python reproduce.py --preset cpu --data-root ../shared/data --launcher local --workers 2
     .venv/bin/python reproduce.py --preset paper --device cuda --plan         # jobs and GPU-hours, runs nothing
     .venv/bin/python reproduce.py --preset paper --data-root DATA --device cuda --launcher submitit --partition gpu
@@ -30,8 +31,9 @@ def main(argv=None):
     p.add_argument("--preset", choices=PRESET_NAMES, default="smoke",
                    help="smoke: minutes, tiny subsets (default); cpu: real data, small net, 2 cores; "
                         "paper: the papers' settings, for a GPU")
-    p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
-                   help="which sections to run, in paper order (default: all)")
+    p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), metavar="SECTION",
+                   help="which sections to run, in paper order (default: all): "
+                        + "; ".join(f"{name}: {what}" for name, what in SECTIONS.items()))
     p.add_argument("--data-root", default="./data", help="dataset folder (offline here: ../shared/data)")
     p.add_argument("--results-dir", default="./results", help="where outputs go (default: %(default)s)")
     p.add_argument("--seeds", nargs="+", type=int, help="seeds of every step (default: each preset's)")

@@ -19,6 +19,7 @@ from . import paths
 from .claims import NOT_REPRODUCED, all_claims, mean_std, read_long, read_runs
 from .published import PUBLISHED
 from .ranking import as_frame, closest_sources, compare
+from .reproduce_plan import CORE_BUDGET_MIN, CORE_SECTIONS, SECTIONS, STEPS
 from .tasks import TASK_SETS, TASKS
 
 # (label of the fisher_distance.py run, distance) of the matrices the report shows, in paper order
@@ -331,10 +332,20 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
         steps = log.get("steps", [])
         total = sum(s["seconds"] for s in steps)
         peak = max((s.get("peak_rss_gib", 0.0) for s in steps), default=0.0)
-        lines += [f"- wall time of the steps: {total:.0f} s in all; peak RSS of the reproduce.py process: {peak:.2f} GiB",
-                  "", "| step | wall time (s) | peak RSS so far (GiB) | finished |", "|---|---|---|---|"]
-        lines += [f"| {s['step']} | {s['seconds']:.0f} | {s.get('peak_rss_gib', float('nan')):.2f} | {s['finished']} |"
-                  for s in steps]
+        section_of = {step.name: step.section for step in STEPS}
+        order = {step.name: i for i, step in enumerate(STEPS)}
+        steps = sorted(steps, key=lambda s: order.get(s["step"], len(order)))     # paper order
+        per_section = {name: sum(s["seconds"] for s in steps if section_of.get(s["step"]) == name) for name in SECTIONS}
+        core = sum(per_section[name] for name in CORE_SECTIONS)
+        lines += [f"- wall time of the steps: {total:.0f} s in all; peak RSS of the reproduce.py process: {peak:.2f} GiB "
+                  "(launcher jobs run in their own processes)",
+                  "- per section: " + ", ".join(f"{name} {sec:.0f} s" for name, sec in per_section.items() if sec)
+                  + f"; the core ({', '.join(CORE_SECTIONS)}): {core:.0f} s = {core / 60:.0f} min "
+                  f"(budget on 2 CPU cores: {CORE_BUDGET_MIN} min)",
+                  "", "| step | section | launcher | wall time (s) | peak RSS so far (GiB) | finished |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {s['step']} | {section_of.get(s['step'], '?')} | {s.get('launcher', '?')} | {s['seconds']:.0f} | "
+                  f"{s.get('peak_rss_gib', float('nan')):.2f} | {s['finished']} |" for s in steps]
     else:
         lines.append("- no `reproduce_log.json`: the results were made by the step scripts one by one "
                      "(their files carry their own provenance)")

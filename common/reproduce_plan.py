@@ -18,12 +18,20 @@ class Step:
     jobs: bool = True            # whether the script splits into launcher jobs (--launcher, --plan)
 
 
-# The first four sections are the core reproduction (the FTD paper's classification tasks, the ldnas8
-# matrices, the consistency study, NAS on the FTD paper's two targets): the 45-minute budget on 2 cores
-# (README). "logdet" is the log-det paper's distance study and NAS table, "dense" the Taskonomy
-# application (ε-networks, matrix and atlas, transfer), "transfer" the transfer study of the
-# classification sets.
-SECTIONS = ("train", "distances", "study", "nas", "logdet", "dense", "transfer", "report")
+# Section -> what it runs. The first four are the core reproduction, the 2-core budget of the README
+# (classification tasks, their matrices, the consistency study, NAS on the FTD paper's two targets).
+SECTIONS: dict[str, str] = {
+    "train": "ε-networks of the MNIST, CIFAR-10 (and CIFAR-100) tasks",
+    "distances": "FTD matrices of mnist, cifar10 (cifar100), ldnas8; the log-det matrix; validation-split matrices for NAS",
+    "study": "consistency study: seed to seed, Fisher estimators, distances",
+    "nas": "task-aware NAS on the FTD paper's targets mnist-2 and cifar10-2",
+    "logdet": "the log-det paper's distance study and its NAS table (mnist-3 and cifar10-2 among ldnas8)",
+    "dense": "the Taskonomy application: dense ε-networks, matrix and atlas, transfer (taskonomy-2d on CIFAR-10)",
+    "transfer": "transfer study of the mnist, cifar10 and ldnas8 sets",
+    "report": "REPORT.md from the results",
+}
+CORE_SECTIONS = ("train", "distances", "study", "nas")
+CORE_BUDGET_MIN = 45      # the core's wall time from scratch on 2 CPU cores, at most (preset cpu)
 DATASETS = ("mnist", "cifar10", "cifar100", "taskonomy")
 # Data reproduce.py never downloads: their steps run only when the files are under --data-root
 # (neither CIFAR-100 nor a Taskonomy tree is on this project's machines; train_task_cifar100.py

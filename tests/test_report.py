@@ -383,11 +383,13 @@ def test_reproduce_smoke_end_to_end_writes_the_report(data_root, tmp_path, capsy
     report = paths.report_path(results, "smoke").read_text()
     assert "| 2a | FTD | the closest source of mnist-2 is mnist-3" in report
     assert "| 5a | FTD |" in report and "no NAS runs" not in report.split("| 5a |")[1].split("\n")[0]
-    assert "| step | wall time (s) |" in report and "3b. NAS for mnist-2" in report
+    assert "| step | section | launcher | wall time (s) |" in report and "| 3b. NAS for mnist-2 (baselines mnist) | nas |" in report
+    assert "; the core (train, distances, study, nas): " in report
     reproduce.main(args)                                # resume: nothing is recomputed
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert not [x for x in lines if x.startswith(("searched ", "retrained ", "done "))], out
+    assert out.count("everything reused (computed earlier in") == 6      # the log keeps the first run's times
     assert sum(x.startswith("skip search") for x in lines) == 5   # mnist-3 full + 4 methods and "0 Fisher(s) computed" in out
 
 
