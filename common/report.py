@@ -179,6 +179,29 @@ def architectures_markdown(results_dir, preset: str, arch: str = "smallcnn") -> 
     return "\n".join(lines)
 
 
+def logdet_study_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
+    """The log-det study (``logdet_study.py``): each estimator × distance at its best σ², best first, and
+    the log-det paper's own setting (empirical Fisher, Eq. 2, the default σ²) wherever it ranks."""
+    from .distance import DEFAULT_SIGMA2
+    path = paths.study_outputs(results_dir, preset, arch, "logdet_ldnas8")["csv"]
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError):
+        return f"No log-det study in `results/{preset}/` (logdet_study.py)."
+    table = table.assign(default=(table.estimator == "empirical") & (table.distance == "logdet")
+                         & (table.sigma2 == DEFAULT_SIGMA2))
+    best = table.sort_values("spearman", ascending=False).groupby(["estimator", "distance"], sort=False).head(1)
+    shown = pd.concat([best, table[table.default]]).drop_duplicates(["estimator", "distance", "sigma2"])
+    lines = ["| estimator | distance | σ² | Spearman vs published (mean matrix) | per seed | closest source agrees | "
+             "the papers' equations? |", "|---|---|---|---|---|---|---|"]
+    for r in shown.sort_values("spearman", ascending=False).itertuples():
+        sigma2 = "—" if pd.isna(r.sigma2) else f"{r.sigma2:.0e}" + (" (default)" if r.default else "")
+        lines.append(f"| {r.estimator} | {r.distance} | {sigma2} | {r.spearman:+.3f} | "
+                     f"{r.spearman_seed_mean:+.3f} ± {r.spearman_seed_std:.3f} | {r.closest_agree} of {r.targets} | "
+                     f"{'yes' if r.principled else 'no'} |")
+    return "\n".join(lines)
+
+
 TRANSFER_SETS = ("mnist", "cifar10", "ldnas8")
 
 
@@ -312,6 +335,7 @@ def blocks(results_dir, preset: str) -> dict[str, str]:
            "consistency-seeds": seeds_markdown(results_dir, preset),
            "consistency-samples": samples_markdown(results_dir, preset),
            "consistency-architectures": architectures_markdown(results_dir, preset),
+           "logdet-study": logdet_study_markdown(results_dir, preset),
            "plan": plan_markdown(results_dir, preset), "transfer": transfer_markdown(results_dir, preset),
            "dense": dense_markdown(results_dir, preset), "user-folder": user_folder_markdown(results_dir, preset)}
     for label, distance in MATRICES:

@@ -128,6 +128,14 @@ def golden_tree(root: Path) -> None:
     other["long"].parent.mkdir(parents=True)
     long_frame(seeds_of(0.2 + 0.5 * base_matrix())).to_csv(other["long"], index=False)
     write_architectures_study(root, base_matrix(), 0.2 + 0.5 * base_matrix())
+    # the log-det study: two estimators x frechet / logdet at two σ²; the paper's default σ² is not the best
+    study = paths.study_outputs(root, "cpu", "smallcnn", "logdet_ldnas8")["csv"]
+    pd.DataFrame([{"estimator": e, "distance": d, "sigma2": s2, "spearman": rho, "spearman_seed_mean": rho - 0.01,
+                   "spearman_seed_std": 0.02, "seeds": 3, "closest_agree": 4, "targets": 8, "principled": e == "empirical"}
+                  for e, d, s2, rho in [("empirical", "frechet", None, 0.7), ("mc", "frechet", None, 0.6),
+                                        ("empirical", "logdet", 1e-10, 0.1), ("empirical", "logdet", 1e-4, 0.4),
+                                        ("mc", "logdet", 1e-10, 0.05), ("mc", "logdet", 1e-4, 0.3)]]
+                 ).to_csv(study, index=False)
     # reproduce.py --plan's job list: two steps, three jobs, one of them in two parts
     pd.DataFrame({"step": ["step 1", "step 1", "step 3", "step 3"], "job": ["a/seed0", "b/seed0", "full/seed0",
                                                                          "full/seed0"],
@@ -224,6 +232,10 @@ def test_report_blocks_golden(tmp_path):
     if os.environ.get("FTD_REGEN_GOLDEN"):       # regenerate on purpose: inspect the diff, then commit
         expected.write_text(text)
     assert text == expected.read_text()
+    # the log-det study block: each estimator x distance at its best σ², plus the paper's default setting
+    study = [line.split(" | ")[:3] for line in made["logdet-study"].splitlines()[2:]]
+    assert study == [["| empirical", "frechet", "—"], ["| mc", "frechet", "—"], ["| empirical", "logdet", "1e-04"],
+                     ["| mc", "logdet", "1e-04"], ["| empirical", "logdet", "1e-10 (default)"]]
 
 
 def test_readme_tables_are_what_the_committed_results_give():
