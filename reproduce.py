@@ -2,10 +2,11 @@
 step 3 (task-aware NAS), then results/<preset>/REPORT.md with the papers' claims checked.
 
     .venv/bin/python reproduce.py --data-root ../shared/data                 # preset smoke: minutes
-    .venv/bin/python reproduce.py --preset cpu --data-root ../shared/data    # real data, 2 cores: hours
+    .venv/bin/python reproduce.py --preset cpu --data-root ../shared/data    # real data, 2 cores: ~1.5 h
     .venv/bin/python reproduce.py --preset paper --data-root DATA --device cuda   # the papers' settings
     .venv/bin/python reproduce.py --sections distances report                # some sections only
     .venv/bin/python reproduce.py --preset cpu --data-root ../shared/data --sections train distances study nas   # the core
+    (NAS is ~1.4x faster on 2 cores with --launcher local --workers 2: README, the core in 38 min)
     .venv/bin/python reproduce.py --preset cpu --data-root ../shared/data --launcher local --workers 2
     .venv/bin/python reproduce.py --preset paper --device cuda --plan         # jobs and GPU-hours, runs nothing
     .venv/bin/python reproduce.py --preset paper --data-root DATA --device cuda --launcher submitit --partition gpu

@@ -195,7 +195,7 @@ def logdet_study_markdown(results_dir, preset: str, arch: str = "smallcnn") -> s
     lines = ["| estimator | distance | σ² | Spearman vs published (mean matrix) | per seed | closest source agrees | "
              "the papers' equations? |", "|---|---|---|---|---|---|---|"]
     for r in shown.sort_values("spearman", ascending=False).itertuples():
-        sigma2 = "—" if pd.isna(r.sigma2) else f"{r.sigma2:.0e}" + (" (default)" if r.default else "")
+        sigma2 = "—" if pd.isna(r.sigma2) else f"{r.sigma2:g}" + (" (default)" if r.default else "")
         lines.append(f"| {r.estimator} | {r.distance} | {sigma2} | {r.spearman:+.3f} | "
                      f"{r.spearman_seed_mean:+.3f} ± {r.spearman_seed_std:.3f} | {r.closest_agree} of {r.targets} | "
                      f"{'yes' if r.principled else 'no'} |")
@@ -359,16 +359,20 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
         section_of = {step.name: step.section for step in STEPS}
         order = {step.name: i for i, step in enumerate(STEPS)}
         steps = sorted(steps, key=lambda s: order.get(s["step"], len(order)))     # paper order
-        per_section = {name: sum(s["seconds"] for s in steps if section_of.get(s["step"]) == name) for name in SECTIONS}
-        core = sum(per_section[name] for name in CORE_SECTIONS)
+        per_section = {name: sum(s["seconds"] for s in steps if section_of.get(s["step"], "other") == name)
+                       for name in (*SECTIONS, "other")}      # other: a step no longer in reproduce_plan.STEPS
         lines += [f"- wall time of the steps: {total:.0f} s in all; peak RSS of the reproduce.py process: {peak:.2f} GiB "
                   "(launcher jobs run in their own processes)",
-                  "- per section: " + ", ".join(f"{name} {sec:.0f} s" for name, sec in per_section.items() if sec)
-                  + f"; the core ({', '.join(CORE_SECTIONS)}): {core:.0f} s = {core / 60:.0f} min "
-                  f"(budget on 2 CPU cores: {CORE_BUDGET_MIN} min)",
-                  "", "| step | section | launcher | wall time (s) | peak RSS so far (GiB) | finished |",
+                  "- per section: " + ", ".join(f"{name} {sec:.0f} s" for name, sec in per_section.items() if sec)]
+        if preset == "cpu":     # the budget is the cpu preset's (issue 12)
+            core_steps = [step.name for step in STEPS if step.section in CORE_SECTIONS]
+            logged = sum(s["step"] in core_steps for s in steps)
+            core = sum(per_section[name] for name in CORE_SECTIONS)
+            lines[-1] += (f"; the core ({', '.join(CORE_SECTIONS)}): {core:.0f} s = {core / 60:.0f} min, "
+                          f"{logged} of its {len(core_steps)} steps logged (budget on 2 CPU cores: {CORE_BUDGET_MIN} min)")
+        lines += ["", "| step | section | launcher | wall time (s) | peak RSS so far (GiB) | finished |",
                   "|---|---|---|---|---|---|"]
-        lines += [f"| {s['step']} | {section_of.get(s['step'], '?')} | {s.get('launcher', '?')} | {s['seconds']:.0f} | "
+        lines += [f"| {s['step']} | {section_of.get(s['step'], 'other')} | {s.get('launcher', '?')} | {s['seconds']:.0f} | "
                   f"{s.get('peak_rss_gib', float('nan')):.2f} | {s['finished']} |" for s in steps]
     else:
         lines.append("- no `reproduce_log.json`: the results were made by the step scripts one by one "

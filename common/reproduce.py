@@ -125,7 +125,9 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
             print(f"{head}: done in {seconds:.0f} s, everything reused (computed earlier in "
                   f"{old[step.name]['seconds']:.0f} s, finished {old[step.name]['finished']})", flush=True)
             continue
-        entries[step.name] = {"step": step.name, "seconds": round(seconds, 1), "launcher": args.launcher,
+        # the studies, the dense steps and the report are not split into jobs: they run in this process
+        entries[step.name] = {"step": step.name, "seconds": round(seconds, 1),
+                              "launcher": args.launcher if step.jobs else "inline",
                               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "peak_rss_gib": round(peak_rss_gib(), 2)}
         _write_log(args, list(entries.values()), device)
         print(f"{head}: done in {seconds:.0f} s", flush=True)

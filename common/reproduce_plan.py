@@ -22,10 +22,12 @@ class Step:
 # (classification tasks, their matrices, the consistency study, NAS on the FTD paper's two targets).
 SECTIONS: dict[str, str] = {
     "train": "ε-networks of the MNIST, CIFAR-10 (and CIFAR-100) tasks",
-    "distances": "FTD matrices of mnist, cifar10 (cifar100), ldnas8; the log-det matrix; validation-split matrices for NAS",
+    "distances": "FTD matrices of mnist, cifar10 (cifar100), ldnas8; the log-det matrix; mnist's and cifar10's "
+                 "validation-split matrices for NAS",
     "study": "consistency study: seed to seed, Fisher estimators, distances",
     "nas": "task-aware NAS on the FTD paper's targets mnist-2 and cifar10-2",
-    "logdet": "the log-det paper's distance study and its NAS table (mnist-3 and cifar10-2 among ldnas8)",
+    "logdet": "the log-det paper's distance study, ldnas8's validation-split matrix and the paper's NAS table "
+              "(mnist-3 and cifar10-2 among ldnas8; it reuses the full-space cells of section nas)",
     "dense": "the Taskonomy application: dense ε-networks, matrix and atlas, transfer (taskonomy-2d on CIFAR-10)",
     "transfer": "transfer study of the mnist, cifar10 and ldnas8 sets",
     "report": "REPORT.md from the results",
@@ -83,3 +85,6 @@ STEPS: tuple[Step, ...] = (
     Step("dense", "4. transfer study, taskonomy-2d on CIFAR-10", "transfer_taskonomy", (), ("cifar10",), jobs=False),
     Step("report", "report: REPORT.md from the results", "collect", ("--no-readme",), (), shared=False, jobs=False),
 )
+# checked at import: a step in an unknown section would silently never run
+assert all(step.section in SECTIONS for step in STEPS), "every step's section must be in SECTIONS"
+assert set(CORE_SECTIONS) <= set(SECTIONS)

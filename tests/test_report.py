@@ -131,7 +131,7 @@ def golden_tree(root: Path) -> None:
     # the log-det study: two estimators x frechet / logdet at two σ²; the paper's default σ² is not the best
     study = paths.study_outputs(root, "cpu", "smallcnn", "logdet_ldnas8")["csv"]
     pd.DataFrame([{"estimator": e, "distance": d, "sigma2": s2, "spearman": rho, "spearman_seed_mean": rho - 0.01,
-                   "spearman_seed_std": 0.02, "seeds": 3, "closest_agree": 4, "targets": 8, "principled": e == "empirical"}
+                   "spearman_seed_std": 0.02, "seeds": 3, "closest_agree": 4, "targets": 8, "principled": e in ("empirical", "mc")}
                   for e, d, s2, rho in [("empirical", "frechet", None, 0.7), ("mc", "frechet", None, 0.6),
                                         ("empirical", "logdet", 1e-10, 0.1), ("empirical", "logdet", 1e-4, 0.4),
                                         ("mc", "logdet", 1e-10, 0.05), ("mc", "logdet", 1e-4, 0.3)]]
@@ -234,8 +234,8 @@ def test_report_blocks_golden(tmp_path):
     assert text == expected.read_text()
     # the log-det study block: each estimator x distance at its best σ², plus the paper's default setting
     study = [line.split(" | ")[:3] for line in made["logdet-study"].splitlines()[2:]]
-    assert study == [["| empirical", "frechet", "—"], ["| mc", "frechet", "—"], ["| empirical", "logdet", "1e-04"],
-                     ["| mc", "logdet", "1e-04"], ["| empirical", "logdet", "1e-10 (default)"]]
+    assert study == [["| empirical", "frechet", "—"], ["| mc", "frechet", "—"], ["| empirical", "logdet", "0.0001"],
+                     ["| mc", "logdet", "0.0001"], ["| empirical", "logdet", "1e-10 (default)"]]
 
 
 def test_readme_tables_are_what_the_committed_results_give():
@@ -303,6 +303,25 @@ def test_reproduce_log_keeps_the_time_of_the_run_that_computed(tmp_path, capsys)
     key["n"] = 2                                                      # an input changed: computed again
     run_steps([step], args, {}, lambda script: work)
     assert seconds() >= 1.0
+
+
+def test_report_wall_time_per_section_and_the_cpu_budget(tmp_path):
+    """REPORT.md's run metadata: seconds summed per section (a step no longer planned goes to "other"),
+    and, for preset cpu only, the core's time with how many of its steps the log holds."""
+    from common.report import _metadata
+    from common.reproduce_plan import CORE_SECTIONS, STEPS
+    entry = {"launcher": "inline", "peak_rss_gib": 1.0, "finished": "2026-11-29T00:00:00+0000"}
+    log = {"steps": [{**entry, "step": "1a. ε-networks, MNIST tasks", "seconds": 100.0},
+                     {**entry, "step": "3b. NAS for mnist-2 (baselines mnist)", "seconds": 200.0},
+                     {**entry, "step": "4. transfer study, mnist", "seconds": 40.0},
+                     {**entry, "step": "9. a step that was renamed", "seconds": 7.0}]}
+    core_steps = sum(step.section in CORE_SECTIONS for step in STEPS)
+    text = "\n".join(_metadata(tmp_path, "cpu", log))
+    assert "- wall time of the steps: 347 s in all" in text
+    assert "- per section: train 100 s, nas 200 s, transfer 40 s, other 7 s; the core" in text
+    assert f"(train, distances, study, nas): 300 s = 5 min, 2 of its {core_steps} steps logged" in text
+    assert "| 9. a step that was renamed | other | inline | 7 |" in text
+    assert "the core" not in "\n".join(_metadata(tmp_path, "smoke", log))
 
 
 def test_reproduce_passes_the_shared_flags():
@@ -396,7 +415,7 @@ def test_reproduce_smoke_end_to_end_writes_the_report(data_root, tmp_path, capsy
     assert "| 2a | FTD | the closest source of mnist-2 is mnist-3" in report
     assert "| 5a | FTD |" in report and "no NAS runs" not in report.split("| 5a |")[1].split("\n")[0]
     assert "| step | section | launcher | wall time (s) |" in report and "| 3b. NAS for mnist-2 (baselines mnist) | nas |" in report
-    assert "; the core (train, distances, study, nas): " in report
+    assert "- per section: train " in report and "the core" not in report      # the budget line is cpu's
     reproduce.main(args)                                # resume: nothing is recomputed
     out = capsys.readouterr().out
     lines = out.splitlines()
