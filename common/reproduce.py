@@ -119,7 +119,7 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
         start, computed = time.time(), computed_count()
         load(step.script)(argv)
         seconds = time.time() - start
-        if computed_count() == computed and step.name in old and step.section != "report":
+        if step.cached and computed_count() == computed and step.name in old:
             # everything reused: the log keeps the time of the run that computed it (the report's
             # wall-time table is what the work costs, not what a rerun took to find it done)
             print(f"{head}: done in {seconds:.0f} s, everything reused (computed earlier in "

@@ -16,6 +16,7 @@ class Step:
     datasets: tuple[str, ...]    # the data it needs (skipped when one is missing)
     shared: bool = True          # whether the shared flags (--data-root, --device, ...) apply
     jobs: bool = True            # whether the script splits into launcher jobs (--launcher, --plan)
+    cached: bool = True          # whether its work is keyed files a rerun finds done (the report is rewritten)
 
 
 # Section -> what it runs. The first four are the core reproduction, the 2-core budget of the README
@@ -83,7 +84,8 @@ STEPS: tuple[Step, ...] = (
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
     Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),
     Step("dense", "4. transfer study, taskonomy-2d on CIFAR-10", "transfer_taskonomy", (), ("cifar10",), jobs=False),
-    Step("report", "report: REPORT.md from the results", "collect", ("--no-readme",), (), shared=False, jobs=False),
+    Step("report", "report: REPORT.md from the results", "collect", ("--no-readme",), (), shared=False, jobs=False,
+         cached=False),
 )
 # checked at import: a step in an unknown section would silently never run
 assert all(step.section in SECTIONS for step in STEPS), "every step's section must be in SECTIONS"
