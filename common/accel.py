@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from .cache import RETIRED
 from .datasets import Split
 
 
@@ -23,8 +24,13 @@ class Accel:
     amp: bool = False        # bf16 autocast of the training forward passes (CUDA only)
     compile: bool = False    # torch.compile the network being trained
 
-    def autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
+    def autocast(self, device_type: str = "cuda"):
+        # cache_enabled=False: the context spans a whole run (``fit``), and autocast's cache of bf16 weight
+        # copies is only emptied on leaving it, so every forward pass after the first used the stale bf16
+        # copies of the initial weights (measured on an H200, 2026-11-29: test accuracy 0.27-0.66 vs
+        # 0.74-0.83 fp32; a compiled network casts in its graph and was not affected)
+        return (torch.autocast(device_type, dtype=torch.bfloat16, cache_enabled=False) if self.amp
+                else contextlib.nullcontext())
 
     def wrap(self, net: nn.Module) -> nn.Module:
         """The module to train: ``net`` itself, or its compiled form (same parameters, so
@@ -33,7 +39,28 @@ class Accel:
 
     def record(self) -> dict:
         """The columns a run record gets when something non-default was used."""
-        return {**({"precision": "bf16-autocast"} if self.amp else {}), **({"compiled": True} if self.compile else {})}
+        return {**({"precision": PRECISION} if self.amp else {}), **({"compiled": True} if self.compile else {})}
+
+
+PRECISION = "bf16"                  # what runs trained under --amp record
+BROKEN_PRECISION = "bf16-autocast"  # what they recorded before the autocast fix of 2026-11-29 (above)
+
+
+def retired(value) -> str | None:
+    """Why a stored training result (checkpoint, NAS retraining, transfer run) must be redone although
+    its key matches: it was trained under the broken autocast (``Accel.autocast``), which the key,
+    holding no precision, cannot tell. Registered in ``cache.RETIRED``: every read of a keyed file asks."""
+    def labels(v, depth=0):
+        if isinstance(v, dict) and depth < 3:
+            for k, x in v.items():
+                if k == "precision":
+                    yield x
+                elif isinstance(x, dict):
+                    yield from labels(x, depth + 1)
+    if BROKEN_PRECISION in labels(value):
+        return ("trained under the bf16 autocast of before 2026-11-29, which kept using the initial weights' "
+                "bf16 copies (wrong accuracies)")
+    return None
 
 
 def resolve(amp: bool | None, compile: bool, device: torch.device, log=print) -> Accel:
@@ -57,3 +84,6 @@ def on_device(splits: dict[str, Split], device: torch.device) -> dict[str, Split
     if device.type == "cpu":    # splits are made on the CPU (data.task_splits): nothing to move
         return splits
     return {name: Split(s.x.to(device), s.y.to(device)) for name, s in splits.items()}
+
+
+RETIRED.append(retired)

@@ -33,6 +33,11 @@ from .io import atomic_torch_save, atomic_write_json
 from .sources import source_of
 
 FORMATS = ("torch", "json")
+# Checks of stored values that their keys cannot make: each takes a stored value and returns why it must
+# not be used (made by code since found wrong, in a way the key does not record), or None. A value one
+# rejects is recomputed by ``cached`` and refused by ``check_entry``. Registered where the fault was:
+# ``accel.retired`` (training under the autocast of before 2026-11-29).
+RETIRED: list[Callable[[object], str | None]] = []
 
 
 def canonical(obj):
@@ -140,18 +145,20 @@ def cached(path, key, compute: Callable[[], object], *, fmt: str = "torch", forc
            provenance: Callable[[], dict] | None = None, log: Callable[[str], None] | None = None):
     """``(value, hit)``: the value stored at ``path`` if its key equals ``key``, else ``compute()``
     written there. ``validate(value)`` raises before a bad value is written. ``force`` recomputes
-    whatever is stored. ``log`` receives the line saying why a stored file is recomputed."""
+    whatever is stored. ``log`` receives the line saying why a stored file is recomputed. A stored
+    value that a check of ``RETIRED`` rejects is recomputed like a stale one."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown cache format {fmt!r}")
     key = canonical(key)
     if not force:
         entry = read_entry(path, fmt, what)
         if entry is not None:
-            if entry["key"] == key:
+            why = (f"was made from other inputs ({key_diff(entry['key'], key)} changed)" if entry["key"] != key
+                   else _retired(entry))
+            if not why:
                 return entry["value"], True
             if not _PROBING[0]:
-                (log or warn)(f"{what} {path} was made from other inputs "
-                              f"({key_diff(entry['key'], key)} changed); recomputing")
+                (log or warn)(f"{what} {path} {why}; recomputing")
     if _PROBING[0]:
         raise WouldCompute(what, path)
     note_computed()
@@ -170,8 +177,14 @@ def _parses(path) -> bool:
         return False
 
 
+def _retired(entry: dict) -> str:
+    reasons = [r for check in RETIRED if (r := check(entry["value"]))]
+    return f"is retired: {reasons[0]}" if reasons else ""
+
+
 def check_entry(path, key, *, fmt: str = "torch", what: str = "file") -> tuple[dict | None, str]:
-    """(entry, "") when ``path`` holds ``key``; else (None, why not: missing, unreadable, stale)."""
+    """(entry, "") when ``path`` holds ``key`` and no ``RETIRED`` check rejects its value; else
+    (None, why not: missing, unreadable, stale, retired)."""
     entry = read_entry(path, fmt, what)
     if entry is None:
         if not Path(path).is_file():
@@ -179,7 +192,8 @@ def check_entry(path, key, *, fmt: str = "torch", what: str = "file") -> tuple[d
         return None, "in an older format (no key)" if fmt == "json" and _parses(path) else "unreadable"
     if entry["key"] != canonical(key):
         return None, f"made from other inputs ({key_diff(entry['key'], canonical(key))} changed)"
-    return entry, ""
+    why = _retired(entry)
+    return (None, why) if why else (entry, "")
 
 
 def verified(path, key, *, fmt: str = "torch", what: str = "file", redo: str) -> dict:
@@ -188,5 +202,5 @@ def verified(path, key, *, fmt: str = "torch", what: str = "file", redo: str) ->
     script must not recompute itself (a distance script does not retrain networks)."""
     entry, why = check_entry(path, key, fmt=fmt, what=what)
     if entry is None:
-        raise UserError(f"{what} {path} is {why}; redo it with: {redo}")
+        raise UserError(f"{what} {path} is {why.removeprefix('is ')}; redo it with: {redo}")
     return entry

@@ -201,6 +201,7 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
     argv = list(sys.argv[1:] if argv is None else argv)
     if args.plan:
         import torch
+        from .accel import resolve
         from .device import select_device
         from .plan import describe, estimate
         from .provenance import device_name
@@ -208,8 +209,10 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
         listed = jobs()
         workers = args.workers or (len(_visible_gpus(args.device)) or os.cpu_count() or 1) \
             if args.launcher != "inline" else 1
+        # the precision the jobs will train at: --amp (default on with CUDA) for scripts that train
+        amp = resolve(getattr(args, "amp", False), False, device, log=lambda line: None).amp
         with torch.random.fork_rng():
-            table = estimate(listed, device)
+            table = estimate(listed, device, amp=amp)
         print(describe(table, step=step, device_label=device_name(device), workers=workers), flush=True)
         return table.assign(step=step)
     if args.job is not None:

@@ -41,6 +41,7 @@ class Cost:
     num_classes: int
     eval_images: float = 0.0
     multiplier: int = 1
+    amp_eligible: bool = True            # trained under --amp when the run uses it (FUSE searches stay fp32)
 
 
 def task_sizes(task: Task, cfg: TrainConfig) -> dict[str, int]:
@@ -61,10 +62,13 @@ def task_sizes(task: Task, cfg: TrainConfig) -> dict[str, int]:
             "val": cap(n_train_all * cfg.val_fraction, cfg.max_eval), "test": cap(n_test, cfg.max_eval)}
 
 
-def _time_steps(cost: Cost, device: torch.device, steps: int = 3) -> float:
-    """Images per second of ``cost.kind`` steps on ``device`` (one warm-up step first)."""
+def _time_steps(cost: Cost, device: torch.device, amp: bool = False) -> float:
+    """Images per second of ``cost.kind`` steps on ``device`` (one warm-up step first); training steps
+    under bf16 autocast when ``amp`` (what ``--amp`` does to the job), Fisher passes always fp32."""
+    from .accel import Accel
     from .fisher import fisher_diag
     from .train import prepare
+    steps = 10 if device.type == "cuda" else 3     # GPU steps take milliseconds: time more of them
     net = prepare(cost.network(), device)
     batch = cost.batch_size if device.type == "cuda" else min(cost.batch_size, 16)
     gen = torch.Generator().manual_seed(0)
@@ -77,10 +81,13 @@ def _time_steps(cost: Cost, device: torch.device, steps: int = 3) -> float:
             fisher_diag(net, [(x, y)], num_classes=cost.num_classes)
         else:
             net.train()
-            loss = nn.functional.cross_entropy(net(x), y)
+            with autocast:
+                loss = nn.functional.cross_entropy(net(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+
+    autocast = Accel(amp=amp).autocast(device.type)    # the training scripts' own autocast
 
     def sync():
         if device.type == "cuda":
@@ -95,22 +102,27 @@ def _time_steps(cost: Cost, device: torch.device, steps: int = 3) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
-def estimate(jobs, device: torch.device, measure: Callable[[Cost, torch.device], float] = _time_steps) -> pd.DataFrame:
-    """One row per (job, cost part): MACs per image, images, measured images/s, estimated seconds."""
-    speed: dict[str, float] = {}
+def estimate(jobs, device: torch.device, measure: Callable[..., float] = _time_steps,
+             amp: bool = False) -> pd.DataFrame:
+    """One row per (job, cost part): MACs per image, images, measured images/s, estimated seconds,
+    and the precision the part runs at (``amp``: the run trains under bf16 autocast, ``accel.resolve``)."""
+    speed: dict[tuple[str, bool], float] = {}
     macs: dict[str, int] = {}
     rows = []
     for job in jobs:
         for cost in job.costs():
-            if cost.measure_key not in speed:
-                speed[cost.measure_key] = measure(cost, device)
+            bf16 = amp and cost.kind == "train" and cost.amp_eligible
+            key = (cost.measure_key, bf16)
+            if key not in speed:
+                speed[key] = measure(cost, device, amp=bf16)
+            if cost.measure_key not in macs:
                 macs[cost.measure_key] = count_macs(cost.network())
-            ips = speed[cost.measure_key] / cost.multiplier
+            ips = speed[key] / cost.multiplier
             seconds = (cost.images + EVAL_COST * cost.eval_images) / ips
             rows.append({"job": job.name, "part": cost.label, "macs_m": macs[cost.measure_key] * cost.multiplier / 1e6,
-                         "images": int(cost.images + cost.eval_images), "images_per_s": round(ips, 1),
-                         "seconds": seconds})
-    return pd.DataFrame(rows, columns=["job", "part", "macs_m", "images", "images_per_s", "seconds"])
+                         "images": int(cost.images + cost.eval_images), "precision": "bf16" if bf16 else "fp32",
+                         "images_per_s": round(ips, 1), "seconds": seconds})
+    return pd.DataFrame(rows, columns=["job", "part", "macs_m", "images", "precision", "images_per_s", "seconds"])
 
 
 def describe(table: pd.DataFrame, *, step: str, device_label: str, workers: int) -> str:
@@ -145,7 +157,8 @@ def nas_costs(target: Task, method: str, cfg, stages: int, train_cfg: TrainConfi
         evals = stages * (cfg.rounds if method != "random" else 1) * n_val
         parts.append(Cost(f"{method} search", lambda: build_nas_network(genotype, target, cfg.width, cfg.depth),
                           f"nas/{cfg.width}x{cfg.depth}/train", "train", stages * cfg.rounds * cfg.weight_epochs * n_train,
-                          cfg.batch_size, target.num_classes, eval_images=evals, multiplier=cfg.candidates))
+                          cfg.batch_size, target.num_classes, eval_images=evals, multiplier=cfg.candidates,
+                          amp_eligible=False))
     rcfg = retrain_config(cfg, train_cfg)
     sizes = task_sizes(target, rcfg)
     if method.startswith("hand-"):

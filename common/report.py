@@ -319,10 +319,13 @@ def plan_markdown(results_dir, preset: str) -> str:
         plan = pd.read_csv(paths.plan_csv(results_dir, preset))
     except (OSError, ValueError):
         return f"_No plan for preset {preset}: run `.venv/bin/python reproduce.py --preset {preset} --plan`._\n"
-    steps = plan.groupby("step", sort=False).agg(jobs=("job", "nunique"), seconds=("seconds", "sum"))
-    lines = ["| step | jobs | device-hours |", "|---|---|---|"]
-    lines += [f"| {step} | {int(r.jobs)} | {r.seconds / 3600:,.1f} |" for step, r in steps.iterrows()]
-    lines.append(f"| **all** | {int(steps.jobs.sum())} | **{steps.seconds.sum() / 3600:,.1f}** |")
+    if "precision" not in plan:     # plans written before --plan timed training under --amp
+        plan = plan.assign(precision="fp32")
+    steps = plan.groupby("step", sort=False).agg(jobs=("job", "nunique"), seconds=("seconds", "sum"),
+                                                 precision=("precision", lambda p: " + ".join(sorted(set(p)))))
+    lines = ["| step | jobs | device-hours | timed at |", "|---|---|---|---|"]
+    lines += [f"| {step} | {int(r.jobs)} | {r.seconds / 3600:,.2f} | {r.precision} |" for step, r in steps.iterrows()]
+    lines.append(f"| **all** | {int(steps.jobs.sum())} | **{steps.seconds.sum() / 3600:,.2f}** | |")
     first = plan.iloc[0]
     return ("\n".join(lines) + f"\n\nMeasured by `reproduce.py --preset {preset} --plan` on {first.device}, "
             f"{first.date}, commit {first.git_commit}.\n")

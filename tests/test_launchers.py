@@ -129,6 +129,32 @@ def test_plan_lists_every_job_quickly(capsys):
     assert table.job.nunique() == 10 and len(table) == 18
 
 
+def test_plan_times_training_at_the_precision_the_jobs_train_at():
+    """--amp (default on with CUDA) makes the plan time the training parts under bf16 autocast; a FUSE
+    search (which stays fp32) and a Fisher pass are timed fp32; each (network, precision) once."""
+    from common.plan import estimate
+    table = nas_fuse.main(["--preset", "smoke", "--target", "mnist-2", "--space", "task-aware", "--seeds", "0",
+                           "--plan"])
+    assert set(table.precision) == {"fp32"}                  # on this CPU: --amp does not apply
+    asked = []
+
+    def fake_measure(cost, device, amp=False):
+        asked.append((cost.measure_key, amp))
+        return 200.0 if amp else 100.0
+
+    from common.models import build_network
+    from common.plan import Cost
+    task = get_task("mnist-2")
+    net = lambda: build_network("smallcnn", task)
+    parts = (Cost("search", net, "cell", "train", 1000, 8, 5, amp_eligible=False),
+             Cost("retrain", net, "cell", "train", 1000, 8, 5), Cost("fisher", net, "cell-fisher", "fisher", 1000, 8, 5))
+    table = estimate([Job("a", lambda: None, lambda: parts), Job("b", lambda: None, lambda: parts)],
+                     torch.device("cpu"), measure=fake_measure, amp=True)
+    assert list(table.precision) == ["fp32", "bf16", "fp32"] * 2
+    assert sorted(asked) == [("cell", False), ("cell", True), ("cell-fisher", False)]   # once each
+    assert list(table.seconds[:3]) == [10.0, 5.0, 10.0]           # 1000 images at 100 or 200 images/s
+
+
 def test_task_sizes_follow_the_split_rule():
     cfg = train_config("paper", "cifar10")
     # cifar10-0: classes 1, 3, 8 vs rest, balanced: 15,000 + 15,000 of 50,000 train images, 10 % for
@@ -164,3 +190,40 @@ def test_amp_on_cpu_is_ignored_with_one_line(data_root, tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("--amp is for CUDA GPUs; ignored on cpu") == 1
     assert "precision" not in pd.read_csv(paths.train_metrics_csv(tmp_path, "smoke")).columns
+
+
+def test_amp_forward_passes_use_the_current_weights():
+    """--amp's autocast spans a whole training run: each forward pass must cast the weights as they are
+    now. With autocast's weight cache (its default) the bf16 copies made by the first forward pass were
+    used to the end of the run (found on an H200, 2026-11-29: accuracies 0.27-0.66 instead of 0.74-0.83).
+    The cache behaves the same on the CPU, so this is checked here."""
+    from common.accel import Accel
+    torch.manual_seed(0)
+    layer, x = torch.nn.Linear(8, 4), torch.randn(3, 8)
+    with Accel(amp=True).autocast("cpu"):
+        before = layer(x)
+        with torch.no_grad():
+            layer.weight.add_(1.0)                  # what an optimizer step does between two batches
+        after = layer(x)
+    assert before.dtype == torch.bfloat16
+    expected = torch.nn.functional.linear(x, layer.weight, layer.bias)
+    assert (after.float() - expected).abs().max() < 0.1 < (before.float() - expected).abs().max()
+
+
+def test_runs_trained_under_the_broken_autocast_are_redone(data_root, tmp_path, capsys):
+    """A checkpoint recorded as trained under the autocast of before the fix (precision "bf16-autocast")
+    has the key of a good one: every read refuses it (``cache.RETIRED``), and the training step redoes it."""
+    from common.cache import check_entry, read_entry, write_entry
+    train_task_mnist.main(smoke(data_root, tmp_path, "--tasks", "mnist-0", "--seeds", "0"))
+    ckpt = paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "mnist-0", 0)
+    entry = read_entry(ckpt)
+    assert check_entry(ckpt, entry["key"])[0] is not None
+    entry["value"]["record"]["metrics"]["precision"] = "bf16-autocast"
+    write_entry(ckpt, entry["key"], entry["value"])
+    stored, why = check_entry(ckpt, entry["key"])
+    assert stored is None and "retired" in why and "autocast" in why
+    capsys.readouterr()
+    train_task_mnist.main(smoke(data_root, tmp_path, "--tasks", "mnist-0", "--seeds", "0"))
+    io = capsys.readouterr()
+    assert "is retired" in io.out + io.err and "done mnist-0 seed 0" in io.out
+    assert "precision" not in read_entry(ckpt)["value"]["record"]["metrics"]      # retrained on the CPU: fp32
