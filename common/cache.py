@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -120,8 +121,27 @@ _PROBING = [False]
 _COMPUTED = [0]
 
 
+# The stored results that ``cached`` found done (probes included) and that are older than this process:
+# made by an earlier run. reproduce.py tells a step computed in full from one that finished an earlier
+# run's work (its seconds are then only a share of what the step costs).
+_STARTED = time.time()
+_REUSED: set[str] = set()
+
+
 def computed_count() -> int:
     return _COMPUTED[0]
+
+
+def reused_count() -> int:
+    return len(_REUSED)
+
+
+def _note_hit(path) -> None:
+    try:
+        if Path(path).stat().st_mtime < _STARTED:
+            _REUSED.add(str(Path(path).resolve()))
+    except OSError:
+        pass
 
 
 def note_computed(n: int = 1) -> None:
@@ -156,6 +176,7 @@ def cached(path, key, compute: Callable[[], object], *, fmt: str = "torch", forc
             why = (f"was made from other inputs ({key_diff(entry['key'], key)} changed)" if entry["key"] != key
                    else _retired(entry))
             if not why:
+                _note_hit(path)
                 return entry["value"], True
             if not _PROBING[0]:
                 (log or warn)(f"{what} {path} {why}; recomputing")

@@ -352,7 +352,10 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
     lines = [f"- suite commit: `{git_commit()}` (`-dirty`: uncommitted changes when the report was written)",
              f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()}"]
     if log:
-        lines.append(f"- reproduce.py run: device {log.get('device', '?')}, {log.get('threads', '?')} thread(s), "
+        # entries kept from earlier runs carry their own machine (logs before 2026-11-30: only the last run's)
+        machines = sorted({f"{s.get('device', log.get('device', '?'))}, {s.get('threads', log.get('threads', '?'))} "
+                           "thread(s)" for s in log.get("steps", [])}) or [f"{log.get('device', '?')}"]
+        lines.append(f"- reproduce.py run{'s' if len(machines) > 1 else ''}: {'; '.join(machines)}, "
                      f"data root `{log.get('data_root', '?')}`")
         for name, identity in log.get("data", {}).items():
             lines.append(f"- data `{name}`: identity {identity}")
@@ -369,14 +372,20 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
                   "- per section: " + ", ".join(f"{name} {sec:.0f} s" for name, sec in per_section.items() if sec)]
         if preset == "cpu":     # the budget is the cpu preset's (issue 12)
             core_steps = [step.name for step in STEPS if step.section in CORE_SECTIONS]
-            logged = sum(s["step"] in core_steps for s in steps)
-            core = sum(per_section[name] for name in CORE_SECTIONS)
+            full = [s for s in steps if s["step"] in core_steps and not _partial(s)]
+            partial = sum(s["step"] in core_steps and _partial(s) for s in steps)
+            core = sum(s["seconds"] for s in full)
             lines[-1] += (f"; the core ({', '.join(CORE_SECTIONS)}): {core:.0f} s = {core / 60:.0f} min, "
-                          f"{logged} of its {len(core_steps)} steps logged (budget on 2 CPU cores: {CORE_BUDGET_MIN} min)")
-        lines += ["", "| step | section | launcher | wall time (s) | peak RSS so far (GiB) | finished |",
-                  "|---|---|---|---|---|---|"]
+                          f"{len(full)} of its {len(core_steps)} steps logged in full"
+                          + (f" ({partial} partial left out)" if partial else "")
+                          + f" (budget on 2 CPU cores: {CORE_BUDGET_MIN} min)")
+        lines += ["", "| step | section | launcher | wall time (s) | computed / reused | peak RSS so far (GiB) | finished |",
+                  "|---|---|---|---|---|---|---|"]
         lines += [f"| {s['step']} | {section_of.get(s['step'], 'other')} | {s.get('launcher', '?')} | {s['seconds']:.0f} | "
-                  f"{s.get('peak_rss_gib', float('nan')):.2f} | {s['finished']} |" for s in steps]
+                  f"{_work(s)} | {s.get('peak_rss_gib', float('nan')):.2f} | {s['finished']} |" for s in steps]
+        if any(_partial(s) for s in steps):
+            lines.append("\n_partial_: the step finished an earlier run's work (it reused stored results of that run), "
+                         "so its seconds are a share of what it costs; rerun it into an empty `--results-dir` for its full time.")
     else:
         lines.append("- no `reproduce_log.json`: the results were made by the step scripts one by one "
                      "(their files carry their own provenance)")
@@ -386,6 +395,18 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
         lines.append(f"- step 1 ran on: {', '.join(sorted(df.device.astype(str).unique()))}; commits "
                      f"{', '.join(sorted(df.git_commit.astype(str).unique()))}")
     return lines
+
+
+def _partial(entry: dict) -> bool:
+    """A log entry of a step that computed part of its results and reused an earlier run's others."""
+    return entry.get("computed", 0) > 0 and entry.get("reused", 0) > 0
+
+
+def _work(entry: dict) -> str:
+    """The log entry's computed / reused counts (results, or launched jobs), when the log has them."""
+    if "computed" not in entry:
+        return "–"
+    return f"{entry['computed']} / {entry['reused']}" + (" (partial)" if _partial(entry) else "")
 
 
 def read_log(results_dir, preset: str) -> dict | None:

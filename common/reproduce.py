@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import paths
-from .cache import computed_count, fingerprint
+from .cache import computed_count, fingerprint, reused_count
 from .datasets import check_data, data_identity
 from .errors import UserError, check_results_dir, check_seeds
 from .io import atomic_write_json
@@ -97,6 +97,7 @@ def _write_log(args, entries: list[dict], device: str) -> None:
 def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable[[str], Callable]) -> None:
     if args.plan:
         return plan_steps(steps, args, load)
+    import torch
     from .device import select_device
     from .provenance import device_name
     device = device_name(select_device(args.device))
@@ -116,21 +117,27 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
             continue
         argv = step_argv(step, args)
         print(f"{head}: {step.script}.py {' '.join(argv)}", flush=True)
-        start, computed = time.time(), computed_count()
+        start, computed, reused = time.time(), computed_count(), reused_count()
         load(step.script)(argv)
         seconds = time.time() - start
-        if step.cached and computed_count() == computed and step.name in old:
+        computed, reused = computed_count() - computed, reused_count() - reused
+        if step.cached and computed == 0 and step.name in old:
             # everything reused: the log keeps the time of the run that computed it (the report's
             # wall-time table is what the work costs, not what a rerun took to find it done)
             print(f"{head}: done in {seconds:.0f} s, everything reused (computed earlier in "
                   f"{old[step.name]['seconds']:.0f} s, finished {old[step.name]['finished']})", flush=True)
             continue
-        # the studies, the dense steps and the report are not split into jobs: they run in this process
+        # the studies, the dense steps and the report are not split into jobs: they run in this process.
+        # computed: results computed (or jobs launched); reused: results of an earlier run found done. Both
+        # > 0: a partial entry, whose seconds are a share of the step's cost (REPORT.md says so).
         entries[step.name] = {"step": step.name, "seconds": round(seconds, 1),
                               "launcher": args.launcher if step.jobs else "inline",
-                              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "peak_rss_gib": round(peak_rss_gib(), 2)}
+                              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "peak_rss_gib": round(peak_rss_gib(), 2),
+                              "device": device, "threads": torch.get_num_threads(),
+                              **({"computed": computed, "reused": reused} if step.cached else {})}
         _write_log(args, list(entries.values()), device)
-        print(f"{head}: done in {seconds:.0f} s", flush=True)
+        share = f" (partial: {reused} result(s) of an earlier run reused)" if step.cached and computed and reused else ""
+        print(f"{head}: done in {seconds:.0f} s{share}", flush=True)
     print(f"reproduce.py: {len(steps)} step(s) in {time.time() - start_all:.0f} s, peak RSS {peak_rss_gib():.2f} GiB "
           f"(this process; launcher jobs run in their own); report: {paths.report_path(args.results_dir, args.preset)}")
 

@@ -3,11 +3,13 @@ collector (collect.py) and reproduce.py's runner."""
 import itertools
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import collect
 import reproduce
@@ -305,6 +307,36 @@ def test_reproduce_log_keeps_the_time_of_the_run_that_computed(tmp_path, capsys)
     assert seconds() >= 1.0
 
 
+def test_reproduce_log_counts_what_a_step_computed_and_reused(tmp_path, capsys, monkeypatch):
+    """Each log entry says how many results the step computed and how many of an earlier run it reused
+    (older than this process); both > 0 is a partial entry. Device and threads are per entry."""
+    from argparse import Namespace
+    from common import cache
+    from common.cache import cached
+    from common.reproduce import run_steps
+    from common.reproduce_plan import Step
+    args = Namespace(preset="smoke", results_dir=str(tmp_path), data_root=str(tmp_path), device="cpu", seeds=None,
+                     force=False, launcher="inline", plan=False)
+    step = Step("train", "1z. a step", "fake", (), ())
+
+    def work(argv):
+        for name in ("a", "b", "c"):
+            cached(tmp_path / f"{name}.json", {"n": name}, lambda: 1.0, fmt="json")
+        cached(tmp_path / "a.json", {"n": "a"}, lambda: 1.0, fmt="json")      # read again: made in this run
+
+    def entry():
+        return json.loads(paths.reproduce_log(tmp_path, "smoke").read_text())["steps"][0]
+
+    run_steps([step], args, {}, lambda script: work)
+    assert (entry()["computed"], entry()["reused"]) == (3, 0) and entry()["threads"] == torch.get_num_threads()
+    monkeypatch.setattr(cache, "_STARTED", time.time() + 1)              # a later process: a, b, c are old
+    monkeypatch.setattr(cache, "_REUSED", set())
+    (tmp_path / "c.json").unlink()
+    run_steps([step], args, {}, lambda script: work)
+    assert (entry()["computed"], entry()["reused"]) == (1, 2)
+    assert "partial: 2 result(s) of an earlier run reused" in capsys.readouterr().out
+
+
 def test_report_wall_time_per_section_and_the_cpu_budget(tmp_path):
     """REPORT.md's run metadata: seconds summed per section (a step no longer planned goes to "other"),
     and, for preset cpu only, the core's time with how many of its steps the log holds."""
@@ -319,9 +351,17 @@ def test_report_wall_time_per_section_and_the_cpu_budget(tmp_path):
     text = "\n".join(_metadata(tmp_path, "cpu", log))
     assert "- wall time of the steps: 347 s in all" in text
     assert "- per section: train 100 s, nas 200 s, transfer 40 s, other 7 s; the core" in text
-    assert f"(train, distances, study, nas): 300 s = 5 min, 2 of its {core_steps} steps logged" in text
-    assert "| 9. a step that was renamed | other | inline | 7 |" in text
+    assert f"(train, distances, study, nas): 300 s = 5 min, 2 of its {core_steps} steps logged in full" in text
+    assert "| 9. a step that was renamed | other | inline | 7 | – |" in text
     assert "the core" not in "\n".join(_metadata(tmp_path, "smoke", log))
+    # a partial entry (an earlier run's results reused) is flagged and left out of the core's time
+    log["steps"][1].update(computed=3, reused=5, device="cuda (H200)", threads=16)
+    log["steps"][0].update(computed=9, reused=0)
+    text = "\n".join(_metadata(tmp_path, "cpu", log))
+    assert f"100 s = 2 min, 1 of its {core_steps} steps logged in full (1 partial left out)" in text
+    assert "| 3b. NAS for mnist-2 (baselines mnist) | nas | inline | 200 | 3 / 5 (partial) |" in text
+    assert "| 1a. ε-networks, MNIST tasks | train | inline | 100 | 9 / 0 |" in text and "_partial_:" in text
+    assert "- reproduce.py runs: ?, ? thread(s); cuda (H200), 16 thread(s)" in text     # per entry
 
 
 def test_reproduce_passes_the_shared_flags():
