@@ -1,7 +1,7 @@
 # Not a test: does --amp pay off at the `paper` preset's sizes (VGG-16, CIFAR-10 batch 128, MNIST batch 64)?
 # Run on a lent GPU machine (the `device` tool, carry [".pack"], data packed as in bench/device_matrices.sh):
-# Run 2026-11-30 on one H200 (NOTES "GPU checks": amp 1.28x on cifar10-0, 0.92x on mnist-0).
 #   bash bench/device_amp_paper.sh
+# Run 2026-11-30 on one H200 (NOTES "GPU checks": amp 1.28x on cifar10-0, 0.92x on mnist-0).
 # Each run: one task, seed 0, EPOCHS epochs of the paper preset, with --amp and with --no-amp, in that order.
 set -o pipefail
 export PYTHONUNBUFFERED=1 FTD_OFFLINE=1
