@@ -86,8 +86,17 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
-def _command(script: str, argv: list[str], job: Job) -> list[str]:
-    return [sys.executable, str(ROOT / Path(script).name), *argv, "--launcher", "inline", "--job", job.name]
+def _command(script: str, argv: list[str], names: list[str]) -> list[str]:
+    """The child process that runs the jobs ``names`` one after another (``--job`` per name)."""
+    return [sys.executable, str(ROOT / Path(script).name), *argv, "--launcher", "inline",
+            *(arg for name in names for arg in ("--job", name))]
+
+
+def _processes(pending: list[Job], per_process: int) -> dict[str, list[Job]]:
+    """The pending jobs cut into groups of ``per_process``, one process each, named after their first and
+    last job (the name of its log)."""
+    groups = [pending[i:i + per_process] for i in range(0, len(pending), per_process)]
+    return {g[0].name if len(g) == 1 else f"{g[0].name}..{g[-1].name}": g for g in groups}
 
 
 def _shell(cmd: list[str]) -> str:
@@ -217,13 +226,18 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
         return table.assign(step=step)
     if args.job is not None:
         by_name = {j.name: j for j in jobs()}
-        if args.job not in by_name:
-            raise UserError(f"no job named {args.job!r} in this step; jobs: {', '.join(list(by_name)[:8])} ...")
-        return by_name[args.job].run()
+        unknown = [name for name in args.job if name not in by_name]
+        if unknown:
+            raise UserError(f"no job named {unknown[0]!r} in this step; jobs: {', '.join(list(by_name)[:8])} ...")
+        done = [by_name[name].run() for name in args.job]
+        return done[0] if len(done) == 1 else done
     if args.launcher == "inline":
         return merge()
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
+    per_process = getattr(args, "jobs_per_process", 1) or 1
+    if per_process < 1:
+        raise UserError(f"--jobs-per-process must be at least 1, got {per_process}")
     listed = jobs()
     if len({j.name for j in listed}) != len(listed):
         raise ValueError(f"{step}: job names are not unique")
@@ -233,9 +247,13 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
     if pending:
         log_dir = paths.launcher_logs(args.results_dir, args.preset, Path(script).stem)
         log_dir.mkdir(parents=True, exist_ok=True)
-        commands = {j.name: _command(script, argv, j) for j in pending}
+        processes = _processes(pending, per_process)
+        commands = {name: _command(script, argv, [j.name for j in group]) for name, group in processes.items()}
         note_computed(len(pending))
-        failures = LAUNCH[args.launcher](pending, commands, args, log_dir)
+        failures = LAUNCH[args.launcher]([Job(name, lambda: None) for name in processes], commands, args, log_dir)
+        if per_process > 1:   # a failed process: the jobs of its group that are not finished, each redone alone
+            failures = [Failure(job.name, f.log, f.reason, _shell(_command(script, argv, [job.name])))
+                        for f in failures for job in processes[f.job] if not is_finished(job)]
         if failures:
             for f in failures:
                 print(f"failed: {f.job}: {f.reason}\n  log: {f.log}\n  redo it alone: {f.command}", file=sys.stderr)

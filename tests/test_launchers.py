@@ -112,6 +112,28 @@ def test_killed_jobs_are_reported_and_resubmitted_alone(data_root, tmp_path, inl
     same_results(outputs(tmp_path), inline_results)
 
 
+def test_jobs_per_process_runs_groups_of_jobs_and_redoes_a_failed_groups_jobs_alone(data_root, tmp_path,
+                                                                                    inline_results, monkeypatch, capsys):
+    """--jobs-per-process 3: 4 training jobs in 2 processes (3 + 1). A killed process lists each of its
+    unfinished jobs with the command that redoes it alone; a rerun resumes, and the results equal inline."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    argv = smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local", "--workers", "2",
+                 "--jobs-per-process", "3")
+    monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")     # each process dies in its first job's checkpoint write
+    with pytest.raises(SystemExit):
+        from common.cli import run
+        run(train_task_mnist.main, argv)
+    err = capsys.readouterr().err
+    assert "4 of 4 job(s) of step 1, mnist ε-networks failed" in err
+    assert err.count("redo it alone: ") == 4 and "--job mnist-0/seed1\n" in err + "\n"
+    logs = sorted(p.name for p in paths.launcher_logs(tmp_path, "smoke", "train_task_mnist").iterdir())
+    assert logs == ["mnist-0_seed0..mnist-3_seed0.log", "mnist-3_seed1.log"]
+    monkeypatch.delenv("FTD_KILL_AT_WRITE")
+    run_all(data_root, tmp_path, *argv[argv.index("--launcher"):])          # rerun = resume, in groups
+    assert "4 job(s), 0 finished earlier, 4 to run" in capsys.readouterr().out
+    same_results(outputs(tmp_path), inline_results)
+
+
 def test_plan_lists_every_job_quickly(capsys):
     start = time.time()
     table = train_task_mnist.main(["--preset", "smoke", "--tasks", "mnist", "--seeds", "0", "1", "2", "--plan"])
