@@ -85,7 +85,8 @@ def main(argv=None):
         methods = nas_methods(list(dict.fromkeys(args.space)), args.search_only)
         hand = [] if args.search_only else [f"hand-{a}" for a in cfg.retrain_archs]
         return [Job(f"{m}/seed{s}", lambda m=m, s=s: nas({(m, s)}),
-                    lambda m=m: nas_costs(target, m, cfg, stages, train_cfg, search=not m.startswith("hand-")))
+                    lambda m=m: nas_costs(target, m, cfg, stages, train_cfg, search=not m.startswith("hand-"),
+                                                      retrain=not args.search_only))
                 for s in cfg.seeds for m in methods + hand]
 
     def merge():

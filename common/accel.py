@@ -50,14 +50,14 @@ def retired(value) -> str | None:
     """Why a stored training result (checkpoint, NAS retraining, transfer run) must be redone although
     its key matches: it was trained under the broken autocast (``Accel.autocast``), which the key,
     holding no precision, cannot tell. Registered in ``cache.RETIRED``: every read of a keyed file asks."""
-    def labels(v, depth=0):
+    def precisions(v, depth=0):
         if isinstance(v, dict) and depth < 3:
             for k, x in v.items():
                 if k == "precision":
                     yield x
                 elif isinstance(x, dict):
-                    yield from labels(x, depth + 1)
-    if BROKEN_PRECISION in labels(value):
+                    yield from precisions(x, depth + 1)
+    if BROKEN_PRECISION in precisions(value):
         return ("trained under the bf16 autocast of before 2026-11-29, which kept using the initial weights' "
                 "bf16 copies (wrong accuracies)")
     return None

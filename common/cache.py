@@ -123,7 +123,8 @@ _COMPUTED = [0]
 
 # The stored results that ``cached`` found done (probes included) and that are older than this process:
 # made by an earlier run. reproduce.py tells a step computed in full from one that finished an earlier
-# run's work (its seconds are then only a share of what the step costs).
+# run's work (its seconds are then only a share of what the step costs); it counts only the preset's own
+# results (``reused_under``), not the decoded data that every preset shares.
 _STARTED = time.time()
 _REUSED: set[str] = set()
 
@@ -132,8 +133,10 @@ def computed_count() -> int:
     return _COMPUTED[0]
 
 
-def reused_count() -> int:
-    return len(_REUSED)
+def reused_under(folder) -> set[str]:
+    """The reused results (see above) inside ``folder``, so far."""
+    root = Path(folder).resolve()
+    return {p for p in _REUSED if Path(p).is_relative_to(root)}
 
 
 def _note_hit(path) -> None:
@@ -198,9 +201,14 @@ def _parses(path) -> bool:
         return False
 
 
+def retired_reason(value) -> str | None:
+    """Why a stored value must not be used although its key matches (a ``RETIRED`` check), or None."""
+    return next((r for check in RETIRED if (r := check(value))), None)
+
+
 def _retired(entry: dict) -> str:
-    reasons = [r for check in RETIRED if (r := check(entry["value"]))]
-    return f"is retired: {reasons[0]}" if reasons else ""
+    reason = retired_reason(entry["value"])
+    return f"is retired: {reason}" if reason else ""
 
 
 def check_entry(path, key, *, fmt: str = "torch", what: str = "file") -> tuple[dict | None, str]:
@@ -218,8 +226,8 @@ def check_entry(path, key, *, fmt: str = "torch", what: str = "file") -> tuple[d
 
 
 def verified(path, key, *, fmt: str = "torch", what: str = "file", redo: str) -> dict:
-    """The stored entry of ``path`` when its key equals ``key``; otherwise (missing, unreadable or
-    stale) a UserError naming the command ``redo`` that makes it. For inputs that the calling
+    """The stored entry of ``path`` when its key equals ``key``; otherwise (missing, unreadable,
+    stale or retired) a UserError naming the command ``redo`` that makes it. For inputs that the calling
     script must not recompute itself (a distance script does not retrain networks)."""
     entry, why = check_entry(path, key, fmt=fmt, what=what)
     if entry is None:

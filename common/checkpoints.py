@@ -18,8 +18,8 @@ import torch
 import torch.nn as nn
 
 from . import paths
-from .accel import Accel, on_device
-from .cache import cached, canonical, check_entry, code_version, fingerprint, read_entry, warn, write_entry
+from .accel import BROKEN_PRECISION, Accel, on_device
+from .cache import cached, canonical, check_entry, code_version, fingerprint, read_entry, retired_reason, warn, write_entry
 from .data import task_splits
 from .datasets import data_identity
 from .errors import UserError
@@ -172,6 +172,10 @@ def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
             warn(f"run record {p} was trained for another definition of task {task.get('name')}; left out of "
                  f"{paths.train_metrics_csv(results_dir, preset).name} until it is retrained")
             continue
+        if why := retired_reason(entry["value"]):
+            warn(f"run record {p} is retired ({why}); left out of {paths.train_metrics_csv(results_dir, preset).name} "
+                 "until it is retrained")
+            continue
         rows.append(metrics)
     df = pd.DataFrame(rows)
     try:
@@ -182,6 +186,8 @@ def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
     if old is not None and len(old) and set(run_key) <= set(old.columns):
         # a run with a record file here (even an unreadable or outdated one) is the record's to report
         keep = old[[tuple(map(str, r)) not in seen and r[1] in TASKS for r in old[run_key].values]]
+        if "precision" in keep:     # rows of runs trained under the broken autocast (accel.retired)
+            keep = keep[keep["precision"].astype(str) != BROKEN_PRECISION]
         df = pd.concat([df, keep], ignore_index=True) if len(df) else keep
     if len(df):
         first = ["task", "arch", "seed", "preset", "epochs", "train_acc", "val_acc", "test_acc", "params",

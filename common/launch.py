@@ -248,6 +248,8 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
         log_dir = paths.launcher_logs(args.results_dir, args.preset, Path(script).stem)
         log_dir.mkdir(parents=True, exist_ok=True)
         processes = _processes(pending, per_process)
+        if per_process > 1:
+            print(f"{step}: {len(processes)} process(es) of up to {per_process} job(s) each", flush=True)
         commands = {name: _command(script, argv, [j.name for j in group]) for name, group in processes.items()}
         note_computed(len(pending))
         failures = LAUNCH[args.launcher]([Job(name, lambda: None) for name in processes], commands, args, log_dir)

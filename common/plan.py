@@ -142,9 +142,11 @@ def describe(table: pd.DataFrame, *, step: str, device_label: str, workers: int)
             f"{max(loads) / 3600:.2f} h wall")
 
 
-def nas_costs(target: Task, method: str, cfg, stages: int, train_cfg: TrainConfig, *, search: bool) -> tuple[Cost, ...]:
+def nas_costs(target: Task, method: str, cfg, stages: int, train_cfg: TrainConfig, *, search: bool,
+              retrain: bool = True) -> tuple[Cost, ...]:
     """The parts of one NAS job: the search (FUSE trains its candidates side by side; random search
-    validates once per stage) unless ``search`` is False, then the retraining at the retraining width."""
+    validates once per stage) unless ``search`` is False, then the retraining at the retraining width
+    unless ``retrain`` is False (``--search-only``: 3a's full-space cells)."""
     from .models import build_network
     from .nas import SearchSpace, build_nas_network, width_for_params
     from .nas_keys import retrain_config
@@ -159,6 +161,8 @@ def nas_costs(target: Task, method: str, cfg, stages: int, train_cfg: TrainConfi
                           f"nas/{cfg.width}x{cfg.depth}/train", "train", stages * cfg.rounds * cfg.weight_epochs * n_train,
                           cfg.batch_size, target.num_classes, eval_images=evals, multiplier=cfg.candidates,
                           amp_eligible=False))
+    if not retrain:
+        return tuple(parts)
     rcfg = retrain_config(cfg, train_cfg)
     sizes = task_sizes(target, rcfg)
     if method.startswith("hand-"):

@@ -319,8 +319,8 @@ def plan_markdown(results_dir, preset: str) -> str:
         plan = pd.read_csv(paths.plan_csv(results_dir, preset))
     except (OSError, ValueError):
         return f"_No plan for preset {preset}: run `.venv/bin/python reproduce.py --preset {preset} --plan`._\n"
-    if "precision" not in plan:     # plans written before --plan timed training under --amp
-        plan = plan.assign(precision="fp32")
+    # plans written before --plan timed training under --amp have no precision: fp32 then
+    plan = plan.assign(precision=plan["precision"].fillna("fp32") if "precision" in plan else "fp32")
     steps = plan.groupby("step", sort=False).agg(jobs=("job", "nunique"), seconds=("seconds", "sum"),
                                                  precision=("precision", lambda p: " + ".join(sorted(set(p)))))
     lines = ["| step | jobs | device-hours | timed at |", "|---|---|---|---|"]
@@ -367,7 +367,7 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
         steps = sorted(steps, key=lambda s: order.get(s["step"], len(order)))     # paper order
         per_section = {name: sum(s["seconds"] for s in steps if section_of.get(s["step"], "other") == name)
                        for name in (*SECTIONS, "other")}      # other: a step no longer in reproduce_plan.STEPS
-        lines += [f"- wall time of the steps: {total:.0f} s in all; peak RSS of the reproduce.py process: {peak:.2f} GiB "
+        lines += [f"- wall time of the steps: {total:.0f} s in all (partial entries included); peak RSS of the reproduce.py process: {peak:.2f} GiB "
                   "(launcher jobs run in their own processes)",
                   "- per section: " + ", ".join(f"{name} {sec:.0f} s" for name, sec in per_section.items() if sec)]
         if preset == "cpu":     # the budget is the cpu preset's (issue 12)
@@ -376,8 +376,8 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
             partial = sum(s["step"] in core_steps and _partial(s) for s in steps)
             core = sum(s["seconds"] for s in full)
             lines[-1] += (f"; the core ({', '.join(CORE_SECTIONS)}): {core:.0f} s = {core / 60:.0f} min, "
-                          f"{len(full)} of its {len(core_steps)} steps logged in full"
-                          + (f" ({partial} partial left out)" if partial else "")
+                          f"{len(full)} of its {len(core_steps)} steps logged"
+                          + (f" (and {partial} partial, left out)" if partial else "")
                           + f" (budget on 2 CPU cores: {CORE_BUDGET_MIN} min)")
         lines += ["", "| step | section | launcher | wall time (s) | computed / reused | peak RSS so far (GiB) | finished |",
                   "|---|---|---|---|---|---|---|"]
@@ -398,15 +398,15 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
 
 
 def _partial(entry: dict) -> bool:
-    """A log entry of a step that computed part of its results and reused an earlier run's others."""
-    return entry.get("computed", 0) > 0 and entry.get("reused", 0) > 0
+    """A log entry of a step that reused results of an earlier run: its seconds are a share of its cost."""
+    return (entry.get("reused") or 0) > 0
 
 
 def _work(entry: dict) -> str:
     """The log entry's computed / reused counts (results, or launched jobs), when the log has them."""
     if "computed" not in entry:
         return "–"
-    return f"{entry['computed']} / {entry['reused']}" + (" (partial)" if _partial(entry) else "")
+    return f"{entry['computed']} / {entry.get('reused', '?')}" + (" (partial)" if _partial(entry) else "")
 
 
 def read_log(results_dir, preset: str) -> dict | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import paths
-from .cache import computed_count, fingerprint, reused_count
+from .cache import computed_count, fingerprint, reused_under
 from .datasets import check_data, data_identity
 from .errors import UserError, check_results_dir, check_seeds
 from .io import atomic_write_json
@@ -117,10 +117,11 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
             continue
         argv = step_argv(step, args)
         print(f"{head}: {step.script}.py {' '.join(argv)}", flush=True)
-        start, computed, reused = time.time(), computed_count(), reused_count()
+        run_dir = paths.run_dir(args.results_dir, args.preset)
+        start, computed, reused = time.time(), computed_count(), reused_under(run_dir)
         load(step.script)(argv)
         seconds = time.time() - start
-        computed, reused = computed_count() - computed, reused_count() - reused
+        computed, reused = computed_count() - computed, len(reused_under(run_dir) - reused)
         if step.cached and computed == 0 and step.name in old:
             # everything reused: the log keeps the time of the run that computed it (the report's
             # wall-time table is what the work costs, not what a rerun took to find it done)
@@ -128,15 +129,16 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
                   f"{old[step.name]['seconds']:.0f} s, finished {old[step.name]['finished']})", flush=True)
             continue
         # the studies, the dense steps and the report are not split into jobs: they run in this process.
-        # computed: results computed (or jobs launched); reused: results of an earlier run found done. Both
-        # > 0: a partial entry, whose seconds are a share of the step's cost (REPORT.md says so).
+        # computed: results computed (or jobs launched); reused: results of an earlier run found done (the
+        # preset's own, not the shared decoded data). Any reuse: a partial entry, whose seconds are a share
+        # of the step's cost (REPORT.md says so and leaves it out of the core's time).
         entries[step.name] = {"step": step.name, "seconds": round(seconds, 1),
                               "launcher": args.launcher if step.jobs else "inline",
                               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "peak_rss_gib": round(peak_rss_gib(), 2),
                               "device": device, "threads": torch.get_num_threads(),
                               **({"computed": computed, "reused": reused} if step.cached else {})}
         _write_log(args, list(entries.values()), device)
-        share = f" (partial: {reused} result(s) of an earlier run reused)" if step.cached and computed and reused else ""
+        share = f" (partial: {reused} result(s) of an earlier run reused)" if step.cached and reused else ""
         print(f"{head}: done in {seconds:.0f} s{share}", flush=True)
     print(f"reproduce.py: {len(steps)} step(s) in {time.time() - start_all:.0f} s, peak RSS {peak_rss_gib():.2f} GiB "
           f"(this process; launcher jobs run in their own); report: {paths.report_path(args.results_dir, args.preset)}")

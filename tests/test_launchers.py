@@ -3,6 +3,7 @@ executor give the results of the inline loop; a killed job is reported with its 
 on rerun; --plan lists the right jobs quickly; --amp on a CPU is ignored with one line."""
 import os
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -177,6 +178,24 @@ def test_plan_times_training_at_the_precision_the_jobs_train_at():
     assert list(table.seconds[:3]) == [10.0, 5.0, 10.0]           # 1000 images at 100 or 200 images/s
 
 
+def test_plan_times_the_jobs_at_their_scripts_precision(monkeypatch):
+    """run_step's --plan asks accel.resolve for the step's precision (--amp, default on with CUDA): with
+    amp resolved on, training and NAS retraining are timed bf16, FUSE searches and Fishers fp32."""
+    from common import accel
+    monkeypatch.setattr(accel, "resolve", lambda *a, **k: accel.Accel(amp=True))   # as on a CUDA device
+    monkeypatch.setattr(accel.Accel, "autocast", lambda self, device_type="cuda": accel.contextlib.nullcontext())
+    table = train_task_mnist.main(["--preset", "smoke", "--tasks", "mnist-0", "--seeds", "0", "--plan"])
+    assert set(table.precision) == {"bf16"}
+    table = fisher_distance.main(["--preset", "smoke", "--task-set", "mnist", "--seeds", "0", "--plan"])
+    assert set(table.precision) == {"fp32"}
+    table = nas_fuse.main(["--preset", "smoke", "--target", "mnist-2", "--space", "task-aware", "--seeds", "0", "--plan"])
+    by_part = dict(zip(table.part, table.precision))
+    assert by_part["task-aware search"] == "fp32" and by_part["task-aware retrain"] == "bf16"
+    table = nas_fuse.main(["--preset", "smoke", "--target", "mnist-3", "--space", "full", "--search-only",
+                           "--seeds", "0", "--plan"])
+    assert list(table.part) == ["full search"]                   # --search-only jobs never retrain
+
+
 def test_task_sizes_follow_the_split_rule():
     cfg = train_config("paper", "cifar10")
     # cifar10-0: classes 1, 3, 8 vs rest, balanced: 15,000 + 15,000 of 50,000 train images, 10 % for
@@ -249,3 +268,33 @@ def test_runs_trained_under_the_broken_autocast_are_redone(data_root, tmp_path, 
     io = capsys.readouterr()
     assert "is retired" in io.out + io.err and "done mnist-0 seed 0" in io.out
     assert "precision" not in read_entry(ckpt)["value"]["record"]["metrics"]      # retrained on the CPU: fp32
+    # train_metrics.csv: a retired run record is left out, and so is a kept row of a run trained elsewhere
+    from common.checkpoints import collect_metrics
+    record = paths.record_path(tmp_path, "smoke", "smallcnn", "mnist-0", 0)
+    entry = read_entry(record, "json")
+    entry["value"]["metrics"]["precision"] = "bf16-autocast"
+    write_entry(record, entry["key"], entry["value"], "json")
+    metrics_csv = paths.train_metrics_csv(tmp_path, "smoke")
+    elsewhere = {"task": "mnist-3", "arch": "smallcnn", "seed": 7, "preset": "smoke", "test_acc": 0.3}
+    pd.concat([pd.read_csv(metrics_csv), pd.DataFrame([{**elsewhere, "precision": "bf16-autocast"},
+                                                       {**elsewhere, "seed": 8, "precision": "bf16"}])]
+              ).to_csv(metrics_csv, index=False)
+    capsys.readouterr()
+    table = collect_metrics(tmp_path, "smoke")
+    assert "is retired" in capsys.readouterr().err
+    assert list(zip(table.task, table.seed)) == [("mnist-3", 8)]
+
+
+def test_retired_records_of_every_shape_and_registered_in_every_process():
+    """accel.retired finds the old label in a checkpoint (two levels down) and in NAS retraining and
+    transfer records (top level), passes the fixed label, and is registered by importing the readers."""
+    import subprocess
+    import sys
+    from common.accel import retired
+    assert retired({"state_dict": {}, "record": {"metrics": {"precision": "bf16-autocast"}}})
+    assert retired({"test_acc": 0.5, "precision": "bf16-autocast", "provenance": {}})
+    assert retired({"record": {"metrics": {"precision": "bf16"}}}) is None and retired({"test_acc": 0.5}) is None
+    for module in ("common.ftd", "common.task_space", "common.transfer_report", "common.checkpoints"):
+        code = (f"import {module}, common.cache as c, common.accel as a; "
+                "assert a.retired in c.RETIRED, 'not registered'")
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

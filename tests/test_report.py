@@ -138,10 +138,12 @@ def golden_tree(root: Path) -> None:
                                         ("empirical", "logdet", 1e-10, 0.1), ("empirical", "logdet", 1e-4, 0.4),
                                         ("mc", "logdet", 1e-10, 0.05), ("mc", "logdet", 1e-4, 0.3)]]
                  ).to_csv(study, index=False)
-    # reproduce.py --plan's job list: two steps, three jobs, one of them in two parts
+    # reproduce.py --plan's job list: two steps, three jobs, one of them in two parts (one row without a
+    # precision, as in plans made before the column: fp32)
     pd.DataFrame({"step": ["step 1", "step 1", "step 3", "step 3"], "job": ["a/seed0", "b/seed0", "full/seed0",
                                                                          "full/seed0"],
-                  "part": ["train", "train", "search", "retrain"], "macs_m": 1.0, "images": 100,
+                  "part": ["train", "train", "search", "retrain"], "precision": ["bf16", "bf16", None, "bf16"],
+                  "macs_m": 1.0, "images": 100,
                   "images_per_s": 10.0, "seconds": [3600.0, 1800.0, 7200.0, 360.0], "device": "cpu (2 threads)",
                   "git_commit": "abc1234", "date": "2026-11-28"}).to_csv(paths.plan_csv(root, "cpu"), index=False)
     # transfer.py's tables for the mnist set (common/transfer_report.py on constructed runs)
@@ -319,21 +321,24 @@ def test_reproduce_log_counts_what_a_step_computed_and_reused(tmp_path, capsys, 
                      force=False, launcher="inline", plan=False)
     step = Step("train", "1z. a step", "fake", (), ())
 
+    run = paths.run_dir(tmp_path, "smoke")
+
     def work(argv):
         for name in ("a", "b", "c"):
-            cached(tmp_path / f"{name}.json", {"n": name}, lambda: 1.0, fmt="json")
-        cached(tmp_path / "a.json", {"n": "a"}, lambda: 1.0, fmt="json")      # read again: made in this run
+            cached(run / f"{name}.json", {"n": name}, lambda: 1.0, fmt="json")
+        cached(run / "a.json", {"n": "a"}, lambda: 1.0, fmt="json")            # read again: made in this run
+        cached(paths.data_cache_dir(tmp_path) / "d.json", {"n": "d"}, lambda: 1.0, fmt="json")   # shared data
 
     def entry():
         return json.loads(paths.reproduce_log(tmp_path, "smoke").read_text())["steps"][0]
 
     run_steps([step], args, {}, lambda script: work)
-    assert (entry()["computed"], entry()["reused"]) == (3, 0) and entry()["threads"] == torch.get_num_threads()
-    monkeypatch.setattr(cache, "_STARTED", time.time() + 1)              # a later process: a, b, c are old
+    assert (entry()["computed"], entry()["reused"]) == (4, 0) and entry()["threads"] == torch.get_num_threads()
+    monkeypatch.setattr(cache, "_STARTED", time.time() + 1)              # a later process: a, b, c, d are old
     monkeypatch.setattr(cache, "_REUSED", set())
-    (tmp_path / "c.json").unlink()
+    (run / "c.json").unlink()
     run_steps([step], args, {}, lambda script: work)
-    assert (entry()["computed"], entry()["reused"]) == (1, 2)
+    assert (entry()["computed"], entry()["reused"]) == (1, 2)            # the decoded data's d is not counted
     assert "partial: 2 result(s) of an earlier run reused" in capsys.readouterr().out
 
 
@@ -351,14 +356,14 @@ def test_report_wall_time_per_section_and_the_cpu_budget(tmp_path):
     text = "\n".join(_metadata(tmp_path, "cpu", log))
     assert "- wall time of the steps: 347 s in all" in text
     assert "- per section: train 100 s, nas 200 s, transfer 40 s, other 7 s; the core" in text
-    assert f"(train, distances, study, nas): 300 s = 5 min, 2 of its {core_steps} steps logged in full" in text
+    assert f"(train, distances, study, nas): 300 s = 5 min, 2 of its {core_steps} steps logged" in text
     assert "| 9. a step that was renamed | other | inline | 7 | – |" in text
     assert "the core" not in "\n".join(_metadata(tmp_path, "smoke", log))
     # a partial entry (an earlier run's results reused) is flagged and left out of the core's time
     log["steps"][1].update(computed=3, reused=5, device="cuda (H200)", threads=16)
     log["steps"][0].update(computed=9, reused=0)
     text = "\n".join(_metadata(tmp_path, "cpu", log))
-    assert f"100 s = 2 min, 1 of its {core_steps} steps logged in full (1 partial left out)" in text
+    assert f"100 s = 2 min, 1 of its {core_steps} steps logged (and 1 partial, left out)" in text
     assert "| 3b. NAS for mnist-2 (baselines mnist) | nas | inline | 200 | 3 / 5 (partial) |" in text
     assert "| 1a. ε-networks, MNIST tasks | train | inline | 100 | 9 / 0 |" in text and "_partial_:" in text
     assert "- reproduce.py runs: ?, ? thread(s); cuda (H200), 16 thread(s)" in text     # per entry
