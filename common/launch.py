@@ -8,7 +8,7 @@ reads them all and writes the step's tables. Every launcher runs the same job co
 * ``local``: each pending job is this script run again with ``--job NAME``, as a subprocess on this
   node: one worker per visible GPU (``CUDA_VISIBLE_DEVICES``), or ``--workers N`` on CPU with the
   cores shared out (``OMP_NUM_THREADS``). A pool of threads waits on the processes; nothing else.
-* ``submitit``: the same commands submitted through submitit (SLURM when ``sbatch`` is there, else
+* ``submitit``: the same commands submitted through submitit (SLURM when ``srun`` is there, else
   submitit's local executor), in waves of ``--array-parallelism`` on the local executor.
 
 Before launching, a job is *finished* when its own code finds all its files with matching keys
@@ -92,10 +92,22 @@ def _command(script: str, argv: list[str], names: list[str]) -> list[str]:
             *(arg for name in names for arg in ("--job", name))]
 
 
-def _processes(pending: list[Job], per_process: int) -> dict[str, list[Job]]:
-    """The pending jobs cut into groups of ``per_process``, one process each, named after their first and
-    last job (the name of its log)."""
-    groups = [pending[i:i + per_process] for i in range(0, len(pending), per_process)]
+def _slots(args) -> int:
+    """How many job processes can run at once: local's workers; submitit's array parallelism (on its local
+    executor, which submitit picks where there is no ``srun``, at most one per CPU core, as ``_run_submitit``
+    runs them)."""
+    if args.launcher == "local":
+        return args.workers or len(_visible_gpus(args.device)) or os.cpu_count() or 1
+    import shutil
+    return args.array_parallelism if shutil.which("srun") else min(args.array_parallelism, os.cpu_count() or 1)
+
+
+def _processes(pending: list[Job], per_process: int, slots: int) -> dict[str, list[Job]]:
+    """The pending jobs cut into groups of at most ``per_process``, one process each, named after their
+    first and last job (the name of its log). Never fewer groups than ``slots`` (processes that can run at
+    once) while there are jobs for them: 3 long NAS jobs on 2 workers stay 2 + 1, not 3 in one process."""
+    size = max(1, min(per_process, -(-len(pending) // max(1, slots))))
+    groups = [pending[i:i + size] for i in range(0, len(pending), size)]
     return {g[0].name if len(g) == 1 else f"{g[0].name}..{g[-1].name}": g for g in groups}
 
 
@@ -247,7 +259,8 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
     if pending:
         log_dir = paths.launcher_logs(args.results_dir, args.preset, Path(script).stem)
         log_dir.mkdir(parents=True, exist_ok=True)
-        processes = _processes(pending, per_process)
+        slots = _slots(args)
+        processes = _processes(pending, per_process, slots)
         if per_process > 1:
             print(f"{step}: {len(processes)} process(es) of up to {per_process} job(s) each", flush=True)
         commands = {name: _command(script, argv, [j.name for j in group]) for name, group in processes.items()}

@@ -115,8 +115,9 @@ def test_killed_jobs_are_reported_and_resubmitted_alone(data_root, tmp_path, inl
 
 def test_jobs_per_process_runs_groups_of_jobs_and_redoes_a_failed_groups_jobs_alone(data_root, tmp_path,
                                                                                     inline_results, monkeypatch, capsys):
-    """--jobs-per-process 3: 4 training jobs in 2 processes (3 + 1). A killed process lists each of its
-    unfinished jobs with the command that redoes it alone; a rerun resumes, and the results equal inline."""
+    """--jobs-per-process 3 with 2 workers: 4 training jobs in 2 processes (2 + 2: never fewer processes
+    than workers), 4 Fisher jobs likewise. A killed process lists each of its unfinished jobs with the
+    command that redoes it alone; a rerun resumes, and the results equal inline."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     argv = smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local", "--workers", "2",
                  "--jobs-per-process", "3")
@@ -128,11 +129,20 @@ def test_jobs_per_process_runs_groups_of_jobs_and_redoes_a_failed_groups_jobs_al
     assert "4 of 4 job(s) of step 1, mnist ε-networks failed" in err
     assert err.count("redo it alone: ") == 4 and "--job mnist-0/seed1\n" in err + "\n"
     logs = sorted(p.name for p in paths.launcher_logs(tmp_path, "smoke", "train_task_mnist").iterdir())
-    assert logs == ["mnist-0_seed0..mnist-3_seed0.log", "mnist-3_seed1.log"]
+    assert logs == ["mnist-0_seed0..mnist-0_seed1.log", "mnist-3_seed0..mnist-3_seed1.log"]
     monkeypatch.delenv("FTD_KILL_AT_WRITE")
     run_all(data_root, tmp_path, *argv[argv.index("--launcher"):])          # rerun = resume, in groups
     assert "4 job(s), 0 finished earlier, 4 to run" in capsys.readouterr().out
     same_results(outputs(tmp_path), inline_results)
+
+
+def test_groups_of_jobs_never_leave_a_worker_idle():
+    from common.launch import _processes
+    jobs = [Job(f"j{i}", lambda: None) for i in range(12)]
+    sizes = lambda n, per, slots: [len(g) for g in _processes(jobs[:n], per, slots).values()]   # noqa: E731
+    assert sizes(12, 6, 2) == [6, 6] and sizes(12, 3, 2) == [3, 3, 3, 3] and sizes(5, 1, 2) == [1] * 5
+    assert sizes(3, 3, 2) == [2, 1]                 # 3 long jobs on 2 workers: not all in one process
+    assert list(_processes(jobs[:3], 3, 2)) == ["j0..j1", "j2"]
 
 
 def test_plan_lists_every_job_quickly(capsys):
