@@ -138,7 +138,7 @@ def _visible_gpus(device: str) -> list[str]:
 
 def _run_local(jobs: list[Job], commands: dict[str, list[str]], args, log_dir: Path) -> list[Failure]:
     gpus = _visible_gpus(args.device)
-    workers = args.workers or len(gpus) or os.cpu_count() or 1
+    workers = _slots(args)
     threads = max(1, (os.cpu_count() or 1) // workers)
     slots, local = itertools.count(), threading.local()
     print(f"local launcher: {len(jobs)} job(s), {workers} worker(s), "
@@ -228,8 +228,7 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
         from .provenance import device_name
         device = select_device(args.device)
         listed = jobs()
-        workers = args.workers or (len(_visible_gpus(args.device)) or os.cpu_count() or 1) \
-            if args.launcher != "inline" else 1
+        workers = _slots(args) if args.launcher != "inline" else 1
         # the precision the jobs will train at: --amp (default on with CUDA) for scripts that train
         amp = resolve(getattr(args, "amp", False), False, device, log=lambda line: None).amp
         with torch.random.fork_rng():
