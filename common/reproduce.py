@@ -108,6 +108,7 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
     except (OSError, ValueError, KeyError, TypeError):
         pass
     entries = dict(old)
+    run_dir = paths.run_dir(args.results_dir, args.preset)    # where this preset's reused results count
     start_all = time.time()
     for i, step in enumerate(steps, 1):
         missing = [d for d in step.datasets if available.get(d)]
@@ -117,7 +118,6 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
             continue
         argv = step_argv(step, args)
         print(f"{head}: {step.script}.py {' '.join(argv)}", flush=True)
-        run_dir = paths.run_dir(args.results_dir, args.preset)
         start, computed, reused = time.time(), computed_count(), reused_under(run_dir)
         load(step.script)(argv)
         seconds = time.time() - start
