@@ -12,8 +12,9 @@ checkpoints, Fishers and NAS records alike:
 * ``validate`` runs before a write, so a NaN result never reaches the disk; writes are atomic.
 
 A key is plain JSON data: task definitions, data identity (``common/datasets.py``), config, and the
-code that computed the result (``code_version``: a hash of the source files of the modules named,
-so editing the Fisher code invalidates Fishers but editing the README invalidates nothing).
+code that computed the result (``code_version(concept)``: a digest of what the code registered for
+that concept in ``common/code_identity.py`` does, so editing the Fisher code invalidates Fishers, while
+a docstring, a comment, a formatter run or a moved module invalidates nothing).
 The git commit with its dirty flag is stored as provenance next to the key, not in it.
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ from tqdm import tqdm
 
 from .errors import UserError
 from .io import atomic_torch_save, atomic_write_json
-from .sources import source_of
+from . import code_identity
 
 FORMATS = ("torch", "json")
 # Checks of stored values that their keys cannot make: each takes a stored value and returns why it must
@@ -51,20 +52,10 @@ def fingerprint(obj) -> str:
     return hashlib.sha256(json.dumps(canonical(obj), sort_keys=True).encode()).hexdigest()[:16]
 
 
-_CODE: dict[tuple[str, ...], str] = {}
-
-
-def code_version(*modules: str) -> str:
-    """Hash of the source of ``common/<module>.py`` for each module named: the code a result came from
-    (as executed by this process: a file edited after its import does not change it)."""
-    names = tuple(sorted(modules))
-    if names not in _CODE:
-        # the source each module was *executed* from (common/sources.py), not the file as it is now
-        h = hashlib.sha256()
-        for name in names:
-            h.update(name.encode() + b"\0" + source_of(f"{__package__}.{name}") + b"\0")
-        _CODE[names] = h.hexdigest()[:16]
-    return _CODE[names]
+def code_version(concept: str) -> str:
+    """The identity of the code that computes results of kind ``concept`` (``common/code_identity.py``:
+    the registry of keyed code, and a digest of what that code does, as executed by this process)."""
+    return code_identity.identity(concept)
 
 
 def key_diff(stored, wanted) -> str:

@@ -30,8 +30,6 @@ from .provenance import provenance
 from .tasks import TASKS, Task, train_script
 from .train import fit, prepare
 
-# The code a checkpoint comes from (its source is in the key).
-CODE = ("data", "models", "train")
 
 
 def checkpoint_key(task: Task, arch: str, cfg: TrainConfig, seed: int, *, data_root, results_dir) -> dict:
@@ -40,7 +38,7 @@ def checkpoint_key(task: Task, arch: str, cfg: TrainConfig, seed: int, *, data_r
     config.pop("seeds")
     return {"task": task.to_dict(), "arch": arch, "config": config, "seed": seed,
             "data": data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir)),
-            "code": code_version(*CODE)}
+            "code": code_version("epsilon-network")}
 
 
 def train_command(preset: str, arch: str, runs: dict[str, tuple[list[str], set[int]]], *, data_root,

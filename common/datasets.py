@@ -212,7 +212,7 @@ def raw_key(dataset: str, split: str, data_root, cache_dir) -> dict:
     kind, source = locate(dataset, split, root)
     content = None if kind in ("download", "missing") else _content_digest(kind, str(source), str(cache_dir))
     return {"dataset": dataset, "split": split, "layout": kind, "content": content,
-            "entry": get_dataset(dataset).identity(), "code": code_version("datasets")}
+            "entry": get_dataset(dataset).identity(), "code": code_version("decoded-data")}
 
 
 def data_identity(dataset: str, data_root, cache_dir) -> dict:

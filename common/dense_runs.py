@@ -1,7 +1,7 @@
 """The dense tasks' steps, keyed like the classification ones (``common/cache.py``): one
 ε-network per (task, seed), one Gaussian Fisher per (source, target, seed), one distance matrix
 per task set and image source. Every file's key holds what it depends on: the task, the images'
-identity, the config, the seed and the code (``CODE``); a stale file is retrained or recomputed."""
+identity, the config, the seed and the code (``common/code_identity.py``); a stale file is retrained or recomputed."""
 from __future__ import annotations
 
 import torch
@@ -19,11 +19,6 @@ from .distance import task_distance
 from .errors import UserError
 from .provenance import provenance
 
-# The code a checkpoint / a Fisher / a matrix comes from (its source is in the key). This module is
-# in the Fisher's and the matrix's: it chooses the Fisher samples and which Fisher is F_a or F_b.
-CODE = ("dense_data", "dense_models", "dense_train", "derived_targets", "taskonomy")
-FISHER_CODE = ("dense_data", "dense_fisher", "dense_models", "dense_runs", "derived_targets", "taskonomy")
-MATRIX_CODE = ("dense_fisher", "dense_runs", "distance")
 _TRAIN_FIELDS = ("arch", "image_size", "epochs", "batch_size", "lr", "max_train", "max_eval", "val_fraction",
                  "split_seed")
 
@@ -32,7 +27,7 @@ def checkpoint_key(task: DenseTask, images: str, cfg, seed: int, *, data_root, r
     return {"task": task.to_dict(), "images": images, "seed": seed,
             "config": {f: getattr(cfg, f) for f in _TRAIN_FIELDS},
             "data": image_identity(task, images, data_root, paths.data_cache_dir(results_dir), cfg.image_size),
-            "code": code_version(*CODE)}
+            "code": code_version("dense-network")}
 
 
 def _check_trained(value: dict) -> None:
@@ -117,7 +112,7 @@ def matrix_key(tasks: list[DenseTask], images: str, cfg, entries: dict) -> dict:
     _, names = compared_parameters(cfg.arch, [t.channels for t in tasks], cfg.image_size)
     ids = {f"{t}/seed{s}": fingerprint(e["key"]) for (t, s), e in entries.items()}
     return {"tasks": [t.to_dict() for t in tasks], "images": images, "seeds": list(cfg.seeds), "networks": ids,
-            "samples": cfg.fisher_samples, "compared": names, "code": code_version(*MATRIX_CODE)}
+            "samples": cfg.fisher_samples, "compared": names, "code": code_version("dense-matrix")}
 
 
 def current_matrix_key(tasks, images: str, cfg, *, preset: str, data_root, results_dir) -> dict:
@@ -145,7 +140,7 @@ def distance_matrix(tasks: list[DenseTask], images: str, cfg, *, preset: str, da
             for source in tasks:
                 fkey = {"network": ids[f"{source.name}/seed{seed}"], "target": target.to_dict(), "images": images,
                         "data": image_identity(target, images, data_root, cache_dir, cfg.image_size),
-                        "samples": cfg.fisher_samples, "split": "test", "code": code_version(*FISHER_CODE)}
+                        "samples": cfg.fisher_samples, "split": "test", "code": code_version("dense-fisher")}
                 path = paths.dense_fisher_path(results_dir, preset, cfg.arch, images, cfg.fisher_samples,
                                                source.name, target.name, seed)
 

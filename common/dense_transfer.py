@@ -32,7 +32,6 @@ from .presets import DenseConfig, TransferConfig
 from .provenance import provenance
 from .transfer_report import Scores
 
-CODE = ("dense_data", "dense_fisher", "dense_models", "dense_train", "derived_targets", "taskonomy", "dense_transfer")
 DENSE_SCORES = Scores("neg_test_mse", "−test MSE", 1000, "10⁻³ MSE", "zero_shot", "zero-shot −MSE")
 HEAD = "decoder."     # the last parameterised layer of the decoder is the task-specific output layer
 
@@ -74,7 +73,7 @@ def transfer_key(source: DenseTask | None, checkpoint: dict | None, target: Dens
             "network": fingerprint(checkpoint["key"]) if checkpoint else None, "target": target.to_dict(),
             "images": images, "seed": seed, "budget": budget,
             "data": image_identity(target, images, data_root, paths.data_cache_dir(results_dir), cfg.image_size),
-            "code": code_version(*CODE)}
+            "code": code_version("dense-transfer")}
 
 
 def _check(value: dict) -> None:

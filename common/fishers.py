@@ -20,7 +20,6 @@ from .fisher import fisher_diag
 from .presets import FisherConfig, TrainConfig
 from .tasks import Task
 
-CODE = ("fisher", "fishers")
 
 
 def fisher_data(task: Task, data_root, results_dir, cfg: TrainConfig, samples: int | None,
@@ -43,7 +42,7 @@ def fisher_key(source: Task, target: Task, seed: int, checkpoint: dict, *, estim
             "samples": fcfg.samples, "batch_size": fcfg.batch_size, "fisher_split": fcfg.split,
             "split": {"val_fraction": target_cfg.val_fraction, "split_seed": target_cfg.split_seed},
             "data": data_identity(target.dataset, data_root, paths.data_cache_dir(results_dir)),
-            "code": code_version(*CODE)}
+            "code": code_version("fisher")}
 
 
 def check_fisher(fisher: dict[str, torch.Tensor]) -> None:

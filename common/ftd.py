@@ -35,8 +35,6 @@ from .provenance import git_commit, provenance
 from .tasks import TASKS, Task
 
 
-# The code a matrix comes from (its source is in the manifest's key).
-MATRIX_CODE = ("distance", "fisher", "fishers")
 
 
 def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: dict[str, TrainConfig],
@@ -122,7 +120,7 @@ def matrix_key(tasks: list[Task], seeds, *, arch: str, distance: str, estimator:
             "estimator": estimator, "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
             "fisher": {"samples": fcfg.samples, "batch_size": fcfg.batch_size, "split": fcfg.split},
             "networks": networks,
-            "code": code_version(*MATRIX_CODE)}
+            "code": code_version("distance-matrix")}
 
 
 def variant(cfg: TrainConfig, fcfg: FisherConfig, distance: str, sigma2: float, *, preset_cfg: TrainConfig,
@@ -215,7 +213,7 @@ def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, a
     if hashes.get("mean") != _sha(mean_csv):
         raise UserError(f"{mean_csv} was changed after it was computed (its hash differs from the manifest's); "
                         f"recompute it: {command}")
-    if code != code_version(*MATRIX_CODE):
+    if code != code_version("distance-matrix"):
         raise UserError(f"{mean_csv} was computed by an older version of the Fisher or distance code; "
                         f"recompute it: {command}")
     datasets = {TASKS[n].dataset for n in tasks if n in TASKS}

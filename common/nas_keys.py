@@ -9,9 +9,6 @@ from .presets import NASConfig, TrainConfig
 from .tasks import Task
 
 
-# The code a search or a retraining comes from (its source is in the key).
-SEARCH_CODE = ("data", "nas", "fuse")
-RETRAIN_CODE = ("data", "models", "nas", "train")
 
 
 def search_key(task: Task, method: str, space: SearchSpace, closest: dict | None, cfg: NASConfig,
@@ -21,7 +18,7 @@ def search_key(task: Task, method: str, space: SearchSpace, closest: dict | None
     search = {k: v for k, v in cfg.to_dict().items() if not k.startswith("retrain_") and k not in ("seeds", "stages")}
     return canonical({"task": task.to_dict(), "method": method, "space": space.to_dict(), "seed": seed,
                       "closest": closest and {k: closest[k] for k in ("task", "genotype")},
-                      "stages": stages, "search": search, "data": data, "code": code_version(*SEARCH_CODE),
+                      "stages": stages, "search": search, "data": data, "code": code_version("nas-search"),
                       "split": {"val_fraction": train_cfg.val_fraction, "split_seed": train_cfg.split_seed}})
 
 
@@ -40,7 +37,7 @@ def retrain_key(record_key: dict, genotype: str, cfg: NASConfig, rcfg: TrainConf
     train.pop("seeds")
     return canonical({"search": fingerprint(record_key), "genotype": genotype, "width": width,
                       "params_target": cfg.retrain_params,
-                      "depth": cfg.depth, "train": train, "code": code_version(*RETRAIN_CODE)})
+                      "depth": cfg.depth, "train": train, "code": code_version("nas-retrain")})
 
 
 def hand_designed_record(task: Task, arch: str, seed: int) -> dict:

@@ -1,10 +1,10 @@
 """The source text each ``common`` module was executed from, recorded when it is imported.
 
-Keys name the code a result came from by a hash of its modules' source (``cache.code_version``).
+Keys name the code a result came from by a digest of its definitions (``common/code_identity.py``).
 Reading the files when the key is made would be wrong when a file is edited while a run is going:
-the process would key results of the code in memory with the hash of the new file. So ``common``'s
+the process would key results of the code in memory with the digest of the new file. So ``common``'s
 modules are loaded through ``RecordingLoader``, which reads each source file once, executes exactly
-those bytes and keeps them in ``SOURCES``; ``code_version`` hashes what was executed.
+those bytes and keeps them in ``SOURCES``; ``code_identity`` digests what was executed.
 """
 from __future__ import annotations
 

@@ -130,7 +130,7 @@ def load_tree(data_root, domains: dict[str, int], size: int, cache_dir) -> dict:
     root = tree_root(data_root)
     keys, files = paired_files(root, domains)
     key = {"taskonomy": content_digest(files, root), "domains": dict(sorted(domains.items())), "size": size,
-           "code": code_version("taskonomy")}
+           "code": code_version("taskonomy-data")}
     tag = hashlib.sha1(f"{root}:{sorted(domains)}:{size}".encode()).hexdigest()[:10]
 
     def decode():
@@ -150,4 +150,4 @@ def identity(data_root, domains, size: int) -> dict:
     """What a network trained on the tree depends on: the files' content, size and this code."""
     root = tree_root(data_root)
     _, files = paired_files(root, domains)
-    return {"taskonomy": content_digest(files, root), "size": size, "code": code_version("taskonomy")}
+    return {"taskonomy": content_digest(files, root), "size": size, "code": code_version("taskonomy-data")}

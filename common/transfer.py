@@ -35,8 +35,6 @@ from .provenance import device_name, provenance
 from .tasks import Task
 from .train import fit, prepare
 
-# The code a transfer run comes from (its source is in the key).
-CODE = ("data", "models", "train", "transfer")
 
 
 def head_name(net: nn.Module) -> str:
@@ -109,7 +107,7 @@ def transfer_key(source: Task | None, checkpoint: dict | None, target: Task, see
     return {"source": source.to_dict() if source else None, "network": network_id(checkpoint) if checkpoint else None,
             "target": target.to_dict(), "seed": seed, "arch": train_cfg.arch, "budget": cfg,
             "data": data_identity(target.dataset, data_root, paths.data_cache_dir(results_dir)),
-            "code": code_version(*CODE)}
+            "code": code_version("transfer")}
 
 
 def _check(value: dict) -> None:
