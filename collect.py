@@ -3,6 +3,11 @@ run metadata) and the README's measured tables (the blocks between <!-- generate
 
     .venv/bin/python collect.py --preset cpu            # rewrite REPORT.md and README.md's blocks
     .venv/bin/python collect.py --preset cpu --check    # exit 1 if README.md differs from the results
+    .venv/bin/python collect.py --preset cpu --verify   # exit 1 naming each result that is not as its run wrote it
+
+Before anything is written, every result of the presets involved is verified (``common/verify.py``:
+tables against their seals, manifests and keyed records against their files and today's code); a
+result that fails is named and nothing is published.
 
 Reads only the result files (CSV, JSON): no data, no network, no GPU. reproduce.py calls it last.
 """
@@ -22,13 +27,33 @@ def main(argv=None):
     p.add_argument("--readme", default="README.md", help="the README whose generated blocks to fill")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the README's blocks are stale")
     p.add_argument("--no-readme", action="store_true", help="write REPORT.md only")
+    p.add_argument("--verify", action="store_true",
+                   help="write nothing; exit 1 naming every result file that is not as its run wrote it")
     args = p.parse_args(argv)
+
+    from common.collect import block_presets
+    from common.verify import report as verify_report
+
+    readme = Path(args.readme)
+    presets = [args.preset] + ([] if args.no_readme or not readme.is_file() else block_presets(readme.read_text()))
+    failed = []
+    for preset in dict.fromkeys(presets):
+        checked, lines = verify_report(args.results_dir, preset)
+        failed += lines
+        if args.verify:
+            print(f"{args.results_dir}/{preset}: {checked} files, {len(lines)} problem(s)")
+    if failed:
+        for line in failed:
+            print(f"error: {line}", file=sys.stderr)
+        sys.exit(f"error: {len(failed)} result file(s) do not verify; nothing was written. Recompute them with "
+                 "the step that makes them (reproduce.py --help lists the steps), or restore them from git")
+    if args.verify:
+        return
 
     from common.collect import fill
     from common.io import atomic_write_text
     from common.report import write_report
 
-    readme = Path(args.readme)
     if not args.no_readme:
         text = readme.read_text()
         new = fill(text, args.results_dir)

@@ -37,3 +37,8 @@ def fill(text: str, results_dir) -> str:
 
 def block_names(text: str) -> list[str]:
     return [m["name"] for m in MARKER.finditer(text)]
+
+
+def block_presets(text: str) -> list[str]:
+    """The presets whose results the generated blocks of ``text`` show."""
+    return list(dict.fromkeys(m["preset"] for m in MARKER.finditer(text)))

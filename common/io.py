@@ -68,8 +68,10 @@ def atomic_torch_save(obj, path) -> Path:
     return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
-def atomic_write_text(text: str, path) -> Path:
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+def atomic_write_text(text: str, path, *, seal: bool = False) -> Path:
+    """``seal``: also write the table's seal (``common/seals.py``), for result tables in Markdown."""
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return _sealed(path) if seal else Path(path)
 
 
 def atomic_write_json(obj, path) -> Path:
@@ -77,4 +79,14 @@ def atomic_write_json(obj, path) -> Path:
 
 
 def atomic_write_csv(df, path) -> Path:
-    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
+    """A result table, and its seal beside it (``common/seals.py``), written last: a run killed in
+    between leaves a table whose seal does not match, which ``collect.py --verify`` names."""
+    atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
+    return _sealed(path)
+
+
+def _sealed(path) -> Path:
+    from .seals import seal_path, seal_text
+    text = seal_text(path)
+    atomic_write(seal_path(path), lambda tmp: Path(tmp).write_text(text))
+    return Path(path)
