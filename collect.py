@@ -1,6 +1,8 @@
-"""Regenerate what is written from results: results/<preset>/REPORT.md (claims, tables, heatmaps,
-run metadata) and the measured tables of README.md and of every docs/*.md page (the blocks between
-<!-- generated:... --> markers; common/collect.py says which pages and blocks).
+"""Regenerate what is written from results: REPORT.md and the generated tables of the README and docs.
+
+results/<preset>/REPORT.md holds the claims, tables, heatmaps and run metadata; README.md and every
+docs/*.md page hold measured tables between <!-- generated:NAME --> markers (common/collect.py says
+which pages and blocks).
 
     .venv/bin/python collect.py --preset cpu            # rewrite REPORT.md and the pages' blocks
     .venv/bin/python collect.py --preset cpu --check    # exit 1 if a page differs from the results

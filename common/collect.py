@@ -1,5 +1,6 @@
-"""The measured tables of the README and of every ``docs/*.md`` page are generated: each sits between
-two markers,
+"""The generated blocks of the README and of every ``docs/*.md`` page, filled from the results and the code.
+
+Each measured table sits between two markers,
 
     <!-- generated:NAME preset=cpu -->
     ...the block, written by collect.py...
@@ -72,7 +73,11 @@ def summary(path: Path) -> str:
     doc = ast.get_docstring(ast.parse(path.read_text())) or ""
     first = " ".join(doc.split("\n\n")[0].split())
     sentence = re.split(r"(?<=[.?])\s", first, maxsplit=1)[0]
-    return sentence.rstrip(":").replace("|", "\\|") or "(no docstring)"
+    sentence = sentence.rstrip(":").replace("|", "\\|") or "(no docstring)"
+    # outside `code`, < and > would be read as HTML (a lost <preset>, a comment that hides the page)
+    parts = re.split(r"(`+[^`]*`+)", sentence)
+    return "".join(part if part.startswith("`") else part.replace("<", "&lt;").replace(">", "&gt;")
+                   for part in parts)
 
 
 def code_map(root: Path, modules: bool = False) -> str:
