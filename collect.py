@@ -26,6 +26,8 @@ def main(argv=None):
                    help="the README whose generated blocks to fill; the docs/*.md pages beside it are filled too")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a page's blocks are stale")
     p.add_argument("--no-readme", action="store_true", help="write REPORT.md only (no README or docs page)")
+    p.add_argument("--no-report", action="store_true",
+                   help="rewrite the pages' blocks only, not REPORT.md (e.g. after moving modules: the code maps)")
     args = p.parse_args(argv)
 
     from common.collect import fill, pages
@@ -53,7 +55,7 @@ def main(argv=None):
             return
         print(f"pages: {len(stale)} rewritten ({', '.join(map(str, stale)) or 'none'}), "
               f"{len(pages(args.readme)) - len(stale)} unchanged")
-    if not args.check:
+    if not args.check and not args.no_report:
         print(f"report: {write_report(args.results_dir, args.preset)}")
 
 
