@@ -166,3 +166,24 @@ def test_commands_are_found():
     scale = found["docs/scale-out.md"]
     assert any(c.endswith("--array-parallelism 64") and "--partition gpu" in c for c in scale)   # joined at the \
     assert sum(c.startswith(PYTHON + " reproduce.py --preset cpu") for c in found["docs/reproduce.md"]) >= 4
+
+
+def test_collect_checks_and_fills_every_docs_page(tmp_path, capsys):
+    """collect.py --check names a stale docs/*.md page beside the README; without --check it rewrites
+    only the blocks, and then --check passes."""
+    import collect
+    readme, page = tmp_path / "README.md", tmp_path / "docs" / "nas.md"
+    page.parent.mkdir()
+    readme.write_text("front\n<!-- generated:repository-map -->\nold map\n<!-- /generated:repository-map -->\n")
+    page.write_text("intro\n<!-- generated:claims-summary preset=cpu -->\nhand-typed: 33 reproduced\n"
+                    "<!-- /generated:claims-summary -->\nend\n")
+    argv = ["--readme", str(readme), "--results-dir", str(ROOT / "results"), "--no-report"]
+    with pytest.raises(SystemExit) as exit_info:
+        collect.main([*argv, "--check"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1 and str(page) in err and str(readme) in err
+    collect.main(argv)
+    text = page.read_text()
+    assert text.startswith("intro\n") and text.endswith("end\n") and "hand-typed" not in text
+    assert "reproduced" in text and "| `common/` |" in readme.read_text()
+    collect.main([*argv, "--check"])
