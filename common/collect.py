@@ -104,6 +104,6 @@ def code_map(root: Path, modules: bool = False) -> str:
 
 FOLDERS = (("tests", "the test suite (`conftest.py`: fabricated data; `golden/`: expected report blocks)"),
            ("bench", "benchmarks and the device scripts that made the GPU results ([docs/benchmarks.md](docs/benchmarks.md))"),
-           ("results", "committed results per preset: `results/<preset>/REPORT.md` and the files it is made from "
-                       "([docs/results-layout.md](docs/results-layout.md))"),
+           ("results", ("committed results per preset: `results/<preset>/REPORT.md` and the files it is made "
+                        "from ([docs/results-layout.md](docs/results-layout.md))")),
            ("docs", "the manual: one page per topic"))

@@ -17,7 +17,7 @@ from common.collect import block_names, fill, pages
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 PAGES = pages(README)
-FENCE = re.compile(r"^```(?P<lang>\w*)\n(?P<body>.*?)^```", re.M | re.S)
+FENCE = re.compile(r"^```(?P<lang>\w*)\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
 LINK = re.compile(r"!?\[[^\]]*\]\((?P<target>[^)\s]+)\)")
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
 PYTHON = ".venv/bin/python"
@@ -59,7 +59,7 @@ def slug(heading: str) -> str:
 
 def anchors(page: Path) -> set[str]:
     text = FENCE.sub("", page.read_text())
-    return {slug(m[1]) for m in re.finditer(r"^#+ (.*)$", text, flags=re.M)}
+    return {slug(m[1]) for m in re.finditer(r"^#+ (.*)$", text, flags=re.MULTILINE)}
 
 
 def links(page: Path) -> list[str]:
