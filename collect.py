@@ -12,8 +12,10 @@ reproduce.py calls it last.
 """
 import argparse
 import sys
+from pathlib import Path
 
 from common.cli import Parser, run
+from common.errors import UserError
 from common.presets import PRESET_NAMES
 
 
@@ -35,6 +37,8 @@ def main(argv=None):
     from common.report import write_report
 
     if not args.no_readme:
+        if not Path(args.readme).is_file():
+            raise UserError(f"--readme {args.readme}: no such file; pass the README whose blocks to fill, or --no-readme")
         rendered: dict = {}                  # one rendering of the blocks for every page
         stale = []
         for page in pages(args.readme):

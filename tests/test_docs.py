@@ -187,3 +187,12 @@ def test_collect_checks_and_fills_every_docs_page(tmp_path, capsys):
     assert text.startswith("intro\n") and text.endswith("end\n") and "hand-typed" not in text
     assert "reproduced" in text and "| `common/` |" in readme.read_text()
     collect.main([*argv, "--check"])
+
+
+def test_collect_refuses_a_missing_readme_in_one_line(tmp_path, capsys):
+    import collect
+    from common.cli import run
+    with pytest.raises(SystemExit) as exit_info:
+        run(collect.main, ["--readme", str(tmp_path / "nowhere.md"), "--check"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and err.startswith("error: --readme ")
