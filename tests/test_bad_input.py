@@ -1,5 +1,5 @@
 """The bad-input table: every case gives one `error:` line naming the flag or file, a non-zero exit,
-no traceback, and writes nothing under --results-dir. README.md's troubleshooting table lists the
+no traceback, and writes nothing under --results-dir. docs/troubleshooting.md's table lists the
 same case ids (checked below), so the two cannot drift apart."""
 from __future__ import annotations
 
@@ -224,7 +224,7 @@ def test_bad_input_is_one_error_line_and_writes_nothing(case, data_root, trained
     assert "Traceback" not in err
     assert len(errors) == 1, err
     assert message.format(**fill) in errors[0], err
-    if os.environ.get("FTD_BAD_INPUT_LOG"):   # collects the lines for README.md's troubleshooting table
+    if os.environ.get("FTD_BAD_INPUT_LOG"):   # collects the lines for docs/troubleshooting.md's table
         with open(os.environ["FTD_BAD_INPUT_LOG"], "a") as log:
             log.write(f"{case_id}\t{script}\t{' '.join(extra)}\t{errors[0].replace(str(results), 'R').replace(str(data), 'D')}\n")
     assert "error:" in err.strip().splitlines()[-1]            # the error is the last thing said
@@ -234,6 +234,6 @@ def test_bad_input_is_one_error_line_and_writes_nothing(case, data_root, trained
 
 
 def test_readme_lists_every_case():
-    readme = (ROOT / "README.md").read_text()
-    listed = set(re.findall(r"^\| ([TCFN]\d\d) \|", readme, flags=re.M))
+    table = (ROOT / "docs" / "troubleshooting.md").read_text()
+    listed = set(re.findall(r"^\| ([TCFN]\d\d) \|", table, flags=re.M))
     assert listed == {c[0] for c in CASES}
