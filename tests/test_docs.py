@@ -117,7 +117,8 @@ def parse_only(command: str, monkeypatch) -> argparse.Namespace | None:
     """Parse ``command``'s argv with its script's own parser, running nothing; None for ``-m`` commands."""
     argv = shlex.split(command)[1:]
     if argv[0] == "-m":
-        assert argv[1] == "pytest" and all((ROOT / a).exists() for a in argv[2:] if not a.startswith("-")), command
+        paths = [a for i, a in enumerate(argv[2:], 2) if not a.startswith("-") and argv[i - 1] not in ("-m", "-k")]
+        assert argv[1] == "pytest" and all((ROOT / a).exists() for a in paths), command
         return None
     script = ROOT / argv[0]
     assert script.is_file(), f"{command}: no script {argv[0]}"
