@@ -13,3 +13,7 @@ provenance, sources (the source each module was executed from, for the keys).
 from .sources import install as _install
 
 _install(__name__)   # before any other submodule loads: keys hash the code that runs (common/sources.py)
+
+from .errors import install_excepthook as _install_excepthook
+
+_install_excepthook()   # a registry error at import time is one ``error:`` line too, not a traceback

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -61,3 +62,22 @@ def check_results_dir(results_dir) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise UserError(f"--results-dir {results_dir} is not writable; pass a folder you can write to")
     return path
+
+
+def require(condition, message: str) -> None:
+    """A registry rule: a UserError when ``condition`` is false (not an ``assert``, which ``python -O`` skips)."""
+    if not condition:
+        raise UserError(message)
+
+
+def _one_line_hook(kind, exc, tb, _default=sys.excepthook):
+    """An uncaught UserError (e.g. a registry rule broken at import time, before ``cli.run`` can catch it)
+    is one ``error:`` line, like the ones ``cli.run`` prints; everything else is Python's own report."""
+    if issubclass(kind, UserError):
+        print(f"error: {exc}", file=sys.stderr)
+    else:
+        _default(kind, exc, tb)
+
+
+def install_excepthook() -> None:
+    sys.excepthook = _one_line_hook
