@@ -1,0 +1,166 @@
+"""Reliability, third round (issue 27): users' folders that change behind a link, registry errors under
+``python -O``, tiny splits, Ctrl-C on the local launcher, launcher flags, a full disk, out-of-range seeds,
+the messages of odd folders, a mistyped --data-root, and --plan from stored throughputs. Each test fails
+on the code before the issue's fixes (the fault seeded: see each docstring)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import unicodedata
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+
+from common import datasets
+from common.class_names import check_class_names
+from common.dataset_registry import DATASETS, image_folder
+from common.errors import UserError
+from common.tasks import get_task
+
+TOY = ("cat", "dog")
+
+
+def toy_tree(root, per_class=(6, 3), classes=TOY, seed=0):
+    """root/toy/{train,test}/<class>/*.png, distinct random images."""
+    rng = np.random.default_rng(seed)
+    for split, n in zip(("train", "test"), per_class):
+        for name in classes:
+            folder = root / "toy" / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    monkeypatch.setitem(DATASETS, "toy", image_folder("toy", "toy", TOY))
+    return tmp_path / "data"
+
+
+def python(code: str, *flags: str) -> subprocess.CompletedProcess:
+    """``code`` run by a fresh interpreter in the repository (stderr a pipe, not a terminal)."""
+    return subprocess.run([sys.executable, *flags, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def one_error_line(proc: subprocess.CompletedProcess, needle: str) -> None:
+    assert proc.returncode != 0, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], proc.stderr
+
+
+# --------------------------------------------------------------------------- 1. a class folder that is a link
+def test_identity_follows_a_linked_class_folder(toy, tmp_path):
+    """Before: Path.rglob did not enter the linked folder, so replacing its images kept the identity
+    (and every decoded split, checkpoint and Fisher made from the old images)."""
+    toy_tree(toy)
+    elsewhere = tmp_path / "elsewhere" / "dog"
+    elsewhere.parent.mkdir(parents=True)
+    (toy / "toy" / "train" / "dog").rename(elsewhere)
+    (toy / "toy" / "train" / "dog").symlink_to(elsewhere, target_is_directory=True)
+    listed = datasets._source_files("imagefolder", toy / "toy" / "train")
+    assert len(listed) == 12 and sum("dog" in p.parts for p in listed) == 6    # what ImageFolder reads
+    before = datasets.data_identity("toy", toy, tmp_path / "cache")
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(elsewhere / "0.png")    # replaced behind the link
+    datasets._content_digest.cache_clear()          # as a new process would
+    assert datasets.data_identity("toy", toy, tmp_path / "cache")["train"] != before["train"]
+
+
+def test_identity_lists_only_the_files_the_reader_reads(toy, tmp_path):
+    """A .gif (skipped by ImageFolder) is not part of the data: adding one keeps the identity."""
+    toy_tree(toy)
+    before = datasets.data_identity("toy", toy, tmp_path / "cache")
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(toy / "toy" / "train" / "cat" / "extra.gif")
+    datasets._content_digest.cache_clear()
+    assert datasets.data_identity("toy", toy, tmp_path / "cache") == before
+
+
+# --------------------------------------------------------------------------- 2. registry rules, whatever -O
+def test_one_class_task_is_refused_under_python_O():
+    """Before: the rules were asserts (skipped by -O) and took no registry to check."""
+    proc = python("from common import tasks\n"
+                  "tasks._check_registry({'x': tasks.Task('x', 'mnist', ((0,),), False, '')}, {})", "-O")
+    one_error_line(proc, "task x: needs at least two labels")
+
+
+@pytest.mark.parametrize("groups, needle", [(((10,),), "class id 10 is outside mnist's classes 0..9"),
+                                            ((("zebra",),), "mnist has no class 'zebra'")])
+def test_a_bad_class_at_import_is_one_error_line(groups, needle):
+    """Before: class id 10 was accepted by Task (the check was an assert later); 'zebra' was a traceback."""
+    proc = python(f"from common.tasks import Task\nTask('x', 'mnist', {groups!r}, True, '')")
+    one_error_line(proc, needle)
+
+
+def test_dataset_registry_rules_are_user_errors():
+    from common import dataset_registry
+    with pytest.raises(UserError, match="needs at least two classes"):
+        dataset_registry._check_registry({"one": image_folder("one", "one", ("only",))})
+
+
+# --------------------------------------------------------------------------- 7. messages of odd folders
+def test_class_folder_in_decomposed_unicode_shows_the_code_points(tmp_path, monkeypatch):
+    """Before: "class 1 'café' ... has class 1 'café'": two different strings that look the same."""
+    composed = unicodedata.normalize("NFC", "café")
+    monkeypatch.setitem(DATASETS, "toy", image_folder("toy", "toy", ("bar", composed)))
+    toy_tree(tmp_path, classes=("bar", unicodedata.normalize("NFD", composed)))
+    with pytest.raises(UserError) as err:
+        check_class_names("toy", tmp_path)
+    assert "U+0301" in str(err.value) and "U+00E9" in str(err.value) and "Unicode forms" in str(err.value)
+
+
+def test_empty_class_folder_is_refused_before_decoding(toy):
+    """Before: check_data passed and the decode ended 'damaged or not in torchvision's format'."""
+    toy_tree(toy)
+    for f in (toy / "toy" / "test" / "dog").iterdir():
+        f.unlink()
+    (toy / "toy" / "test" / "dog" / "notes.txt").write_text("no images here")
+    with pytest.raises(UserError, match=r"class folder .*test/dog holds no image the reader accepts"):
+        datasets.check_data("toy", toy)
+
+
+def test_skipped_files_and_duplicated_test_images_are_one_warning_each(toy, tmp_path, capsys):
+    """Before: a .gif among the images and test images copied from train passed without a word."""
+    toy_tree(toy)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(toy / "toy" / "train" / "cat" / "a.gif")
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(toy / "toy" / "train" / "cat" / "b.GIF")
+    for name in ("0.png", "1.png"):
+        (toy / "toy" / "test" / "dog" / name).write_bytes((toy / "toy" / "train" / "dog" / name).read_bytes())
+    datasets.prepare_data("toy", toy, tmp_path / "cache")
+    warnings = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning:")]
+    assert len(warnings) == 2, warnings
+    assert "2 file(s) of toy are skipped by the reader" in warnings[0] and "a.gif" in warnings[0]
+    assert "2 toy test image(s) are pixel-identical to train images" in warnings[1]
+
+
+# --------------------------------------------------------------------------- 8. mistyped names
+def test_mistyped_data_root_is_refused_before_anything_is_created(tmp_path, monkeypatch):
+    """Before: with downloads allowed, check_data passed and torchvision created dta/MNIST/raw/ while
+    trying to download (offline: nothing can come)."""
+    monkeypatch.delenv("FTD_OFFLINE", raising=False)
+    typo = tmp_path / "dta"
+    with pytest.raises(UserError, match=r"--data-root .*dta does not exist"):
+        datasets.check_data("mnist", typo)
+    assert not typo.exists()
+
+
+def test_the_default_data_root_may_still_be_downloaded_into(monkeypatch):
+    monkeypatch.delenv("FTD_OFFLINE", raising=False)
+    datasets.check_data_root(datasets.DEFAULT_DATA_ROOT)       # no error: torchvision may download there
+
+
+def test_mistyped_task_name_gets_a_suggestion():
+    with pytest.raises(UserError, match="did you mean 'mnist-0'"):
+        get_task("mnsit-0")
+
+
+def test_no_progress_bars_when_stderr_is_not_a_terminal():
+    """Before: a redirected log filled with carriage returns (one per bar update)."""
+    proc = python("import common\nfrom tqdm import tqdm\nimport time\n"
+                  "for _ in tqdm(range(50), mininterval=0):\n    time.sleep(0.001)")
+    assert proc.returncode == 0 and "\r" not in proc.stderr and "it/s" not in proc.stderr, proc.stderr
