@@ -16,6 +16,9 @@ class UserError(Exception):
     pass
 
 
+MAX_SEED = 2 ** 31 - 1
+
+
 def positive(name: str, value):
     """``value`` unchanged, or a UserError naming the flag when it is given and not positive."""
     if value is not None and value <= 0:
@@ -37,6 +40,9 @@ def check_seeds(seeds) -> tuple[int, ...] | None:
     negative = [s for s in seeds if s < 0]
     if negative:
         raise UserError(f"--seeds must be non-negative, got {negative[0]}")
+    huge = [s for s in seeds if s > MAX_SEED]
+    if huge:   # torch.manual_seed overflows past 2**64 - 1; derived seeds (seed * 1000 + i) need room below
+        raise UserError(f"--seeds must be at most {MAX_SEED} (2**31 - 1), got {huge[0]}")
     repeated = sorted({s for s in seeds if list(seeds).count(s) > 1})
     if repeated:
         raise UserError(f"--seeds lists seed {repeated[0]} more than once; give each seed once")

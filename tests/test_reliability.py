@@ -164,3 +164,42 @@ def test_no_progress_bars_when_stderr_is_not_a_terminal():
     proc = python("import common\nfrom tqdm import tqdm\nimport time\n"
                   "for _ in tqdm(range(50), mininterval=0):\n    time.sleep(0.001)")
     assert proc.returncode == 0 and "\r" not in proc.stderr and "it/s" not in proc.stderr, proc.stderr
+
+
+# --------------------------------------------------------------------------- 4. Ctrl-C on --launcher local
+DRIVER = r"""
+import sys, types
+from pathlib import Path
+from common import launch
+out = Path(sys.argv[1])
+job = "import sys, time; time.sleep(2.5); open(sys.argv[1], 'w').write('done')"
+jobs = [launch.Job(f"j{i}", lambda: None) for i in range(5)]
+commands = {j.name: [sys.executable, "-c", job, str(out / f"{j.name}.done")] for j in jobs}
+args = types.SimpleNamespace(launcher="local", workers=2, device="cpu")
+(out / "started").write_text("")
+from common.cli import run
+run(lambda argv: launch._run_local(jobs, commands, args, out))
+"""
+
+
+def test_ctrl_c_stops_the_local_launcher_at_once(tmp_path):
+    """Before: the running jobs died, but the pool went on starting the queued ones (their files written)
+    and the parent exited only when the queue was done."""
+    import signal
+    import time
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path)], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "j1.log").exists() and time.monotonic() < deadline:   # both workers have a job
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)        # Ctrl-C in a terminal: the whole process group
+    signalled = time.monotonic()
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - signalled < 5, err
+    assert proc.returncode == 130, err
+    assert "interrupted: 0 of 5 job(s) finished" in err and "Rerun the same command" in err, err
+    time.sleep(3)                             # a job started after the signal would have written by now
+    assert not list(tmp_path.glob("*.done")), err
+    assert sorted(p.name for p in tmp_path.glob("*.log")) == ["j0.log", "j1.log"]
