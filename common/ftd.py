@@ -168,9 +168,11 @@ def check_matrix(long: pd.DataFrame, mean: pd.DataFrame) -> None:
 
 
 def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFrame, out: dict, key: dict,
-                         title: str, device) -> None:
+                         title: str, device, samples_used: dict[str, int] | None = None) -> None:
     """CSV and PNG outputs and the manifest, only when every entry is valid; the manifest last, so a
-    run killed in between leaves a manifest whose hashes do not match (refused by readers)."""
+    run killed in between leaves a manifest whose hashes do not match (refused by readers).
+    ``samples_used``: target -> the images its Fishers were computed on, recorded in the manifest's value
+    (the key keeps the number asked for)."""
     check_matrix(long, mean)
     atomic_write_csv(long, out["long"])
     atomic_write_csv(mean.reset_index(), out["mean"])
@@ -185,7 +187,8 @@ def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFra
     else:
         out["std_png"].unlink(missing_ok=True)
     hashes = {name: _sha(out[name]) for name in ("long", "mean", "std")}
-    write_entry(out["manifest"], key, {"sha256": hashes}, "json", provenance(device))
+    value = {"sha256": hashes, **({"fisher_samples_used": samples_used} if samples_used else {})}
+    write_entry(out["manifest"], key, value, "json", provenance(device))
 
 
 def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, arch: str, data_root,
