@@ -113,7 +113,7 @@ def fisher_samples_used(tasks, args, cfgs, fcfg) -> dict[str, int]:
     used = {}
     for target in tasks:
         n = len(fisher_data(target, args.data_root, args.results_dir, cfgs[target.dataset], fcfg.samples, fcfg.split))
-        check_fisher_data(target, n, fcfg.samples, fcfg.split,
+        check_fisher_data(target, n, fcfg.split,
                           fix=f"add images to {target.dataset}'s folders, or use --fisher-split test")
         used[target.name] = n
     return used

@@ -65,7 +65,8 @@ def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: di
                                  "estimator": estimator, "samples": fcfg.samples or "all", "arch": arch,
                                  "git_commit": git_commit()})
     bar.close()
-    print(f"{computed} Fisher(s) computed, {bar.n - computed} read from the cache")
+    total = len(seeds) * len(tasks) ** 2       # not bar.n: a disabled bar (no terminal) counts nothing
+    print(f"{computed} Fisher(s) computed, {total - computed} read from the cache")
     networks = {f"{t}/seed{s}": network_id(e)["run_id"] for (t, s), e in checkpoints.items()}
     return pd.DataFrame(rows), networks
 

@@ -10,15 +10,14 @@ below it stops the step with one line that names the task, the split and the siz
 * dense tasks: a validation and a test split of at least ``MIN_DENSE`` images (a single Taskonomy
   building of a few views leaves the validation split empty);
 * Fisher data: at least ``MIN_FISHER`` images of the target's Fisher split. Fewer than the preset
-  asks for (``--fisher-samples``) is allowed, with one warning line, and the matrix manifest records
-  the number actually used per target (its value, not its key).
+  asks for (``--fisher-samples``) is allowed: the matrix manifest records the number actually used
+  per target (``fisher_samples_used``, in its value; the key keeps the number asked for).
 
 The minimums are deliberately low (a tiny fabricated tree still runs the code path); they catch the
 degenerate splits, not the small ones.
 """
 from __future__ import annotations
 
-from .cache import warn
 from .errors import UserError
 
 MIN_TEST_PER_LABEL = 2
@@ -46,14 +45,11 @@ def check_task_splits(task, splits: dict, *, fix: str) -> None:
                         f"{MIN_VAL} (common/split_checks.py): {fix}")
 
 
-def check_fisher_data(task, n_used: int, n_asked: int | None, split: str, *, fix: str) -> None:
-    """One error line when the Fisher data is below the minimum; one warning when it is fewer than asked for."""
+def check_fisher_data(task, n_used: int, split: str, *, fix: str) -> None:
+    """One error line when the target's Fisher data is below the minimum."""
     if n_used < MIN_FISHER:
         raise UserError(f"{task.name}: its {split} split holds {n_used} image(s) for the Fisher; it needs at least "
                         f"{MIN_FISHER} (common/split_checks.py): {fix}")
-    if n_asked is not None and n_used < n_asked:
-        warn(f"{task.name}: {n_used} of the {n_asked} Fisher samples asked for exist in its {split} split; its "
-             "Fishers use those (the matrix manifest records the number used)")
 
 
 def check_dense_splits(task, splits: dict, *, fix: str) -> None:
