@@ -89,7 +89,10 @@ def add_launcher_flags(p) -> None:
     g.add_argument("--array-parallelism", type=at_least(1), default=64, help="submitit: jobs running at once "
                    "(default: %(default)s; on the local executor: min(this, CPU cores))")
     g.add_argument("--plan", action="store_true", help="print the step's jobs with an estimated cost each "
-                   "and in total (throughput measured now on --device), run nothing")
+                   "and in total (throughputs of --device: measured once, then read from results/throughputs.csv), "
+                   "run nothing")
+    g.add_argument("--remeasure", action="store_true", help="with --plan: time every network on --device again "
+                   "instead of reading its stored throughput")
     g.add_argument("--job", action="append", help=argparse.SUPPRESS)   # a launcher's child: run these jobs only
 
 

@@ -271,17 +271,25 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
     if args.plan:
         import torch
         from .accel import resolve
+        from .complexity import count_macs
         from .device import select_device
-        from .plan import describe, estimate
+        from .plan import _time_steps, describe, estimate, timed_batch
         from .provenance import device_name
+        from .throughputs import StoredThroughputs, throughputs_csv
         device = select_device(args.device)
         listed = jobs()
         workers = _slots(args) if args.launcher != "inline" else 1
         # the precision the jobs will train at: --amp (default on with CUDA) for scripts that train
         amp = resolve(getattr(args, "amp", False), False, device, log=lambda line: None).amp
+        # throughputs measured on this device before are read from results/throughputs.csv (--remeasure: timed again)
+        stored = StoredThroughputs(throughputs_csv(args.results_dir), device_name(device),
+                                   remeasure=getattr(args, "remeasure", False))
         with torch.random.fork_rng():
-            table = estimate(listed, device, amp=amp)
-        print(describe(table, step=step, device_label=device_name(device), workers=workers), flush=True)
+            table = estimate(listed, device, amp=amp, measure=stored.measure_with(_time_steps, timed_batch),
+                             macs_of=stored.macs_with(count_macs))
+        print(describe(table, step=step, device_label=device_name(device), workers=workers)
+              + (f"\n{stored.measured} throughput(s) measured now and stored in {stored.path}" if stored.measured
+                 else f"\nthroughputs read from {stored.path} (--remeasure times them again)"), flush=True)
         return table.assign(step=step)
     if args.job is not None:
         by_name = {j.name: j for j in jobs()}

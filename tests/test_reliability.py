@@ -19,7 +19,7 @@ from common import datasets
 from common.class_names import check_class_names
 from common.dataset_registry import DATASETS, image_folder
 from common.errors import UserError
-from common.tasks import get_task
+from common.tasks import TASKS, Task, get_task
 
 TOY = ("cat", "dog")
 
@@ -203,3 +203,152 @@ def test_ctrl_c_stops_the_local_launcher_at_once(tmp_path):
     time.sleep(3)                             # a job started after the signal would have written by now
     assert not list(tmp_path.glob("*.done")), err
     assert sorted(p.name for p in tmp_path.glob("*.log")) == ["j0.log", "j1.log"]
+
+
+# --------------------------------------------------------------------------- 3. tiny splits
+def run_cli(main, argv, capsys) -> tuple[int, str]:
+    from common import cli
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run(main, argv)
+    return exit_info.value.code, capsys.readouterr().err
+
+
+def test_one_test_image_per_class_is_refused_before_training(toy, tmp_path, monkeypatch, capsys):
+    """Before: trained, and a test accuracy of 1.0 on 2 images was written with its checkpoint."""
+    import train_task
+    toy_tree(toy, per_class=(30, 1))
+    monkeypatch.setitem(TASKS, "toy-0", Task("toy-0", "toy", (("cat",), ("dog",)), False, "2-class"))
+    results = tmp_path / "results"
+    code, err = run_cli(train_task.main, ["--dataset", "toy", "--tasks", "toy-0", "--preset", "smoke", "--seeds", "0",
+                                          "--data-root", str(toy), "--results-dir", str(results)], capsys)
+    assert code == 2 and "Traceback" not in err, err
+    assert "toy-0: its test split has 2 image(s), 1 of label 0 (cat)" in err.strip().splitlines()[-1], err
+    assert not list(results.rglob("seed0.*")), "a checkpoint was written"
+
+
+def test_split_minimums(toy):
+    import torch
+
+    from common.datasets import Split
+    from common.split_checks import check_dense_splits, check_fisher_data, check_task_splits
+    task = Task("toy-0", "toy", (("cat",), ("dog",)), False, "2-class")
+
+    def split(labels):
+        return Split(torch.zeros(len(labels), 3, 32, 32, dtype=torch.uint8), torch.tensor(labels, dtype=torch.int64))
+    ok = split([0, 1] * 6)
+    check_task_splits(task, {"test": ok, "val": split([0, 1])}, fix="")
+    with pytest.raises(UserError, match="validation split has 1 image"):
+        check_task_splits(task, {"test": ok, "val": split([0])}, fix="")
+    with pytest.raises(UserError, match="test split has 12 image"):
+        check_task_splits(task, {"test": split([0] * 11 + [1]), "val": split([0, 1])}, fix="")
+    with pytest.raises(UserError, match="holds 1 image"):
+        check_fisher_data(task, 1, "val", fix="")
+    with pytest.raises(UserError, match="validation split has 0 image"):   # a single Taskonomy building
+        check_dense_splits(task, {"val": [], "test": [1, 2]}, fix="")
+
+
+def test_the_matrix_manifest_records_the_fisher_samples_used(data_root, tmp_path):
+    """Before: the manifest said only the samples asked for (its key: 1000), not the 16 / 64 images used."""
+    import json
+
+    import fisher_distance
+    import train_task_mnist
+    from common import paths
+    common = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(tmp_path), "--seeds", "0",
+              "--tasks", "mnist-0", "mnist-3"]
+    train_task_mnist.main(common)
+    fisher_distance.main([*common, "--fisher-samples", "1000"])
+    out = paths.distance_outputs(tmp_path, "smoke", "smallcnn", "mnist-0-mnist-3", "frechet", "empirical", "_n1000")
+    entry = json.loads(out["manifest"].read_text())
+    assert entry["key"]["fisher"]["samples"] == 1000
+    assert entry["value"]["fisher_samples_used"] == {"mnist-0": 16, "mnist-3": 64}
+
+
+# --------------------------------------------------------------------------- 5, 6. flags, full disk, seeds
+@pytest.mark.parametrize("flags", [["--array-parallelism", "0"], ["--timeout-min", "0"], ["--workers", "-2"],
+                                   ["--workers", "0"], ["--jobs-per-process", "0"], ["--gpus-per-job", "-1"]])
+def test_launcher_flags_are_checked_before_any_work(flags, tmp_path, capsys):
+    """Before: --plan printed an estimate for -2 workers; --array-parallelism 0 submitted nothing;
+    --timeout-min 0 failed every job; --workers 0 was refused after the data was decoded."""
+    import train_task_mnist
+    code, err = run_cli(train_task_mnist.main, ["--preset", "smoke", "--launcher", "local", "--plan", *flags,
+                                                "--results-dir", str(tmp_path)], capsys)
+    assert code == 2 and f"argument {flags[0]}: must be at least" in err, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_out_of_range_seed_is_one_line_before_the_data(tmp_path, capsys, monkeypatch):
+    """Before: an overflow traceback in manual_seed, after the data decode."""
+    import train_task_mnist
+    from common import train_runs
+    monkeypatch.setattr(train_runs, "prepare_inputs", lambda *a: pytest.fail("data read before the seeds were checked"))
+    code, err = run_cli(train_task_mnist.main, ["--preset", "smoke", "--seeds", "99999999999999999999",
+                                                "--results-dir", str(tmp_path)], capsys)
+    assert code == 2 and "--seeds must be at most 2147483647" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("fault", ["torch", "oserror"])
+def test_a_full_disk_is_one_error_line(fault, data_root, tmp_path, capsys, monkeypatch):
+    """Before: torch's RuntimeError from inline_container.cc (printed twice), or an OSError traceback."""
+    import errno
+
+    import torch
+
+    import train_task_mnist
+
+    def full(*args, **kwargs):
+        if fault == "torch":
+            raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 9792 vs 9680")
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "results" / "x.pt"))
+    monkeypatch.setattr(torch, "save", full)
+    code, err = run_cli(train_task_mnist.main, ["--preset", "smoke", "--seeds", "0", "--tasks", "mnist-0",
+                                                "--data-root", str(data_root), "--results-dir",
+                                                str(tmp_path / "results")], capsys)
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert code == 2 and "Traceback" not in err and len(errors) == 1, err
+    assert ("disk is probably full" if fault == "torch" else "no space left on the device holding") in errors[0]
+
+
+# --------------------------------------------------------------------------- 9. --plan from stored throughputs
+def test_plan_reads_stored_throughputs_and_remeasures_when_asked(tmp_path):
+    """Before: every --plan timed every network on the device (692 s for the paper preset on 2 cores)."""
+    import torch
+
+    from common.launch import Job
+    from common.models import build_network
+    from common.plan import Cost, estimate, timed_batch
+    from common.throughputs import StoredThroughputs
+    task = get_task("mnist-0")
+    cost = Cost("smallcnn train", lambda: build_network("smallcnn", task), "smallcnn/mnist/train", "train",
+                1000, 64, 2)
+    jobs = [Job("mnist-0/seed0", lambda: None, lambda: (cost,))]
+    calls = []
+
+    def timer(c, device, amp=False):
+        calls.append(c.measure_key)
+        return 500.0
+    path, cpu = tmp_path / "throughputs.csv", torch.device("cpu")
+    first = estimate(jobs, cpu, measure=StoredThroughputs(path, "cpu A").measure_with(timer, timed_batch))
+    again = StoredThroughputs(path, "cpu A")
+    second = estimate(jobs, cpu, measure=again.measure_with(timer, timed_batch), macs_of=again.macs_with(None))
+    assert calls == ["smallcnn/mnist/train"] and again.measured == 0          # read back, MACs too
+    assert first.seconds.tolist() == second.seconds.tolist() == [2.0]
+    estimate(jobs, cpu, measure=StoredThroughputs(path, "cpu B").measure_with(timer, timed_batch))
+    assert len(calls) == 2                                                   # another device: its own row
+    estimate(jobs, cpu, measure=StoredThroughputs(path, "cpu A", remeasure=True).measure_with(timer, timed_batch))
+    assert len(calls) == 3
+
+
+def test_another_devices_plan_is_not_replaced(tmp_path):
+    """Before: --plan on this CPU overwrote results/paper/plan.csv, the H200's measured plan."""
+    import pandas as pd
+
+    from common.reproduce import plan_path
+    default = tmp_path / "plan.csv"
+    assert plan_path(default, "cpu (2 threads, x86_64)") == default                # none yet
+    pd.DataFrame({"job": ["a"], "device": ["NVIDIA H200"]}).to_csv(default, index=False)
+    assert plan_path(default, "NVIDIA H200") == default
+    mine = plan_path(default, "cpu (2 threads, x86_64)")
+    assert mine != default and mine.parent == default.parent and "cpu" in mine.name
+    assert plan_path(default, "cpu (2 threads, x86_64)", force=True) == default
