@@ -249,7 +249,7 @@ def test_split_minimums(toy):
 
 
 def test_the_matrix_manifest_records_the_fisher_samples_used(data_root, tmp_path):
-    """Before: the manifest said only the samples asked for (its key: 1000), not the 16 / 64 images used."""
+    """Before: the manifest said only the samples asked for (its key: 1000), not the 16 / 80 images used."""
     import json
 
     import fisher_distance
@@ -262,7 +262,7 @@ def test_the_matrix_manifest_records_the_fisher_samples_used(data_root, tmp_path
     out = paths.distance_outputs(tmp_path, "smoke", "smallcnn", "mnist-0-mnist-3", "frechet", "empirical", "_n1000")
     entry = json.loads(out["manifest"].read_text())
     assert entry["key"]["fisher"]["samples"] == 1000
-    assert entry["value"]["fisher_samples_used"] == {"mnist-0": 16, "mnist-3": 64}
+    assert entry["value"]["fisher_samples_used"] == {"mnist-0": 16, "mnist-3": 80}
 
 
 # --------------------------------------------------------------------------- 5, 6. flags, full disk, seeds
@@ -318,6 +318,7 @@ def test_plan_reads_stored_throughputs_and_remeasures_when_asked(tmp_path):
     from common.launch import Job
     from common.models import build_network
     from common.plan import Cost, estimate, timed_batch
+    from common import throughputs
     from common.throughputs import StoredThroughputs
     task = get_task("mnist-0")
     cost = Cost("smallcnn train", lambda: build_network("smallcnn", task), "smallcnn/mnist/train", "train",
@@ -336,6 +337,7 @@ def test_plan_reads_stored_throughputs_and_remeasures_when_asked(tmp_path):
     assert first.seconds.tolist() == second.seconds.tolist() == [2.0]
     estimate(jobs, cpu, measure=StoredThroughputs(path, "cpu B").measure_with(timer, timed_batch))
     assert len(calls) == 2                                                   # another device: its own row
+    throughputs._MEASURED_NOW.clear()                                         # a new process
     estimate(jobs, cpu, measure=StoredThroughputs(path, "cpu A", remeasure=True).measure_with(timer, timed_batch))
     assert len(calls) == 3
 
