@@ -67,6 +67,7 @@ def main(argv=None):
     device = select_device(args.device)
     check_results_dir(args.results_dir)
     prepare_inputs(args, datasets)
+    samples_used = {} if args.plan else fisher_samples_used(tasks, args, cfgs, fcfg)
 
     def job(target, seed):
         def fishers():
@@ -94,7 +95,7 @@ def main(argv=None):
         out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator, suffix)
         title = (f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher on {fcfg.split}, "
                  f"{len(cfg.seeds)} seed(s), preset {args.preset}")
-        write_matrix_outputs(long, mean, std, out, key, title, device)
+        write_matrix_outputs(long, mean, std, out, key, title, device, samples_used=samples_used)
         print(f"\nmean over {len(cfg.seeds)} seed(s) (rows: source, columns: target)")
         print(mean.round(4).to_string())
         print("\nclosest source to each target: " + ", ".join(
@@ -103,6 +104,20 @@ def main(argv=None):
 
     return run_step(args, argv, script=__file__, step=f"step 2, Fishers of {label} ({args.estimator}, {fcfg.split})",
                     jobs=lambda: [job(t, s) for t in tasks for s in cfg.seeds], merge=merge)
+
+
+def fisher_samples_used(tasks, args, cfgs, fcfg) -> dict[str, int]:
+    """Target -> the images its Fishers are computed on, checked against the minimum before any Fisher."""
+    from common.fishers import fisher_data
+    from common.split_checks import check_fisher_data
+    used = {}
+    for target in tasks:
+        n = len(fisher_data(target, args.data_root, args.results_dir, cfgs[target.dataset], fcfg.samples, fcfg.split))
+        check_fisher_data(target, n, fcfg.split,
+                          fix=f"add images to {target.dataset}'s folders, or use --fisher-split test")
+        used[target.name] = n
+    return used
+
 
 if __name__ == "__main__":
     run(main)

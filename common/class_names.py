@@ -10,6 +10,7 @@ decoded, ``common/datasets.py``).
 from __future__ import annotations
 
 import pickle
+import unicodedata
 from pathlib import Path
 
 from .errors import UserError
@@ -46,6 +47,17 @@ def check_class_names(dataset: str, data_root) -> None:
             diff = next((i for i, (a, b) in enumerate(zip(names, expected)) if a != b), min(len(names), len(expected)))
             got = names[diff] if diff < len(names) else "(none)"
             want = expected[diff] if diff < len(expected) else "(none)"
+            if unicodedata.normalize("NFC", got) == unicodedata.normalize("NFC", want):
+                # the same name to the eye, other code points: say which, or the message reads 'café' vs 'café'
+                raise UserError(f"{where}: class {diff} is {_code_points(got)} and the registry (common/"
+                                f"dataset_registry.py, {dataset}) has {_code_points(want)}: the same name in two "
+                                "Unicode forms (decomposed vs composed); rename the folder or the registry's name "
+                                f"to one form (NFC: {unicodedata.normalize('NFC', want)!a})")
             raise UserError(f"{where} names {len(names)} classes, class {diff} '{got}'; the registry "
                             f"(common/dataset_registry.py, {dataset}) has {len(expected)}, class {diff} "
                             f"'{want}': tasks are defined by class ids, so fix the data or the registry")
+
+
+def _code_points(name: str) -> str:
+    """'café' as ``'caf\\xe9' (U+0063 U+0061 U+0066 U+00E9)``: two spellings of one name told apart."""
+    return f"{name!a} ({' '.join(f'U+{ord(c):04X}' for c in name)})"

@@ -53,6 +53,21 @@ def common_parser(doc: str, training: bool = True, launchers: bool = True) -> Pa
     return p
 
 
+def at_least(minimum: int):
+    """argparse type of an integer flag with a lower bound, so that a launcher flag out of range (``--workers
+    0``, ``--array-parallelism 0``, ``--timeout-min 0``) is one line at parse time, before any work or plan."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    parse.__name__ = "int"
+    return parse
+
+
 def add_launcher_flags(p) -> None:
     """The launcher flags of every step script and reproduce.py."""
     g = p.add_argument_group("launchers (how the step's independent jobs run)")
@@ -60,21 +75,24 @@ def add_launcher_flags(p) -> None:
                    help="inline: one process, in order (default); local: subprocesses on this node, one per "
                         "GPU or --workers on CPU; submitit: SLURM jobs through submitit (its local executor "
                         "where there is no SLURM)")
-    g.add_argument("--workers", type=int, help="local: concurrent jobs (default: one per visible GPU, else "
+    g.add_argument("--workers", type=at_least(1), help="local: concurrent jobs (default: one per visible GPU, else "
                    "one per CPU core, the cores shared out)")
-    g.add_argument("--jobs-per-process", type=int, default=1,
+    g.add_argument("--jobs-per-process", type=at_least(1), default=1,
                    help="local/submitit: jobs run one after another in each process (default: %(default)s); "
                         "more saves each job's start-up (≈ 5 s of imports and reads) on steps of short jobs, "
                         "such as the Fishers")
     g.add_argument("--partition", help="submitit: the SLURM partition")
-    g.add_argument("--gpus-per-job", type=int, default=None, help="submitit: GPUs per job (default: 1 with "
+    g.add_argument("--gpus-per-job", type=at_least(0), default=None, help="submitit: GPUs per job (default: 1 with "
                    "--device cuda, else 0)")
-    g.add_argument("--timeout-min", type=int, default=240, help="submitit: time limit per job in minutes "
+    g.add_argument("--timeout-min", type=at_least(1), default=240, help="submitit: time limit per job in minutes "
                    "(default: %(default)s)")
-    g.add_argument("--array-parallelism", type=int, default=64, help="submitit: jobs running at once "
+    g.add_argument("--array-parallelism", type=at_least(1), default=64, help="submitit: jobs running at once "
                    "(default: %(default)s; on the local executor: min(this, CPU cores))")
     g.add_argument("--plan", action="store_true", help="print the step's jobs with an estimated cost each "
-                   "and in total (throughput measured now on --device), run nothing")
+                   "and in total (throughputs of --device: measured once, then read from results/throughputs.csv), "
+                   "run nothing")
+    g.add_argument("--remeasure", action="store_true", help="with --plan: time every network on --device again "
+                   "instead of reading its stored throughput")
     g.add_argument("--job", action="append", help=argparse.SUPPRESS)   # a launcher's child: run these jobs only
 
 
@@ -119,6 +137,28 @@ def run(main, argv=None) -> None:
     except KeyboardInterrupt:
         print("interrupted: finished runs are saved; rerun the same command to resume", file=sys.stderr)
         sys.exit(130)
+    except (OSError, RuntimeError) as exc:
+        reason = write_failure(exc)
+        if reason is None:
+            raise
+        print(f"error: {reason}: free some space there, or pass a --results-dir on another disk, then rerun the same "
+              "command (finished results are kept; files are written atomically, so none is half-written)",
+              file=sys.stderr)
+        sys.exit(2)
+
+
+def write_failure(exc: BaseException) -> str | None:
+    """What a failed write says in one line, when ``exc`` is one: the disk is full (``ENOSPC``, a quota), or
+    torch's writer failed (a ``RuntimeError`` from ``inline_container.cc``, which a full disk gives);
+    None for other errors, which keep their traceback."""
+    import errno
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on the device holding {exc.filename or 'the results'}"
+    text = str(exc)
+    if isinstance(exc, RuntimeError) and ("PytorchStreamWriter" in text or "inline_container" in text):
+        first = text.strip().splitlines()[0][:160] if text.strip() else ""
+        return f"torch could not write a file ({first}); the disk is probably full"
+    return None
 
 
 def dense_parser(doc: str, training: bool = True) -> Parser:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from .errors import UserError
+from .errors import UserError, require
 
 IMAGE_SIZE = 32                       # side of the images every network sees
 RECIPES = ("mnist", "cifar")          # training recipes of common/presets.py (PRESETS[preset][recipe])
@@ -106,23 +106,31 @@ def get_dataset(name: str) -> Dataset:
                         "(register one in common/dataset_registry.py)") from None
 
 
-def _check_registry() -> None:
-    for key, d in DATASETS.items():
-        assert key == d.name, f"dataset registered under '{key}' is named '{d.name}'"
-        assert len(d.classes) >= 2, f"dataset {d.name}: needs at least two classes"
-        assert len(set(d.classes)) == len(d.classes), f"dataset {d.name}: a class name appears twice"
-        assert all(c and "/" not in c for c in d.classes), f"dataset {d.name}: class names must be folder names"
+def _check_registry(datasets: dict[str, Dataset] | None = None) -> None:
+    """The registry's rules, as UserErrors (not asserts: ``python -O`` would skip them)."""
+    fix = "; fix its entry in common/dataset_registry.py"
+    for key, d in (DATASETS if datasets is None else datasets).items():
+        require(key == d.name,
+                f"dataset registered under '{key}' is named '{d.name}'" + fix)
+        require(len(d.classes) >= 2,
+                f"dataset {d.name}: needs at least two classes" + fix)
+        require(len(set(d.classes)) == len(d.classes),
+                f"dataset {d.name}: a class name appears twice" + fix)
+        require(all(c and "/" not in c for c in d.classes),
+                f"dataset {d.name}: class names must be folder names" + fix)
         mean, std = d.normalization
-        assert len(mean) == len(std) == 3 and all(s > 0 for s in std), \
-            f"dataset {d.name}: normalization is ((3 means), (3 positive stds))"
-        assert d.recipe in RECIPES, f"dataset {d.name}: recipe must be one of {RECIPES}"
-        assert d.native_size is None or d.native_size <= IMAGE_SIZE, \
-            f"dataset {d.name}: native_size larger than {IMAGE_SIZE} needs native_size=None (resized)"
-        assert d.torchvision is None or d.torchvision[0] in TORCHVISION_READERS, \
-            f"dataset {d.name}: torchvision reader must be one of {TORCHVISION_READERS}"
-        assert d.folder and PurePath(d.folder).name, f"dataset {d.name}: empty folder"
-        assert d.split_sizes is None or (len(d.split_sizes) == 2 and min(d.split_sizes) > 0), \
-            f"dataset {d.name}: split_sizes is (train, test)"
+        require(len(mean) == len(std) == 3 and all(s > 0 for s in std),
+                f"dataset {d.name}: normalization is ((3 means), (3 positive stds))" + fix)
+        require(d.recipe in RECIPES,
+                f"dataset {d.name}: recipe must be one of {RECIPES}" + fix)
+        require(d.native_size is None or d.native_size <= IMAGE_SIZE,
+                f"dataset {d.name}: native_size larger than {IMAGE_SIZE} needs native_size=None (resized)" + fix)
+        require(d.torchvision is None or d.torchvision[0] in TORCHVISION_READERS,
+                f"dataset {d.name}: torchvision reader must be one of {TORCHVISION_READERS}" + fix)
+        require(d.folder and PurePath(d.folder).name,
+                f"dataset {d.name}: empty folder" + fix)
+        require(d.split_sizes is None or (len(d.split_sizes) == 2 and min(d.split_sizes) > 0),
+                f"dataset {d.name}: split_sizes is (train, test)" + fix)
 
 
 _check_registry()

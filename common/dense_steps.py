@@ -19,6 +19,7 @@ from .io import atomic_write_csv
 from .launch import prepare_inputs
 from .plots import affinity_panels, atlas_map
 from .presets import dense_config
+from .split_checks import check_dense_splits
 
 
 def _resolve(args, training: bool):
@@ -44,6 +45,10 @@ def _resolve(args, training: bool):
 def train_dense_tasks(args) -> pd.DataFrame:
     tasks, label, images, cfg, device = _resolve(args, training=True)
     runs = [(t, s) for t in tasks for s in cfg.seeds]
+    from .dense_data import dense_splits
+    for task in tasks:      # before the first run: an empty split would surface only after training
+        check_dense_splits(task, dense_splits(task, images, args.data_root, paths.data_cache_dir(args.results_dir), cfg),
+                           fix=f"add images (with --images taskonomy: more views, or a second building) to {images}")
     print(f"training {len(runs)} run(s): {cfg.arch} on {label} ({', '.join(t.name for t in tasks)}) from {images} "
           f"images at {cfg.image_size}x{cfg.image_size}, seeds {list(cfg.seeds)}, preset {args.preset}, device {device}")
     for task, seed in tqdm(runs, desc=f"{label} runs", unit="run"):

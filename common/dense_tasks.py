@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .dataset_registry import DATASETS
-from .errors import UserError
+from .errors import UserError, require
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,15 @@ def check_images(tasks: list[DenseTask], images: str) -> None:
 
 
 def _check_registry() -> None:
+    """UserErrors, not asserts (``python -O`` would skip them)."""
+    fix = "; fix it in common/dense_tasks.py"
     for key, t in DENSE_TASKS.items():
-        assert key == t.name, f"dense task registered under '{key}' is named '{t.name}'"
-        assert t.channels in (1, 3), f"dense task {t.name}: channels must be 1 or 3 (grey or RGB PNGs)"
+        require(key == t.name, f"dense task registered under '{key}' is named '{t.name}'" + fix)
+        require(t.channels in (1, 3), f"dense task {t.name}: channels must be 1 or 3 (grey or RGB PNGs)" + fix)
     for set_name, names in DENSE_TASK_SETS.items():
-        assert set_name in DEFAULT_IMAGES, f"dense task set '{set_name}' has no default image source"
+        require(set_name in DEFAULT_IMAGES, f"dense task set '{set_name}' has no default image source" + fix)
         for name in names:
-            assert name in DENSE_TASKS, f"dense task set '{set_name}' names unknown task '{name}'"
+            require(name in DENSE_TASKS, f"dense task set '{set_name}' names unknown task '{name}'" + fix)
 
 
 _check_registry()

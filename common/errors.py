@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 
 class UserError(Exception):
     pass
+
+
+MAX_SEED = 2 ** 31 - 1
 
 
 def positive(name: str, value):
@@ -36,6 +40,9 @@ def check_seeds(seeds) -> tuple[int, ...] | None:
     negative = [s for s in seeds if s < 0]
     if negative:
         raise UserError(f"--seeds must be non-negative, got {negative[0]}")
+    huge = [s for s in seeds if s > MAX_SEED]
+    if huge:   # torch.manual_seed overflows past 2**64 - 1; derived seeds (seed * 1000 + i) need room below
+        raise UserError(f"--seeds must be at most {MAX_SEED} (2**31 - 1), got {huge[0]}")
     repeated = sorted({s for s in seeds if list(seeds).count(s) > 1})
     if repeated:
         raise UserError(f"--seeds lists seed {repeated[0]} more than once; give each seed once")
@@ -61,3 +68,22 @@ def check_results_dir(results_dir) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise UserError(f"--results-dir {results_dir} is not writable; pass a folder you can write to")
     return path
+
+
+def require(condition, message: str) -> None:
+    """A registry rule: a UserError when ``condition`` is false (not an ``assert``, which ``python -O`` skips)."""
+    if not condition:
+        raise UserError(message)
+
+
+def _one_line_hook(kind, exc, tb, _default=sys.excepthook):
+    """An uncaught UserError (e.g. a registry rule broken at import time, before ``cli.run`` can catch it)
+    is one ``error:`` line, like the ones ``cli.run`` prints; everything else is Python's own report."""
+    if issubclass(kind, UserError):
+        print(f"error: {exc}", file=sys.stderr)
+    else:
+        _default(kind, exc, tb)
+
+
+def install_excepthook() -> None:
+    sys.excepthook = _one_line_hook

@@ -65,7 +65,8 @@ def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: di
                                  "estimator": estimator, "samples": fcfg.samples or "all", "arch": arch,
                                  "git_commit": git_commit()})
     bar.close()
-    print(f"{computed} Fisher(s) computed, {bar.n - computed} read from the cache")
+    total = len(seeds) * len(tasks) ** 2       # not bar.n: a disabled bar (no terminal) counts nothing
+    print(f"{computed} Fisher(s) computed, {total - computed} read from the cache")
     networks = {f"{t}/seed{s}": network_id(e)["run_id"] for (t, s), e in checkpoints.items()}
     return pd.DataFrame(rows), networks
 
@@ -168,9 +169,11 @@ def check_matrix(long: pd.DataFrame, mean: pd.DataFrame) -> None:
 
 
 def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFrame, out: dict, key: dict,
-                         title: str, device) -> None:
+                         title: str, device, samples_used: dict[str, int] | None = None) -> None:
     """CSV and PNG outputs and the manifest, only when every entry is valid; the manifest last, so a
-    run killed in between leaves a manifest whose hashes do not match (refused by readers)."""
+    run killed in between leaves a manifest whose hashes do not match (refused by readers).
+    ``samples_used``: target -> the images its Fishers were computed on, recorded in the manifest's value
+    (the key keeps the number asked for)."""
     check_matrix(long, mean)
     atomic_write_csv(long, out["long"])
     atomic_write_csv(mean.reset_index(), out["mean"])
@@ -185,7 +188,8 @@ def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFra
     else:
         out["std_png"].unlink(missing_ok=True)
     hashes = {name: _sha(out[name]) for name in ("long", "mean", "std")}
-    write_entry(out["manifest"], key, {"sha256": hashes}, "json", provenance(device))
+    value = {"sha256": hashes, **({"fisher_samples_used": samples_used} if samples_used else {})}
+    write_entry(out["manifest"], key, value, "json", provenance(device))
 
 
 def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, arch: str, data_root,

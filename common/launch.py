@@ -23,6 +23,7 @@ import io
 import itertools
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -144,7 +145,11 @@ def _run_local(jobs: list[Job], commands: dict[str, list[str]], args, log_dir: P
     print(f"local launcher: {len(jobs)} job(s), {workers} worker(s), "
           + (f"GPUs {', '.join(gpus)}" if gpus else f"{threads} CPU thread(s) each") + f"; logs in {log_dir}")
 
-    def run_one(job: Job) -> int:
+    running: dict[str, subprocess.Popen] = {}
+    stop = threading.Event()          # Ctrl-C: no queued job starts, the running ones are ended
+    lock = threading.Lock()
+
+    def run_one(job: Job) -> int | None:
         if not hasattr(local, "slot"):
             local.slot = next(slots)
         env = dict(os.environ)
@@ -152,20 +157,63 @@ def _run_local(jobs: list[Job], commands: dict[str, list[str]], args, log_dir: P
             env["CUDA_VISIBLE_DEVICES"] = gpus[local.slot % len(gpus)]
         else:
             env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+        if stop.is_set():
+            return None
         with open(log_dir / f"{_slug(job.name)}.log", "w") as log:
-            return subprocess.run(commands[job.name], stdout=log, stderr=subprocess.STDOUT, env=env,
-                                  cwd=ROOT).returncode
+            with lock:
+                if stop.is_set():
+                    return None
+                proc = running[job.name] = subprocess.Popen(commands[job.name], stdout=log, stderr=subprocess.STDOUT,
+                                                            env=env, cwd=ROOT)
+            rc = proc.wait()
+            with lock:
+                running.pop(job.name, None)
+                if rc in (130, -signal.SIGINT):   # Ctrl-C reached the job first: start nothing more
+                    stop.set()
+            return None if stop.is_set() else rc
 
-    failures = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_one, job): job for job in jobs}
+    failures, finished = [], []
+    pool = ThreadPoolExecutor(max_workers=workers)
+    futures = {pool.submit(run_one, job): job for job in jobs}
+    try:
         for future in tqdm(as_completed(futures), total=len(futures), desc="jobs", unit="job"):
             job = futures[future]
             rc = future.result()
-            if rc != 0:
+            if rc == 0:
+                finished.append(job.name)
+            elif rc is not None:
                 log = log_dir / f"{_slug(job.name)}.log"
                 failures.append(Failure(job.name, log, f"exit code {rc}: {_last_line(log)}", _shell(commands[job.name])))
+    except KeyboardInterrupt:
+        _stop_jobs(stop, lock, running, pool)
+        print(f"interrupted: {len(finished)} of {len(jobs)} job(s) finished"
+              + (f" ({', '.join(finished[:6])}{' ...' if len(finished) > 6 else ''})" if finished else "")
+              + f"; the queued ones were not started and the running ones were ended (logs in {log_dir}). "
+              "Rerun the same command to run only the unfinished jobs", file=sys.stderr, flush=True)
+        raise
+    pool.shutdown(wait=True)
     return failures
+
+
+def _stop_jobs(stop: threading.Event, lock: threading.Lock, running: dict[str, subprocess.Popen], pool,
+               grace_s: float = 3.0) -> None:
+    """Ctrl-C on the local launcher: start nothing more, end the running jobs (SIGTERM, then SIGKILL after
+    ``grace_s``), and return at once. A job killed mid-write leaves no file: every write is atomic."""
+    import time
+    with lock:
+        stop.set()
+        procs = list(running.values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + grace_s
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _run_submitit(jobs: list[Job], commands: dict[str, list[str]], args, log_dir: Path) -> list[Failure]:
@@ -223,17 +271,25 @@ def run_step(args, argv: list[str] | None, *, script: str, step: str, jobs: Call
     if args.plan:
         import torch
         from .accel import resolve
+        from .complexity import count_macs
         from .device import select_device
-        from .plan import describe, estimate
+        from .plan import _time_steps, describe, estimate, timed_batch
         from .provenance import device_name
+        from .throughputs import StoredThroughputs, throughputs_csv
         device = select_device(args.device)
         listed = jobs()
         workers = _slots(args) if args.launcher != "inline" else 1
         # the precision the jobs will train at: --amp (default on with CUDA) for scripts that train
         amp = resolve(getattr(args, "amp", False), False, device, log=lambda line: None).amp
+        # throughputs measured on this device before are read from results/throughputs.csv (--remeasure: timed again)
+        stored = StoredThroughputs(throughputs_csv(args.results_dir), device_name(device),
+                                   remeasure=getattr(args, "remeasure", False))
         with torch.random.fork_rng():
-            table = estimate(listed, device, amp=amp)
-        print(describe(table, step=step, device_label=device_name(device), workers=workers), flush=True)
+            table = estimate(listed, device, amp=amp, measure=stored.measure_with(_time_steps, timed_batch),
+                             macs_of=stored.macs_with(count_macs))
+        print(describe(table, step=step, device_label=device_name(device), workers=workers)
+              + (f"\n{stored.measured} throughput(s) measured now and stored in {stored.path}" if stored.measured
+                 else f"\nthroughputs read from {stored.path} (--remeasure times them again)"), flush=True)
         return table.assign(step=step)
     if args.job is not None:
         by_name = {j.name: j for j in jobs()}

@@ -62,6 +62,11 @@ def task_sizes(task: Task, cfg: TrainConfig) -> dict[str, int]:
             "val": cap(n_train_all * cfg.val_fraction, cfg.max_eval), "test": cap(n_test, cfg.max_eval)}
 
 
+def timed_batch(cost: Cost, device: torch.device) -> int:
+    """The batch ``_time_steps`` times: the job's own on a GPU, at most 16 images on a CPU (seconds, not minutes)."""
+    return cost.batch_size if device.type == "cuda" else min(cost.batch_size, 16)
+
+
 def _time_steps(cost: Cost, device: torch.device, amp: bool = False) -> float:
     """Images per second of ``cost.kind`` steps on ``device`` (one warm-up step first); training steps
     under bf16 autocast when ``amp`` (what ``--amp`` does to the job), Fisher passes always fp32."""
@@ -70,7 +75,7 @@ def _time_steps(cost: Cost, device: torch.device, amp: bool = False) -> float:
     from .train import prepare
     steps = 10 if device.type == "cuda" else 3     # GPU steps take milliseconds: time more of them
     net = prepare(cost.network(), device)
-    batch = cost.batch_size if device.type == "cuda" else min(cost.batch_size, 16)
+    batch = timed_batch(cost, device)
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 3, 32, 32, generator=gen).to(device).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, cost.num_classes, (batch,), generator=gen).to(device)
@@ -103,7 +108,7 @@ def _time_steps(cost: Cost, device: torch.device, amp: bool = False) -> float:
 
 
 def estimate(jobs, device: torch.device, measure: Callable[..., float] = _time_steps,
-             amp: bool = False) -> pd.DataFrame:
+             amp: bool = False, macs_of: Callable[[Cost], int] | None = None) -> pd.DataFrame:
     """One row per (job, cost part): MACs per image, images, measured images/s, estimated seconds,
     and the precision the part runs at (``amp``: the run trains under bf16 autocast, ``accel.resolve``)."""
     speed: dict[tuple[str, bool], float] = {}
@@ -116,7 +121,7 @@ def estimate(jobs, device: torch.device, measure: Callable[..., float] = _time_s
             if key not in speed:
                 speed[key] = measure(cost, device, amp=bf16)
             if cost.measure_key not in macs:
-                macs[cost.measure_key] = count_macs(cost.network())
+                macs[cost.measure_key] = macs_of(cost) if macs_of else count_macs(cost.network())
             ips = speed[key] / cost.multiplier
             seconds = (cost.images + EVAL_COST * cost.eval_images) / ips
             rows.append({"job": job.name, "part": cost.label, "macs_m": macs[cost.measure_key] * cost.multiplier / 1e6,
@@ -136,7 +141,7 @@ def describe(table: pd.DataFrame, *, step: str, device_label: str, workers: int)
     loads = [0.0] * max(1, workers)
     for s in sorted(per_job, reverse=True):
         loads[loads.index(min(loads))] += s
-    return (f"{step}: {len(per_job)} job(s) on {device_label} (throughput measured now, images estimated "
+    return (f"{step}: {len(per_job)} job(s) on {device_label} (throughputs measured on it, images estimated "
             f"from the split sizes)\n{shown.to_string(index=False)}\n"
             f"total: {total / 3600:.2f} device-hours ({total:.0f} s); with {workers} worker(s) about "
             f"{max(loads) / 3600:.2f} h wall")

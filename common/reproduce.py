@@ -11,7 +11,7 @@ from typing import Callable
 
 from . import paths
 from .cache import computed_count, fingerprint, reused_under
-from .datasets import check_data, data_identity
+from .datasets import check_data, check_data_root, data_identity
 from .errors import UserError, check_results_dir, check_seeds
 from .io import atomic_write_json
 from .cli import launcher_argv
@@ -44,6 +44,7 @@ def check_inputs(args) -> dict[str, str]:
     from .device import select_device
     check_results_dir(args.results_dir)
     check_seeds(args.seeds)
+    check_data_root(args.data_root)     # a mistyped root is an error, not every step skipped
     select_device(args.device)
     available = {}
     for dataset in DATASETS:
@@ -63,7 +64,7 @@ def check_inputs(args) -> dict[str, str]:
 def step_argv(step: Step, args) -> list[str]:
     argv = list(step.argv) + ["--preset", args.preset, "--results-dir", str(args.results_dir)]
     if step.jobs:
-        argv += launcher_argv(args) + (["--plan"] if args.plan else [])
+        argv += launcher_argv(args) + (["--plan"] if args.plan else []) + (["--remeasure"] if args.remeasure else [])
     if step.shared:
         argv += ["--data-root", str(args.data_root), "--device", args.device]
         if args.seeds:
@@ -145,8 +146,14 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
 
 
 def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None:
-    """--plan: every job step's plan (no data needed, nothing run), then the total."""
+    """--plan: every job step's plan (no data needed, nothing run), then the total. The plan goes to
+    ``plan.csv`` unless that holds another device's plan (a measured result, e.g. the H200's): then to
+    ``plan_<device>.csv`` beside it, unless --force."""
     import pandas as pd
+    from .device import select_device
+    from .provenance import device_name
+    device = device_name(select_device(args.device))
+    out = plan_path(paths.plan_csv(args.results_dir, args.preset), device, force=args.force)
     tables = []
     for step in steps:
         if not step.jobs:
@@ -156,13 +163,29 @@ def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None
         if table is not None and len(table):
             tables.append(table.assign(step=step.name))   # reproduce's names are unique (3b and 3c share targets)
     if tables:
-        from .device import select_device
         from .io import atomic_write_csv
-        from .provenance import device_name, git_commit
+        from .provenance import git_commit
         table = pd.concat(tables, ignore_index=True)
-        table = table.assign(device=device_name(select_device(args.device)), git_commit=git_commit(),
-                             date=time.strftime("%Y-%m-%d"))
-        out = paths.plan_csv(args.results_dir, args.preset)
+        table = table.assign(device=device, git_commit=git_commit(), date=time.strftime("%Y-%m-%d"))
         atomic_write_csv(table, out)
         print(f"\nall planned steps: {table.seconds.sum() / 3600:.2f} device-hours (the NAS steps of one target wait "
               f"for the full-space searches of its closest tasks, so steps run one after another); plan: {out}")
+
+
+def plan_path(default: Path, device: str, *, force: bool = False) -> Path:
+    """Where this device's plan goes: ``default`` when it is absent, this device's or --force; else a file of
+    its own beside it, so that a plan measured on one device is never replaced by another's estimates."""
+    import re
+
+    import pandas as pd
+    try:
+        devices = set(pd.read_csv(default, usecols=["device"]).device.astype(str))
+    except (OSError, ValueError):
+        return default
+    if force or devices <= {device}:
+        return default
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", device).strip("-").lower()
+    mine = default.with_name(f"{default.stem}_{slug}{default.suffix}")
+    print(f"{default} holds the plan measured on {', '.join(sorted(devices))}; this one ({device}) goes to {mine} "
+          "(--force replaces it)", flush=True)
+    return mine

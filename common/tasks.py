@@ -14,10 +14,11 @@ To add a task, add one ``Task(...)`` line to ``TASKS`` below; to add a task set,
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import asdict, dataclass
 
 from .dataset_registry import DATASETS
-from .errors import UserError
+from .errors import UserError, require
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,11 @@ class Task:
             if isinstance(c, str):
                 if c not in classes:
                     raise UserError(f"task {self.name}: {self.dataset} has no class '{c}'; its classes: "
-                                    f"{', '.join(classes)}")
+                                    f"{', '.join(classes)} (fix the task in common/tasks.py)")
                 return classes.index(c)
+            if not 0 <= int(c) < len(classes):
+                raise UserError(f"task {self.name}: class id {c} is outside {self.dataset}'s classes 0..{len(classes) - 1}; "
+                                "fix its groups in common/tasks.py")
             return int(c)
         object.__setattr__(self, "groups", tuple(tuple(class_id(c) for c in g) for g in self.groups))
 
@@ -117,8 +121,10 @@ def get_task(name: str) -> Task:
     try:
         return TASKS[name]
     except KeyError:
+        close = difflib.get_close_matches(name, [*TASKS, *TASK_SETS], n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
         raise UserError(
-            f"unknown task '{name}'; known tasks: {', '.join(TASKS)}; "
+            f"unknown task '{name}'; {hint}known tasks: {', '.join(TASKS)}; "
             f"task sets: {', '.join(TASK_SETS)} (add one in common/tasks.py)") from None
 
 
@@ -151,20 +157,26 @@ def train_script(dataset: str) -> str:
     return DATASETS[dataset].train_script
 
 
-def _check_registry() -> None:
-    for key, t in TASKS.items():
-        assert key == t.name, f"task registered under '{key}' is named '{t.name}'"
+def _check_registry(tasks: dict[str, Task] | None = None, task_sets: dict[str, tuple[str, ...]] | None = None) -> None:
+    """The registry's rules, as UserErrors (not asserts: ``python -O`` would skip them and train a broken task)."""
+    tasks = TASKS if tasks is None else tasks
+    task_sets = TASK_SETS if task_sets is None else task_sets
+    fix = "fix it in common/tasks.py"
+    for key, t in tasks.items():
+        require(key == t.name, f"task registered under '{key}' is named '{t.name}'; {fix}")
         n = len(DATASETS[t.dataset].classes)
         flat = [c for g in t.groups for c in g]
-        assert flat and all(0 <= c < n for c in flat), f"task {t.name}: class ids must be in [0, {n})"
-        assert len(flat) == len(set(flat)), f"task {t.name}: a class appears in two groups"
-        assert all(g for g in t.groups), f"task {t.name}: empty group"
-        assert t.num_classes >= 2, f"task {t.name}: needs at least two labels"
-        assert not (t.other and len(flat) == n), f"task {t.name}: 'other' is empty"
-    for set_name, names in TASK_SETS.items():
-        assert set_name not in TASKS, f"task set '{set_name}' shadows a task"
+        require(flat and all(0 <= c < n for c in flat), f"task {t.name}: class ids must be in [0, {n}); {fix}")
+        require(len(flat) == len(set(flat)), f"task {t.name}: a class appears in two groups; {fix}")
+        require(all(g for g in t.groups), f"task {t.name}: empty group; {fix}")
+        require(t.num_classes >= 2, f"task {t.name}: needs at least two labels (has {t.num_classes}: add a group "
+                                    f"or other=True); {fix}")
+        require(not (t.other and len(flat) == n), f"task {t.name}: 'other' is empty (every class is named); "
+                                                  f"set other=False; {fix}")
+    for set_name, names in task_sets.items():
+        require(set_name not in tasks, f"task set '{set_name}' shadows a task; rename it in common/tasks.py")
         for name in names:
-            assert name in TASKS, f"task set '{set_name}' names unknown task '{name}'"
+            require(name in tasks, f"task set '{set_name}' names unknown task '{name}'; {fix}")
 
 
 _check_registry()

@@ -9,12 +9,14 @@ from tqdm import tqdm
 from . import paths
 from .accel import from_args
 from .checkpoints import collect_metrics, train_or_load
+from .data import task_splits
 from .device import select_device
 from .errors import UserError, check_results_dir, check_seeds, positive
 from .launch import Job, prepare_inputs, run_step
 from .plan import Cost, task_sizes
 from .models import build_network, count_parameters
 from .presets import train_config
+from .split_checks import check_task_splits
 from .tasks import resolve_tasks, tasks_of_dataset
 
 
@@ -31,6 +33,12 @@ def train_tasks(dataset: str, args, argv=None, *, script: str) -> pd.DataFrame |
     check_results_dir(args.results_dir)
     runs = [(t, s) for t in tasks for s in cfg.seeds]
     prepare_inputs(args, [dataset])
+    if not args.plan:       # the splits each run trains and tests on, checked before the first run
+        for task in tasks:
+            check_task_splits(task, task_splits(task, args.data_root, paths.data_cache_dir(args.results_dir),
+                                                val_fraction=cfg.val_fraction, split_seed=cfg.split_seed,
+                                                max_train=cfg.max_train, max_eval=cfg.max_eval),
+                              fix=f"add images to {dataset}'s folders, or define the task with more classes per label")
     accel = from_args(args, device)
 
     def train(task, seed, log=None):
