@@ -64,7 +64,7 @@ def check_inputs(args) -> dict[str, str]:
 def step_argv(step: Step, args) -> list[str]:
     argv = list(step.argv) + ["--preset", args.preset, "--results-dir", str(args.results_dir)]
     if step.jobs:
-        argv += launcher_argv(args) + (["--plan"] if args.plan else []) + (["--remeasure"] if args.remeasure else [])
+        argv += launcher_argv(args) + (["--plan"] if args.plan else []) + (["--remeasure"] if getattr(args, "remeasure", False) else [])
     if step.shared:
         argv += ["--data-root", str(args.data_root), "--device", args.device]
         if args.seeds:
