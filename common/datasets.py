@@ -181,14 +181,18 @@ def check_data(dataset: str, data_root) -> None:
 DEFAULT_DATA_ROOT = "./data"     # the flag's default: where torchvision may download
 
 
-def check_data_root(data_root, dataset: str = "the") -> None:
+def check_data_root(data_root, dataset: str | None = None) -> None:
     """A --data-root named explicitly must exist: a mistyped one would otherwise have torchvision create
     empty folders in it while trying (and, offline, failing) to download."""
     root = Path(data_root).expanduser()
-    if not root.is_dir() and Path(data_root) != Path(DEFAULT_DATA_ROOT):
-        raise UserError(f"{dataset} train data not found under {root.resolve()}: --data-root {data_root} "
-                        f"{'is not a folder' if root.exists() else 'does not exist'}; pass the folder that holds "
-                        "the datasets (offline here: --data-root ../shared/data)")
+    if root.is_dir() or Path(data_root) == Path(DEFAULT_DATA_ROOT):
+        return
+    missing = f"--data-root {data_root} {'is not a folder' if root.exists() else 'does not exist'}"
+    if dataset is not None and get_dataset(dataset).torchvision is None:     # a user's folder
+        raise UserError(f"{dataset} train images not found: put them at {where(dataset, 'train', root.resolve())} "
+                        f"(one folder per class); {missing}")
+    raise UserError(f"{dataset or 'the'} train data not found under {root.resolve()}: {missing}; pass the folder "
+                    "that holds the datasets (offline here: --data-root ../shared/data)")
 
 
 def _image_folder_files(source: Path) -> list[Path]:

@@ -11,7 +11,7 @@ from typing import Callable
 
 from . import paths
 from .cache import computed_count, fingerprint, reused_under
-from .datasets import check_data, check_data_root, data_identity
+from .datasets import check_data, data_identity
 from .errors import UserError, check_results_dir, check_seeds
 from .io import atomic_write_json
 from .cli import launcher_argv
@@ -44,7 +44,6 @@ def check_inputs(args) -> dict[str, str]:
     from .device import select_device
     check_results_dir(args.results_dir)
     check_seeds(args.seeds)
-    check_data_root(args.data_root)     # a mistyped root is an error, not every step skipped
     select_device(args.device)
     available = {}
     for dataset in DATASETS:
@@ -64,7 +63,7 @@ def check_inputs(args) -> dict[str, str]:
 def step_argv(step: Step, args) -> list[str]:
     argv = list(step.argv) + ["--preset", args.preset, "--results-dir", str(args.results_dir)]
     if step.jobs:
-        argv += launcher_argv(args) + (["--plan"] if args.plan else []) + (["--remeasure"] if args.remeasure else [])
+        argv += launcher_argv(args) + (["--plan"] if args.plan else []) + (["--remeasure"] if getattr(args, "remeasure", False) else [])
     if step.shared:
         argv += ["--data-root", str(args.data_root), "--device", args.device]
         if args.seeds:

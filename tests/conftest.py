@@ -5,6 +5,7 @@ import os
 import pickle
 import struct
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ["FTD_OFFLINE"] = "1"  # never download in tests
+# --plan's stored throughputs go to a temp file, never to the committed results/throughputs.csv
+os.environ["FTD_THROUGHPUTS"] = os.path.join(tempfile.mkdtemp(prefix="ftd-throughputs-"), "throughputs.csv")
 
 CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer",
                  "dog", "frog", "horse", "ship", "truck")
