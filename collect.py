@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.cli import Parser, run
+from common.run.cli import Parser, run
 from common.presets import PRESET_NAMES
 
 
@@ -24,9 +24,9 @@ def main(argv=None):
     p.add_argument("--no-readme", action="store_true", help="write REPORT.md only")
     args = p.parse_args(argv)
 
-    from common.collect import fill
-    from common.io import atomic_write_text
-    from common.report import write_report
+    from common.report.blocks import fill
+    from common.store.io import atomic_write_text
+    from common.report.document import write_report
 
     readme = Path(args.readme)
     if not args.no_readme:

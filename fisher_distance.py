@@ -5,14 +5,14 @@
     python fisher_distance.py --tasks mnist-0 mnist-3 cifar10-3 --estimator mc
 
 F_a = Fisher of N_a (trained on task a) on task b's test data, F_b = Fisher of N_b on the same
-data, same arch and seed; both normalised to unit trace (see common/distance.py for the formulas).
+data, same arch and seed; both normalised to unit trace (see common/fisher/distance.py for the formulas).
 Needs the checkpoints of step 1 (train_task_*.py with the same --preset/--arch/--seeds).
 Writes results/<preset>/distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv and
 _{mean,std}.png; Fishers are cached under results/<preset>/fisher/ (a rerun computes none).
 """
-from common.cli import common_parser, run
-from common.errors import UserError, check_results_dir, check_seeds, finite_positive, positive
-from common.names import DISTANCE_NAMES, ESTIMATOR_NAMES
+from common.run.cli import common_parser, run
+from common.run.errors import UserError, check_results_dir, check_seeds, finite_positive, positive
+from common.run.names import DISTANCE_NAMES, ESTIMATOR_NAMES
 from common.presets import FISHER_SPLITS, fisher_config, train_configs
 from common.tasks import TASK_SETS, resolve_tasks, tasks_label
 
@@ -33,19 +33,19 @@ def main(argv=None):
                    help="the targets' split the Fishers are computed on: test (as the papers, for the figures) or "
                         "val (no test label is read: the matrix that nas_fuse.py requires) (default: %(default)s)")
     p.add_argument("--sigma2", type=float, help="logdet, logdet-layer: sigma^2 > 0 added to each entry "
-                   "(default: common/distance.py's DEFAULT_SIGMA2, as in the reference code)")
+                   "(default: common/fisher/distance.py's DEFAULT_SIGMA2, as in the reference code)")
     args = p.parse_args(argv)
 
     # torch and the Fisher code are imported only now, so that --help answers at once
     from dataclasses import replace
 
-    from common.device import select_device
-    from common.distance import DEFAULT_SIGMA2
-    from common.ftd import distance_table, fisher_job, matrix_key, mean_std_matrices, variant, write_matrix_outputs
-    from common.launch import Job, prepare_inputs, run_step
-    from common.models import build_network
-    from common.paths import distance_outputs
-    from common.plan import Cost, task_sizes
+    from common.run.device import select_device
+    from common.fisher.distance import DEFAULT_SIGMA2
+    from common.fisher.matrices import distance_table, fisher_job, matrix_key, mean_std_matrices, variant, write_matrix_outputs
+    from common.run.launch import Job, prepare_inputs, run_step
+    from common.networks.models import build_network
+    from common.store.paths import distance_outputs
+    from common.run.plan import Cost, task_sizes
 
     if args.sigma2 is None:
         args.sigma2 = DEFAULT_SIGMA2

@@ -21,9 +21,9 @@ and retrainings are skipped on rerun (--force redoes them). The common flags mea
 """
 from dataclasses import replace
 
-from common.cli import common_parser, parameter_count, run
-from common.errors import UserError, check_results_dir, check_seeds, positive
-from common.names import DISTANCE_NAMES, ESTIMATOR_NAMES, NAS_SPACE_NAMES
+from common.run.cli import common_parser, parameter_count, run
+from common.run.errors import UserError, check_results_dir, check_seeds, positive
+from common.run.names import DISTANCE_NAMES, ESTIMATOR_NAMES, NAS_SPACE_NAMES
 from common.presets import NAS_PRESETS, train_config
 from common.tasks import TASK_SETS, get_task
 
@@ -54,11 +54,11 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     # torch and the NAS code are imported only now, so that --help answers at once
-    from common.accel import from_args
-    from common.device import select_device
-    from common.launch import Job, prepare_inputs, run_step
-    from common.nas_runs import nas_methods, run_nas
-    from common.plan import nas_costs
+    from common.training.accel import from_args
+    from common.run.device import select_device
+    from common.run.launch import Job, prepare_inputs, run_step
+    from common.nas.runs import nas_methods, run_nas
+    from common.run.plan import nas_costs
     if args.task_set and args.tasks:
         raise UserError("give either --task-set or --baselines/--tasks, not both")
     target = get_task(args.target)

@@ -8,12 +8,12 @@ head for b and is fine-tuned on a small fixed budget of b's training images (pre
 1 epoch); the same budget from scratch is the baseline; gain = test accuracy fine-tuned - scratch.
 Per target, the Spearman correlation over its sources of -d(a->b) (fisher_distance.py's matrix,
 same preset and arch) with the gain, and of LEEP (a cheap transferability score from the same
-networks, common/transfer.py) with the gain. Needs step 1's checkpoints and step 2's matrix.
+networks, common/transfer_learning/runs.py) with the gain. Needs step 1's checkpoints and step 2's matrix.
 Writes results/<preset>/transfer/<arch>/<set>_{pairs,correlations}.csv, _correlations.md and
 _scatter.png; one keyed JSON per run under transfer/<arch>/runs/ (a rerun trains nothing).
 """
-from common.cli import common_parser, run
-from common.errors import UserError, check_results_dir, check_seeds, positive
+from common.run.cli import common_parser, run
+from common.run.errors import UserError, check_results_dir, check_seeds, positive
 from common.tasks import TASK_SETS, resolve_tasks, tasks_label
 
 
@@ -28,18 +28,18 @@ def main(argv=None):
 
     import pandas as pd
 
-    from common import paths
-    from common.checkpoints import verify_checkpoints
-    from common.accel import from_args
-    from common.device import select_device
-    from common.distance import DEFAULT_SIGMA2
-    from common.ftd import read_mean_matrix, variant
-    from common.launch import Job, prepare_inputs, run_step
-    from common.models import build_network
-    from common.plan import Cost
+    from common.store import paths
+    from common.training.checkpoints import verify_checkpoints
+    from common.training.accel import from_args
+    from common.run.device import select_device
+    from common.fisher.distance import DEFAULT_SIGMA2
+    from common.fisher.matrices import read_mean_matrix, variant
+    from common.run.launch import Job, prepare_inputs, run_step
+    from common.networks.models import build_network
+    from common.run.plan import Cost
     from common.presets import TRANSFER_PRESETS, fisher_config, train_configs
-    from common.transfer import budget_variant, transfer_run
-    from common.transfer_report import correlations, pair_table, write_outputs
+    from common.transfer_learning.runs import budget_variant, transfer_run
+    from common.transfer_learning.table import correlations, pair_table, write_outputs
 
     if args.task_set and args.tasks:
         raise UserError("give either --task-set or --tasks, not both")

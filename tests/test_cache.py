@@ -1,4 +1,4 @@
-"""The keyed cache (common/cache.py) and atomic writes (common/io.py), and recovery from damaged
+"""The keyed cache (common/store/cache.py) and atomic writes (common/store/io.py), and recovery from damaged
 derived files in the scripts: an unreadable file is recomputed with one warning line."""
 import json
 import os
@@ -11,8 +11,10 @@ import torch
 
 import fisher_distance
 import train_task_mnist
-from common import cache, datasets, paths
-from common.errors import UserError
+from common.store import cache
+from common.data import decode as datasets
+from common.store import paths
+from common.run.errors import UserError
 from conftest import ROOT, make_mnist
 
 
@@ -74,13 +76,13 @@ def test_code_version_follows_the_source():
 
 def test_code_version_hashes_the_code_that_runs_not_a_later_edit(tmp_path):
     """A module file edited while a run is going must not re-key that run's results: the hash is of
-    the bytes the process executed (common/sources.py). A new process sees the edit."""
+    the bytes the process executed (common/store/sources.py). A new process sees the edit."""
     import shutil
     shutil.copytree(ROOT / "common", tmp_path / "common", ignore=shutil.ignore_patterns("__pycache__"))
     script = ("import hashlib, pathlib, sys\n"
-              "from common import cache, fisher\n"
+              "from common.store import cache\nimport common.fisher.estimators\n"
               "before = cache.code_version('fisher')\n"
-              "path = pathlib.Path('common/fisher.py')\n"
+              "path = pathlib.Path('common/fisher/estimators.py')\n"
               "original = path.read_bytes()\n"
               "expected = hashlib.sha256(b'fisher\\0' + original + b'\\0').hexdigest()[:16]\n"
               "path.write_bytes(original + b'\\n# edited while running\\n')\n"
@@ -89,7 +91,7 @@ def test_code_version_hashes_the_code_that_runs_not_a_later_edit(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.stdout.split() == ["True", "True"], out.stderr[-2000:]
-    again = subprocess.run([sys.executable, "-c", "from common import cache; print(cache.code_version('fisher'))"],
+    again = subprocess.run([sys.executable, "-c", "from common.store import cache; print(cache.code_version('fisher'))"],
                            cwd=tmp_path, env=env, capture_output=True, text=True)
     assert again.stdout.strip() not in ("", cache.code_version("fisher"))      # a new process: the edited file
 
@@ -97,13 +99,13 @@ def test_code_version_hashes_the_code_that_runs_not_a_later_edit(tmp_path):
 def test_a_kill_during_a_write_keeps_the_old_file_and_the_next_write_cleans_up(tmp_path):
     path = tmp_path / "out.json"
     path.write_text('{"old": true}')
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from common.io import atomic_write_json; "
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from common.store.io import atomic_write_json; "
             f"atomic_write_json({{'new': True}}, {str(path)!r})")
     r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "FTD_KILL_AT_WRITE": "1"})
     assert r.returncode == -9
     assert json.loads(path.read_text()) == {"old": True}
     assert len(list(tmp_path.glob(".out.json.*.tmp"))) == 1                   # the complete temp, not renamed
-    from common.io import atomic_write_json
+    from common.store.io import atomic_write_json
     atomic_write_json({"new": True}, path)
     assert json.loads(path.read_text()) == {"new": True} and not list(tmp_path.glob("*.tmp"))
 
@@ -153,8 +155,8 @@ def test_damaged_files_are_recomputed_by_the_scripts(data_root, tmp_path, capsys
 
 
 def test_the_decoding_code_is_part_of_every_data_identity(tmp_path, monkeypatch):
-    """Editing common/datasets.py (normalisation, padding) makes everything trained on the data stale."""
-    from common.checkpoints import checkpoint_key
+    """Editing common/data/decode.py (normalisation, padding) makes everything trained on the data stale."""
+    from common.training.checkpoints import checkpoint_key
     from common.presets import train_config
     from common.tasks import get_task
     root = tmp_path / "data"

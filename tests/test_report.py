@@ -1,4 +1,4 @@
-"""The claims (common/claims.py), the generated report blocks (common/report.py), the README
+"""The claims (common/report/claims.py), the generated report blocks (common/report/tables.py), the README
 collector (collect.py) and reproduce.py's runner."""
 import itertools
 import json
@@ -13,10 +13,11 @@ import torch
 
 import collect
 import reproduce
-from common import claims, paths
-from common.collect import block_names, fill
-from common.consistency import architecture_agreement
-from common.report import blocks
+from common.report import claims
+from common.store import paths
+from common.report.blocks import block_names, fill
+from common.studies.consistency import architecture_agreement
+from common.report.document import blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"
@@ -146,8 +147,8 @@ def golden_tree(root: Path) -> None:
                   "macs_m": 1.0, "images": 100,
                   "images_per_s": 10.0, "seconds": [3600.0, 1800.0, 7200.0, 360.0], "device": "cpu (2 threads)",
                   "git_commit": "abc1234", "date": "2026-11-28"}).to_csv(paths.plan_csv(root, "cpu"), index=False)
-    # transfer.py's tables for the mnist set (common/transfer_report.py on constructed runs)
-    from common.transfer_report import correlations, pair_table
+    # transfer.py's tables for the mnist set (common/transfer_learning/table.py on constructed runs)
+    from common.transfer_learning.table import correlations, pair_table
     runs = pd.DataFrame([{"source": "scratch", "target": t, "seed": 0, "test_acc": 0.5} for t in TASKS]
                         + [{"source": a, "target": b, "seed": 0, "test_acc": 0.5 + 0.1 * (1 - m), "leep": -m}
                            for (a, b), m in zip(itertools.permutations(TASKS, 2), itertools.cycle([0.2, 0.4, 0.9]))])
@@ -166,7 +167,7 @@ def golden_tree(root: Path) -> None:
     pd.DataFrame({"task": dense, "x": [0, 1, 0, 1], "y": [0, 0, 1, 1], "stress": 0.125}).to_csv(out["atlas_csv"], index=False)
     pd.DataFrame({"task": np.repeat(dense, 2), "seed": [0, 1] * 4, "test_mse": [0.01, 0.02, 0.03, 0.05, 0.1, 0.1, 0.2, 0.4],
                   "test_mse_mean_target": 0.06}).to_csv(paths.dense_train_metrics(root, "cpu", "convae", "cifar10"), index=False)
-    from common.dense_transfer import DENSE_SCORES
+    from common.dense.transfer_runs import DENSE_SCORES
     dense_runs = pd.DataFrame([{"source": "scratch", "target": t, "seed": 0, "neg_test_mse": -0.05} for t in dense]
                               + [{"source": a, "target": b, "seed": 0, "neg_test_mse": -0.05 + 0.01 * (1 - m), "zero_shot": -m}
                                  for (a, b), m in zip(itertools.permutations(dense, 2), itertools.cycle([0.2, 0.4, 0.9]))])
@@ -285,9 +286,9 @@ def test_reproduce_log_keeps_the_time_of_the_run_that_computed(tmp_path, capsys)
     find them done (the report's wall-time table); a rerun that computes something replaces it."""
     import time
     from argparse import Namespace
-    from common.cache import cached
-    from common.reproduce import run_steps
-    from common.reproduce_plan import Step
+    from common.store.cache import cached
+    from common.run.pipeline import run_steps
+    from common.run.steps import Step
     args = Namespace(preset="smoke", results_dir=str(tmp_path), data_root=str(tmp_path), device="cpu", seeds=None,
                      force=False, launcher="inline", plan=False)
     step = Step("train", "1z. a step", "fake", (), ())
@@ -313,10 +314,10 @@ def test_reproduce_log_counts_what_a_step_computed_and_reused(tmp_path, capsys, 
     """Each log entry says how many results the step computed and how many of an earlier run it reused
     (older than this process); both > 0 is a partial entry. Device and threads are per entry."""
     from argparse import Namespace
-    from common import cache
-    from common.cache import cached
-    from common.reproduce import run_steps
-    from common.reproduce_plan import Step
+    from common.store import cache
+    from common.store.cache import cached
+    from common.run.pipeline import run_steps
+    from common.run.steps import Step
     args = Namespace(preset="smoke", results_dir=str(tmp_path), data_root=str(tmp_path), device="cpu", seeds=None,
                      force=False, launcher="inline", plan=False)
     step = Step("train", "1z. a step", "fake", (), ())
@@ -345,8 +346,8 @@ def test_reproduce_log_counts_what_a_step_computed_and_reused(tmp_path, capsys, 
 def test_report_wall_time_per_section_and_the_cpu_budget(tmp_path):
     """REPORT.md's run metadata: seconds summed per section (a step no longer planned goes to "other"),
     and, for preset cpu only, the core's time with how many of its steps the log holds."""
-    from common.report import _metadata
-    from common.reproduce_plan import CORE_SECTIONS, STEPS
+    from common.report.document import _metadata
+    from common.run.steps import CORE_SECTIONS, STEPS
     entry = {"launcher": "inline", "peak_rss_gib": 1.0, "finished": "2026-11-29T00:00:00+0000"}
     log = {"steps": [{**entry, "step": "1a. ε-networks, MNIST tasks", "seconds": 100.0},
                      {**entry, "step": "3b. NAS for mnist-2 (baselines mnist)", "seconds": 200.0},
@@ -371,8 +372,8 @@ def test_report_wall_time_per_section_and_the_cpu_budget(tmp_path):
 
 def test_reproduce_passes_the_shared_flags():
     from argparse import Namespace
-    from common.reproduce import step_argv
-    from common.reproduce_plan import STEPS
+    from common.run.pipeline import step_argv
+    from common.run.steps import STEPS
     args = Namespace(preset="cpu", results_dir="r", data_root="d", device="cpu", seeds=[1, 2], force=True,
                      launcher="local", workers=2, partition=None, gpus_per_job=None, timeout_min=240,
                      array_parallelism=64, plan=False)
@@ -388,7 +389,7 @@ def test_reproduce_passes_the_shared_flags():
 
 
 def test_measure_agreement_and_seed_summary():
-    from common.consistency import measure_agreement, seed_summary
+    from common.studies.consistency import measure_agreement, seed_summary
     ref = long_frame(seeds_of(base_matrix()))
     flipped = long_frame([1 - m for m in seeds_of(base_matrix())])     # the reverse order of every entry
     table = pd.concat([ref.assign(sigma2=None), flipped.assign(estimator="mc", sigma2=None)], ignore_index=True)
@@ -432,13 +433,18 @@ def test_help_answers_without_importing_torch():
 
 
 def test_registry_names_agree_with_the_registries():
-    from common import device, distance, fisher, models, names, nas_runs
+    from common.run import device
+    from common.fisher import distance
+    from common.fisher import estimators as fisher
+    from common.networks import models
+    from common.run import names
+    from common.nas import runs as nas_runs
     assert names.NETWORK_NAMES == tuple(models.NETWORKS) and names.DISTANCE_NAMES == tuple(distance.DISTANCES)
-    from common import dense_models
+    from common.dense import models as dense_models
     assert names.DENSE_NETWORK_NAMES == tuple(dense_models.DENSE_NETWORKS)
     assert names.ESTIMATOR_NAMES == fisher.ESTIMATORS and device.DEVICES == names.DEVICE_NAMES
     assert nas_runs.SPACES == names.NAS_SPACE_NAMES
-    from common import launch
+    from common.run import launch
     assert set(names.LAUNCHERS) == {"inline", *launch.LAUNCH}     # every launcher a flag offers exists
 
 
@@ -446,7 +452,7 @@ def test_reproduce_smoke_end_to_end_writes_the_report(data_root, tmp_path, capsy
     """reproduce.py on fabricated data, steps of the MNIST half (train, both matrices, the closest
     task's cells, the target's NAS, the report): every step runs in order and REPORT.md holds the
     claims decided from what was just made; a rerun reuses everything."""
-    from common import reproduce_plan
+    from common.run import steps as reproduce_plan
     wanted = ("1a.", "2. FTD matrix, mnist", "2'''. FTD on validation splits (for NAS), mnist",
               "3a. full-space cells of mnist-3", "3b. NAS for mnist-2", "report")
     monkeypatch.setattr(reproduce_plan, "STEPS", tuple(s for s in reproduce_plan.STEPS if s.name.startswith(wanted)))
@@ -471,7 +477,7 @@ def test_reproduce_smoke_end_to_end_writes_the_report(data_root, tmp_path, capsy
 
 
 def test_samples_sweep_finds_where_the_ranking_settles():
-    from common.consistency import samples_sweep
+    from common.studies.consistency import samples_sweep
     few = seeds_of(base_matrix())
     for m in few:
         m[1, 2] = 0.1                       # with few samples, mnist-1 looks closest to mnist-2
