@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common.store import paths
-from common.store.io import atomic_write_csv, atomic_write_text
 from common.nas.keys import retrain_config
 from common.presets import NASConfig, TrainConfig
+from common.report.markdown import row
+from common.store import paths
+from common.store.io import atomic_write_csv, atomic_write_text
 from common.studies.ranking import spearman
 from common.tasks import Task
 
@@ -168,16 +169,15 @@ def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: di
              f"{cfg.weight_epochs} weight epoch(s) on ≤ {cfg.search_max_train or 'all'} train images and "
              f"{cfg.alpha_epochs} α epoch(s) on ≤ {cfg.search_max_val or 'all'} validation images). "
              "The test split is never read during a search.", "",
-             "| method | space size (log10 genotypes) | architecture | test acc (%) | params (M) | MACs (M) | "
-             "search cost per seed (device-hours) | device |",
-             "|---|---|---|---|---|---|---|---|"]
+             *table(["method", "space size (log10 genotypes)", "architecture", "test acc (%)", "params (M)", "MACs (M)",
+                     "search cost per seed (device-hours)", "device"], [])]
     for _, r in table.iterrows():
         acc = f"{r.test_acc_mean * 100:.2f}" + (f" ± {r.test_acc_std * 100:.2f}" if r.seeds > 1 else "")
         method = r.method + (f" (ops of {r.closest_task})" if r.closest_task else "")
         arch = f"`{_cell(r.architecture)}`" if ":" in r.architecture else r.architecture
         cost = "0 (hand-designed)" if r.method.startswith("hand") else f"{r.search_hours:.4f}"
         size = "—" if pd.isna(r.get("space_log10_size", float("nan"))) else f"{r.space_log10_size:.1f}"
-        lines.append(f"| {method} | {size} | {arch} | {acc} | {r.params_m:.3f} | {r.macs_m:.1f} | {cost} | {r.device} |")
+        lines.append(row([method, size, arch, acc, f"{r.params_m:.3f}", f"{r.macs_m:.1f}", cost, r.device]))
     lines += ["", f"Comparison at equal budget ({len(seeds)} seed(s)):"] + _comparisons(runs, methods)
     if "full" in methods and "random" in methods:
         lines += ["", "Full-space FUSE and random search of one seed draw the same candidates (the sampler is seeded "
@@ -203,12 +203,12 @@ def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: di
                       "cells' retraining config (same images, epochs, augmentation, optimiser, test images), per seed."
                   + (f" For reference, the step-1 ε-networks (their own, longer protocol): {reference}." if reference
                      else "")]
-    lines += ["", "Per seed:", "", "| method | seed | genotype | test acc (%) | width | params (M) | search s | retrain s |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["", "Per seed:", "", *table(["method", "seed", "genotype", "test acc (%)", "width", "params (M)", "search s",
+                                            "retrain s"], [])]
     for _, r in runs.iterrows():
         width = "—" if pd.isna(r.width) else f"{int(r.width)}"
-        lines.append(f"| {r.method} | {r.seed} | `{_cell(r.genotype)}` | {r.test_acc * 100:.2f} | {width} | "
-                     f"{r.params / 1e6:.3f} | {r.search_seconds:.0f} | {r.retrain_seconds:.0f} |")
+        lines.append(row([r.method, r.seed, f"`{_cell(r.genotype)}`", f"{r.test_acc * 100:.2f}", width,
+                          f"{r.params / 1e6:.3f}", f"{r.search_seconds:.0f}", f"{r.retrain_seconds:.0f}"]))
     prov = next(r["provenance"] for r in records.values() if "provenance" in r)
     lines += ["", f"NAS preset `{preset}`: `{json.dumps(cfg.to_dict())}`; budget {stages} stage(s).",
               f"Provenance (first record): torch {prov['torch']}, git {prov['git_commit']}, {prov['device']}, "

@@ -10,9 +10,22 @@ from pathlib import Path
 import pandas as pd
 
 from common.experiments import MATRICES
-from common.report.tables import (architectures_markdown, claims_markdown, dense_markdown, logdet_study_markdown,
-                                  matrix_markdown, nas_markdown, plan_markdown, published_markdown, samples_markdown,
-                                  seeds_markdown, train_markdown, transfer_markdown, user_folder_markdown)
+from common.report.markdown import table
+from common.report.tables import (
+    architectures_markdown,
+    claims_markdown,
+    dense_markdown,
+    logdet_study_markdown,
+    matrix_markdown,
+    nas_markdown,
+    plan_markdown,
+    published_markdown,
+    samples_markdown,
+    seeds_markdown,
+    train_markdown,
+    transfer_markdown,
+    user_folder_markdown,
+)
 from common.run.steps import CORE_BUDGET_MIN, CORE_SECTIONS, SECTIONS, STEPS
 from common.store import paths
 
@@ -33,8 +46,11 @@ def blocks(results_dir, preset: str) -> dict[str, str]:
 
 
 def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
-    from common.store.provenance import git_commit  # imports torch: only when a report is written
     import torch
+
+    from common.store.provenance import (
+        git_commit,  # imports torch: only when a report is written
+    )
     lines = [f"- suite commit: `{git_commit()}` (`-dirty`: uncommitted changes when the report was written)",
              f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()}"]
     if log:
@@ -65,10 +81,10 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
                           f"{len(full)} of its {len(core_steps)} steps logged"
                           + (f" (and {partial} partial, left out)" if partial else "")
                           + f" (budget on 2 CPU cores: {CORE_BUDGET_MIN} min)")
-        lines += ["", "| step | section | launcher | wall time (s) | computed / reused | peak RSS so far (GiB) | finished |",
-                  "|---|---|---|---|---|---|---|"]
-        lines += [f"| {s['step']} | {section_of.get(s['step'], 'other')} | {s.get('launcher', '?')} | {s['seconds']:.0f} | "
-                  f"{_work(s)} | {s.get('peak_rss_gib', float('nan')):.2f} | {s['finished']} |" for s in steps]
+        lines += ["", *table(["step", "section", "launcher", "wall time (s)", "computed / reused", "peak RSS so far (GiB)",
+                              "finished"],
+                             ([s["step"], section_of.get(s["step"], "other"), s.get("launcher", "?"), f"{s['seconds']:.0f}",
+                               _work(s), f"{s.get('peak_rss_gib', float('nan')):.2f}", s["finished"]] for s in steps))]
         if any(_partial(s) for s in steps):
             lines.append("\n_partial_: the step finished an earlier run's work (it reused stored results of that run), "
                          "so its seconds are a share of what it costs; rerun it into an empty `--results-dir` for its full time.")

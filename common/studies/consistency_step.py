@@ -24,8 +24,13 @@ from common.run.names import NETWORK_NAMES  # noqa: E402
 from common.store import paths  # noqa: E402
 from common.store.io import atomic_write, atomic_write_csv, atomic_write_text  # noqa: E402
 from common.store.provenance import git_commit  # noqa: E402
-from common.studies.consistency import (architecture_agreement, measure_agreement, samples_sweep,  # noqa: E402
-                                        seed_distances, seed_summary)
+from common.studies.consistency import (  # noqa: E402
+    architecture_agreement,
+    measure_agreement,
+    samples_sweep,
+    seed_distances,
+    seed_summary,
+)
 from common.tasks import TASK_SETS, resolve_tasks  # noqa: E402
 
 

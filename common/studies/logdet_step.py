@@ -7,16 +7,15 @@ import pandas as pd
 
 from common.data.decode import check_data
 from common.presets import fisher_config, train_configs
+from common.report.tables import logdet_table
 from common.run.device import select_device
 from common.run.errors import UserError, check_results_dir, check_seeds, finite_positive
 from common.store import paths
 from common.store.io import atomic_write_csv, atomic_write_text
 from common.store.provenance import git_commit
-from common.report.tables import logdet_table
 from common.studies.logdet import rank_variants, run_study
-from common.studies.published import PublishedMatrix
+from common.studies.published import PUBLISHED, PublishedMatrix
 from common.studies.ranking import as_frame
-from common.studies.published import PUBLISHED
 from common.tasks import resolve_tasks
 
 

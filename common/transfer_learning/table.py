@@ -13,6 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from common.report.markdown import row
+from common.report.markdown import table as markdown_table
 from common.store.io import atomic_write, atomic_write_csv, atomic_write_text  # noqa: E402
 from common.studies.ranking import spearman  # noqa: E402
 
@@ -77,12 +79,12 @@ def correlations_markdown(table: pd.DataFrame, title: str, scores: Scores = CLAS
     def f(v):
         return "—" if pd.isna(v) else f"{v:+.2f}"
     a = scores.alt_label
-    lines = [f"{title}\n", f"| target | sources | Spearman(−d, gain) | Spearman({a}, gain) | closest by d | best by {a} | "
-             f"best by gain (gain, {scores.unit}) |", "|---|---|---|---|---|---|---|"]
+    lines = [f"{title}\n", *markdown_table(["target", "sources", "Spearman(−d, gain)", f"Spearman({a}, gain)", "closest by d",
+                                            f"best by {a}", f"best by gain (gain, {scores.unit})"], [])]
     for r in table.to_dict("records"):
         best = "" if pd.isna(r["best_gain"]) else f"{r['best_by_gain']} ({scores.scale * r['best_gain']:+.1f})"
-        lines.append(f"| {r['target']} | {r['sources']} | {f(r['spearman_distance'])} | {f(r[f'spearman_{scores.alt}'])} | "
-                     f"{r['closest_by_distance']} | {r[f'best_by_{scores.alt}']} | {best} |")
+        lines.append(row([r["target"], r["sources"], f(r["spearman_distance"]), f(r[f"spearman_{scores.alt}"]),
+                          r["closest_by_distance"], r[f"best_by_{scores.alt}"], best]))
     return "\n".join(lines) + "\n"
 
 
