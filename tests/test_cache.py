@@ -167,3 +167,26 @@ def test_the_decoding_code_is_part_of_every_data_identity(tmp_path, monkeypatch)
     monkeypatch.setattr(datasets, "code_version", lambda *m: "edited" if m == ("datasets",) else real(*m))
     after = checkpoint_key(*args, data_root=root, results_dir=tmp_path)
     assert before["data"] != after["data"] and before["code"] == after["code"]
+
+
+def test_every_keyed_concept_names_modules_of_the_rooms_and_they_are_recorded():
+    """Keys name code by concept (``cache.KEYED_MODULES``); each concept's modules live in a room
+    (subpackage) and are executed through the recording loader, so ``SOURCES`` holds what they ran."""
+    import importlib
+
+    from common.dense import runs as dense_runs, transfer_runs
+    from common.fisher import matrices, store
+    from common.nas import keys
+    from common.store import sources
+    from common.training import checkpoints
+    from common.transfer_learning import runs as transfer
+
+    named = {*checkpoints.CODE, *dense_runs.CODE, *dense_runs.FISHER_CODE, *dense_runs.MATRIX_CODE,
+             *transfer_runs.CODE, *store.CODE, *matrices.MATRIX_CODE, *keys.SEARCH_CODE, *keys.RETRAIN_CODE,
+             *transfer.CODE, "datasets", "taskonomy"}
+    assert named <= set(cache.KEYED_MODULES)
+    for concept, modules in cache.KEYED_MODULES.items():
+        for module in modules:
+            importlib.import_module(f"common.{module}")
+            assert "." in module and f"common.{module}" in sources.SOURCES, (concept, module)
+    assert cache.code_version("nas") != cache.code_version("fuse")
