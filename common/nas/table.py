@@ -11,6 +11,7 @@ import pandas as pd
 from common.nas.keys import retrain_config
 from common.presets import NASConfig, TrainConfig
 from common.report.markdown import row
+from common.report.markdown import table as markdown_table
 from common.store import paths
 from common.store.io import atomic_write_csv, atomic_write_text
 from common.studies.ranking import spearman
@@ -169,7 +170,7 @@ def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: di
              f"{cfg.weight_epochs} weight epoch(s) on ≤ {cfg.search_max_train or 'all'} train images and "
              f"{cfg.alpha_epochs} α epoch(s) on ≤ {cfg.search_max_val or 'all'} validation images). "
              "The test split is never read during a search.", "",
-             *table(["method", "space size (log10 genotypes)", "architecture", "test acc (%)", "params (M)", "MACs (M)",
+             *markdown_table(["method", "space size (log10 genotypes)", "architecture", "test acc (%)", "params (M)", "MACs (M)",
                      "search cost per seed (device-hours)", "device"], [])]
     for _, r in table.iterrows():
         acc = f"{r.test_acc_mean * 100:.2f}" + (f" ± {r.test_acc_std * 100:.2f}" if r.seeds > 1 else "")
@@ -203,7 +204,7 @@ def _markdown(target: Task, table: pd.DataFrame, runs: pd.DataFrame, records: di
                       "cells' retraining config (same images, epochs, augmentation, optimiser, test images), per seed."
                   + (f" For reference, the step-1 ε-networks (their own, longer protocol): {reference}." if reference
                      else "")]
-    lines += ["", "Per seed:", "", *table(["method", "seed", "genotype", "test acc (%)", "width", "params (M)", "search s",
+    lines += ["", "Per seed:", "", *markdown_table(["method", "seed", "genotype", "test acc (%)", "width", "params (M)", "search s",
                                             "retrain s"], [])]
     for _, r in runs.iterrows():
         width = "—" if pd.isna(r.width) else f"{int(r.width)}"
