@@ -19,8 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.cli import Parser, run
-from common.errors import UserError
+from common.run.cli import Parser, run
+from common.run.errors import UserError
 from common.presets import PRESET_NAMES
 
 
@@ -39,8 +39,8 @@ def main(argv=None):
                    help="write nothing; exit 1 naming every result file that is not as its run wrote it")
     args = p.parse_args(argv)
 
-    from common.collect import block_presets, fill, pages
-    from common.verify import report as verify_report
+    from common.report.blocks import block_presets, fill, pages
+    from common.store.verify import report as verify_report
 
     readme = Path(args.readme)
     presets = [args.preset]
@@ -59,8 +59,8 @@ def main(argv=None):
                  "the step that makes them (reproduce.py --help lists the steps), or restore them from git")
     if args.verify:
         return
-    from common.io import atomic_write_text
-    from common.report import write_report
+    from common.store.io import atomic_write_text
+    from common.report.document import write_report
 
     if not args.no_readme:
         if not Path(args.readme).is_file():

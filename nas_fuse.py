@@ -19,13 +19,10 @@ and retrainings are skipped on rerun (--force redoes them). The common flags mea
 ε-networks whose distance matrix is read; --seeds, one search + retraining per seed and method;
 --epochs, the retraining's epochs; --batch-size, the search's and the retraining's batch size.
 """
-from dataclasses import replace
 
-from common.cli import common_parser, parameter_count, run
-from common.errors import UserError, check_results_dir, check_seeds, positive
-from common.names import DISTANCE_NAMES, ESTIMATOR_NAMES, NAS_SPACE_NAMES
-from common.presets import NAS_PRESETS, train_config
-from common.tasks import TASK_SETS, get_task
+from common.run.cli import common_parser, parameter_count, run
+from common.run.names import DISTANCE_NAMES, ESTIMATOR_NAMES, NAS_SPACE_NAMES
+from common.tasks import TASK_SETS
 
 
 def main(argv=None):
@@ -53,54 +50,10 @@ def main(argv=None):
                    help="the Fisher estimator of that matrix, as in fisher_distance.py (default: %(default)s)")
     args = p.parse_args(argv)
 
-    # torch and the NAS code are imported only now, so that --help answers at once
-    from common.accel import from_args
-    from common.device import select_device
-    from common.launch import Job, prepare_inputs, run_step
-    from common.nas_runs import nas_methods, run_nas
-    from common.plan import nas_costs
-    if args.task_set and args.tasks:
-        raise UserError("give either --task-set or --baselines/--tasks, not both")
-    target = get_task(args.target)
-    names = [args.task_set] if args.task_set else args.tasks
-    cfg = NAS_PRESETS[args.preset]
-    cfg = replace(cfg, retrain_epochs=positive("epochs", args.epochs) or cfg.retrain_epochs,
-                  retrain_params=cfg.retrain_params if args.params is None else (args.params or None),
-                  batch_size=positive("batch-size", args.batch_size) or cfg.batch_size,
-                  seeds=check_seeds(args.seeds) or cfg.seeds)
-    stages = positive("budget", args.budget) or cfg.stages
-    train_cfg = train_config(args.preset, target.dataset, arch=args.arch)
-    device = select_device(args.device)
-    check_results_dir(args.results_dir)
-    prepare_inputs(args, [target.dataset])
-    accel = from_args(args, device)
+    from common.nas.step import nas_step   # torch: only after parsing, so that --help answers at once
 
-    def nas(only=None):
-        return run_nas(target, space=args.space, names=names, cfg=cfg, stages=stages, train_cfg=train_cfg,
-                       preset=args.preset, arch=train_cfg.arch, distance=args.distance, estimator=args.estimator,
-                       data_root=args.data_root, results_dir=args.results_dir, device=device,
-                       force=args.force, search_only=args.search_only, only=only, accel=accel)
+    return nas_step(args, argv, script=__file__)
 
-    def jobs():
-        methods = nas_methods(list(dict.fromkeys(args.space)), args.search_only)
-        hand = [] if args.search_only else [f"hand-{a}" for a in cfg.retrain_archs]
-        return [Job(f"{m}/seed{s}", lambda m=m, s=s: nas({(m, s)}),
-                    lambda m=m: nas_costs(target, m, cfg, stages, train_cfg, search=not m.startswith("hand-"),
-                                                      retrain=not args.search_only))
-                for s in cfg.seeds for m in methods + hand]
-
-    def merge():
-        out = nas()
-        if args.search_only:
-            print("genotypes:\n  " + "\n  ".join(f"{m} seed {s}: {r['genotype']}" for (m, s), r in out["records"].items()))
-            return out
-        table = out["table"]
-        print("\n" + table[["method", "test_acc_mean", "test_acc_std", "params_m", "search_hours", "device"]]
-              .round(4).to_string(index=False))
-        print("outputs:\n  " + "\n  ".join(str(p) for p in out["outputs"].values()))
-        return out
-
-    return run_step(args, argv, script=__file__, step=f"step 3, NAS for {target.name}", jobs=jobs, merge=merge)
 
 if __name__ == "__main__":
     run(main)

@@ -8,7 +8,7 @@ export PYTHONUNBUFFERED=1 FTD_OFFLINE=1
 EPOCHS=${EPOCHS:-3}
 D=/tmp/data; R=/tmp/amp_paper; rm -rf $D $R; mkdir -p $D ${OUT:=/tmp/out}
 (tar xJf .pack/mnist.tar.xz -C $D) & (tar xJf .pack/cifar10.tar.xz -C $D) & wait
-python3 -c "from common.datasets import prepare_data; [prepare_data(d, '$D', '$R/amp/cache/data') for d in ('cifar10', 'mnist')]"
+python3 -c "from common.data.decode import prepare_data; [prepare_data(d, '$D', '$R/amp/cache/data') for d in ('cifar10', 'mnist')]"
 mkdir -p $R/fp32 && cp -al $R/amp/cache $R/fp32/
 for T in "cifar10-0 train_task_cifar.py" "mnist-0 train_task_mnist.py"; do
   set -- $T

@@ -33,7 +33,7 @@ C="python3 train_task_cifar.py --preset $TRAIN_PRESET --arch resnet18 --device $
 
 # A: timings, one thing on the GPU at a time
 phase plan_paper 150 "python3 reproduce.py --preset $PLAN_PRESET --plan --device $DEV --results-dir $R/plan && cp $R/plan/$PLAN_PRESET/plan.csv $OUT/plan_$PLAN_PRESET.csv"
-phase decode 120 "python3 -c 'from common.datasets import prepare_data; [prepare_data(d, \"$D\", \"$R/amp/cache/data\") for d in (\"cifar10\", \"mnist\")]'"
+phase decode 120 "python3 -c 'from common.data.decode import prepare_data; [prepare_data(d, \"$D\", \"$R/amp/cache/data\") for d in (\"cifar10\", \"mnist\")]'"
 for d in fp32 compile local inline submitit; do mkdir -p $R/$d && cp -al $R/amp/cache $R/$d/; done
 phase amp 150 "$C --amp --plan --results-dir $R/amp && $C --amp --results-dir $R/amp"
 phase fp32 150 "$C --no-amp --plan --results-dir $R/fp32 && $C --no-amp --results-dir $R/fp32"

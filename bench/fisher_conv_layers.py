@@ -4,7 +4,7 @@ hooks vs one batched weight gradient (what ``legacy-batch`` pays for that layer)
     python bench/fisher_conv_layers.py [--threads 2] [--batch-size 64]
 
 Layer shapes of smallcnn and ResNet-18 on 32x32 inputs, channels-last tensors as in the suite.
-Use it to tune the schedules of ``common/fisher.py::_conv_per_sample_sq_grads`` (SMALL_MAP,
+Use it to tune the schedules of ``common/fisher/estimators.py::_conv_per_sample_sq_grads`` (SMALL_MAP,
 FEW_COLUMNS, CHUNK_FLOATS). Medians of --repeats timings, ms per batch.
 """
 import argparse
@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common.fisher import _conv_per_sample_sq_grads  # noqa: E402
+from common.fisher.estimators import _conv_per_sample_sq_grads  # noqa: E402
 
 # (net, Cin, Cout, input size, stride), 3x3 kernels, padding 1
 LAYERS = [("smallcnn", 3, 16, 32, 1), ("smallcnn", 16, 48, 16, 1), ("smallcnn", 48, 96, 8, 1),

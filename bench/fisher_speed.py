@@ -26,10 +26,10 @@ import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common.fisher import fisher_diag, fisher_diag_reference  # noqa: E402
-from common.models import build_network, count_parameters  # noqa: E402
+from common.fisher.estimators import fisher_diag, fisher_diag_reference  # noqa: E402
+from common.networks.models import build_network, count_parameters  # noqa: E402
 from common.tasks import get_task  # noqa: E402
-from common.train import prepare  # noqa: E402
+from common.training.train import prepare  # noqa: E402
 from peers import fisher_backpack, fisher_opacus  # noqa: E402
 
 

@@ -7,7 +7,7 @@ backward and an Adam step on a batch of the preset's size (random 32x32 images, 
 after 2 warm-up steps, in the same run for every variant:
 
 * ``nchw``: the cell network in the default (NCHW) memory layout: the code before the layout change;
-* ``channels_last``: what the suite runs (``common/train.py::prepare``);
+* ``channels_last``: what the suite runs (``common/training/train.py::prepare``);
 
 * ``--compile``: also ``channels_last`` under ``torch.compile`` (inductor; its compile time, in the
   first warm-up step, is printed separately and not counted in images/s);
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common.nas import SearchSpace, build_nas_network, width_for_params  # noqa: E402
+from common.nas.space import SearchSpace, build_nas_network, width_for_params  # noqa: E402
 from common.presets import NAS_PRESETS  # noqa: E402
 from common.tasks import get_task  # noqa: E402
 

@@ -1,5 +1,5 @@
 """The diagonal empirical Fisher computed by other libraries, as independent references for the
-suite's ``common.fisher.fisher_diag`` (tests) and as peers in ``bench/fisher_speed.py``.
+suite's ``common.fisher.estimators.fisher_diag`` (tests) and as peers in ``bench/fisher_speed.py``.
 
 Both return, like ``fisher_diag(estimator="empirical")``, the mean over samples of the squared
 per-sample gradients of -log p(y|x) (cross-entropy with the true label), network in eval mode.

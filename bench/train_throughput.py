@@ -19,13 +19,13 @@ import torchvision.transforms as T
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import paths  # noqa: E402
-from common.data import Normalizer, iterate_batches  # noqa: E402
-from common.dataset_registry import DATASETS  # noqa: E402
-from common.datasets import Split, load_raw  # noqa: E402
-from common.models import build_network  # noqa: E402
+from common.store import paths  # noqa: E402
+from common.data.splits import Normalizer, iterate_batches  # noqa: E402
+from common.datasets import DATASETS  # noqa: E402
+from common.data.decode import Split, load_raw  # noqa: E402
+from common.networks.models import build_network  # noqa: E402
 from common.tasks import get_task  # noqa: E402
-from common.train import prepare  # noqa: E402
+from common.training.train import prepare  # noqa: E402
 
 
 def train_steps(batches, n_batches, desc):

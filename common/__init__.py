@@ -1,27 +1,39 @@
-"""ftd-nas: the library behind the scripts. One module per concept:
+"""ftd-nas: the library behind the scripts, in rooms (each room's ``__init__`` maps its modules).
 
-tasks (registry), datasets (raw files -> decoded tensors, data identity), data (task splits,
-batches), models (networks), presets, train (the training algorithm), checkpoints (keyed
-ε-network checkpoints), train_runs (step 1), fisher (diagonal Fisher estimators), fishers (keyed
-Fisher store), distance (FTD / log-det), ftd (step 2: distance matrices and their manifests),
-published (the papers' matrices), ranking (rank comparison), logdet_study, nas (search space,
-cells), fuse (FUSE and random search), task_space (closest task -> space), nas_keys, nas_runs
-(step 3 runs and records), nas_report (NAS table), plots, paths (results layout), cache (the keyed
-cache), io (atomic writes), cli (shared flags), errors (user errors, input checks), device,
-provenance, sources (the source each module was executed from, for the keys).
+What users edit stays at the front door:
+    tasks        the task registry (and the task sets)
+    datasets     the dataset registry (files, classes, normalisation)
+    dense_tasks  the dense (Taskonomy) task registry
+    presets      the budgets of each preset
+    experiments  what the papers' steps compute and the report shows (task sets, NAS targets, matrices)
+    library      the Fisher and the distance of your own models and loaders
+
+Rooms:
+    data        decoding datasets, task splits, batches
+    networks    the ε-networks and their size
+    training    the training algorithm, checkpoints, step 1
+    fisher      Fisher estimators, the Fisher store, distances, step 2's matrices
+    nas         search space, FUSE, the task-aware space, step 3
+    transfer_learning  step 4: fine-tuning runs and their table
+    dense       the dense tasks' data, networks, training, Fisher, runs
+    studies     rank comparisons, published matrices, consistency and log-det studies, the atlas
+    report      REPORT.md, README blocks, claims, figures
+    run         flags, errors, devices, launchers, plans, reproduce.py's steps
+    store       the keyed cache, the registry of keyed code, recorded sources, paths, atomic writes,
+                seals and their verification, provenance
 """
 import os as _os
 import sys as _sys
 
-from .sources import install as _install
+from common.store.sources import install as _install
 
 # progress bars only on a terminal: redirected to a file they are thousands of carriage returns. tqdm
 # reads TQDM_* defaults when it is imported, so this is set before any submodule imports it.
 if not _sys.stderr.isatty():
     _os.environ.setdefault("TQDM_DISABLE", "1")
 
-_install(__name__)   # before any other submodule loads: keys hash the code that runs (common/sources.py)
+_install(__name__)   # before any other submodule loads: keys digest the code that runs (common/store/sources.py)
 
-from .errors import install_excepthook as _install_excepthook
+from common.run.errors import install_excepthook as _install_excepthook  # noqa: E402
 
 _install_excepthook()   # a registry error at import time is one ``error:`` line too, not a traceback

@@ -1,385 +1,136 @@
-"""Raw datasets: the files of a registered dataset (``common/dataset_registry.py``) decoded once
-into uint8 tensors (N x 3 x 32 x 32, original labels), cached under ``results/cache/data/`` and
-keyed by the files' content and the registry entry.
+"""The dataset registry: every dataset the suite reads, as one plain-data entry.
 
-Why tensors: these machines have 2 cores, so per-sample PIL transforms in DataLoader workers
-starve the network; decoded once, batches are plain tensor indexing (``common/data.py``).
+An entry says everything the suite needs to know about a dataset: its classes in label order, the
+normalisation of its inputs, the on-disk layouts it can be read from, its image size, which recipe
+of ``common/presets.py`` trains it and which script does. ``common/datasets.py`` decodes it,
+``common/data.py`` normalises it, ``common/tasks.py`` defines tasks on it (by class ids or names).
 
-Where the files come from, for ``--data-root ROOT`` (first match wins):
-* an ImageFolder tree ``ROOT/<folder>/{train,test}/<class>/*`` (the entry's ``folder``; sorted class
-  names must be the entry's classes), e.g. ``../shared/data/cifar10``. Images must have the entry's
-  ``native_size``, or, for users' folders (``native_size=None``), any size: resized (shorter side,
-  bicubic) and centre-cropped to 32 x 32;
-* torchvision's own layout, for the entries that name one: ``ROOT/MNIST/raw/*-ubyte``,
-  ``ROOT/cifar-10-batches-py``, ``ROOT/cifar-100-python``;
-* otherwise torchvision downloads it into ROOT (needs internet; set FTD_OFFLINE=1 to fail at
-  once instead of trying); a user's folder is never downloaded.
+**Your own images.** Any ImageFolder tree ``<folder>/{train,test}/<class name>/*.{png,jpg,...}``
+(an ImageNet subset, as in the FTD paper's list of datasets) is one line at the end of ``DATASETS``::
 
-Identity: a hash of the raw files' names and bytes (``data_identity``), independent of where they
-lie and of their mtimes, with the registry entry's classes, normalisation, size and colour. It keys
-the decoded cache and everything trained or measured on the data, so fixed or replaced files (or an
-edited registry entry) are decoded anew and make the results computed from the old ones stale.
-Damaged files (an undecodable image, a wrong-size image, labels out of range, a truncated pickle)
-stop the run with one line naming the file.
+    image_folder("birds", "/data/birds", classes=("crow", "owl", "robin"))
+
+``folder`` is absolute or relative to ``--data-root``; ``classes`` are the class folders' names in
+sorted order (checked against the tree before any work). Images of any size are resized (shorter side)
+and centre-cropped to 32 x 32 pixels when decoded; the normalisation defaults to ImageNet's. Then
+add its tasks to ``common/tasks.py`` (class names work as well as ids), and train them with
+``train_task.py --dataset birds``.
+
+Everything an entry says about the pixels (classes, normalisation, size, grey) is part of the data
+identity (``identity``): editing an entry makes the results computed from it stale. This module
+imports no torch, so every ``--help`` can list the names. The registry checks itself at import.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-import torchvision
-from tqdm import tqdm
+from common.run.errors import UserError, require
 
-from .cache import cached, code_version, fingerprint, read_entry, warn, write_entry
-from .dataset_registry import IMAGE_SIZE, Dataset, get_dataset
-from .errors import UserError
+IMAGE_SIZE = 32                       # side of the images every network sees
+RECIPES = ("mnist", "cifar")          # training recipes of common/presets.py (PRESETS[preset][recipe])
+TORCHVISION_READERS = ("MNIST", "CIFAR10", "CIFAR100")
+IMAGENET_NORMALIZATION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
-@dataclass
-class Split:
-    """Images as uint8 N x 3 x 32 x 32 and task labels as int64 N."""
-    x: torch.Tensor
-    y: torch.Tensor
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    classes: tuple[str, ...]          # in label order; an ImageFolder tree's sorted folder names must equal it
+    normalization: tuple[tuple[float, float, float], tuple[float, float, float]]   # per-channel (mean, std)
+    recipe: str                       # which PRESETS row trains it (RECIPES)
+    train_script: str                 # the command that trains its tasks (named in "train it first" hints)
+    folder: str                       # ImageFolder tree <data root>/<folder>/{train,test}/<class>/ (or absolute)
+    native_size: int | None = IMAGE_SIZE   # side of every stored image (padded to IMAGE_SIZE); None: any, resized
+    grey: bool = False                # stored as grey; decoded as one channel repeated to 3
+    torchvision: tuple[str, str] | None = None   # (reader, folder under the data root) of torchvision's layout
+    meta: tuple[str, str] | None = None          # (file under the data root, field) naming the classes
+    split_sizes: tuple[int, int] | None = None   # official (train, test) sizes: --plan's estimates only
 
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def subset(self, idx: torch.Tensor) -> "Split":
-        return Split(self.x[idx], self.y[idx])
-
-
-# --------------------------------------------------------------------------- raw datasets
-class _CIFARFiles:
-    """torchvision's CIFAR reader without its md5 check, so re-packed copies of the pickles work."""
-
-    def _check_integrity(self) -> bool:
-        folder = Path(self.root) / self.base_folder
-        return all((folder / name).is_file() for name, _ in self.train_list + self.test_list)
-
-    def _load_meta(self) -> None:   # class names are not needed: labels are ids
-        self.classes = []
+    def identity(self) -> dict:
+        """What decoded and normalised images depend on, besides the files (data identity)."""
+        return {"classes": list(self.classes), "normalization": [list(v) for v in self.normalization],
+                "native_size": self.native_size, "grey": self.grey, "image_size": IMAGE_SIZE}
 
 
-class _CIFAR10Files(_CIFARFiles, torchvision.datasets.CIFAR10):
-    pass
+def image_folder(name: str, folder: str, classes, *, normalization=IMAGENET_NORMALIZATION, recipe: str = "cifar",
+                 split_sizes: tuple[int, int] | None = None) -> Dataset:
+    """A user's ImageFolder tree: colour images of any size, resized to IMAGE_SIZE, trained with the
+    CIFAR recipe by ``train_task.py --dataset <name>``."""
+    return Dataset(name=name, classes=tuple(classes), normalization=normalization, recipe=recipe,
+                   train_script=f"train_task.py --dataset {name}", folder=folder, native_size=None,
+                   split_sizes=split_sizes)
 
 
-class _CIFAR100Files(_CIFARFiles, torchvision.datasets.CIFAR100):
-    pass
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CIFAR10_NORMALIZATION = ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))   # the authors' code's values
+
+# CIFAR-100 fine labels in label order (= alphabetical, so sorted ImageFolder names match); checked
+# against the "meta" file of the data when it is read (common/class_names.py).
+CIFAR100_CLASSES = (
+    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle", "bowl",
+    "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle", "chair",
+    "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur", "dolphin",
+    "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house", "kangaroo", "keyboard", "lamp",
+    "lawn_mower", "leopard", "lion", "lizard", "lobster", "man", "maple_tree", "motorcycle", "mountain",
+    "mouse", "mushroom", "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear", "pickup_truck",
+    "pine_tree", "plain", "plate", "poppy", "porcupine", "possum", "rabbit", "raccoon", "ray", "road",
+    "rocket", "rose", "sea", "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider",
+    "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank", "telephone", "television",
+    "tiger", "tractor", "train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf",
+    "woman", "worm")
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in [
+    # MNIST: 28 x 28 grey digits, zero-padded to 32 x 32 and repeated to 3 channels.
+    Dataset("mnist", tuple(str(d) for d in range(10)), ((0.1307,) * 3, (0.3081,) * 3), "mnist",
+            "train_task_mnist.py", folder="mnist", native_size=28, grey=True,
+            torchvision=("MNIST", "MNIST/raw"), split_sizes=(60_000, 10_000)),
+    Dataset("cifar10", CIFAR10_CLASSES, CIFAR10_NORMALIZATION, "cifar", "train_task_cifar.py", folder="cifar10",
+            torchvision=("CIFAR10", "cifar-10-batches-py"), split_sizes=(50_000, 10_000)),
+    Dataset("cifar100", CIFAR100_CLASSES, ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)), "cifar",
+            "train_task_cifar100.py", folder="cifar100", torchvision=("CIFAR100", "cifar-100-python"),
+            meta=("cifar-100-python/meta", "fine_label_names"), split_sizes=(50_000, 10_000)),
+    # The example of a user's own folder: the CIFAR-10 JPEG tree of ../shared/data read as any user's
+    # tree would be (resize path, no torchvision fallback), with CIFAR-10's normalisation so that its
+    # runs must reproduce cifar10's numbers (NOTES.md).
+    image_folder("cifar10-folder", "cifar10", CIFAR10_CLASSES, normalization=CIFAR10_NORMALIZATION,
+                 split_sizes=(50_000, 10_000)),
+]}
 
 
-def _to_32x32x3(x: torch.Tensor) -> torch.Tensor:
-    """uint8 N x H x W or N x C x H x W -> N x 3 x 32 x 32 (MNIST: zero-pad 28 -> 32, grey -> 3 channels)."""
-    if x.dim() == 3:
-        x = x.unsqueeze(1)
-    pad = IMAGE_SIZE - x.shape[-1]
-    if pad:
-        x = F.pad(x, (pad // 2, pad - pad // 2, pad // 2, pad - pad // 2))
-    if x.shape[1] == 1:
-        x = x.expand(-1, 3, -1, -1)
-    return x.contiguous()
-
-
-def _fit(img, size: int):
-    """A PIL image of any size -> size x size: shorter side resized (bicubic), then centre-cropped, as
-    torchvision's Resize + CenterCrop; an image of the right size is kept as it is."""
-    if img.size == (size, size):
-        return img
-    from torchvision.transforms.v2 import functional as TF
-    return TF.center_crop(TF.resize(img, size, interpolation=TF.InterpolationMode.BICUBIC), [size, size])
-
-
-def _read_image_folder(folder: Path, entry: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
-    ds = torchvision.datasets.ImageFolder(str(folder))
-    if tuple(ds.classes) != entry.classes:
-        raise UserError(f"{folder} has class folders {ds.classes}; the registry entry of {entry.name} "
-                        f"(common/dataset_registry.py) has {list(entry.classes)}")
-    mode = "L" if entry.grey else "RGB"
-    size = entry.native_size
-    images = []
-    for path, _ in tqdm(ds.samples, desc=f"decode {folder}", unit="img", leave=False):
-        try:
-            img = ds.loader(path).convert(mode)
-            img = np.array(img if size else _fit(img, IMAGE_SIZE))
-        except Exception as exc:  # noqa: BLE001 - PIL raises several types for a damaged file
-            raise UserError(f"cannot decode image {path} ({type(exc).__name__}: {exc}); "
-                            "replace or delete the file") from None
-        if size and img.shape[:2] != (size, size):
-            raise UserError(f"image {path} is {img.shape[1]}x{img.shape[0]} pixels; every {entry.name} image "
-                            f"must be {size}x{size}: resize or remove it")
-        images.append(torch.from_numpy(img))
-    images = [img.unsqueeze(-1) if img.dim() == 2 else img for img in images]  # H x W x C
-    return torch.stack(images).permute(0, 3, 1, 2), torch.tensor(ds.targets, dtype=torch.int64)
-
-
-_READERS = {"MNIST": (torchvision.datasets.MNIST, None), "CIFAR10": (torchvision.datasets.CIFAR10, _CIFAR10Files),
-            "CIFAR100": (torchvision.datasets.CIFAR100, _CIFAR100Files)}
-
-
-def _read_torchvision(entry: Dataset, split: str, root: Path, download: bool):
-    train = split == "train"
-    reader, local = _READERS[entry.torchvision[0]]
-    if reader is torchvision.datasets.MNIST:
-        ds = reader(str(root), train=train, download=download)
-        return ds.data, ds.targets.long()
-    ds = (reader if download else local)(str(root), train=train, download=download)
-    return torch.from_numpy(ds.data).permute(0, 3, 1, 2), torch.tensor(ds.targets, dtype=torch.int64)
-
-
-def locate(dataset: str, split: str, root: Path) -> tuple[str, Path]:
-    """Where ``split`` of ``dataset`` is read from: ("imagefolder", tree), ("torchvision", folder),
-    ("download", root) or, for a user's folder that is not there, ("missing", tree)."""
-    entry = get_dataset(dataset)
-    folder = root / entry.folder / split
-    if folder.is_dir():
-        return "imagefolder", folder
-    if entry.torchvision is None:
-        return "missing", folder
-    tv = root / entry.torchvision[1]
-    if tv.is_dir() and any(tv.iterdir()):
-        return "torchvision", tv
-    return "download", root
-
-
-def where(dataset: str, split: str, root: Path) -> str:
-    """Where the files of ``split`` are looked for, for messages."""
-    entry = get_dataset(dataset)
-    tree = f"{root / entry.folder / split}/<class>/"
-    return f"{tree} or {root / entry.torchvision[1]}" if entry.torchvision else tree
-
-
-def check_data(dataset: str, data_root) -> None:
-    """Before any work: the dataset is registered and its files are there, or may be downloaded
-    (not FTD_OFFLINE; a user's folder never is)."""
-    get_dataset(dataset)
-    check_data_root(data_root, dataset)
-    root = Path(data_root).expanduser().resolve()
-    empty = empty_class_folders(dataset, root)
-    if empty:
-        from torchvision.datasets.folder import IMG_EXTENSIONS
-        raise UserError(f"class folder {empty[0]} holds no image the reader accepts ({' '.join(IMG_EXTENSIONS)})"
-                        + (f", and {len(empty) - 1} more" if len(empty) > 1 else "")
-                        + f": add its images, or remove the class from {dataset}'s entry in common/dataset_registry.py")
-    for split in ("train", "test"):
-        kind, _ = locate(dataset, split, root)
-        if kind == "missing":
-            raise UserError(f"{dataset} {split} images not found: put them at {where(dataset, split, root)} "
-                            "(one folder per class), or pass the --data-root that holds them")
-        if kind == "download" and os.environ.get("FTD_OFFLINE"):
-            raise UserError(f"{dataset} {split} data not found under {root} (downloads disabled by "
-                            f"FTD_OFFLINE); put the files at {where(dataset, split, root)}, or pass "
-                            "--data-root (offline here: --data-root ../shared/data)")
-
-
-DEFAULT_DATA_ROOT = "./data"     # the flag's default: where torchvision may download
-
-
-def check_data_root(data_root, dataset: str | None = None) -> None:
-    """A --data-root named explicitly must exist: a mistyped one would otherwise have torchvision create
-    empty folders in it while trying (and, offline, failing) to download."""
-    root = Path(data_root).expanduser()
-    if root.is_dir() or Path(data_root) == Path(DEFAULT_DATA_ROOT):
-        return
-    missing = f"--data-root {data_root} {'is not a folder' if root.exists() else 'does not exist'}"
-    if dataset is not None and get_dataset(dataset).torchvision is None:     # a user's folder
-        raise UserError(f"{dataset} train images not found: put them at {where(dataset, 'train', root.resolve())} "
-                        f"(one folder per class); {missing}")
-    raise UserError(f"{dataset or 'the'} train data not found under {root.resolve()}: {missing}; pass the folder "
-                    "that holds the datasets (offline here: --data-root ../shared/data)")
-
-
-def _image_folder_files(source: Path) -> list[Path]:
-    """The files torchvision's ImageFolder reads from the tree ``source``: those with an image extension
-    (``IMG_EXTENSIONS``, any case) in its class folders, links followed (torchvision's own listing)."""
-    from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
-    classes = sorted(e.name for e in os.scandir(source) if e.is_dir())
-    samples = make_dataset(str(source), {c: i for i, c in enumerate(classes)}, extensions=IMG_EXTENSIONS,
-                           allow_empty=True)
-    return [Path(path) for path, _ in samples]
-
-
-def _source_files(kind: str, source: Path) -> list[Path]:
-    """The files a split is read from, for its identity: for a tree, exactly those the reader reads (a
-    linked class folder's images count, a ``.gif`` it skips does not); an ordinary tree of images lists
-    the same files as before links were followed, so its identity is unchanged."""
-    if kind == "imagefolder":
-        return sorted(_image_folder_files(source))
-    return sorted(p for p in source.iterdir() if p.is_file())
-
-
-def skipped_files(dataset: str, data_root) -> list[Path]:
-    """Files of a dataset's ImageFolder trees that the reader skips (another extension, or outside the
-    class folders): they are not part of the data, which a user may not expect. One walk, no stat per file."""
-    from torchvision.datasets.folder import IMG_EXTENSIONS
-    root = Path(data_root).expanduser().resolve()
-    out = []
-    for split in ("train", "test"):
-        kind, source = locate(dataset, split, root)
-        if kind != "imagefolder":
-            continue
-        for top, _, names in os.walk(source, followlinks=True):   # as ImageFolder: through linked folders
-            in_class = Path(top) != source
-            out += [Path(top) / n for n in names if not (in_class and n.lower().endswith(IMG_EXTENSIONS))]
-    return sorted(out)
-
-
-def empty_class_folders(dataset: str, data_root) -> list[Path]:
-    """Class folders of a dataset's ImageFolder trees holding no file the reader accepts."""
-    from torchvision.datasets.folder import IMG_EXTENSIONS
-    root = Path(data_root).expanduser().resolve()
-    out = []
-    for split in ("train", "test"):
-        kind, source = locate(dataset, split, root)
-        if kind != "imagefolder":
-            continue
-        for entry in sorted(os.scandir(source), key=lambda e: e.name):
-            if entry.is_dir() and not any(name.lower().endswith(IMG_EXTENSIONS)
-                                          for _, _, names in os.walk(entry.path, followlinks=True) for name in names):
-                out.append(Path(entry.path))
-    return out
-
-
-@functools.lru_cache(maxsize=16)
-def _content_digest(kind: str, source: str, memo_dir: str) -> str:
-    """Hash of the names and bytes of the raw files: the data's identity, independent of where the
-    files lie and of their mtimes (copies made anew each session keep their identity). Hashing all
-    of CIFAR-10 takes seconds, so the hash is memoised under the files' (name, size, mtime, inode,
-    ctime) list; ctime cannot be set back, so a file restored with its old mtime is hashed anew.
-    Within one process the files are assumed not to change (the digest is computed once)."""
-    src = Path(source)
-    files = _source_files(kind, src)
-    stats = []
-    for p in files:
-        st = p.stat()
-        stats.append((str(p.relative_to(src)), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
-    memo = Path(memo_dir) / f"content_{hashlib.sha1(source.encode()).hexdigest()[:10]}.json"
-    stamp = fingerprint(stats)
-    entry = read_entry(memo, "json", "data hash memo")
-    if entry is not None and entry["key"] == stamp:
-        return entry["value"]
-    h = hashlib.sha256()
-    for p, (rel, *_) in zip(files, stats):
-        h.update(rel.encode() + b"\0" + p.read_bytes() + b"\0")
-    digest = h.hexdigest()[:16]
-    _PENDING_MEMOS[str(memo)] = (stamp, digest)   # written once the files decode (load_raw)
-    return digest
-
-
-_PENDING_MEMOS: dict[str, tuple[str, str]] = {}
-
-
-def raw_key(dataset: str, split: str, data_root, cache_dir) -> dict:
-    """What a decoded split depends on: the raw files' content, the registry entry and the decoding code."""
-    root = Path(data_root).expanduser().resolve()
-    kind, source = locate(dataset, split, root)
-    content = None if kind in ("download", "missing") else _content_digest(kind, str(source), str(cache_dir))
-    return {"dataset": dataset, "split": split, "layout": kind, "content": content,
-            "entry": get_dataset(dataset).identity(), "code": code_version("decoded-data")}
-
-
-def data_identity(dataset: str, data_root, cache_dir) -> dict:
-    """The identity of a dataset as the networks see it (both splits): the raw files' content, the
-    registry entry (classes, normalisation, size) and the code that decodes them, for the keys of
-    everything trained or measured on it."""
-    return {split: fingerprint(raw_key(dataset, split, data_root, cache_dir)) for split in ("train", "test")}
-
-
-def _decode(dataset: str, split: str, root: Path) -> dict:
-    entry = get_dataset(dataset)
-    kind, source = locate(dataset, split, root)
+def get_dataset(name: str) -> Dataset:
     try:
-        if kind == "missing":
-            raise UserError(f"{dataset} {split} images not found at {where(dataset, split, root)}")
-        if kind == "download" and os.environ.get("FTD_OFFLINE"):
-            raise RuntimeError("downloads disabled by FTD_OFFLINE")
-        if kind == "imagefolder":
-            x, y = _read_image_folder(source, entry)
-        else:
-            x, y = _read_torchvision(entry, split, root, download=(kind == "download"))
-    except UserError:
-        raise
-    except Exception as exc:  # download failed (no internet) or unreadable files
-        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        if kind == "download":
-            raise UserError(f"{dataset} {split} data not found under {root} and could not be downloaded "
-                            f"({detail}); put the files at {where(dataset, split, root)}, or pass "
-                            "--data-root (offline here: --data-root ../shared/data)") from None
-        raise UserError(f"cannot read {dataset} {split} data in {source} ({detail}); the files are damaged "
-                        "or not in torchvision's format: replace them") from None
-    n = len(entry.classes)
-    if len(y) == 0:
-        raise UserError(f"{source} holds no {dataset} {split} images")
-    if int(y.min()) < 0 or int(y.max()) >= n:
-        raise UserError(f"{dataset} {split} labels in {source} run from {int(y.min())} to {int(y.max())}; "
-                        f"{dataset} has classes 0..{n - 1}: the files are damaged or of another dataset")
-    return {"x": _to_32x32x3(x), "y": y}
+        return DATASETS[name]
+    except KeyError:
+        raise UserError(f"unknown dataset '{name}'; registered: {', '.join(DATASETS)} "
+                        "(register one in common/dataset_registry.py)") from None
 
 
-@functools.lru_cache(maxsize=4)
-def _decoded(path: str, key_digest: str, data_root: str) -> Split:
-    """Decoded split, kept in memory: every task of a dataset reads the same file (callers only
-    index it, never write into it)."""
-    key = json.loads(key_digest)
-    value, _ = cached(path, key, lambda: _decode(key["dataset"], key["split"], Path(data_root)),
-                      what="decoded data")
-    return Split(value["x"], value["y"])
+def _check_registry(datasets: dict[str, Dataset] | None = None) -> None:
+    """The registry's rules, as UserErrors (not asserts: ``python -O`` would skip them)."""
+    fix = "; fix its entry in common/dataset_registry.py"
+    for key, d in (DATASETS if datasets is None else datasets).items():
+        require(key == d.name,
+                f"dataset registered under '{key}' is named '{d.name}'" + fix)
+        require(len(d.classes) >= 2,
+                f"dataset {d.name}: needs at least two classes" + fix)
+        require(len(set(d.classes)) == len(d.classes),
+                f"dataset {d.name}: a class name appears twice" + fix)
+        require(all(c and "/" not in c for c in d.classes),
+                f"dataset {d.name}: class names must be folder names" + fix)
+        mean, std = d.normalization
+        require(len(mean) == len(std) == 3 and all(s > 0 for s in std),
+                f"dataset {d.name}: normalization is ((3 means), (3 positive stds))" + fix)
+        require(d.recipe in RECIPES,
+                f"dataset {d.name}: recipe must be one of {RECIPES}" + fix)
+        require(d.native_size is None or d.native_size <= IMAGE_SIZE,
+                f"dataset {d.name}: native_size larger than {IMAGE_SIZE} needs native_size=None (resized)" + fix)
+        require(d.torchvision is None or d.torchvision[0] in TORCHVISION_READERS,
+                f"dataset {d.name}: torchvision reader must be one of {TORCHVISION_READERS}" + fix)
+        require(d.folder and PurePath(d.folder).name,
+                f"dataset {d.name}: empty folder" + fix)
+        require(d.split_sizes is None or (len(d.split_sizes) == 2 and min(d.split_sizes) > 0),
+                f"dataset {d.name}: split_sizes is (train, test)" + fix)
 
 
-def load_raw(dataset: str, split: str, data_root, cache_dir) -> Split:
-    """The whole official ``split`` ("train" or "test") of a dataset, original labels, cached and
-    keyed by the raw files' content: replaced or fixed files are decoded anew."""
-    check_data(dataset, data_root)
-    root = Path(data_root).expanduser().resolve()
-    key = raw_key(dataset, split, root, cache_dir)
-    _, source = locate(dataset, split, root)
-    tag = hashlib.sha1(f"{key['layout']}:{source}".encode()).hexdigest()[:10]
-    path = Path(cache_dir) / f"{dataset}_{split}_{key['layout']}_{tag}.pt"
-    split_data = _decoded(str(path), json.dumps(key, sort_keys=True), str(root))
-    for memo, (stamp, digest) in list(_PENDING_MEMOS.items()):
-        write_entry(memo, stamp, digest, "json")
-        del _PENDING_MEMOS[memo]
-    return split_data
-
-
-def prepare_data(dataset: str, data_root, cache_dir) -> None:
-    """Decode (or check the cache of) both splits now, so that damaged files stop a run before its
-    long work starts."""
-    splits = {split: load_raw(dataset, split, data_root, cache_dir) for split in ("train", "test")}
-    warn_about_files(dataset, data_root, splits)
-
-
-_WARNED: set[tuple[str, str]] = set()
-
-
-def warn_about_files(dataset: str, data_root, splits: dict[str, Split]) -> None:
-    """One warning line each (once per process and dataset) for what decodes fine but may not be what the
-    user meant: files the reader skips (a ``.gif``), and test images identical to train images."""
-    where_ = str(Path(data_root).expanduser().resolve())
-    if (dataset, where_) in _WARNED:
-        return
-    _WARNED.add((dataset, where_))
-    skipped = skipped_files(dataset, data_root)
-    if skipped:
-        from torchvision.datasets.folder import IMG_EXTENSIONS
-        warn(f"{len(skipped)} file(s) of {dataset} are skipped by the reader (not an image type it reads: "
-             f"{' '.join(IMG_EXTENSIONS)}, or outside the class folders), e.g. {skipped[0]}; convert or remove them")
-    dup = duplicated_test_images(splits["train"], splits["test"])
-    if dup:
-        warn(f"{len(dup)} {dataset} test image(s) are pixel-identical to train images (e.g. test image {dup[0]}); "
-             "their test accuracy measures memory, not generalisation: remove them from one split")
-
-
-def duplicated_test_images(train: Split, test: Split) -> list[int]:
-    """Indices of the test images whose pixels equal some train image's."""
-    def digests(x: torch.Tensor) -> list[bytes]:
-        flat = x.reshape(len(x), -1).numpy()
-        return [hashlib.blake2b(row.tobytes(), digest_size=12).digest() for row in flat]
-    seen = set(digests(train.x))
-    return [i for i, d in enumerate(digests(test.x)) if d in seen]
+_check_registry()

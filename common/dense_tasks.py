@@ -2,9 +2,9 @@
 images, as plain data. Classification tasks live in ``common/tasks.py``.
 
 * ``taskonomy``: the FTD paper's 10 Taskonomy tasks, numbered as in its figures (Sec. 4.2): the
-  input is Taskonomy's ``rgb`` domain, the target the named domain's image (``common/taskonomy.py``
+  input is Taskonomy's ``rgb`` domain, the target the named domain's image (``common/dense/taskonomy.py``
   reads both). Needs a Taskonomy tree (none on this project's machines).
-* ``taskonomy-2d``: tasks computed from the RGB images alone (``common/derived_targets.py``), so that
+* ``taskonomy-2d``: tasks computed from the RGB images alone (``common/dense/derived_targets.py``), so that
   a dense task set runs on CIFAR-10 or any registered image dataset. They are **derived stand-ins**,
   not Taskonomy's tasks: e.g. ``2d-edges`` is a Canny-like edge map of the image, as Taskonomy's
   ``edge_texture`` is, but computed here.
@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .dataset_registry import DATASETS
-from .errors import UserError, require
+from common.datasets import DATASETS
+from common.run.errors import UserError, require
 
 
 @dataclass(frozen=True)
 class DenseTask:
     name: str
-    target: str        # Taskonomy domain folder, or the generator of common/derived_targets.py
+    target: str        # Taskonomy domain folder, or the generator of common/dense/derived_targets.py
     derived: bool      # True: the target is computed from the RGB image
     channels: int      # channels of the target (and of the network's output)
     description: str
@@ -43,7 +43,7 @@ DENSE_TASKS: dict[str, DenseTask] = {t.name: t for t in [
     DenseTask("principal_curvature", "principal_curvature", False, 3, "7: principal curvature (RGB PNG)"),
     DenseTask("reshading", "reshading", False, 1, "8: reshading (PNG)"),
     DenseTask("autoencoding", "rgb", False, 3, "9: autoencoding (the rgb image itself)"),
-    # Derived from any RGB images (common/derived_targets.py): stand-ins, not Taskonomy data.
+    # Derived from any RGB images (common/dense/derived_targets.py): stand-ins, not Taskonomy data.
     DenseTask("2d-autoencoding", "autoencoding", True, 3, "derived: reconstruct the image"),
     DenseTask("2d-denoising", "denoising", True, 3, "derived: remove seeded Gaussian noise (std 0.2)"),
     DenseTask("2d-colorization", "colorization", True, 3, "derived: RGB from the grayscale image"),
@@ -62,7 +62,7 @@ DENSE_TASK_SETS: dict[str, tuple[str, ...]] = {
 
 # Where the input images of a dense task set come from by default (--images overrides it for
 # derived sets): "taskonomy" = the rgb domain of a Taskonomy tree, else any registered dataset
-# (common/dataset_registry.py: a user's image folder too).
+# (common/datasets.py: a user's image folder too).
 DEFAULT_IMAGES = {"taskonomy": "taskonomy", "taskonomy-2d": "cifar10"}
 IMAGE_SOURCES = ("taskonomy", *DATASETS)
 

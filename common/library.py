@@ -17,10 +17,10 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .distance import DEFAULT_SIGMA2
-from .distance import task_distance as distance_of_fishers
-from .errors import UserError
-from .fisher import _SquaredGradHooks, fisher_diag, fisher_diag_reference
+from common.fisher.distance import DEFAULT_SIGMA2
+from common.fisher.distance import task_distance as distance_of_fishers
+from common.run.errors import UserError
+from common.fisher.estimators import _SquaredGradHooks, fisher_diag, fisher_diag_reference
 
 
 def _batches(loader, device):

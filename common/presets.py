@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from .dataset_registry import DATASETS, RECIPES
-from .errors import UserError, positive
+from common.datasets import DATASETS, RECIPES
+from common.run.errors import UserError, positive
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ _CPU = TrainConfig(arch="smallcnn", epochs=3, batch_size=128, lr=2e-3, lr_schedu
 _PAPER_MNIST = TrainConfig(arch="vgg16", epochs=50, batch_size=64, lr=1e-3, lr_schedule="constant",
                            augment=False, max_train=None, max_eval=None, seeds=tuple(range(10)))
 
-# preset -> training recipe -> config; a dataset names its recipe in common/dataset_registry.py
+# preset -> training recipe -> config; a dataset names its recipe in common/datasets.py
 # ("mnist": grey digits, no augmentation; "cifar": colour images, crop + flip).
 PRESETS: dict[str, dict[str, TrainConfig]] = {
     "smoke": {"mnist": _SMOKE, "cifar": replace(_SMOKE, augment=True)},
@@ -101,7 +101,7 @@ def fisher_config(preset: str, samples: int | None = None, batch_size: int | Non
 
 @dataclass(frozen=True)
 class NASConfig:
-    """Step 3, task-aware NAS (``common/fuse.py``). A FUSE search runs ``stages`` stages; each stage
+    """Step 3, task-aware NAS (``common/nas/fuse.py``). A FUSE search runs ``stages`` stages; each stage
     trains its candidates' weights and the mixing weights α in ``rounds`` alternations."""
 
     width: int                      # channels of the first cells (doubled at each reduction cell)
@@ -185,7 +185,7 @@ TRANSFER_PRESETS: dict[str, TransferConfig] = {
 class DenseConfig:
     """The dense tasks (``train_task_taskonomy.py``, ``fisher_distance_taskonomy.py``): encoder–decoder
     ε-networks trained with Adam on the mean squared error, and their Gaussian Fishers."""
-    arch: str                   # common/dense_models.py
+    arch: str                   # common/dense/models.py
     image_size: int             # images (and targets) are resized to image_size x image_size
     epochs: int
     batch_size: int

@@ -2,7 +2,7 @@
 
 A task is a dataset plus a relabelling of its classes (FTD paper, Sec. 4; log-det paper, Sec. 4):
 
-* ``groups``: tuples of original classes, by id or by name (``common/dataset_registry.py`` lists
+* ``groups``: tuples of original classes, by id or by name (``common/datasets.py`` lists
   each dataset's classes); group ``i`` becomes label ``i``. Names are turned into ids on creation.
 * ``other``: if True, every class not named in ``groups`` is pooled into one extra label
   ``len(groups)`` ("rest" / "other"), subsampled to the *mean size of one group*. For a
@@ -17,8 +17,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import asdict, dataclass
 
-from .dataset_registry import DATASETS
-from .errors import UserError, require
+from common.datasets import DATASETS
+from common.run.errors import UserError, require
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Task:
         # class names -> ids, so that keys, labels and files see ids only
         if self.dataset not in DATASETS:
             raise UserError(f"task {self.name}: unknown dataset '{self.dataset}'; registered: "
-                            f"{', '.join(DATASETS)} (common/dataset_registry.py)")
+                            f"{', '.join(DATASETS)} (common/datasets.py)")
         classes = DATASETS[self.dataset].classes
 
         def class_id(c):
@@ -95,7 +95,7 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     Task("cifar100-3", "cifar100", _singletons(_VEHICLES + _DEVICES_FURNITURE), True,
          "21-class: the 20 vehicle, device and furniture classes and other"),
     # The CIFAR-10 tasks again, on CIFAR-10 registered as a user's image folder and defined by class
-    # names, as a user defines theirs (common/dataset_registry.py): they must reproduce cifar10-0..3.
+    # names, as a user defines theirs (common/datasets.py): they must reproduce cifar10-0..3.
     Task("cifar10-folder-0", "cifar10-folder", (("automobile", "cat", "ship"),), True,
          "binary: {automobile, cat, ship} vs rest, balanced (CIFAR-10 as a user's folder)"),
     Task("cifar10-folder-1", "cifar10-folder", (("cat", "ship", "truck"),), True,

@@ -19,7 +19,9 @@ import fisher_distance
 import nas_fuse
 import train_task_cifar
 import train_task_mnist
-from common import cli, paths, tasks
+from common.run import cli
+from common.store import paths
+from common import tasks
 from conftest import CIFAR10_NAMES, ROOT, make_cifar_pickles
 
 SCRIPTS = {"train_task_mnist.py": train_task_mnist.main, "train_task_cifar.py": train_task_cifar.main,

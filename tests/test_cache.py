@@ -1,4 +1,4 @@
-"""The keyed cache (common/cache.py) and atomic writes (common/io.py), and recovery from damaged
+"""The keyed cache (common/store/cache.py) and atomic writes (common/store/io.py), and recovery from damaged
 derived files in the scripts: an unreadable file is recomputed with one warning line."""
 import json
 import os
@@ -11,8 +11,10 @@ import torch
 
 import fisher_distance
 import train_task_mnist
-from common import cache, datasets, paths
-from common.errors import UserError
+from common.store import cache
+from common.data import decode as datasets
+from common.store import paths
+from common.run.errors import UserError
 from conftest import ROOT, make_mnist
 
 
@@ -96,13 +98,13 @@ def test_code_version_hashes_the_code_that_runs_not_a_later_edit(tmp_path):
 def test_a_kill_during_a_write_keeps_the_old_file_and_the_next_write_cleans_up(tmp_path):
     path = tmp_path / "out.json"
     path.write_text('{"old": true}')
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from common.io import atomic_write_json; "
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from common.store.io import atomic_write_json; "
             f"atomic_write_json({{'new': True}}, {str(path)!r})")
     r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "FTD_KILL_AT_WRITE": "1"})
     assert r.returncode == -9
     assert json.loads(path.read_text()) == {"old": True}
     assert len(list(tmp_path.glob(".out.json.*.tmp"))) == 1                   # the complete temp, not renamed
-    from common.io import atomic_write_json
+    from common.store.io import atomic_write_json
     atomic_write_json({"new": True}, path)
     assert json.loads(path.read_text()) == {"new": True} and not list(tmp_path.glob("*.tmp"))
 
@@ -164,3 +166,26 @@ def test_the_decoding_code_is_part_of_every_data_identity(tmp_path, monkeypatch)
     monkeypatch.setattr(datasets, "code_version", lambda c: "edited" if c == "decoded-data" else real(c))
     after = checkpoint_key(*args, data_root=root, results_dir=tmp_path)
     assert before["data"] != after["data"] and before["code"] == after["code"]
+
+
+def test_every_keyed_concept_names_modules_of_the_rooms_and_they_are_recorded():
+    """Keys name code by concept (``cache.KEYED_MODULES``); each concept's modules live in a room
+    (subpackage) and are executed through the recording loader, so ``SOURCES`` holds what they ran."""
+    import importlib
+
+    from common.dense import runs as dense_runs, transfer_runs
+    from common.fisher import matrices, store
+    from common.nas import keys
+    from common.store import sources
+    from common.training import checkpoints
+    from common.transfer_learning import runs as transfer
+
+    named = {*checkpoints.CODE, *dense_runs.CODE, *dense_runs.FISHER_CODE, *dense_runs.MATRIX_CODE,
+             *transfer_runs.CODE, *store.CODE, *matrices.MATRIX_CODE, *keys.SEARCH_CODE, *keys.RETRAIN_CODE,
+             *transfer.CODE, "datasets", "taskonomy"}
+    assert named <= set(cache.KEYED_MODULES)
+    for concept, modules in cache.KEYED_MODULES.items():
+        for module in modules:
+            importlib.import_module(f"common.{module}")
+            assert "." in module and f"common.{module}" in sources.SOURCES, (concept, module)
+    assert cache.code_version("nas") != cache.code_version("fuse")

@@ -8,9 +8,9 @@ import torch
 
 import fisher_distance
 import train_task_cifar100
-from common import paths
-from common.data import task_splits
-from common.errors import UserError
+from common.store import paths
+from common.data.splits import task_splits
+from common.run.errors import UserError
 from common.tasks import TASK_SETS, get_task
 from conftest import CIFAR100_NAMES
 

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from common import code_identity
-from common.code_identity import KEYED_CODE, digest, selected
+from common.store import code_identity
+from common.store.code_identity import KEYED_CODE, digest, selected
 from conftest import ROOT
 
 

@@ -5,14 +5,14 @@ import pytest
 
 import fisher_distance
 import train_task_mnist
-from common import paths
-from common.data import Normalizer, iterate_batches
-from common.distance import task_distance
-from common.fisher import fisher_diag
-from common.fishers import fisher_data
+from common.store import paths
+from common.data.splits import Normalizer, iterate_batches
+from common.fisher.distance import task_distance
+from common.fisher.estimators import fisher_diag
+from common.fisher.store import fisher_data
 from common.presets import FISHER_PRESETS, train_config
 from common.tasks import get_task
-from common.checkpoints import load_network
+from common.training.checkpoints import load_network
 from test_train_scripts import run_script
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from common.fisher import fisher_diag
-from common.models import build_network
+from common.fisher.estimators import fisher_diag
+from common.networks.models import build_network
 from common.tasks import get_task
 from conftest import ROOT
 

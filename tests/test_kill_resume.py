@@ -15,7 +15,7 @@ import torch
 import fisher_distance
 import nas_fuse
 import train_task_mnist
-from common import paths
+from common.store import paths
 from conftest import ROOT
 
 STEPS = [(train_task_mnist, "train_task_mnist.py", ["--tasks", "mnist-0", "mnist-3"]),

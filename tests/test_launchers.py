@@ -12,10 +12,10 @@ import torch
 import fisher_distance
 import nas_fuse
 import train_task_mnist
-from common import paths
-from common.cache import WouldCompute, cached, probe
-from common.launch import Job, is_finished
-from common.plan import task_sizes
+from common.store import paths
+from common.store.cache import WouldCompute, cached, probe
+from common.run.launch import Job, is_finished
+from common.run.plan import task_sizes
 from common.presets import train_config
 from common.tasks import get_task
 
@@ -94,7 +94,7 @@ def test_killed_jobs_are_reported_and_resubmitted_alone(data_root, tmp_path, inl
     argv = smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local", "--workers", "2")
     monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")     # every job dies in its first atomic write (its checkpoint)
     with pytest.raises(SystemExit) as exit_info:
-        from common.cli import run
+        from common.run.cli import run
         run(train_task_mnist.main, argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
@@ -123,7 +123,7 @@ def test_jobs_per_process_runs_groups_of_jobs_and_redoes_a_failed_groups_jobs_al
                  "--jobs-per-process", "3")
     monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")     # each process dies in its first job's checkpoint write
     with pytest.raises(SystemExit):
-        from common.cli import run
+        from common.run.cli import run
         run(train_task_mnist.main, argv)
     err = capsys.readouterr().err
     assert "4 of 4 job(s) of step 1, mnist ε-networks failed" in err
@@ -137,7 +137,7 @@ def test_jobs_per_process_runs_groups_of_jobs_and_redoes_a_failed_groups_jobs_al
 
 
 def test_groups_of_jobs_never_leave_a_worker_idle():
-    from common.launch import _processes
+    from common.run.launch import _processes
     jobs = [Job(f"j{i}", lambda: None) for i in range(12)]
     sizes = lambda n, per, slots: [len(g) for g in _processes(jobs[:n], per, slots).values()]   # noqa: E731
     assert sizes(12, 6, 2) == [6, 6] and sizes(12, 3, 2) == [3, 3, 3, 3] and sizes(5, 1, 2) == [1] * 5
@@ -165,7 +165,7 @@ def test_plan_lists_every_job_quickly(capsys):
 def test_plan_times_training_at_the_precision_the_jobs_train_at():
     """--amp (default on with CUDA) makes the plan time the training parts under bf16 autocast; a FUSE
     search (which stays fp32) and a Fisher pass are timed fp32; each (network, precision) once."""
-    from common.plan import estimate
+    from common.run.plan import estimate
     table = nas_fuse.main(["--preset", "smoke", "--target", "mnist-2", "--space", "task-aware", "--seeds", "0",
                            "--plan"])
     assert set(table.precision) == {"fp32"}                  # on this CPU: --amp does not apply
@@ -175,8 +175,8 @@ def test_plan_times_training_at_the_precision_the_jobs_train_at():
         asked.append((cost.measure_key, amp))
         return 200.0 if amp else 100.0
 
-    from common.models import build_network
-    from common.plan import Cost
+    from common.networks.models import build_network
+    from common.run.plan import Cost
     task = get_task("mnist-2")
     net = lambda: build_network("smallcnn", task)
     parts = (Cost("search", net, "cell", "train", 1000, 8, 5, amp_eligible=False),
@@ -191,7 +191,7 @@ def test_plan_times_training_at_the_precision_the_jobs_train_at():
 def test_plan_times_the_jobs_at_their_scripts_precision(monkeypatch):
     """run_step's --plan asks accel.resolve for the step's precision (--amp, default on with CUDA): with
     amp resolved on, training and NAS retraining are timed bf16, FUSE searches and Fishers fp32."""
-    from common import accel
+    from common.training import accel
     monkeypatch.setattr(accel, "resolve", lambda *a, **k: accel.Accel(amp=True))   # as on a CUDA device
     monkeypatch.setattr(accel.Accel, "autocast", lambda self, device_type="cuda": accel.contextlib.nullcontext())
     table = train_task_mnist.main(["--preset", "smoke", "--tasks", "mnist-0", "--seeds", "0", "--plan"])
@@ -248,7 +248,7 @@ def test_amp_forward_passes_use_the_current_weights():
     now. With autocast's weight cache (its default) the bf16 copies made by the first forward pass were
     used to the end of the run (found on an H200, 2026-11-29: accuracies 0.27-0.66 instead of 0.74-0.83).
     The cache behaves the same on the CPU, so this is checked here."""
-    from common.accel import Accel
+    from common.training.accel import Accel
     torch.manual_seed(0)
     layer, x = torch.nn.Linear(8, 4), torch.randn(3, 8)
     with Accel(amp=True).autocast("cpu"):
@@ -264,7 +264,7 @@ def test_amp_forward_passes_use_the_current_weights():
 def test_runs_trained_under_the_broken_autocast_are_redone(data_root, tmp_path, capsys):
     """A checkpoint recorded as trained under the autocast of before the fix (precision "bf16-autocast")
     has the key of a good one: every read refuses it (``cache.RETIRED``), and the training step redoes it."""
-    from common.cache import check_entry, read_entry, write_entry
+    from common.store.cache import check_entry, read_entry, write_entry
     train_task_mnist.main(smoke(data_root, tmp_path, "--tasks", "mnist-0", "--seeds", "0"))
     ckpt = paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "mnist-0", 0)
     entry = read_entry(ckpt)
@@ -279,7 +279,7 @@ def test_runs_trained_under_the_broken_autocast_are_redone(data_root, tmp_path, 
     assert "is retired" in io.out + io.err and "done mnist-0 seed 0" in io.out
     assert "precision" not in read_entry(ckpt)["value"]["record"]["metrics"]      # retrained on the CPU: fp32
     # train_metrics.csv: a retired run record is left out, and so is a kept row of a run trained elsewhere
-    from common.checkpoints import collect_metrics
+    from common.training.checkpoints import collect_metrics
     record = paths.record_path(tmp_path, "smoke", "smallcnn", "mnist-0", 0)
     entry = read_entry(record, "json")
     entry["value"]["metrics"]["precision"] = "bf16-autocast"
@@ -300,11 +300,11 @@ def test_retired_records_of_every_shape_and_registered_in_every_process():
     transfer records (top level), passes the fixed label, and is registered by importing the readers."""
     import subprocess
     import sys
-    from common.accel import retired
+    from common.training.accel import retired
     assert retired({"state_dict": {}, "record": {"metrics": {"precision": "bf16-autocast"}}})
     assert retired({"test_acc": 0.5, "precision": "bf16-autocast", "provenance": {}})
     assert retired({"record": {"metrics": {"precision": "bf16"}}}) is None and retired({"test_acc": 0.5}) is None
-    for module in ("common.ftd", "common.task_space", "common.transfer_report", "common.checkpoints"):
-        code = (f"import {module}, common.cache as c, common.accel as a; "
+    for module in ("common.fisher.matrices", "common.nas.task_space", "common.transfer_learning.table", "common.training.checkpoints"):
+        code = (f"import {module}, common.store.cache as c, common.training.accel as a; "
                 "assert a.retired in c.RETIRED, 'not registered'")
         subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from common.distance import task_distance as distance_of_fishers
+from common.fisher.distance import task_distance as distance_of_fishers
 from common.library import fisher_diagonal, task_distance
 from conftest import ROOT
 

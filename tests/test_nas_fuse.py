@@ -12,10 +12,13 @@ import torch
 import fisher_distance
 import nas_fuse
 import train_task_mnist
-from common import fuse, nas_runs, paths, task_space
-from common.data import Split
-from common.errors import UserError
-from common.nas import Genotype, SearchSpace, build_nas_network
+from common.nas import fuse
+from common.nas import runs as nas_runs
+from common.store import paths
+from common.nas import task_space
+from common.data.splits import Split
+from common.run.errors import UserError
+from common.nas.space import Genotype, SearchSpace, build_nas_network
 from common.presets import NAS_PRESETS, train_config
 from common.tasks import get_task
 from test_train_scripts import run_script
@@ -303,7 +306,7 @@ def test_candidate_draws_depend_on_seed_task_and_space():
     ([2.0], "no evidence at this budget (fewer than 2 seeds)"),
 ])
 def test_verdict_on_constructed_per_seed_differences(diffs, verdict):
-    from common.nas_report import paired_verdict
+    from common.nas.table import paired_verdict
     v = paired_verdict(pd.Series(diffs))
     assert v["verdict"] == verdict and v["n"] == len(diffs) and v["wins"] == sum(d > 0 for d in diffs)
     if len(diffs) > 1:
@@ -311,7 +314,7 @@ def test_verdict_on_constructed_per_seed_differences(diffs, verdict):
 
 
 def test_alpha_rank_on_a_constructed_history():
-    from common.nas_report import alpha_rank
+    from common.nas.table import alpha_rank
     rows = []
     for stage, (alphas, accs) in enumerate([((0.1, 0.5, 0.9), (0.2, 0.4, 0.6)), ((0.9, 0.5, 0.1), (0.2, 0.4, 0.6))], 1):
         for rnd in (1, 2):
@@ -337,15 +340,15 @@ def test_a_stale_search_record_is_searched_again(data_root, tmp_path):
 def test_the_whole_step_reads_test_labels_only_in_final_evaluations(data_root, with_matrix, tmp_path, monkeypatch):
     """Space selection (matrix on the validation split, closest task, its genotype), every search and
     every retraining: the target's test split is evaluated once per retrained network, at its end."""
-    import common.fishers
-    import common.train
+    import common.fisher.store
+    import common.training.train
     src, closest = with_matrix
     results = tmp_path / "results"
     shutil.copytree(src, results)
     flags = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results)]
     nas_fuse.main(flags + ["--target", closest, "--space", "full", "--search-only"])
     log, phase = [], ["nas"]
-    real_splits, real_evaluate = nas_runs.task_splits, common.train.evaluate
+    real_splits, real_evaluate = nas_runs.task_splits, common.training.train.evaluate
     monkeypatch.setattr(nas_runs, "task_splits", lambda *a, **k: {
         name: TracedSplit(split, name, log, phase) for name, split in real_splits(*a, **k).items()})
 
@@ -355,8 +358,8 @@ def test_the_whole_step_reads_test_labels_only_in_final_evaluations(data_root, w
             return real_evaluate(net, split, *args, **kwargs)
         finally:
             phase.pop()
-    monkeypatch.setattr(common.train, "evaluate", evaluate)
-    monkeypatch.setattr(common.fishers, "task_splits", lambda *a, **k: pytest.fail("NAS computed a Fisher"))
+    monkeypatch.setattr(common.training.train, "evaluate", evaluate)
+    monkeypatch.setattr(common.fisher.store, "task_splits", lambda *a, **k: pytest.fail("NAS computed a Fisher"))
     nas_fuse.main(flags + ["--target", "mnist-2", "--baselines", *BASELINES])
     test_reads = [p for name, p in log if name == "test"]
     assert test_reads and set(test_reads) == {"final test"}

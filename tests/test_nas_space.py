@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from common.errors import UserError
-from common.nas import (EDGES, OP_NAMES, OPS, Cell, Genotype, NASNetwork, SearchSpace, cell_is_alive,
+from common.run.errors import UserError
+from common.nas.space import (EDGES, OP_NAMES, OPS, Cell, Genotype, NASNetwork, SearchSpace, cell_is_alive,
                         build_nas_network)
 from common.tasks import TASKS, get_task
 
@@ -226,7 +226,7 @@ def test_every_layer_runs_once_per_forward():
 
 
 def test_per_sample_fisher_matches_the_reference_loop():
-    from common.fisher import fisher_diag, fisher_diag_reference
+    from common.fisher.estimators import fisher_diag, fisher_diag_reference
     torch.manual_seed(0)
     net = NASNetwork(ALL_OPS, num_classes=4, channels=4, layers=3).double()
     g = torch.Generator().manual_seed(0)
@@ -246,8 +246,8 @@ def test_network_rejects_bad_sizes():
 
 def test_parameter_count_flag_and_width_matching():
     import argparse
-    from common.cli import parameter_count
-    from common.nas import width_for_params
+    from common.run.cli import parameter_count
+    from common.nas.space import width_for_params
     assert parameter_count("0.2M") == 2e5 and parameter_count("150k") == 1.5e5 and parameter_count("2000") == 2000
     for bad in ("abc", "-1", "nan", "inf", ""):
         with pytest.raises(argparse.ArgumentTypeError):

@@ -6,9 +6,9 @@ import pytest
 import logdet_study
 import train_task_cifar
 import train_task_mnist
-from common import paths
-from common.published import PUBLISHED
-from common.ranking import as_frame, closest_sources, compare, kendall_tau, off_diagonal, spearman
+from common.store import paths
+from common.studies.published import PUBLISHED
+from common.studies.ranking import as_frame, closest_sources, compare, kendall_tau, off_diagonal, spearman
 
 
 def matrix(values, names=("a", "b", "c")):

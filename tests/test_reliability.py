@@ -15,10 +15,10 @@ from PIL import Image
 
 from conftest import ROOT
 
-from common import datasets
-from common.class_names import check_class_names
-from common.dataset_registry import DATASETS, image_folder
-from common.errors import UserError
+from common.data.splits import decode as datasets
+from common.data.class_names import check_class_names
+from common.datasets import DATASETS, image_folder
+from common.run.errors import UserError
 from common.tasks import TASKS, Task, get_task
 
 TOY = ("cat", "dog")
@@ -98,7 +98,7 @@ def test_a_bad_class_at_import_is_one_error_line(groups, needle):
 
 
 def test_dataset_registry_rules_are_user_errors():
-    from common import dataset_registry
+    from common import datasets as dataset_registry
     with pytest.raises(UserError, match="needs at least two classes"):
         dataset_registry._check_registry({"one": image_folder("one", "one", ("only",))})
 
@@ -170,14 +170,14 @@ def test_no_progress_bars_when_stderr_is_not_a_terminal():
 DRIVER = r"""
 import sys, types
 from pathlib import Path
-from common import launch
+from common.run import launch
 out = Path(sys.argv[1])
 job = "import sys, time; time.sleep(2.5); open(sys.argv[1], 'w').write('done')"
 jobs = [launch.Job(f"j{i}", lambda: None) for i in range(5)]
 commands = {j.name: [sys.executable, "-c", job, str(out / f"{j.name}.done")] for j in jobs}
 args = types.SimpleNamespace(launcher="local", workers=2, device="cpu")
 (out / "started").write_text("")
-from common.cli import run
+from common.run.cli import run
 run(lambda argv: launch._run_local(jobs, commands, args, out))
 """
 
@@ -207,7 +207,7 @@ def test_ctrl_c_stops_the_local_launcher_at_once(tmp_path):
 
 # --------------------------------------------------------------------------- 3. tiny splits
 def run_cli(main, argv, capsys) -> tuple[int, str]:
-    from common import cli
+    from common.run import cli
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
         cli.run(main, argv)
@@ -230,8 +230,8 @@ def test_one_test_image_per_class_is_refused_before_training(toy, tmp_path, monk
 def test_split_minimums(toy):
     import torch
 
-    from common.datasets import Split
-    from common.split_checks import check_dense_splits, check_fisher_data, check_task_splits
+    from common.data.decode import Split
+    from common.data.split_checks import check_dense_splits, check_fisher_data, check_task_splits
     task = Task("toy-0", "toy", (("cat",), ("dog",)), False, "2-class")
 
     def split(labels):
@@ -254,7 +254,7 @@ def test_the_matrix_manifest_records_the_fisher_samples_used(data_root, tmp_path
 
     import fisher_distance
     import train_task_mnist
-    from common import paths
+    from common.store import paths
     common = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(tmp_path), "--seeds", "0",
               "--tasks", "mnist-0", "mnist-3"]
     train_task_mnist.main(common)
@@ -281,7 +281,7 @@ def test_launcher_flags_are_checked_before_any_work(flags, tmp_path, capsys):
 def test_an_out_of_range_seed_is_one_line_before_the_data(tmp_path, capsys, monkeypatch):
     """Before: an overflow traceback in manual_seed, after the data decode."""
     import train_task_mnist
-    from common import train_runs
+    from common.training import runs as train_runs
     monkeypatch.setattr(train_runs, "prepare_inputs", lambda *a: pytest.fail("data read before the seeds were checked"))
     code, err = run_cli(train_task_mnist.main, ["--preset", "smoke", "--seeds", "99999999999999999999",
                                                 "--results-dir", str(tmp_path)], capsys)
@@ -315,11 +315,11 @@ def test_plan_reads_stored_throughputs_and_remeasures_when_asked(tmp_path):
     """Before: every --plan timed every network on the device (692 s for the paper preset on 2 cores)."""
     import torch
 
-    from common.launch import Job
-    from common.models import build_network
-    from common.plan import Cost, estimate, timed_batch
-    from common import throughputs
-    from common.throughputs import StoredThroughputs
+    from common.run.launch import Job
+    from common.networks.models import build_network
+    from common.run.plan import Cost, estimate, timed_batch
+    from common.run import throughputs
+    from common.run.throughputs import StoredThroughputs
     task = get_task("mnist-0")
     cost = Cost("smallcnn train", lambda: build_network("smallcnn", task), "smallcnn/mnist/train", "train",
                 1000, 64, 2)
@@ -346,7 +346,7 @@ def test_another_devices_plan_is_not_replaced(tmp_path):
     """Before: --plan on this CPU overwrote results/paper/plan.csv, the H200's measured plan."""
     import pandas as pd
 
-    from common.reproduce import plan_path
+    from common.run.pipeline import plan_path
     default = tmp_path / "plan.csv"
     assert plan_path(default, "cpu (2 threads, x86_64)") == default                # none yet
     pd.DataFrame({"job": ["a"], "device": ["NVIDIA H200"]}).to_csv(default, index=False)

@@ -9,8 +9,9 @@ import pytest
 import fisher_distance
 import nas_fuse
 import train_task_mnist
-from common import paths, tasks
-from common.errors import UserError
+from common.store import paths
+from common import tasks
+from common.run.errors import UserError
 
 TASKS = ["mnist-0", "mnist-2", "mnist-3"]
 

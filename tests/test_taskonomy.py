@@ -8,18 +8,19 @@ from PIL import Image
 
 import fisher_distance_taskonomy
 import train_task_taskonomy
-from common import cli, paths
-from common.atlas import compare_affinity, mds_map, read_affinity
-from common.dense_data import dense_splits, iterate
-from common.dense_fisher import gaussian_fisher_diag, match_channels
-from common.dense_models import build_dense_network
-from common.dense_runs import load_checkpoint, network
+from common.run import cli
+from common.store import paths
+from common.studies.atlas import compare_affinity, mds_map, read_affinity
+from common.dense.data import dense_splits, iterate
+from common.dense.fisher import gaussian_fisher_diag, match_channels
+from common.dense.models import build_dense_network
+from common.dense.runs import load_checkpoint, network
 from common.dense_tasks import DENSE_TASK_SETS, DENSE_TASKS
-from common.derived_targets import GENERATORS, inpainting_mask
-from common.distance import task_distance
-from common.errors import UserError
+from common.dense.derived_targets import GENERATORS, inpainting_mask
+from common.fisher.distance import task_distance
+from common.run.errors import UserError
 from common.presets import dense_config
-from common.taskonomy import load_tree
+from common.dense.taskonomy import load_tree
 
 DOMAINS = {d.target: d.channels for d in DENSE_TASKS.values() if not d.derived}   # rgb included (autoencoding)
 VIEWS = [("allens_ville", 0, 0), ("allens_ville", 0, 1), ("allens_ville", 3, 2), ("allens_ville", 7, 0),
@@ -274,8 +275,8 @@ def test_bad_taskonomy_input_is_one_error_line(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- transfer
 def test_dense_gain_is_the_mse_drop_on_a_toy_where_one_source_helps():
-    from common.dense_transfer import DENSE_SCORES
-    from common.transfer_report import correlations, correlations_markdown, pair_table
+    from common.dense.transfer_runs import DENSE_SCORES
+    from common.transfer_learning.table import correlations, correlations_markdown, pair_table
     rows = []
     for seed in (0, 1):
         rows.append({"source": "scratch", "target": "t", "seed": seed, "neg_test_mse": -0.050})
@@ -296,7 +297,7 @@ def test_dense_gain_is_the_mse_drop_on_a_toy_where_one_source_helps():
 
 def test_dense_transfer_replaces_the_output_layer_and_runs_end_to_end(data_root, tmp_path):
     import transfer_taskonomy
-    from common.dense_transfer import head_prefix, transplant
+    from common.dense.transfer_runs import head_prefix, transplant
     net = build_dense_network("convae", 3, 16)
     assert head_prefix(net) == "decoder.4." and head_prefix(build_dense_network("mlpae", 1, 16)) == "decoder.2."
     torch.manual_seed(1)
@@ -329,7 +330,7 @@ def test_dense_transfer_replaces_the_output_layer_and_runs_end_to_end(data_root,
 @pytest.mark.parametrize("rhos,status", [([0.9, 0.8, 0.6, -0.1], "reproduced"), ([-0.5, 0.2, -0.3, 0.1], "not reproduced"),
                                          ([0.6, -0.2, 0.4, 0.1], "inconclusive")])
 def test_taskonomy_affinity_claim(tmp_path, rhos, status):
-    from common.claims import affinity_claim
+    from common.report.claims import affinity_claim
     assert affinity_claim("4", tmp_path, "cpu").status == "not run"
     path = tmp_path / "cpu" / "dense" / "mlpae" / "taskonomy" / "taskonomy_frechet_affinity.csv"
     path.parent.mkdir(parents=True)

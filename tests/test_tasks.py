@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from common.data import relabel_and_balance
-from common.errors import UserError
-from common.dataset_registry import DATASETS
+from common.data.splits import relabel_and_balance
+from common.run.errors import UserError
+from common.datasets import DATASETS
 from common.tasks import TASK_SETS, TASKS, get_task, resolve_tasks
 
 

@@ -10,12 +10,12 @@ import torch
 
 import train_task_cifar
 import train_task_mnist
-from common import paths
-from common.data import Normalizer, task_splits
+from common.store import paths
+from common.data.splits import Normalizer, task_splits
 from common.presets import train_config
 from common.tasks import get_task
-from common.checkpoints import load_network
-from common.train import evaluate
+from common.training.checkpoints import load_network
+from common.training.train import evaluate
 from conftest import ROOT
 
 

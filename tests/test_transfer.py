@@ -11,14 +11,14 @@ import torch.nn as nn
 import fisher_distance
 import train_task_mnist
 import transfer
-from common import paths
-from common.data import Normalizer
-from common.errors import UserError
-from common.datasets import Split
-from common.models import build_network
+from common.store import paths
+from common.data.splits import Normalizer
+from common.run.errors import UserError
+from common.data.decode import Split
+from common.networks.models import build_network
 from common.tasks import get_task
-from common.transfer import head_name, leep, transplant
-from common.transfer_report import correlations, pair_table
+from common.transfer_learning.runs import head_name, leep, transplant
+from common.transfer_learning.table import correlations, pair_table
 
 
 class FixedSoftmax(nn.Module):

@@ -1,4 +1,4 @@
-"""The dataset registry and users' own ImageFolder trees (common/dataset_registry.py): images of any
+"""The dataset registry and users' own ImageFolder trees (common/datasets.py): images of any
 size, tasks by class names, the registry entry in the data identity, and the errors a user meets."""
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from conftest import CIFAR10_NAMES, ROOT, make_cifar10_image_folder
 
 import fisher_distance
 import train_task
-from common import paths
-from common.class_names import check_class_names
-from common.data import Normalizer
-from common.dataset_registry import DATASETS, IMAGE_SIZE, image_folder
-from common.datasets import check_data, data_identity, load_raw
-from common.errors import UserError
+from common.store import paths
+from common.data.class_names import check_class_names
+from common.data.splits import Normalizer
+from common.datasets import DATASETS, IMAGE_SIZE, image_folder
+from common.data.decode import check_data, data_identity, load_raw
+from common.run.errors import UserError
 from common.presets import train_config
 from common.tasks import TASK_SETS, TASKS, Task, get_task
 
@@ -155,7 +155,7 @@ def test_train_task_rejects_an_unregistered_dataset_in_one_line(tmp_path):
 
 
 def test_user_folder_report_counts_identical_runs_and_distances(tmp_path):
-    from common.report import user_folder_markdown
+    from common.report.tables import user_folder_markdown
     run = paths.run_dir(tmp_path, "cpu")
     run.mkdir(parents=True)
     rows = [("cifar10-0", 0, 0.80), ("cifar10-0", 1, 0.82), ("cifar10-folder-0", 0, 0.80), ("cifar10-folder-0", 1, 0.83)]

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import collect
-from common import verify
-from common.io import atomic_write_csv
-from common.seals import check_seal, seal_path
+from common.store import verify
+from common.store.io import atomic_write_csv
+from common.store.seals import check_seal, seal_path
 from conftest import ROOT
 
 RESULTS = ROOT / "results"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import code_identity  # noqa: E402
+from common.store import code_identity  # noqa: E402
 
 # The module tuples the legacy keys hashed (the ``CODE`` tuples of commit a613659), per concept.
 LEGACY_MODULES = {

@@ -1,0 +1,43 @@
+"""The experiment list: what the papers' steps compute and what the report shows, in one place.
+Plain data, importable without torch. ``common/run/steps.py`` builds reproduce.py's NAS steps from
+``NAS_TARGETS``; the report (``common/report/``) and the claims read the lists below.
+
+The task sets themselves (``TASK_SETS``) are task definitions: they live with the tasks, in
+``common/tasks.py``; the dense ones in ``common/dense_tasks.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# (label of the fisher_distance.py run, distance) of the matrices the report shows, in paper order
+MATRICES = (("mnist", "frechet"), ("cifar10", "frechet"), ("ldnas8", "frechet"), ("ldnas8", "logdet"))
+
+
+@dataclass(frozen=True)
+class NASTarget:
+    """One NAS table: a target task searched with the space of its closest task among ``baselines``."""
+    target: str                  # the task searched for
+    baselines: str               # the task set its closest task is chosen from
+    paper: str                   # whose table it is: "FTD" (the target among its own set) or "log-det" (ldnas8)
+
+
+# the NAS tables, in the report's order: the FTD paper's two targets, then the log-det paper's two
+NAS_TARGETS: tuple[NASTarget, ...] = (
+    NASTarget("mnist-2", "mnist", "FTD"), NASTarget("cifar10-2", "cifar10", "FTD"),
+    NASTarget("mnist-3", "ldnas8", "log-det"), NASTarget("cifar10-2", "ldnas8", "log-det"),
+)
+# targets whose full-space cells (nas_fuse.py --space full --search-only) the task-aware-warm runs start from
+FULL_SPACE_CELLS = ("cifar10-3", "mnist-3")
+
+
+def nas_targets(paper: str) -> tuple[NASTarget, ...]:
+    return tuple(t for t in NAS_TARGETS if t.paper == paper)
+
+
+# the task sets of the transfer study (step 4), in the report's order
+TRANSFER_SETS = ("mnist", "cifar10", "ldnas8")
+# the dense task sets the report shows
+DENSE_SETS = ("taskonomy-2d", "taskonomy")
+# (a user's folder, the built-in dataset it copies): the example of common/datasets.py, whose runs must
+# equal the built-in ones
+USER_FOLDER_EXAMPLE = ("cifar10-folder", "cifar10")

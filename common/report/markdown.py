@@ -1,0 +1,16 @@
+"""The one Markdown-table helper of the suite: every table of REPORT.md, the README's blocks and the
+studies' ``.md`` files is a header and rows of cells, written by ``table``."""
+from __future__ import annotations
+
+from typing import Iterable
+
+
+def row(cells: Iterable) -> str:
+    """``| a | b |``: one table row (cells are written with ``str``; a cell holding ``|`` must escape it)."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def table(header: Iterable, rows: Iterable[Iterable]) -> list[str]:
+    """The lines of a Markdown table: the header, its ``|---|`` rule and one line per row."""
+    header = list(header)
+    return [row(header), "|---" * len(header) + "|", *(row(r) for r in rows)]

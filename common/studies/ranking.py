@@ -1,0 +1,69 @@
+"""Comparing distance matrices by rank, as the papers' claims are stated: Spearman correlation of
+the off-diagonal entries, and the closest source of each target (rows = source, columns = target)."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from common.studies.published import PublishedMatrix
+
+
+def as_frame(published: PublishedMatrix) -> pd.DataFrame:
+    frame = pd.DataFrame(published.values, index=list(published.tasks), columns=list(published.tasks))
+    frame.index.name, frame.columns.name = "source", "target"
+    return frame
+
+
+def off_diagonal(matrix: pd.DataFrame) -> pd.Series:
+    """The entries d(a -> b), a != b, indexed by (source, target)."""
+    stacked = matrix.stack()
+    return stacked[[a != b for a, b in stacked.index]]
+
+
+def spearman(a: pd.Series, b: pd.Series) -> float:
+    """Spearman's rank correlation (average ranks for ties) of two aligned series."""
+    ra, rb = a.rank(), b.rank()
+    da, db = ra - ra.mean(), rb - rb.mean()
+    denom = math.sqrt((da ** 2).sum() * (db ** 2).sum())
+    return float((da * db).sum() / denom) if denom > 0 else float("nan")
+
+
+def kendall_tau(a: pd.Series, b: pd.Series) -> float:
+    """Kendall's τ-b of two aligned series: (concordant − discordant pairs) over the geometric mean of
+    the pairs untied in each; a pair tied in both counts in neither (as ``scipy.stats.kendalltau``)."""
+    x, y = list(map(float, a)), list(map(float, b))
+    concordant = discordant = tied_x = tied_y = 0
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            dx, dy = (x[i] > x[j]) - (x[i] < x[j]), (y[i] > y[j]) - (y[i] < y[j])
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                tied_x += 1
+            elif dy == 0:
+                tied_y += 1
+            elif dx == dy:
+                concordant += 1
+            else:
+                discordant += 1
+    pairs = concordant + discordant
+    denom = math.sqrt((pairs + tied_x) * (pairs + tied_y))
+    return (concordant - discordant) / denom if denom > 0 else float("nan")
+
+
+def closest_sources(matrix: pd.DataFrame) -> dict[str, str]:
+    """target -> the source a != target with the smallest d(a -> target)."""
+    return {t: str(matrix[t].drop(t).idxmin()) for t in matrix.columns}
+
+
+def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> dict:
+    """Spearman over the off-diagonal entries and agreement of the closest source per target, on
+    the tasks both matrices have (ours reordered to theirs)."""
+    tasks = [t for t in theirs.index if t in ours.index]
+    ours, theirs = ours.loc[tasks, tasks], theirs.loc[tasks, tasks]
+    a, b = off_diagonal(ours), off_diagonal(theirs)
+    closest_ours, closest_theirs = closest_sources(ours), closest_sources(theirs)
+    agree = [t for t in tasks if closest_ours[t] == closest_theirs[t]]
+    return {"spearman": spearman(a, b.reindex(a.index)), "closest_agree": len(agree), "targets": len(tasks),
+            "closest_ours": closest_ours, "closest_theirs": closest_theirs}

@@ -1,0 +1,46 @@
+"""The generated blocks (common/report/tables.py, common/report/document.py) and the README collector
+(collect.py, common/report/blocks.fill): golden blocks, the README against the committed results."""
+import os
+
+import pytest
+from report_helpers import GOLDEN, ROOT, golden_tree
+
+import collect
+from common.report.blocks import block_names, fill
+from common.report.document import blocks
+
+
+def test_report_blocks_golden(tmp_path):
+    golden_tree(tmp_path)
+    made = blocks(tmp_path, "cpu")
+    text = "\n\n".join(f"## {name}\n\n{body}" for name, body in made.items()) + "\n"
+    expected = GOLDEN / "report_blocks.md"
+    if os.environ.get("FTD_REGEN_GOLDEN"):       # regenerate on purpose: inspect the diff, then commit
+        expected.write_text(text)
+    assert text == expected.read_text()
+    # the log-det study block: each estimator x distance at its best σ², plus the paper's default setting
+    study = [line.split(" | ")[:3] for line in made["logdet-study"].splitlines()[2:]]
+    assert study == [["| empirical", "frechet", "—"], ["| mc", "frechet", "—"], ["| empirical", "logdet", "0.0001"],
+                     ["| mc", "logdet", "0.0001"], ["| empirical", "logdet", "1e-10 (default)"]]
+
+
+def test_readme_tables_are_what_the_committed_results_give():
+    """The README's generated blocks equal collect.py's output on the committed results/."""
+    readme = (ROOT / "README.md").read_text()
+    assert {"claims", "published", "train", "nas", "matrix-mnist-frechet"} <= set(block_names(readme))
+    assert fill(readme, ROOT / "results") == readme, "README is stale: run .venv/bin/python collect.py --preset cpu"
+
+
+def test_collect_check_fails_on_a_hand_edited_table(tmp_path, capsys):
+    golden_tree(tmp_path / "results")
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- generated:train preset=cpu -->\nhand-typed 99 %\n<!-- /generated:train -->\nend\n")
+    with pytest.raises(SystemExit) as exit_info:
+        collect.main(["--check", "--readme", str(readme), "--results-dir", str(tmp_path / "results")])
+    assert exit_info.value.code == 1 and "differ" in capsys.readouterr().err
+    collect.main(["--readme", str(readme), "--results-dir", str(tmp_path / "results")])
+    text = readme.read_text()
+    assert "hand-typed" not in text and "| mnist-2 | smallcnn | 0.9850 ± 0.0010 | 3 |" in text
+    assert text.startswith("intro\n") and text.endswith("end\n")
+    assert (tmp_path / "results" / "cpu" / "REPORT.md").read_text().count("**NOT REPRODUCED**") == 0
+    collect.main(["--check", "--readme", str(readme), "--results-dir", str(tmp_path / "results")])
