@@ -1,14 +1,14 @@
 """Regenerate what is written from results: REPORT.md and the generated tables of the README and docs.
 
 results/<preset>/REPORT.md holds the claims, tables, heatmaps and run metadata; README.md and every
-docs/*.md page hold measured tables between <!-- generated:NAME --> markers (common/collect.py says
+docs/*.md page hold measured tables between <!-- generated:NAME --> markers (common/report/blocks.py says
 which pages and blocks).
 
     .venv/bin/python collect.py --preset cpu            # rewrite REPORT.md and the pages' blocks
     .venv/bin/python collect.py --preset cpu --check    # exit 1 if a page differs from the results
     .venv/bin/python collect.py --preset cpu --verify   # exit 1 naming each result that is not as its run wrote it
 
-Before anything is written, every result of the presets involved is verified (``common/verify.py``:
+Before anything is written, every result of the presets involved is verified (``common/store/verify.py``:
 tables against their seals, manifests and keyed records against their files and today's code); a
 result that fails is named and nothing is published.
 

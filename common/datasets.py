@@ -3,7 +3,7 @@
 An entry says everything the suite needs to know about a dataset: its classes in label order, the
 normalisation of its inputs, the on-disk layouts it can be read from, its image size, which recipe
 of ``common/presets.py`` trains it and which script does. ``common/datasets.py`` decodes it,
-``common/data.py`` normalises it, ``common/tasks.py`` defines tasks on it (by class ids or names).
+``common/data/splits.py`` normalises it, ``common/tasks.py`` defines tasks on it (by class ids or names).
 
 **Your own images.** Any ImageFolder tree ``<folder>/{train,test}/<class name>/*.{png,jpg,...}``
 (an ImageNet subset, as in the FTD paper's list of datasets) is one line at the end of ``DATASETS``::
@@ -66,7 +66,7 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 CIFAR10_NORMALIZATION = ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))   # the authors' code's values
 
 # CIFAR-100 fine labels in label order (= alphabetical, so sorted ImageFolder names match); checked
-# against the "meta" file of the data when it is read (common/class_names.py).
+# against the "meta" file of the data when it is read (common/data/class_names.py).
 CIFAR100_CLASSES = (
     "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle", "bowl",
     "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle", "chair",
@@ -103,12 +103,12 @@ def get_dataset(name: str) -> Dataset:
         return DATASETS[name]
     except KeyError:
         raise UserError(f"unknown dataset '{name}'; registered: {', '.join(DATASETS)} "
-                        "(register one in common/dataset_registry.py)") from None
+                        "(register one in common/datasets.py)") from None
 
 
 def _check_registry(datasets: dict[str, Dataset] | None = None) -> None:
     """The registry's rules, as UserErrors (not asserts: ``python -O`` would skip them)."""
-    fix = "; fix its entry in common/dataset_registry.py"
+    fix = "; fix its entry in common/datasets.py"
     for key, d in (DATASETS if datasets is None else datasets).items():
         require(key == d.name,
                 f"dataset registered under '{key}' is named '{d.name}'" + fix)

@@ -41,7 +41,7 @@ def fisher_diagonal(model: nn.Module, loader, *, estimator: str = "empirical", n
     """{parameter name: diagonal Fisher} of ``model`` on ``loader``'s data.
 
     ``estimator``: "empirical" (the true labels; the papers'), "mc" (labels drawn from the model),
-    or the labelled legacy options of ``common/fisher.py``. ``num_classes``: the target's label
+    or the labelled legacy options of ``common/fisher/estimators.py``. ``num_classes``: the target's label
     count, when the model's head is smaller (its logits are zero-padded, the papers' rule).
     Linear, Conv2d and BatchNorm layers use the fast per-sample rule (about one backward pass per
     batch); a model with other parameterised layers falls back to a per-sample autograd loop.

@@ -77,13 +77,13 @@ def test_code_version_names_a_concept_of_the_registry():
 
 def test_code_version_hashes_the_code_that_runs_not_a_later_edit(tmp_path):
     """A module file edited while a run is going must not re-key that run's results: the digest is of
-    the bytes the process executed (common/sources.py). A new process sees the edit."""
+    the bytes the process executed (common/store/sources.py). A new process sees the edit."""
     import shutil
     shutil.copytree(ROOT / "common", tmp_path / "common", ignore=shutil.ignore_patterns("__pycache__"))
     script = ("import pathlib\n"
               "from common import cache, code_identity, fisher\n"
               "before = cache.code_version('fisher')\n"
-              "path = pathlib.Path('common/fisher.py')\n"
+              "path = pathlib.Path('common/fisher/estimators.py')\n"
               "path.write_text(path.read_text() + '\\nEDITED_WHILE_RUNNING = 1\\n')\n"
               "code_identity._IDENTITY.clear()\n"
               "print(cache.code_version('fisher') == before)\n")

@@ -1,4 +1,4 @@
-"""Keys by meaning (common/code_identity.py): what a result's key says about its code survives a
+"""Keys by meaning (common/store/code_identity.py): what a result's key says about its code survives a
 docstring, a comment, a formatter, a moved definition and a moved module, and follows every change
 of what the code computes."""
 import ast
@@ -111,7 +111,7 @@ def test_an_error_message_is_not_computation_but_a_raise_is(copy):
 
 
 def test_only_the_named_definitions_of_a_partly_keyed_module_count(copy):
-    """decoded-data keys the decoders of common/datasets.py, not its file listing or its messages."""
+    """decoded-data keys the decoders of common/data/decode.py, not its file listing or its messages."""
     before = digests(ROOT)
     path = module_file(copy, "datasets")
     path.write_text(path.read_text() + "\n\ndef a_new_check(dataset):\n    return dataset\n")

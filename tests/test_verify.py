@@ -1,4 +1,4 @@
-"""``collect.py --verify`` (common/verify.py, common/seals.py): every committed result is the one its
+"""``collect.py --verify`` (common/store/verify.py, common/store/seals.py): every committed result is the one its
 run wrote, made by today's code; an edited number, a deleted or swapped manifest is named, and
 collect.py publishes nothing while one is."""
 import ast

@@ -1,4 +1,4 @@
-"""Make ``common/code_identity.py``'s ALIASES: the identity that results of today's code already carry.
+"""Make ``common/store/code_identity.py``'s ALIASES: the identity that results of today's code already carry.
 
 Keys written before 2026-12-01 named their code by a hash of the raw bytes of a tuple of modules
 (the old ``cache.code_version(*modules)``). For each concept of ``KEYED_CODE`` this tool reads those

@@ -1,9 +1,9 @@
-"""Raw datasets: the files of a registered dataset (``common/dataset_registry.py``) decoded once
+"""Raw datasets: the files of a registered dataset (``common/datasets.py``) decoded once
 into uint8 tensors (N x 3 x 32 x 32, original labels), cached under ``results/cache/data/`` and
 keyed by the files' content and the registry entry.
 
 Why tensors: these machines have 2 cores, so per-sample PIL transforms in DataLoader workers
-starve the network; decoded once, batches are plain tensor indexing (``common/data.py``).
+starve the network; decoded once, batches are plain tensor indexing (``common/data/splits.py``).
 
 Where the files come from, for ``--data-root ROOT`` (first match wins):
 * an ImageFolder tree ``ROOT/<folder>/{train,test}/<class>/*`` (the entry's ``folder``; sorted class
@@ -100,7 +100,7 @@ def _read_image_folder(folder: Path, entry: Dataset) -> tuple[torch.Tensor, torc
     ds = torchvision.datasets.ImageFolder(str(folder))
     if tuple(ds.classes) != entry.classes:
         raise UserError(f"{folder} has class folders {ds.classes}; the registry entry of {entry.name} "
-                        f"(common/dataset_registry.py) has {list(entry.classes)}")
+                        f"(common/datasets.py) has {list(entry.classes)}")
     mode = "L" if entry.grey else "RGB"
     size = entry.native_size
     images = []
@@ -166,7 +166,7 @@ def check_data(dataset: str, data_root) -> None:
         from torchvision.datasets.folder import IMG_EXTENSIONS
         raise UserError(f"class folder {empty[0]} holds no image the reader accepts ({' '.join(IMG_EXTENSIONS)})"
                         + (f", and {len(empty) - 1} more" if len(empty) > 1 else "")
-                        + f": add its images, or remove the class from {dataset}'s entry in common/dataset_registry.py")
+                        + f": add its images, or remove the class from {dataset}'s entry in common/datasets.py")
     for split in ("train", "test"):
         kind, _ = locate(dataset, split, root)
         if kind == "missing":

@@ -39,17 +39,17 @@ def check_task_splits(task, splits: dict, *, fix: str) -> None:
         worst = min(range(len(counts)), key=counts.__getitem__)
         raise UserError(f"{task.name}: its test split has {len(test)} image(s), {counts[worst]} of label {worst} "
                         f"({task.class_names[worst]}); a test accuracy needs at least {MIN_TEST_PER_LABEL} of every "
-                        f"label and {MIN_TEST} in all (common/split_checks.py): {fix}")
+                        f"label and {MIN_TEST} in all (common/data/split_checks.py): {fix}")
     if len(splits["val"]) < MIN_VAL:
         raise UserError(f"{task.name}: its validation split has {len(splits['val'])} image(s), fewer than "
-                        f"{MIN_VAL} (common/split_checks.py): {fix}")
+                        f"{MIN_VAL} (common/data/split_checks.py): {fix}")
 
 
 def check_fisher_data(task, n_used: int, split: str, *, fix: str) -> None:
     """One error line when the target's Fisher data is below the minimum."""
     if n_used < MIN_FISHER:
         raise UserError(f"{task.name}: its {split} split holds {n_used} image(s) for the Fisher; it needs at least "
-                        f"{MIN_FISHER} (common/split_checks.py): {fix}")
+                        f"{MIN_FISHER} (common/data/split_checks.py): {fix}")
 
 
 def check_dense_splits(task, splits: dict, *, fix: str) -> None:
@@ -58,4 +58,4 @@ def check_dense_splits(task, splits: dict, *, fix: str) -> None:
         n = len(splits[name])
         if n < MIN_DENSE:
             raise UserError(f"{task.name}: its {'validation' if name == 'val' else 'test'} split has {n} image(s), "
-                            f"fewer than {MIN_DENSE} (common/split_checks.py): {fix}")
+                            f"fewer than {MIN_DENSE} (common/data/split_checks.py): {fix}")

@@ -1,7 +1,7 @@
 """The dense tasks' steps, keyed like the classification ones (``common/store/cache.py``): one
 ε-network per (task, seed), one Gaussian Fisher per (source, target, seed), one distance matrix
 per task set and image source. Every file's key holds what it depends on: the task, the images'
-identity, the config, the seed and the code (``common/code_identity.py``); a stale file is retrained or recomputed."""
+identity, the config, the seed and the code (``common/store/code_identity.py``); a stale file is retrained or recomputed."""
 from __future__ import annotations
 
 import torch

@@ -68,7 +68,7 @@ def fill(text: str, results_dir, cache: dict | None = None) -> str:
 
 
 def keyed_code_table() -> str:
-    """The registry of keyed code (``common/code_identity.py``): each concept, its code, its identity today."""
+    """The registry of keyed code (``common/store/code_identity.py``): each concept, its code, its identity today."""
     from common.store.code_identity import table
     rows = [f"| `{r['concept']}` | {', '.join(f'`{e}`' for e in r['code'].split(', '))} | `{r['identity']}` |"
             for r in table()]

@@ -164,9 +164,6 @@ def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None
     if tables:
         from common.store.io import atomic_write_csv
         from common.store.provenance import git_commit
-        from common.run.device import select_device
-        from common.store.io import atomic_write_csv
-        from common.store.provenance import device_name, git_commit
         table = pd.concat(tables, ignore_index=True)
         table = table.assign(device=device, git_commit=git_commit(), date=time.strftime("%Y-%m-%d"))
         atomic_write_csv(table, out)

@@ -53,7 +53,7 @@ def fingerprint(obj) -> str:
 
 
 def code_version(concept: str) -> str:
-    """The identity of the code that computes results of kind ``concept`` (``common/code_identity.py``:
+    """The identity of the code that computes results of kind ``concept`` (``common/store/code_identity.py``:
     the registry of keyed code, and a digest of what that code does, as executed by this process)."""
     return code_identity.identity(concept)
 

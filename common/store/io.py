@@ -69,7 +69,7 @@ def atomic_torch_save(obj, path) -> Path:
 
 
 def atomic_write_text(text: str, path, *, seal: bool = False) -> Path:
-    """``seal``: also write the table's seal (``common/seals.py``), for result tables in Markdown."""
+    """``seal``: also write the table's seal (``common/store/seals.py``), for result tables in Markdown."""
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     return _sealed(path) if seal else Path(path)
 
@@ -79,7 +79,7 @@ def atomic_write_json(obj, path) -> Path:
 
 
 def atomic_write_csv(df, path) -> Path:
-    """A result table, and its seal beside it (``common/seals.py``), written last: a run killed in
+    """A result table, and its seal beside it (``common/store/seals.py``), written last: a run killed in
     between leaves a table whose seal does not match, which ``collect.py --verify`` names."""
     atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
     return _sealed(path)

@@ -3,7 +3,7 @@
 ``<table>.sha256`` sits beside each table that a step writes (``io.atomic_write_csv``, and Markdown
 tables written with ``seal=True``), in ``sha256sum``'s format (``<hex>  <name>``, so
 ``cd results/cpu && sha256sum -c train_metrics.csv.sha256`` checks it too). Only the code that computes a
-table writes its seal; ``collect.py --verify`` (``common/verify.py``) checks every seal before any
+table writes its seal; ``collect.py --verify`` (``common/store/verify.py``) checks every seal before any
 README or report block is written, so a number changed after its run, a deleted seal or one moved
 from another file is named, never published.
 """

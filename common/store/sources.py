@@ -1,6 +1,6 @@
 """The source text each ``common`` module was executed from, recorded when it is imported.
 
-Keys name the code a result came from by a digest of its definitions (``common/code_identity.py``).
+Keys name the code a result came from by a digest of its definitions (``common/store/code_identity.py``).
 Reading the files when the key is made would be wrong when a file is edited while a run is going:
 the process would key results of the code in memory with the digest of the new file. So ``common``'s
 modules are loaded through ``RecordingLoader``, which reads each source file once, executes exactly

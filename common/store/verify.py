@@ -2,11 +2,11 @@
 
 Checked, for ``results/<preset>/`` (read only; no data, no network):
 
-* every table (``*.csv``, and every Markdown table but REPORT.md) against its seal (``common/seals.py``):
+* every table (``*.csv``, and every Markdown table but REPORT.md) against its seal (``common/store/seals.py``):
   missing, unreadable, another file's, or a hash that differs;
 * every distance-matrix manifest (``distances/<arch>/<stem>.json``, dense ``<label>_frechet.json``):
   readable, its CSVs' hashes, its arch and measure equal to what its file name says, and its code
-  identity today's (``common/code_identity.py``);
+  identity today's (``common/store/code_identity.py``);
 * every keyed record (NAS searches and retrainings, transfer runs): readable, named after the task,
   method/source and seed its key holds (a retraining: its search's key), and made by today's code.
 
