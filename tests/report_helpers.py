@@ -1,5 +1,6 @@
 """Constructed results shared by the report tests: long distance tables, NAS runs, a golden results tree."""
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,10 @@ def golden_tree(root: Path) -> None:
     out["long"].parent.mkdir(parents=True)
     long = long_frame(seeds_of(base_matrix()), tasks=dense)
     long.assign(samples=1000, compared="encoder only").to_csv(out["long"], index=False)
-    out["manifest"].write_text("{}")
+    from common.store.cache import code_version
+    from common.store.seals import sha256
+    out["manifest"].write_text(json.dumps({"key": {"code": code_version("dense-matrix")}, "provenance": {},
+                                           "value": {"sha256": {"long": sha256(out["long"])[:16]}}}))
     pd.DataFrame({"task": dense, "x": [0, 1, 0, 1], "y": [0, 0, 1, 1], "stress": 0.125}).to_csv(out["atlas_csv"], index=False)
     pd.DataFrame({"task": np.repeat(dense, 2), "seed": [0, 1] * 4, "test_mse": [0.01, 0.02, 0.03, 0.05, 0.1, 0.1, 0.2, 0.4],
                   "test_mse_mean_target": 0.06}).to_csv(paths.dense_train_metrics(root, "cpu", "convae", "cifar10"), index=False)
@@ -120,6 +124,15 @@ def golden_tree(root: Path) -> None:
     out = paths.dense_transfer_outputs(root, "cpu", "convae", "cifar10", "taskonomy-2d")
     out["pairs"].parent.mkdir(parents=True)
     correlations(dense_pairs, DENSE_SCORES).to_csv(out["correlations"], index=False)
+    seal_tables(root)
+
+
+def seal_tables(root: Path) -> None:
+    """Seal every table of a constructed tree, as the steps that write real ones do (collect.py verifies)."""
+    from common.store.io import _sealed
+    for path in sorted(Path(root).rglob("*")):
+        if path.suffix in (".csv", ".md") and path.name != "REPORT.md":
+            _sealed(path)
 
 
 def write_architectures_study(root: Path, ref: np.ndarray, other: np.ndarray) -> None:

@@ -103,7 +103,7 @@ def write_table(target: Task, methods: list[str], seeds: list[int], records: dic
     atomic_write_csv(table, out["csv"])
     atomic_write_csv(runs, out["runs"])
     atomic_write_text(_markdown(target, table, runs, records, cfg=cfg, stages=stages, train_cfg=train_cfg,
-                                preset=preset, results_dir=results_dir, baselines=baselines), out["md"])
+                                preset=preset, results_dir=results_dir, baselines=baselines), out["md"], seal=True)
     return {"table": table, "runs": runs, "outputs": out}
 
 

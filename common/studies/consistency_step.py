@@ -90,7 +90,7 @@ def consistency_study(args) -> list[Path]:
                  *seeds_table(summary)]
         lines += ["", f"Figure: `{png.name}`. Commit {git_commit()}.", ""]
 
-        atomic_write_text("\n".join(lines), out["md"])
+        atomic_write_text("\n".join(lines), out["md"], seal=True)
         print(summary.round(3).to_string(index=False))
         outputs += [out["csv"], out["md"], png, out["long"]]
     # (b) the matrix against the number of Fisher samples, per task set
@@ -126,7 +126,7 @@ def consistency_study(args) -> list[Path]:
               f"Compared with the matrix of the most samples ({max(counts) if max(counts) < 10 ** 9 else 'all'}); "
               f"seeds {list(cfg.seeds)}; figure `{sweep_png.name}`.", "",
               *samples_table(sweep)]
-        atomic_write_text("\n".join(md) + "\n", sweep_out["md"])
+        atomic_write_text("\n".join(md) + "\n", sweep_out["md"], seal=True)
         print(sweep.round(3).to_string(index=False))
         outputs += [sweep_out["csv"], sweep_out["md"], sweep_png]
 
@@ -151,7 +151,7 @@ def consistency_study(args) -> list[Path]:
                      ([r.estimator, r.measure, "" if r.sigma2 != r.sigma2 or r.sigma2 is None else f"{r.sigma2:g}",
                        f"{r.spearman_vs_reference:+.2f}", f"{r.same_closest} of {r.targets}"]
                       for r in agreement.itertuples()))]
-        atomic_write_text("\n".join(md) + "\n", measures_out["md"])
+        atomic_write_text("\n".join(md) + "\n", measures_out["md"], seal=True)
         outputs += [measures_out["csv"], measures_out["md"]]
     return outputs
 
@@ -203,7 +203,7 @@ def _architectures(args, arch, labels) -> list:
                           ([r.task_set, f"{r.reference} vs {r.other}", r.target, f"{r.kendall_tau:+.2f}",
                             f"{r.closest_reference} / {r.closest_other}", "yes" if r.same_closest else "**no**"]
                            for r in table.itertuples()))]
-    atomic_write_text("\n".join(md) + "\n", out["md"])
+    atomic_write_text("\n".join(md) + "\n", out["md"], seal=True)
     print(table.round(3).to_string(index=False))
     return [out["csv"], out["md"], png]
 

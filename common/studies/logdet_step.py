@@ -52,7 +52,7 @@ def logdet_study(args, command: str) -> dict:
     atomic_write_csv(long, out["long"])
     atomic_write_csv(table.assign(git_commit=git_commit()), out["csv"])
     atomic_write_text(markdown(table, published, preset=args.preset, arch=cfg.arch, seeds=cfg.seeds,
-                               samples=fcfg.samples or "all", command=command), out["md"])
+                               samples=fcfg.samples or "all", command=command), out["md"], seal=True)
     print(table.drop(columns=["closest"]).round(3).to_string(index=False))
     return out
 

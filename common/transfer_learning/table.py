@@ -120,5 +120,5 @@ def write_outputs(runs: pd.DataFrame, pairs: pd.DataFrame, table: pd.DataFrame, 
                   scores: Scores = CLASSIFICATION) -> None:
     atomic_write_csv(pairs, out["pairs"])
     atomic_write_csv(table, out["correlations"])
-    atomic_write_text(correlations_markdown(table, title, scores), out["md"])
+    atomic_write_text(correlations_markdown(table, title, scores), out["md"], seal=True)
     scatter(pairs, table, out["png"], title, scores)
