@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from common.collect import block_names, fill, pages
+from common.report.blocks import block_names, fill, pages
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -192,7 +192,7 @@ def test_collect_checks_and_fills_every_docs_page(tmp_path, capsys):
 
 def test_collect_refuses_a_missing_readme_in_one_line(tmp_path, capsys):
     import collect
-    from common.cli import run
+    from common.run.cli import run
     with pytest.raises(SystemExit) as exit_info:
         run(collect.main, ["--readme", str(tmp_path / "nowhere.md"), "--check"])
     err = capsys.readouterr().err

@@ -15,7 +15,8 @@ from PIL import Image
 
 from conftest import ROOT
 
-from common.data.splits import decode as datasets
+from common.data import decode as datasets
+from common.data import tree_checks
 from common.data.class_names import check_class_names
 from common.datasets import DATASETS, image_folder
 from common.run.errors import UserError
@@ -151,7 +152,7 @@ def test_mistyped_data_root_is_refused_before_anything_is_created(tmp_path, monk
 
 def test_the_default_data_root_may_still_be_downloaded_into(monkeypatch):
     monkeypatch.delenv("FTD_OFFLINE", raising=False)
-    datasets.check_data_root(datasets.DEFAULT_DATA_ROOT)       # no error: torchvision may download there
+    tree_checks.check_data_root(tree_checks.DEFAULT_DATA_ROOT)       # no error: torchvision may download there
 
 
 def test_mistyped_task_name_gets_a_suggestion():

@@ -159,6 +159,7 @@ def check_data(dataset: str, data_root) -> None:
     """Before any work: the dataset is registered and its files are there, or may be downloaded
     (not FTD_OFFLINE; a user's folder never is)."""
     get_dataset(dataset)
+    from common.data.tree_checks import check_data_root, empty_class_folders
     check_data_root(data_root, dataset)
     root = Path(data_root).expanduser().resolve()
     empty = empty_class_folders(dataset, root)
@@ -178,23 +179,6 @@ def check_data(dataset: str, data_root) -> None:
                             "--data-root (offline here: --data-root ../shared/data)")
 
 
-DEFAULT_DATA_ROOT = "./data"     # the flag's default: where torchvision may download
-
-
-def check_data_root(data_root, dataset: str | None = None) -> None:
-    """A --data-root named explicitly must exist: a mistyped one would otherwise have torchvision create
-    empty folders in it while trying (and, offline, failing) to download."""
-    root = Path(data_root).expanduser()
-    if root.is_dir() or Path(data_root) == Path(DEFAULT_DATA_ROOT):
-        return
-    missing = f"--data-root {data_root} {'is not a folder' if root.exists() else 'does not exist'}"
-    if dataset is not None and get_dataset(dataset).torchvision is None:     # a user's folder
-        raise UserError(f"{dataset} train images not found: put them at {where(dataset, 'train', root.resolve())} "
-                        f"(one folder per class); {missing}")
-    raise UserError(f"{dataset or 'the'} train data not found under {root.resolve()}: {missing}; pass the folder "
-                    "that holds the datasets (offline here: --data-root ../shared/data)")
-
-
 def _image_folder_files(source: Path) -> list[Path]:
     """The files torchvision's ImageFolder reads from the tree ``source``: those with an image extension
     (``IMG_EXTENSIONS``, any case) in its class folders, links followed (torchvision's own listing)."""
@@ -212,38 +196,6 @@ def _source_files(kind: str, source: Path) -> list[Path]:
     if kind == "imagefolder":
         return sorted(_image_folder_files(source))
     return sorted(p for p in source.iterdir() if p.is_file())
-
-
-def skipped_files(dataset: str, data_root) -> list[Path]:
-    """Files of a dataset's ImageFolder trees that the reader skips (another extension, or outside the
-    class folders): they are not part of the data, which a user may not expect. One walk, no stat per file."""
-    from torchvision.datasets.folder import IMG_EXTENSIONS
-    root = Path(data_root).expanduser().resolve()
-    out = []
-    for split in ("train", "test"):
-        kind, source = locate(dataset, split, root)
-        if kind != "imagefolder":
-            continue
-        for top, _, names in os.walk(source, followlinks=True):   # as ImageFolder: through linked folders
-            in_class = Path(top) != source
-            out += [Path(top) / n for n in names if not (in_class and n.lower().endswith(IMG_EXTENSIONS))]
-    return sorted(out)
-
-
-def empty_class_folders(dataset: str, data_root) -> list[Path]:
-    """Class folders of a dataset's ImageFolder trees holding no file the reader accepts."""
-    from torchvision.datasets.folder import IMG_EXTENSIONS
-    root = Path(data_root).expanduser().resolve()
-    out = []
-    for split in ("train", "test"):
-        kind, source = locate(dataset, split, root)
-        if kind != "imagefolder":
-            continue
-        for entry in sorted(os.scandir(source), key=lambda e: e.name):
-            if entry.is_dir() and not any(name.lower().endswith(IMG_EXTENSIONS)
-                                          for _, _, names in os.walk(entry.path, followlinks=True) for name in names):
-                out.append(Path(entry.path))
-    return out
 
 
 @functools.lru_cache(maxsize=16)
@@ -352,34 +304,5 @@ def prepare_data(dataset: str, data_root, cache_dir) -> None:
     """Decode (or check the cache of) both splits now, so that damaged files stop a run before its
     long work starts."""
     splits = {split: load_raw(dataset, split, data_root, cache_dir) for split in ("train", "test")}
+    from common.data.tree_checks import warn_about_files
     warn_about_files(dataset, data_root, splits)
-
-
-_WARNED: set[tuple[str, str]] = set()
-
-
-def warn_about_files(dataset: str, data_root, splits: dict[str, Split]) -> None:
-    """One warning line each (once per process and dataset) for what decodes fine but may not be what the
-    user meant: files the reader skips (a ``.gif``), and test images identical to train images."""
-    where_ = str(Path(data_root).expanduser().resolve())
-    if (dataset, where_) in _WARNED:
-        return
-    _WARNED.add((dataset, where_))
-    skipped = skipped_files(dataset, data_root)
-    if skipped:
-        from torchvision.datasets.folder import IMG_EXTENSIONS
-        warn(f"{len(skipped)} file(s) of {dataset} are skipped by the reader (not an image type it reads: "
-             f"{' '.join(IMG_EXTENSIONS)}, or outside the class folders), e.g. {skipped[0]}; convert or remove them")
-    dup = duplicated_test_images(splits["train"], splits["test"])
-    if dup:
-        warn(f"{len(dup)} {dataset} test image(s) are pixel-identical to train images (e.g. test image {dup[0]}); "
-             "their test accuracy measures memory, not generalisation: remove them from one split")
-
-
-def duplicated_test_images(train: Split, test: Split) -> list[int]:
-    """Indices of the test images whose pixels equal some train image's."""
-    def digests(x: torch.Tensor) -> list[bytes]:
-        flat = x.reshape(len(x), -1).numpy()
-        return [hashlib.blake2b(row.tobytes(), digest_size=12).digest() for row in flat]
-    seen = set(digests(train.x))
-    return [i for i, d in enumerate(digests(test.x)) if d in seen]
