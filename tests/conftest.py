@@ -18,6 +18,19 @@ os.environ["FTD_OFFLINE"] = "1"  # never download in tests
 # --plan's stored throughputs go to a temp file, never to the committed results/throughputs.csv
 os.environ["FTD_THROUGHPUTS"] = os.path.join(tempfile.mkdtemp(prefix="ftd-throughputs-"), "throughputs.csv")
 
+# The quick tier (``pytest -m "not slow"``, <= 3 min on 2 cores): the tests listed in slow_tests.txt
+# ("file::test", from a ``--durations=0`` run of the full suite) are marked ``slow``; every other test
+# is quick. A new test is quick until the list names it (tests/slow_tests.txt says how to remake it).
+SLOW_TESTS = Path(__file__).with_name("slow_tests.txt")
+
+
+def pytest_collection_modifyitems(config, items):
+    slow = {line.split("#")[0].strip() for line in SLOW_TESTS.read_text().splitlines()} - {""}
+    for item in items:
+        if f"{Path(str(item.fspath)).name}::{item.originalname}" in slow:
+            item.add_marker(pytest.mark.slow)
+
+
 CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer",
                  "dog", "frog", "horse", "ship", "truck")
 PER_CLASS = {"train": 24, "test": 8}

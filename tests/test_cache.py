@@ -81,7 +81,7 @@ def test_code_version_hashes_the_code_that_runs_not_a_later_edit(tmp_path):
     import shutil
     shutil.copytree(ROOT / "common", tmp_path / "common", ignore=shutil.ignore_patterns("__pycache__"))
     script = ("import pathlib\n"
-              "from common import cache, code_identity, fisher\n"
+              "from common.store import cache, code_identity\nfrom common.fisher import estimators\n"
               "before = cache.code_version('fisher')\n"
               "path = pathlib.Path('common/fisher/estimators.py')\n"
               "path.write_text(path.read_text() + '\\nEDITED_WHILE_RUNNING = 1\\n')\n"
@@ -90,7 +90,7 @@ def test_code_version_hashes_the_code_that_runs_not_a_later_edit(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.stdout.split() == ["True"], out.stderr[-2000:]
-    again = subprocess.run([sys.executable, "-c", "from common import cache; print(cache.code_version('fisher'))"],
+    again = subprocess.run([sys.executable, "-c", "from common.store import cache; print(cache.code_version('fisher'))"],
                            cwd=tmp_path, env=env, capture_output=True, text=True)
     assert again.stdout.strip() not in ("", cache.code_version("fisher")), again.stderr[-2000:]  # the edited file
 
@@ -155,7 +155,7 @@ def test_damaged_files_are_recomputed_by_the_scripts(data_root, tmp_path, capsys
 
 def test_the_decoding_code_is_part_of_every_data_identity(tmp_path, monkeypatch):
     """Editing the decoding code (normalisation, padding) makes everything trained on the data stale."""
-    from common.checkpoints import checkpoint_key
+    from common.training.checkpoints import checkpoint_key
     from common.presets import train_config
     from common.tasks import get_task
     root = tmp_path / "data"
@@ -168,24 +168,15 @@ def test_the_decoding_code_is_part_of_every_data_identity(tmp_path, monkeypatch)
     assert before["data"] != after["data"] and before["code"] == after["code"]
 
 
-def test_every_keyed_concept_names_modules_of_the_rooms_and_they_are_recorded():
-    """Keys name code by concept (``cache.KEYED_MODULES``); each concept's modules live in a room
-    (subpackage) and are executed through the recording loader, so ``SOURCES`` holds what they ran."""
+def test_every_keyed_module_lives_in_a_room_and_is_recorded():
+    """Each module of ``code_identity.KEYED_CODE`` lives in a room (subpackage) and is executed through
+    the recording loader, so ``SOURCES`` holds what it ran and the key digests exactly that."""
     import importlib
 
-    from common.dense import runs as dense_runs, transfer_runs
-    from common.fisher import matrices, store
-    from common.nas import keys
-    from common.store import sources
-    from common.training import checkpoints
-    from common.transfer_learning import runs as transfer
+    from common.store import code_identity, sources
 
-    named = {*checkpoints.CODE, *dense_runs.CODE, *dense_runs.FISHER_CODE, *dense_runs.MATRIX_CODE,
-             *transfer_runs.CODE, *store.CODE, *matrices.MATRIX_CODE, *keys.SEARCH_CODE, *keys.RETRAIN_CODE,
-             *transfer.CODE, "datasets", "taskonomy"}
-    assert named <= set(cache.KEYED_MODULES)
-    for concept, modules in cache.KEYED_MODULES.items():
-        for module in modules:
+    for concept, entries in code_identity.KEYED_CODE.items():
+        for module in {e.partition(":")[0] for e in entries}:
             importlib.import_module(f"common.{module}")
             assert "." in module and f"common.{module}" in sources.SOURCES, (concept, module)
-    assert cache.code_version("nas") != cache.code_version("fuse")
+    assert cache.code_version("nas-search") != cache.code_version("nas-retrain")

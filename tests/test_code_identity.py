@@ -66,8 +66,8 @@ def test_a_formatter_run_keeps_every_key(copy):
 
 def test_moving_a_definition_or_a_module_keeps_every_key(copy):
     before = digests(ROOT)
-    # a definition moved between two modules of the same concepts (fisher -> fishers)
-    fisher, fishers = module_file(copy, "fisher"), module_file(copy, "fishers")
+    # a definition moved between two modules of the same concepts (estimators -> store)
+    fisher, fishers = module_file(copy, "fisher.estimators"), module_file(copy, "fisher.store")
     source = fisher.read_text()
     node = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef))
     lines = source.splitlines(keepends=True)
@@ -76,21 +76,21 @@ def test_moving_a_definition_or_a_module_keeps_every_key(copy):
     fishers.write_text(fishers.read_text() + "\n\n" + moved)
     # a module moved into a package (the registry updated, as a re-layout does)
     (copy / "common" / "measures").mkdir()
-    shutil.move(module_file(copy, "distance"), copy / "common" / "measures" / "distance.py")
-    registry = {c: tuple(e.replace("distance", "measures.distance", 1) if e.partition(":")[0] == "distance" else e
+    shutil.move(module_file(copy, "fisher.distance"), copy / "common" / "measures" / "distance.py")
+    registry = {c: tuple("measures.distance" if e == "fisher.distance" else e
                          for e in entries) for c, entries in KEYED_CODE.items()}
     assert digests(copy, registry) == before
 
 
 def test_a_changed_expression_or_default_changes_exactly_the_keys_that_use_it(copy):
     before = digests(ROOT)
-    path = module_file(copy, "distance")
+    path = module_file(copy, "fisher.distance")
     source = path.read_text()
     assert "0.5 * " in source
     path.write_text(source.replace("0.5 * ", "0.25 * ", 1))
     after = digests(copy)
     changed = {c for c in KEYED_CODE if after[c] != before[c]}
-    assert changed == {c for c, entries in KEYED_CODE.items() if "distance" in entries}
+    assert changed == {c for c, entries in KEYED_CODE.items() if "fisher.distance" in entries}
     assert changed >= {"distance-matrix", "dense-matrix"}
 
     path.write_text(source.replace("sigma2: float = 1e-10", "sigma2: float = 1e-9", 1))
@@ -99,7 +99,7 @@ def test_a_changed_expression_or_default_changes_exactly_the_keys_that_use_it(co
 
 def test_an_error_message_is_not_computation_but_a_raise_is(copy):
     before = digests(ROOT)
-    path = module_file(copy, "datasets")
+    path = module_file(copy, "data.decode")
     source = path.read_text()
     assert 'raise UserError(f"{source} holds no {dataset} {split} images")' in source
     path.write_text(source.replace('raise UserError(f"{source} holds no {dataset} {split} images")',
@@ -113,7 +113,7 @@ def test_an_error_message_is_not_computation_but_a_raise_is(copy):
 def test_only_the_named_definitions_of_a_partly_keyed_module_count(copy):
     """decoded-data keys the decoders of common/data/decode.py, not its file listing or its messages."""
     before = digests(ROOT)
-    path = module_file(copy, "datasets")
+    path = module_file(copy, "data.decode")
     path.write_text(path.read_text() + "\n\ndef a_new_check(dataset):\n    return dataset\n")
     assert digests(copy)["decoded-data"] == before["decoded-data"]
     path.write_text(path.read_text().replace("def _fit(img, size: int):", "def _fit(img, size: int = 32):"))
@@ -122,4 +122,4 @@ def test_only_the_named_definitions_of_a_partly_keyed_module_count(copy):
 
 def test_a_registry_entry_that_names_nothing_is_an_error():
     with pytest.raises(LookupError, match="defines no such name"):
-        selected(("datasets:_no_such_reader",), lambda m: module_file(ROOT, m).read_bytes())
+        selected(("data.decode:_no_such_reader",), lambda m: module_file(ROOT, m).read_bytes())

@@ -94,7 +94,7 @@ def test_tasks_by_class_names_are_the_same_as_by_ids(toy):
         assert TASKS[f"cifar10-folder-{i}"].groups == TASKS[f"cifar10-{i}"].groups
     with pytest.raises(UserError, match=r"task toy-9: toy has no class 'bat'; its classes: cat, dog, owl"):
         Task("toy-9", "toy", (("bat",),), True, "")
-    with pytest.raises(UserError, match=r"unknown dataset 'nope'.*dataset_registry"):
+    with pytest.raises(UserError, match=r"unknown dataset 'nope'.*common/datasets.py"):
         Task("x", "nope", ((0,),), True, "")
 
 

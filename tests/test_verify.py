@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,6 +16,8 @@ from common.store import verify
 from common.store.io import atomic_write_csv
 from common.store.seals import check_seal, seal_path
 from conftest import ROOT
+
+LOCAL_STORES = ("checkpoints", "fisher", "logs")
 
 RESULTS = ROOT / "results"
 MATRIX = "distances/smallcnn/mnist_frechet_empirical"
@@ -27,7 +30,7 @@ def names(found) -> dict[str, str]:
 @pytest.fixture
 def results(tmp_path):
     shutil.copytree(RESULTS / "cpu", tmp_path / "results" / "cpu",
-                    ignore=shutil.ignore_patterns("checkpoints", "fisher", "logs"))
+                    ignore=lambda folder, names: [n for n in names if Path(folder) == RESULTS / "cpu" and n in LOCAL_STORES])
     return tmp_path / "results"
 
 
@@ -119,8 +122,12 @@ def test_collect_publishes_nothing_while_a_result_fails(results, tmp_path, capsy
 def test_reformatting_and_commenting_every_module_leaves_verify_at_zero(tmp_path):
     """The issue's scratch-copy check: keys follow what the code does, not how it is written."""
     copy = tmp_path / "repo"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "checkpoints", "fisher",
-                                                              "logs", "cache", "data", ".pytest_cache"))
+    def local(folder, names):           # the venv, git, caches and git-ignored local stores stay behind
+        here = Path(folder)
+        return [n for n in names if n in (".venv", ".git", "__pycache__", ".pytest_cache")
+                or (here == ROOT and n == "data") or (here.parent.name == "results" and n in LOCAL_STORES)
+                or (here == ROOT / "results" and n == "cache")]
+    shutil.copytree(ROOT, copy, ignore=local)
     for path in sorted(copy.rglob("*.py")):
         text = path.read_text()
         if path.parent.name == "common" or "common" in path.parts:

@@ -38,7 +38,7 @@ UNSEALED = ("REPORT.md",)          # written by collect.py from the results, not
 def problems(results_dir, preset: str) -> list[tuple[Path, str]]:
     run = paths.run_dir(results_dir, preset)
     if not run.is_dir():
-        return [(run, "does not exist: nothing to verify")]
+        return []                 # nothing computed for this preset yet: nothing to verify or to publish
     found: list[tuple[Path, str]] = []
     files = sorted(p for p in run.rglob("*") if p.is_file() and not _ignored(p, run))
     for path in files:
