@@ -15,6 +15,7 @@ one (e.g. fisher_distance.py --arch resnet18), Kendall's tau per target and the 
 Needs the step-1 checkpoints and the step-2 matrices. Writes results/<preset>/studies/<arch>/
 consistency_{seeds,samples,architectures,measures}.*
 """
+
 from common.run.cli import common_parser, run
 from common.run.names import NETWORK_NAMES
 
@@ -22,15 +23,29 @@ from common.run.names import NETWORK_NAMES
 def main(argv=None):
     p = common_parser(__doc__, training=False, launchers=False)
     p.add_argument("--estimator", default="empirical", help="Fisher estimator of (a) and (b) (default: %(default)s)")
-    p.add_argument("--samples", nargs="+", type=int, default=[100, 250, 500],
-                   help="(b) Fisher sample counts compared with the preset's (default: %(default)s)")
-    p.add_argument("--parts", nargs="+", choices=("a", "b", "c", "d"), default=["a", "b", "c", "d"],
-                   help="which studies to run (default: all); c and d read only result files")
-    p.add_argument("--other-archs", nargs="+", choices=NETWORK_NAMES,
-                   help="(c) networks compared with --arch (default: every other one with a matrix of the set)")
+    p.add_argument(
+        "--samples",
+        nargs="+",
+        type=int,
+        default=[100, 250, 500],
+        help="(b) Fisher sample counts compared with the preset's (default: %(default)s)",
+    )
+    p.add_argument(
+        "--parts",
+        nargs="+",
+        choices=("a", "b", "c", "d"),
+        default=["a", "b", "c", "d"],
+        help="which studies to run (default: all); c and d read only result files",
+    )
+    p.add_argument(
+        "--other-archs",
+        nargs="+",
+        choices=NETWORK_NAMES,
+        help="(c) networks compared with --arch (default: every other one with a matrix of the set)",
+    )
     args = p.parse_args(argv)
 
-    from common.studies.consistency_step import consistency_study   # torch and matplotlib: only after parsing
+    from common.studies.consistency_step import consistency_study  # torch and matplotlib: only after parsing
 
     outputs = consistency_study(args)
     print("outputs:\n  " + "\n  ".join(map(str, outputs)))

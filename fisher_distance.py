@@ -10,9 +10,10 @@ Needs the checkpoints of step 1 (train_task_*.py with the same --preset/--arch/-
 Writes results/<preset>/distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv and
 _{mean,std}.png; Fishers are cached under results/<preset>/fisher/ (a rerun computes none).
 """
+
+from common.presets import FISHER_SPLITS
 from common.run.cli import common_parser, run
 from common.run.names import DISTANCE_NAMES, ESTIMATOR_NAMES
-from common.presets import FISHER_SPLITS
 from common.tasks import TASK_SETS
 
 
@@ -20,25 +21,40 @@ def main(argv=None):
     p = common_parser(__doc__, training=False)
     p.add_argument("--epochs", type=int, help="use networks trained with this --epochs (default: the preset's)")
     p.add_argument("--task-set", choices=tuple(TASK_SETS), help="a named task set (or use --tasks)")
-    p.add_argument("--distance", choices=DISTANCE_NAMES, default="frechet",
-                   help="frechet (FTD), frechet-sq (what the authors' code plotted), logdet (the log-det paper's "
-                        "Eq. 2), logdet-layer (the released code's per-tensor form) (default: %(default)s)")
-    p.add_argument("--estimator", choices=ESTIMATOR_NAMES, default="empirical",
-                   help="empirical: true labels (default); mc: labels sampled from the model; legacy-batch: "
-                        "squared batch gradients; legacy-code: those averaged over each parameter's first axis, "
-                        "as the authors' released code (the legacy ones are not the papers' definition)")
+    p.add_argument(
+        "--distance",
+        choices=DISTANCE_NAMES,
+        default="frechet",
+        help="frechet (FTD), frechet-sq (what the authors' code plotted), logdet (the log-det paper's "
+        "Eq. 2), logdet-layer (the released code's per-tensor form) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--estimator",
+        choices=ESTIMATOR_NAMES,
+        default="empirical",
+        help="empirical: true labels (default); mc: labels sampled from the model; legacy-batch: "
+        "squared batch gradients; legacy-code: those averaged over each parameter's first axis, "
+        "as the authors' released code (the legacy ones are not the papers' definition)",
+    )
     p.add_argument("--fisher-samples", type=int, help="target images per Fisher (default: the preset's)")
-    p.add_argument("--fisher-split", choices=FISHER_SPLITS, default="test",
-                   help="the targets' split the Fishers are computed on: test (as the papers, for the figures) or "
-                        "val (no test label is read: the matrix that nas_fuse.py requires) (default: %(default)s)")
-    p.add_argument("--sigma2", type=float, help="logdet, logdet-layer: sigma^2 > 0 added to each entry "
-                   "(default: common/fisher/distance.py's DEFAULT_SIGMA2, as in the reference code)")
+    p.add_argument(
+        "--fisher-split",
+        choices=FISHER_SPLITS,
+        default="test",
+        help="the targets' split the Fishers are computed on: test (as the papers, for the figures) or "
+        "val (no test label is read: the matrix that nas_fuse.py requires) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--sigma2",
+        type=float,
+        help="logdet, logdet-layer: sigma^2 > 0 added to each entry "
+        "(default: common/fisher/distance.py's DEFAULT_SIGMA2, as in the reference code)",
+    )
     args = p.parse_args(argv)
 
-    from common.fisher.step import distance_step   # torch: only after parsing, so that --help answers at once
+    from common.fisher.step import distance_step  # torch: only after parsing, so that --help answers at once
 
     return distance_step(args, argv, script=__file__)
-
 
 
 if __name__ == "__main__":

@@ -13,14 +13,16 @@ symmetrised distances), and with --affinity CSV (columns source,target,affinity;
 transfer, e.g. Taskonomy's published affinities) <set>_frechet_affinity.{csv,png}: per target, the
 Spearman correlation between −d(source → target) and the affinity.
 """
+
 from common.run.cli import dense_parser, run
 
 
 def main(argv=None):
-    p = dense_parser(__doc__)      # --epochs / --batch-size: of the networks to use (trained with them)
+    p = dense_parser(__doc__)  # --epochs / --batch-size: of the networks to use (trained with them)
     p.add_argument("--affinity", help="CSV of transfer affinities (source,target,affinity) to compare with")
     args = p.parse_args(argv)
     from common.dense.steps import dense_distances  # torch only after parsing: --help answers at once
+
     return dense_distances(args)
 
 

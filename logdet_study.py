@@ -9,6 +9,7 @@ of the 8 tasks (train_task_mnist.py --tasks mnist mnist-oddeven, train_task_cifa
 shared with fisher_distance.py through the cache. Writes results/<preset>/studies/<arch>/
 logdet_ldnas8.{csv,md} and logdet_ldnas8_long.csv (every distance, per seed).
 """
+
 from common.run.cli import common_parser, run
 
 
@@ -16,12 +17,25 @@ def main(argv=None):
     from common.run.names import DISTANCE_NAMES, ESTIMATOR_NAMES
 
     p = common_parser(__doc__, training=False, launchers=False)
-    p.add_argument("--estimators", nargs="+", choices=ESTIMATOR_NAMES, default=list(ESTIMATOR_NAMES),
-                   help="Fisher estimators to compare (default: all)")
-    p.add_argument("--distances", nargs="+", choices=DISTANCE_NAMES,
-                   help="distances to compare (default: common/studies/logdet.py's DISTANCES_STUDIED)")
-    p.add_argument("--sigma2s", nargs="+", type=float,
-                   help="sigma^2 values of the log-det distances (default: common/studies/logdet.py's SIGMAS_STUDIED)")
+    p.add_argument(
+        "--estimators",
+        nargs="+",
+        choices=ESTIMATOR_NAMES,
+        default=list(ESTIMATOR_NAMES),
+        help="Fisher estimators to compare (default: all)",
+    )
+    p.add_argument(
+        "--distances",
+        nargs="+",
+        choices=DISTANCE_NAMES,
+        help="distances to compare (default: common/studies/logdet.py's DISTANCES_STUDIED)",
+    )
+    p.add_argument(
+        "--sigma2s",
+        nargs="+",
+        type=float,
+        help="sigma^2 values of the log-det distances (default: common/studies/logdet.py's SIGMAS_STUDIED)",
+    )
     p.add_argument("--fisher-samples", type=int, help="target test images per Fisher (default: the preset's)")
     args = p.parse_args(argv)
 

@@ -28,29 +28,54 @@ from common.tasks import TASK_SETS
 def main(argv=None):
     p = common_parser(__doc__)
     p.add_argument("--target", required=True, help="the task to search a cell for, e.g. cifar10-2")
-    p.add_argument("--baselines", dest="tasks", nargs="+", metavar="TASK",
-                   help="baseline tasks or task sets whose distance to the target decides the space "
-                        "(same as --tasks; default: the task set holding the target)")
+    p.add_argument(
+        "--baselines",
+        dest="tasks",
+        nargs="+",
+        metavar="TASK",
+        help="baseline tasks or task sets whose distance to the target decides the space "
+        "(same as --tasks; default: the task set holding the target)",
+    )
     p.add_argument("--task-set", choices=tuple(TASK_SETS), help="the baselines as a named task set")
-    p.add_argument("--space", choices=NAS_SPACE_NAMES, nargs="+", default=["task-aware"],
-                   help="space(s) of the main FUSE search: task-aware (normal/reduction edges draw from the ops "
-                        "of the closest task's normal/reduction cell), task-aware-warm (the same, the first stage "
-                        "warm-started from the closest task's genotype) or full; several give one table "
-                        "(default: task-aware)")
-    p.add_argument("--params", type=parameter_count, metavar="N",
-                   help="retrain every searched cell at the width whose network has about N parameters "
-                        "(e.g. 0.2M, 150k, 200000), to compare with the hand-designed network at a matched "
-                        "size (default: the NAS preset's; 0: the search width)")
+    p.add_argument(
+        "--space",
+        choices=NAS_SPACE_NAMES,
+        nargs="+",
+        default=["task-aware"],
+        help="space(s) of the main FUSE search: task-aware (normal/reduction edges draw from the ops "
+        "of the closest task's normal/reduction cell), task-aware-warm (the same, the first stage "
+        "warm-started from the closest task's genotype) or full; several give one table "
+        "(default: task-aware)",
+    )
+    p.add_argument(
+        "--params",
+        type=parameter_count,
+        metavar="N",
+        help="retrain every searched cell at the width whose network has about N parameters "
+        "(e.g. 0.2M, 150k, 200000), to compare with the hand-designed network at a matched "
+        "size (default: the NAS preset's; 0: the search width)",
+    )
     p.add_argument("--budget", type=int, help="search stages of every method (default: the NAS preset's)")
-    p.add_argument("--search-only", action="store_true",
-                   help="only the main search: no baselines, retraining or table (e.g. for a baseline task)")
-    p.add_argument("--distance", choices=DISTANCE_NAMES, default="frechet",
-                   help="the distance matrix to read, as in fisher_distance.py (default: %(default)s)")
-    p.add_argument("--estimator", choices=ESTIMATOR_NAMES, default="empirical",
-                   help="the Fisher estimator of that matrix, as in fisher_distance.py (default: %(default)s)")
+    p.add_argument(
+        "--search-only",
+        action="store_true",
+        help="only the main search: no baselines, retraining or table (e.g. for a baseline task)",
+    )
+    p.add_argument(
+        "--distance",
+        choices=DISTANCE_NAMES,
+        default="frechet",
+        help="the distance matrix to read, as in fisher_distance.py (default: %(default)s)",
+    )
+    p.add_argument(
+        "--estimator",
+        choices=ESTIMATOR_NAMES,
+        default="empirical",
+        help="the Fisher estimator of that matrix, as in fisher_distance.py (default: %(default)s)",
+    )
     args = p.parse_args(argv)
 
-    from common.nas.step import nas_step   # torch: only after parsing, so that --help answers at once
+    from common.nas.step import nas_step  # torch: only after parsing, so that --help answers at once
 
     return nas_step(args, argv, script=__file__)
 

@@ -18,23 +18,34 @@ with one line. Step times, the device and the data identities go to results/<pre
 --launcher local/submitit runs the jobs of the training, distance and NAS steps in parallel (the
 studies and the report run in this process); --plan prints every step's jobs and estimated cost.
 """
+
 import argparse
 import importlib
 
+from common.presets import PRESET_NAMES
 from common.run.cli import Parser, add_launcher_flags, run
 from common.run.names import DEVICE_NAMES
-from common.presets import PRESET_NAMES
 from common.run.steps import SECTIONS, STEPS
 
 
 def main(argv=None):
     p = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", choices=PRESET_NAMES, default="smoke",
-                   help="smoke: minutes, tiny subsets (default); cpu: real data, small net, 2 cores; "
-                        "paper: the papers' settings, for a GPU")
-    p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), metavar="SECTION",
-                   help="which sections to run, in paper order (default: all): "
-                        + "; ".join(f"{name}: {what}" for name, what in SECTIONS.items()))
+    p.add_argument(
+        "--preset",
+        choices=PRESET_NAMES,
+        default="smoke",
+        help="smoke: minutes, tiny subsets (default); cpu: real data, small net, 2 cores; "
+        "paper: the papers' settings, for a GPU",
+    )
+    p.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        metavar="SECTION",
+        help="which sections to run, in paper order (default: all): "
+        + "; ".join(f"{name}: {what}" for name, what in SECTIONS.items()),
+    )
     p.add_argument("--data-root", default="./data", help="dataset folder (offline here: ../shared/data)")
     p.add_argument("--results-dir", default="./results", help="where outputs go (default: %(default)s)")
     p.add_argument("--seeds", nargs="+", type=int, help="seeds of every step (default: each preset's)")
@@ -44,6 +55,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     from common.run.pipeline import check_inputs, run_steps
+
     available = check_inputs(args)
     steps = [s for s in STEPS if s.section in args.sections]
     run_steps(steps, args, available, lambda script: importlib.import_module(script).main)

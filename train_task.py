@@ -9,17 +9,20 @@ flags, outputs and behaviour are those of train_task_mnist.py / train_task_cifar
 results/<preset>/checkpoints/<arch>/<task>/seed<k>.pt, one metrics row per run in
 results/<preset>/train_metrics.csv, finished runs skipped on rerun (--force redoes).
 """
-from common.run.cli import common_parser, run
+
 from common.datasets import DATASETS
+from common.run.cli import common_parser, run
 
 
 def main(argv=None):
     parser = common_parser(__doc__)
-    parser.add_argument("--dataset", required=True, choices=list(DATASETS),
-                        help="registered dataset (common/datasets.py)")
+    parser.add_argument(
+        "--dataset", required=True, choices=list(DATASETS), help="registered dataset (common/datasets.py)"
+    )
     args = parser.parse_args(argv)
     from common.tasks import tasks_of_dataset
     from common.training.runs import train_tasks  # torch only after parsing: --help answers at once
+
     if not args.tasks:
         args.tasks = tasks_of_dataset(args.dataset)
         if not args.tasks:

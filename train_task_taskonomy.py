@@ -11,12 +11,14 @@ Checkpoints: results/<preset>/dense/<arch>/<images>/checkpoints/<task>/seed<k>.p
 pixel on val / test, and the MSE of predicting the mean training target):
 results/<preset>/dense/<arch>/<images>/train_metrics.csv. Finished runs are skipped (--force redoes).
 """
+
 from common.run.cli import dense_parser, run
 
 
 def main(argv=None):
     args = dense_parser(__doc__).parse_args(argv)
     from common.dense.steps import train_dense_tasks  # torch only after parsing: --help answers at once
+
     return train_dense_tasks(args)
 
 

@@ -12,6 +12,7 @@ networks, common/transfer_learning/runs.py) with the gain. Needs step 1's checkp
 Writes results/<preset>/transfer/<arch>/<set>_{pairs,correlations}.csv, _correlations.md and
 _scatter.png; one keyed JSON per run under transfer/<arch>/runs/ (a rerun trains nothing).
 """
+
 from common.run.cli import common_parser, run
 from common.tasks import TASK_SETS
 
@@ -22,7 +23,7 @@ def main(argv=None):
     p.add_argument("--images", type=int, help="target training images of the budget (default: the preset's)")
     args = p.parse_args(argv)
 
-    from common.transfer_learning.step import transfer_step   # torch: only after parsing, so that --help answers at once
+    from common.transfer_learning.step import transfer_step  # torch: only after parsing, so that --help answers at once
 
     return transfer_step(args, argv, script=__file__)
 

@@ -11,6 +11,7 @@ b before fine-tuning) with the gain. Needs steps 1 and 2 of the dense set. Write
 results/<preset>/dense/<arch>/<images>/transfer/<set>_{pairs,correlations}.csv, _correlations.md,
 _scatter.png; one keyed JSON per run under transfer/runs/.
 """
+
 from common.run.cli import dense_parser, run
 
 
@@ -19,6 +20,7 @@ def main(argv=None):
     p.add_argument("--budget-images", type=int, help="target training images of the budget (default: the preset's)")
     args = p.parse_args(argv)
     from common.dense.steps import dense_transfer_study  # torch only after parsing: --help answers at once
+
     return dense_transfer_study(args)
 
 

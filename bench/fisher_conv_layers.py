@@ -7,6 +7,7 @@ Layer shapes of smallcnn and ResNet-18 on 32x32 inputs, channels-last tensors as
 Use it to tune the schedules of ``common/fisher/estimators.py::_conv_per_sample_sq_grads`` (SMALL_MAP,
 FEW_COLUMNS, CHUNK_FLOATS). Medians of --repeats timings, ms per batch.
 """
+
 import argparse
 import statistics
 import sys
@@ -20,11 +21,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common.fisher.estimators import _conv_per_sample_sq_grads  # noqa: E402
 
 # (net, Cin, Cout, input size, stride), 3x3 kernels, padding 1
-LAYERS = [("smallcnn", 3, 16, 32, 1), ("smallcnn", 16, 48, 16, 1), ("smallcnn", 48, 96, 8, 1),
-          ("smallcnn", 96, 192, 4, 1),
-          ("resnet18", 3, 64, 32, 1), ("resnet18", 64, 64, 32, 1), ("resnet18", 64, 128, 32, 2),
-          ("resnet18", 128, 128, 16, 1), ("resnet18", 128, 256, 16, 2), ("resnet18", 256, 256, 8, 1),
-          ("resnet18", 256, 512, 8, 2), ("resnet18", 512, 512, 4, 1)]
+LAYERS = [
+    ("smallcnn", 3, 16, 32, 1),
+    ("smallcnn", 16, 48, 16, 1),
+    ("smallcnn", 48, 96, 8, 1),
+    ("smallcnn", 96, 192, 4, 1),
+    ("resnet18", 3, 64, 32, 1),
+    ("resnet18", 64, 64, 32, 1),
+    ("resnet18", 64, 128, 32, 2),
+    ("resnet18", 128, 128, 16, 1),
+    ("resnet18", 128, 256, 16, 2),
+    ("resnet18", 256, 256, 8, 1),
+    ("resnet18", 256, 512, 8, 2),
+    ("resnet18", 512, 512, 4, 1),
+]
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -52,11 +62,26 @@ def main():
         a = torch.randn(args.batch_size, cin, size, size).contiguous(memory_format=cl)
         d = torch.randn(args.batch_size, cout, size // stride, size // stride).contiguous(memory_format=cl)
         per_sample = median_ms(lambda: _conv_per_sample_sq_grads(conv, a, d), args.repeats)
-        batched = median_ms(lambda: torch.ops.aten.convolution_backward(
-            d, a, conv.weight, None, conv.stride, conv.padding, conv.dilation, False, (0, 0), 1,
-            (False, False, True)), args.repeats)
-        print(f"{net:9s} {cin:4d} -> {cout:4d} at {size:2d}x{size:<2d} stride {stride}: per-sample {per_sample:7.2f} | "
-              f"batched weight grad {batched:7.2f}  ->  {per_sample / batched:.2f}x")
+        batched = median_ms(
+            lambda: torch.ops.aten.convolution_backward(
+                d,
+                a,
+                conv.weight,
+                None,
+                conv.stride,
+                conv.padding,
+                conv.dilation,
+                False,
+                (0, 0),
+                1,
+                (False, False, True),
+            ),
+            args.repeats,
+        )
+        print(
+            f"{net:9s} {cin:4d} -> {cout:4d} at {size:2d}x{size:<2d} stride {stride}: per-sample {per_sample:7.2f} | "
+            f"batched weight grad {batched:7.2f}  ->  {per_sample / batched:.2f}x"
+        )
 
 
 if __name__ == "__main__":

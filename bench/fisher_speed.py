@@ -12,25 +12,27 @@ a network all of them run. Random 3x32x32 inputs, 10 classes, network in eval mo
 warm-up batch each, the estimators are timed in turn for --repeats rounds; the figures are
 medians over rounds (and the ratios medians of per-round ratios).
 """
+
 import argparse
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
-import warnings
-warnings.simplefilter("ignore", UserWarning)   # BackPACK/Opacus hooks warn on every backward
+warnings.simplefilter("ignore", UserWarning)  # BackPACK/Opacus hooks warn on every backward
 
-import torch
-import torch.nn as nn
+import torch  # noqa: E402 - after the warning filter
+import torch.nn as nn  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peers import fisher_backpack, fisher_opacus  # noqa: E402
+
 from common.fisher.estimators import fisher_diag, fisher_diag_reference  # noqa: E402
 from common.networks.models import build_network, count_parameters  # noqa: E402
 from common.tasks import get_task  # noqa: E402
 from common.training.train import prepare  # noqa: E402
-from peers import fisher_backpack, fisher_opacus  # noqa: E402
 
 
 def per_sample_seconds(fns: dict, data: dict, repeats: int) -> dict:
@@ -42,7 +44,7 @@ def per_sample_seconds(fns: dict, data: dict, repeats: int) -> dict:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fn(data[name][:1])                           # warm-up
+                fn(data[name][:1])  # warm-up
         except Exception as exc:  # noqa: BLE001 - a peer that cannot run this network
             failed[name] = f"n/a ({type(exc).__name__}: {str(exc).splitlines()[0][:70]})"
             del fns[name]
@@ -53,9 +55,13 @@ def per_sample_seconds(fns: dict, data: dict, repeats: int) -> dict:
             fn(data[name][1:])
             times[name].append((time.perf_counter() - start) / sum(len(y) for _, y in data[name][1:]))
     ratio = lambda a, b: statistics.median(x / y for x, y in zip(times[a], times[b]))  # noqa: E731
-    return {**{name: statistics.median(t) for name, t in times.items()}, "failed": failed,
-            "empirical/legacy": ratio("empirical", "legacy-batch"), "loop/empirical": ratio("loop", "empirical"),
-            **{f"{peer}/empirical": ratio(peer, "empirical") for peer in ("backpack", "opacus") if peer in times}}
+    return {
+        **{name: statistics.median(t) for name, t in times.items()},
+        "failed": failed,
+        "empirical/legacy": ratio("empirical", "legacy-batch"),
+        "loop/empirical": ratio("loop", "empirical"),
+        **{f"{peer}/empirical": ratio(peer, "empirical") for peer in ("backpack", "opacus") if peer in times},
+    }
 
 
 def build(arch: str, task) -> nn.Module:
@@ -77,24 +83,50 @@ def main():
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
     task = get_task("cifar10-3")
-    print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch_size}; ms per sample, "
-          f"medians of {args.repeats} rounds")
+    print(
+        f"torch {torch.__version__}, {args.threads} threads, batch {args.batch_size}; ms per sample, "
+        f"medians of {args.repeats} rounds"
+    )
     for arch in args.archs:
         torch.manual_seed(0)
         net = prepare(build(arch, task), torch.device("cpu")).eval()
-        data = [(torch.randn(args.batch_size, 3, 32, 32, generator=g).contiguous(memory_format=torch.channels_last),
-                 torch.randint(0, 10, (args.batch_size,), generator=g)) for _ in range(args.batches + 1)]
-        fns = {"empirical": lambda d: fisher_diag(net, d),
-               "legacy-batch": lambda d: fisher_diag(net, d, estimator="legacy-batch"),
-               "loop": lambda d: fisher_diag_reference(net, d),
-               "backpack": lambda d: fisher_backpack(net, d), "opacus": lambda d: fisher_opacus(net, d)}
-        t = per_sample_seconds(fns, {"empirical": data, "legacy-batch": data, "loop": data[:args.loop_batches + 1],
-                                     "backpack": data, "opacus": data}, args.repeats)
-        peers = " | ".join(f"{peer} {1e3 * t[peer]:.2f} ({t[peer + '/empirical']:.2f}x empirical)" if peer in t
-                           else f"{peer} {t['failed'][peer]}" for peer in ("backpack", "opacus"))
-        print(f"{arch:13s} ({count_parameters(net) / 1e6:.2f} M params): empirical {1e3 * t['empirical']:.2f} | "
-              f"per-sample loop {1e3 * t['loop']:.2f} | legacy-batch {1e3 * t['legacy-batch']:.2f} | {peers}  ->  "
-              f"empirical / legacy-batch = {t['empirical/legacy']:.2f}x, loop / empirical = {t['loop/empirical']:.1f}x")
+        data = [
+            (
+                torch.randn(args.batch_size, 3, 32, 32, generator=g).contiguous(memory_format=torch.channels_last),
+                torch.randint(0, 10, (args.batch_size,), generator=g),
+            )
+            for _ in range(args.batches + 1)
+        ]
+        fns = {
+            "empirical": lambda d: fisher_diag(net, d),
+            "legacy-batch": lambda d: fisher_diag(net, d, estimator="legacy-batch"),
+            "loop": lambda d: fisher_diag_reference(net, d),
+            "backpack": lambda d: fisher_backpack(net, d),
+            "opacus": lambda d: fisher_opacus(net, d),
+        }
+        t = per_sample_seconds(
+            fns,
+            {
+                "empirical": data,
+                "legacy-batch": data,
+                "loop": data[: args.loop_batches + 1],
+                "backpack": data,
+                "opacus": data,
+            },
+            args.repeats,
+        )
+        peers = " | ".join(
+            f"{peer} {1e3 * t[peer]:.2f} ({t[peer + '/empirical']:.2f}x empirical)"
+            if peer in t
+            else f"{peer} {t['failed'][peer]}"
+            for peer in ("backpack", "opacus")
+        )
+        print(
+            f"{arch:13s} ({count_parameters(net) / 1e6:.2f} M params): empirical {1e3 * t['empirical']:.2f} | "
+            f"per-sample loop {1e3 * t['loop']:.2f} | legacy-batch {1e3 * t['legacy-batch']:.2f} | {peers}  ->  "
+            f"empirical / legacy-batch = {t['empirical/legacy']:.2f}x, loop / empirical = {t['loop/empirical']:.1f}x"
+        )
+
 
 if __name__ == "__main__":
     main()

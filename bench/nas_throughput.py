@@ -15,6 +15,7 @@ after 2 warm-up steps, in the same run for every variant:
 each at the search width (``NASConfig.width``) and at the width the retraining widens the cell to
 (``NASConfig.retrain_params``). Prints one row per genotype and the medians.
 """
+
 import argparse
 import statistics
 import sys
@@ -64,12 +65,15 @@ def main():
     sampler = torch.Generator().manual_seed(0)
     rows = []
     print(f"preset {args.preset}: depth {cfg.depth}, batch {cfg.batch_size}, {args.threads} thread(s); images/s")
-    print("genotype | width | params (M) | nchw | channels_last | ratio"
-          + (" | compiled | ratio to channels_last | compile s" if args.compile else ""))
+    print(
+        "genotype | width | params (M) | nchw | channels_last | ratio"
+        + (" | compiled | ratio to channels_last | compile s" if args.compile else "")
+    )
     for i in range(args.genotypes):
         genotype = SearchSpace().sample(sampler)
-        widths = [cfg.width] + ([width_for_params(genotype, task, cfg.depth, cfg.retrain_params)]
-                                if cfg.retrain_params else [])
+        widths = [cfg.width] + (
+            [width_for_params(genotype, task, cfg.depth, cfg.retrain_params)] if cfg.retrain_params else []
+        )
         for width in widths:
             torch.manual_seed(0)
             net = build_nas_network(genotype, task, width, cfg.depth)
@@ -85,11 +89,17 @@ def main():
     for search, label in ((True, "search width"), (False, "retraining width")):
         sel = [r for r in rows if r[0] == search]
         if sel:
-            print(f"median, {label}: nchw {statistics.median(r[1] for r in sel):.0f} img/s, channels_last "
-                  f"{statistics.median(r[2] for r in sel):.0f} img/s, ratio "
-                  f"{statistics.median(r[2] / r[1] for r in sel):.2f}"
-                  + (f"; compiled {statistics.median(r[3] for r in sel):.0f} img/s, ratio to channels_last "
-                     f"{statistics.median(r[3] / r[2] for r in sel):.2f}" if args.compile else ""))
+            print(
+                f"median, {label}: nchw {statistics.median(r[1] for r in sel):.0f} img/s, channels_last "
+                f"{statistics.median(r[2] for r in sel):.0f} img/s, ratio "
+                f"{statistics.median(r[2] / r[1] for r in sel):.2f}"
+                + (
+                    f"; compiled {statistics.median(r[3] for r in sel):.0f} img/s, ratio to channels_last "
+                    f"{statistics.median(r[3] / r[2] for r in sel):.2f}"
+                    if args.compile
+                    else ""
+                )
+            )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ per-sample gradients of -log p(y|x) (cross-entropy with the true label), network
 * Opacus (``GradSampleModule``): the per-sample gradients themselves (B x param), squared and summed.
   Opacus has no per-sample rule for BatchNorm (it asks for GroupNorm instead).
 """
+
 from __future__ import annotations
 
 import copy

@@ -7,6 +7,7 @@ Same model (smallcnn, channels_last), same batch size, same augmentation (random
 padding 4 + horizontal flip), same number of threads. The DataLoader baseline is timed with 0 and
 with 2 worker processes; the ratio is taken against the faster of the two.
 """
+
 import argparse
 import sys
 import time
@@ -19,11 +20,11 @@ import torchvision.transforms as T
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common.store import paths  # noqa: E402
+from common.data.decode import Split, load_raw  # noqa: E402
 from common.data.splits import Normalizer, iterate_batches  # noqa: E402
 from common.datasets import DATASETS  # noqa: E402
-from common.data.decode import Split, load_raw  # noqa: E402
 from common.networks.models import build_network  # noqa: E402
+from common.store import paths  # noqa: E402
 from common.tasks import get_task  # noqa: E402
 from common.training.train import prepare  # noqa: E402
 
@@ -57,23 +58,34 @@ def main():
     n_batches = (args.images + args.batch_size - 1) // args.batch_size
 
     raw = load_raw("cifar10", "train", args.data_root, paths.data_cache_dir(args.results_dir))  # decode once (cached)
-    sub = Split(raw.x[:args.images], raw.y[:args.images])
-    tensor_batches = iterate_batches(sub, args.batch_size, Normalizer("cifar10", "cpu"), shuffle=True,
-                                     augment=True, generator=torch.Generator().manual_seed(0))
+    sub = Split(raw.x[: args.images], raw.y[: args.images])
+    tensor_batches = iterate_batches(
+        sub,
+        args.batch_size,
+        Normalizer("cifar10", "cpu"),
+        shuffle=True,
+        augment=True,
+        generator=torch.Generator().manual_seed(0),
+    )
     results = {"tensor pipeline": train_steps(tensor_batches, n_batches, "tensor pipeline")}
 
     mean, std = DATASETS["cifar10"].normalization
     tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(mean, std)])
     ds = torchvision.datasets.ImageFolder(str(folder), transform=tf)
-    ds = torch.utils.data.Subset(ds, torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:args.images].tolist())
+    ds = torch.utils.data.Subset(
+        ds, torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[: args.images].tolist()
+    )
     for workers in (0, 2):
-        loader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size, shuffle=True, num_workers=workers,
-                                             persistent_workers=False)
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=args.batch_size, shuffle=True, num_workers=workers, persistent_workers=False
+        )
         results[f"DataLoader + PIL, {workers} workers"] = train_steps(loader, n_batches, f"DataLoader {workers}w")
 
     baseline = max(v for k, v in results.items() if k.startswith("DataLoader"))
-    print(f"\nsmallcnn, CIFAR-10 train, {args.images} images, batch {args.batch_size}, {args.threads} threads, "
-          f"torch {torch.__version__}")
+    print(
+        f"\nsmallcnn, CIFAR-10 train, {args.images} images, batch {args.batch_size}, {args.threads} threads, "
+        f"torch {torch.__version__}"
+    )
     for k, v in results.items():
         print(f"  {k:32s} {v:8.0f} images/s")
     print(f"  ratio tensor / best DataLoader: {results['tensor pipeline'] / baseline:.2f}x")

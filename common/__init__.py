@@ -22,6 +22,7 @@ Rooms:
     store       the keyed cache, the registry of keyed code, recorded sources, paths, atomic writes,
                 seals and their verification, provenance
 """
+
 import os as _os
 import sys as _sys
 
@@ -32,8 +33,8 @@ from common.store.sources import install as _install
 if not _sys.stderr.isatty():
     _os.environ.setdefault("TQDM_DISABLE", "1")
 
-_install(__name__)   # before any other submodule loads: keys digest the code that runs (common/store/sources.py)
+_install(__name__)  # before any other submodule loads: keys digest the code that runs (common/store/sources.py)
 
 from common.run.errors import install_excepthook as _install_excepthook  # noqa: E402
 
-_install_excepthook()   # a registry error at import time is one ``error:`` line too, not a traceback
+_install_excepthook()  # a registry error at import time is one ``error:`` line too, not a traceback

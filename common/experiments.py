@@ -5,6 +5,7 @@ Plain data, importable without torch. ``common/run/steps.py`` builds reproduce.p
 The task sets themselves (``TASK_SETS``) are task definitions: they live with the tasks, in
 ``common/tasks.py``; the dense ones in ``common/dense_tasks.py``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,15 +17,18 @@ MATRICES = (("mnist", "frechet"), ("cifar10", "frechet"), ("ldnas8", "frechet"),
 @dataclass(frozen=True)
 class NASTarget:
     """One NAS table: a target task searched with the space of its closest task among ``baselines``."""
-    target: str                  # the task searched for
-    baselines: str               # the task set its closest task is chosen from
-    paper: str                   # whose table it is: "FTD" (the target among its own set) or "log-det" (ldnas8)
+
+    target: str  # the task searched for
+    baselines: str  # the task set its closest task is chosen from
+    paper: str  # whose table it is: "FTD" (the target among its own set) or "log-det" (ldnas8)
 
 
 # the NAS tables, in the report's order: the FTD paper's two targets, then the log-det paper's two
 NAS_TARGETS: tuple[NASTarget, ...] = (
-    NASTarget("mnist-2", "mnist", "FTD"), NASTarget("cifar10-2", "cifar10", "FTD"),
-    NASTarget("mnist-3", "ldnas8", "log-det"), NASTarget("cifar10-2", "ldnas8", "log-det"),
+    NASTarget("mnist-2", "mnist", "FTD"),
+    NASTarget("cifar10-2", "cifar10", "FTD"),
+    NASTarget("mnist-3", "ldnas8", "log-det"),
+    NASTarget("cifar10-2", "ldnas8", "log-det"),
 )
 # targets whose full-space cells (nas_fuse.py --space full --search-only) the task-aware-warm runs start from
 FULL_SPACE_CELLS = ("cifar10-3", "mnist-3")

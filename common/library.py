@@ -12,6 +12,7 @@ The Fisher is the papers' diagonal empirical Fisher (log-det paper, Eq. 6): the 
 of the squared per-sample gradient of log p(y | x); ``task_distance`` is the FTD paper's Eq. 3:
 both Fishers on the target's data, each normalised to unit trace, d = (1/√2)·‖√F_a − √F_b‖₂.
 """
+
 from __future__ import annotations
 
 import torch
@@ -19,8 +20,8 @@ import torch.nn as nn
 
 from common.fisher.distance import DEFAULT_SIGMA2
 from common.fisher.distance import task_distance as distance_of_fishers
-from common.run.errors import UserError
 from common.fisher.estimators import _SquaredGradHooks, fisher_diag, fisher_diag_reference
+from common.run.errors import UserError
 
 
 def _batches(loader, device):
@@ -32,12 +33,16 @@ def _batches(loader, device):
 
 
 def _has_per_sample_rule(model: nn.Module) -> bool:
-    return all(isinstance(m, _SquaredGradHooks.SUPPORTED) for m in model.modules()
-               if any(True for _ in m.parameters(recurse=False)))
+    return all(
+        isinstance(m, _SquaredGradHooks.SUPPORTED)
+        for m in model.modules()
+        if any(True for _ in m.parameters(recurse=False))
+    )
 
 
-def fisher_diagonal(model: nn.Module, loader, *, estimator: str = "empirical", num_classes: int | None = None,
-                    device=None) -> dict[str, torch.Tensor]:
+def fisher_diagonal(
+    model: nn.Module, loader, *, estimator: str = "empirical", num_classes: int | None = None, device=None
+) -> dict[str, torch.Tensor]:
     """{parameter name: diagonal Fisher} of ``model`` on ``loader``'s data.
 
     ``estimator``: "empirical" (the true labels; the papers'), "mc" (labels drawn from the model),
@@ -53,9 +58,16 @@ def fisher_diagonal(model: nn.Module, loader, *, estimator: str = "empirical", n
     return fisher_diag(model, batches, estimator=estimator, num_classes=num_classes)
 
 
-def task_distance(model_a: nn.Module, model_b: nn.Module, loader, *, distance: str = "frechet",
-                  sigma2: float = DEFAULT_SIGMA2, estimator: str = "empirical",
-                  num_classes: int | None = None) -> float:
+def task_distance(
+    model_a: nn.Module,
+    model_b: nn.Module,
+    loader,
+    *,
+    distance: str = "frechet",
+    sigma2: float = DEFAULT_SIGMA2,
+    estimator: str = "empirical",
+    num_classes: int | None = None,
+) -> float:
     """d(a → b): the distance from the task of ``model_a`` to that of ``model_b``, both measured on
     ``loader`` (the target b's data). "frechet" is the FTD; "logdet" the log-det paper's Eq. 1–2
     (``sigma2`` its regulariser). Asymmetric: swap the models *and* the loader for d(b → a)."""

@@ -7,6 +7,7 @@
            CIFAR 100 epochs batch 128 with crop + flip; 10 seeds; VGG-16). Meant for a GPU.
 Command-line flags (``--epochs``, ``--batch-size``, ``--arch``, ``--seeds``) override a preset.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -20,14 +21,14 @@ class TrainConfig:
     arch: str
     epochs: int
     batch_size: int
-    lr: float                   # Adam learning rate (1e-3 is Adam's default, as in the papers)
-    lr_schedule: str            # "constant" (papers) or "onecycle" (faster convergence on a CPU budget)
-    augment: bool               # random crop (padding 4) + horizontal flip, on tensors
-    max_train: int | None       # cap on training images per task (None: all)
-    max_eval: int | None        # cap on validation / test images per task (None: all)
+    lr: float  # Adam learning rate (1e-3 is Adam's default, as in the papers)
+    lr_schedule: str  # "constant" (papers) or "onecycle" (faster convergence on a CPU budget)
+    augment: bool  # random crop (padding 4) + horizontal flip, on tensors
+    max_train: int | None  # cap on training images per task (None: all)
+    max_eval: int | None  # cap on validation / test images per task (None: all)
     seeds: tuple[int, ...]
-    val_fraction: float = 0.1   # validation split carved from the official train split
-    split_seed: int = 0         # seeds the val carve-out and the class balancing (same for every run)
+    val_fraction: float = 0.1  # validation split carved from the official train split
+    split_seed: int = 0  # seeds the val carve-out and the class balancing (same for every run)
     eval_batch_size: int = 500
 
     def to_dict(self) -> dict:
@@ -36,12 +37,40 @@ class TrainConfig:
 
 PRESET_NAMES = ("smoke", "cpu", "paper")
 
-_SMOKE = TrainConfig(arch="smallcnn", epochs=1, batch_size=32, lr=1e-3, lr_schedule="constant",
-                     augment=False, max_train=128, max_eval=64, seeds=(0,), eval_batch_size=64)
-_CPU = TrainConfig(arch="smallcnn", epochs=3, batch_size=128, lr=2e-3, lr_schedule="onecycle",
-                   augment=False, max_train=12_000, max_eval=2_000, seeds=(0, 1, 2))
-_PAPER_MNIST = TrainConfig(arch="vgg16", epochs=50, batch_size=64, lr=1e-3, lr_schedule="constant",
-                           augment=False, max_train=None, max_eval=None, seeds=tuple(range(10)))
+_SMOKE = TrainConfig(
+    arch="smallcnn",
+    epochs=1,
+    batch_size=32,
+    lr=1e-3,
+    lr_schedule="constant",
+    augment=False,
+    max_train=128,
+    max_eval=64,
+    seeds=(0,),
+    eval_batch_size=64,
+)
+_CPU = TrainConfig(
+    arch="smallcnn",
+    epochs=3,
+    batch_size=128,
+    lr=2e-3,
+    lr_schedule="onecycle",
+    augment=False,
+    max_train=12_000,
+    max_eval=2_000,
+    seeds=(0, 1, 2),
+)
+_PAPER_MNIST = TrainConfig(
+    arch="vgg16",
+    epochs=50,
+    batch_size=64,
+    lr=1e-3,
+    lr_schedule="constant",
+    augment=False,
+    max_train=None,
+    max_eval=None,
+    seeds=tuple(range(10)),
+)
 
 # preset -> training recipe -> config; a dataset names its recipe in common/datasets.py
 # ("mnist": grey digits, no augmentation; "cifar": colour images, crop + flip).
@@ -76,10 +105,10 @@ FISHER_SPLITS = ("test", "val")
 
 @dataclass(frozen=True)
 class FisherConfig:
-    samples: int | None   # target images the Fisher is computed on (None: the whole split)
-    batch_size: int       # the authors' code used batches of 50-100
-    split: str = "test"   # the target's split: "test" as the authors (figures); "val" keeps test labels
-                          # out of anything that chooses an architecture (NAS)
+    samples: int | None  # target images the Fisher is computed on (None: the whole split)
+    batch_size: int  # the authors' code used batches of 50-100
+    split: str = "test"  # the target's split: "test" as the authors (figures); "val" keeps test labels
+    # out of anything that chooses an architecture (NAS)
 
 
 FISHER_PRESETS: dict[str, FisherConfig] = {
@@ -89,14 +118,19 @@ FISHER_PRESETS: dict[str, FisherConfig] = {
 }
 
 
-def fisher_config(preset: str, samples: int | None = None, batch_size: int | None = None,
-                  split: str | None = None) -> FisherConfig:
+def fisher_config(
+    preset: str, samples: int | None = None, batch_size: int | None = None, split: str | None = None
+) -> FisherConfig:
     """The preset's Fisher config with --fisher-samples / --batch-size / --fisher-split applied."""
     cfg = FISHER_PRESETS[preset]
     if split is not None and split not in FISHER_SPLITS:
         raise UserError(f"--fisher-split must be one of {', '.join(FISHER_SPLITS)}, got {split}")
-    return replace(cfg, samples=positive("fisher-samples", samples) or cfg.samples,
-                   batch_size=positive("batch-size", batch_size) or cfg.batch_size, split=split or cfg.split)
+    return replace(
+        cfg,
+        samples=positive("fisher-samples", samples) or cfg.samples,
+        batch_size=positive("batch-size", batch_size) or cfg.batch_size,
+        split=split or cfg.split,
+    )
 
 
 @dataclass(frozen=True)
@@ -104,26 +138,26 @@ class NASConfig:
     """Step 3, task-aware NAS (``common/nas/fuse.py``). A FUSE search runs ``stages`` stages; each stage
     trains its candidates' weights and the mixing weights α in ``rounds`` alternations."""
 
-    width: int                      # channels of the first cells (doubled at each reduction cell)
-    depth: int                      # cells of the skeleton (reduction cells at 1/3 and 2/3 of it)
-    initial_candidates: int         # candidates of the first stage
-    candidates: int                 # candidates of every later stage: the incumbent + (candidates - 1) new ones
-    stages: int                     # search stages: the default --budget
-    rounds: int                     # alternations of (weights, α) training per stage
-    weight_epochs: int              # epochs over the search train split per round, α frozen (Eq. 8)
-    alpha_epochs: int               # epochs over the validation split per round, weights frozen (Eq. 9)
-    lr: float                       # Adam learning rate of the candidates' weights during the search
-    alpha_lr: float                 # Adam learning rate of α
-    search_max_train: int | None    # cap on train images seen by the search (None: all)
-    search_max_val: int | None      # cap on validation images of the α steps (None: all)
-    retrain_epochs: int | None      # retraining of the chosen cell (None: the training preset's epochs)
-    retrain_max_train: int | None   # cap on train images of the retraining (None: all)
-    retrain_max_eval: int | None    # cap on val / test images of the retraining (None: all)
+    width: int  # channels of the first cells (doubled at each reduction cell)
+    depth: int  # cells of the skeleton (reduction cells at 1/3 and 2/3 of it)
+    initial_candidates: int  # candidates of the first stage
+    candidates: int  # candidates of every later stage: the incumbent + (candidates - 1) new ones
+    stages: int  # search stages: the default --budget
+    rounds: int  # alternations of (weights, α) training per stage
+    weight_epochs: int  # epochs over the search train split per round, α frozen (Eq. 8)
+    alpha_epochs: int  # epochs over the validation split per round, weights frozen (Eq. 9)
+    lr: float  # Adam learning rate of the candidates' weights during the search
+    alpha_lr: float  # Adam learning rate of α
+    search_max_train: int | None  # cap on train images seen by the search (None: all)
+    search_max_val: int | None  # cap on validation images of the α steps (None: all)
+    retrain_epochs: int | None  # retraining of the chosen cell (None: the training preset's epochs)
+    retrain_max_train: int | None  # cap on train images of the retraining (None: all)
+    retrain_max_eval: int | None  # cap on val / test images of the retraining (None: all)
     # parameter count the retrained cells are widened to (nas.width_for_params; None: keep `width`),
     # so that searched cells and the hand-designed networks are compared at a matched size
     retrain_params: float | None
-    batch_size: int                 # search and retraining
-    seeds: tuple[int, ...]          # one search + one retraining per seed and method
+    batch_size: int  # search and retraining
+    seeds: tuple[int, ...]  # one search + one retraining per seed and method
     # hand-designed networks retrained by the NAS step with the cells' retraining config (equal protocol)
     retrain_archs: tuple[str, ...] = ("smallcnn",)
 
@@ -136,29 +170,77 @@ class NASConfig:
 RETRAIN_PARAMS_CPU = 0.2e6
 
 NAS_PRESETS: dict[str, NASConfig] = {
-    "smoke": NASConfig(width=4, depth=3, initial_candidates=3, candidates=3, stages=2, rounds=2,
-                       weight_epochs=1, alpha_epochs=2, lr=2e-3, alpha_lr=0.05, search_max_train=64,
-                       search_max_val=32, retrain_epochs=1, retrain_max_train=128, retrain_max_eval=64,
-                       retrain_params=None, batch_size=32, seeds=(0,)),
+    "smoke": NASConfig(
+        width=4,
+        depth=3,
+        initial_candidates=3,
+        candidates=3,
+        stages=2,
+        rounds=2,
+        weight_epochs=1,
+        alpha_epochs=2,
+        lr=2e-3,
+        alpha_lr=0.05,
+        search_max_train=64,
+        search_max_val=32,
+        retrain_epochs=1,
+        retrain_max_train=128,
+        retrain_max_eval=64,
+        retrain_params=None,
+        batch_size=32,
+        seeds=(0,),
+    ),
     # Sized for ~5 minutes per target and seed: the three searched methods (task-aware FUSE, full
     # FUSE, random search, ~40-50 s each) and their three retrainings (~50-80 s each) of cifar10-2,
     # seed 0, took 5.2 min with 1 thread (2 threads are only ~15 % faster for a width-8 cell:
     # ~230 vs ~200 training images/s; width 16: ~150 vs ~100). The retraining's eval cap equals the
     # ε-networks' (2,000), so both are tested on the same test images. Seeds: the ε-networks' 3, so
     # that the core reproduction fits the 45-minute budget on 2 cores (issue 12; 5 seeds: ~1 h of NAS).
-    "cpu": NASConfig(width=8, depth=5, initial_candidates=3, candidates=3, stages=3, rounds=2,
-                     weight_epochs=1, alpha_epochs=5, lr=2e-3, alpha_lr=0.05, search_max_train=320,
-                     search_max_val=320, retrain_epochs=2, retrain_max_train=4_000, retrain_max_eval=2_000,
-                     retrain_params=RETRAIN_PARAMS_CPU, batch_size=64, seeds=(0, 1, 2)),
+    "cpu": NASConfig(
+        width=8,
+        depth=5,
+        initial_candidates=3,
+        candidates=3,
+        stages=3,
+        rounds=2,
+        weight_epochs=1,
+        alpha_epochs=5,
+        lr=2e-3,
+        alpha_lr=0.05,
+        search_max_train=320,
+        search_max_val=320,
+        retrain_epochs=2,
+        retrain_max_train=4_000,
+        retrain_max_eval=2_000,
+        retrain_params=RETRAIN_PARAMS_CPU,
+        batch_size=64,
+        seeds=(0, 1, 2),
+    ),
     # The papers' search: 5 initial candidates (log-det paper); 3 candidates per stage, 10 stages of
     # 5 rounds of 5 epochs each for weights and α, Adam with its default learning rate, batch 128
     # (the authors' FUSE code). The papers do not give the skeleton's size; 36 channels x 8 cells
     # gives 0.6-2.2 M parameters (papers: 2-3 M). For a GPU.
-    "paper": NASConfig(width=36, depth=8, initial_candidates=5, candidates=3, stages=10, rounds=5,
-                       weight_epochs=5, alpha_epochs=5, lr=1e-3, alpha_lr=1e-3, search_max_train=None,
-                       search_max_val=None, retrain_epochs=None, retrain_max_train=None,
-                       retrain_max_eval=None, retrain_params=None, batch_size=128, seeds=tuple(range(10)),
-                       retrain_archs=("vgg16", "resnet18", "densenet121")),
+    "paper": NASConfig(
+        width=36,
+        depth=8,
+        initial_candidates=5,
+        candidates=3,
+        stages=10,
+        rounds=5,
+        weight_epochs=5,
+        alpha_epochs=5,
+        lr=1e-3,
+        alpha_lr=1e-3,
+        search_max_train=None,
+        search_max_val=None,
+        retrain_epochs=None,
+        retrain_max_train=None,
+        retrain_max_eval=None,
+        retrain_params=None,
+        batch_size=128,
+        seeds=tuple(range(10)),
+        retrain_archs=("vgg16", "resnet18", "densenet121"),
+    ),
 }
 
 
@@ -167,10 +249,11 @@ class TransferConfig:
     """The transfer study's budget (``transfer.py``): each source network fine-tuned on ``images``
     training images of the target for ``epochs`` (a new head, every layer trained), and the same
     budget from scratch."""
-    images: int          # target training images (a seeded subset, the same for every source)
+
+    images: int  # target training images (a seeded subset, the same for every source)
     epochs: int
     batch_size: int
-    lr: float            # Adam, constant
+    lr: float  # Adam, constant
 
 
 TRANSFER_PRESETS: dict[str, TransferConfig] = {
@@ -185,13 +268,14 @@ TRANSFER_PRESETS: dict[str, TransferConfig] = {
 class DenseConfig:
     """The dense tasks (``train_task_taskonomy.py``, ``fisher_distance_taskonomy.py``): encoder–decoder
     ε-networks trained with Adam on the mean squared error, and their Gaussian Fishers."""
-    arch: str                   # common/dense/models.py
-    image_size: int             # images (and targets) are resized to image_size x image_size
+
+    arch: str  # common/dense/models.py
+    image_size: int  # images (and targets) are resized to image_size x image_size
     epochs: int
     batch_size: int
     lr: float
-    max_train: int | None       # cap on training images per task (None: all)
-    max_eval: int | None        # cap on validation / test images per task (None: all)
+    max_train: int | None  # cap on training images per task (None: all)
+    max_eval: int | None  # cap on validation / test images per task (None: all)
     seeds: tuple[int, ...]
     fisher_samples: int | None  # target test images of each Fisher (None: the whole split)
     fisher_batch: int
@@ -203,14 +287,44 @@ class DenseConfig:
 
 
 DENSE_PRESETS: dict[str, DenseConfig] = {
-    "smoke": DenseConfig(arch="convae", image_size=16, epochs=1, batch_size=16, lr=1e-3, max_train=64, max_eval=32,
-                         seeds=(0,), fisher_samples=16, fisher_batch=8),
+    "smoke": DenseConfig(
+        arch="convae",
+        image_size=16,
+        epochs=1,
+        batch_size=16,
+        lr=1e-3,
+        max_train=64,
+        max_eval=32,
+        seeds=(0,),
+        fisher_samples=16,
+        fisher_batch=8,
+    ),
     # CIFAR-10's 32 x 32 images; a task x seed trains in ≈ 20 s on 2 cores
-    "cpu": DenseConfig(arch="convae", image_size=32, epochs=3, batch_size=64, lr=2e-3, max_train=10_000,
-                       max_eval=1_000, seeds=(0, 1, 2), fisher_samples=1000, fisher_batch=100),
+    "cpu": DenseConfig(
+        arch="convae",
+        image_size=32,
+        epochs=3,
+        batch_size=64,
+        lr=2e-3,
+        max_train=10_000,
+        max_eval=1_000,
+        seeds=(0, 1, 2),
+        fisher_samples=1000,
+        fisher_batch=100,
+    ),
     # the FTD paper's Taskonomy size (128 x 128); epochs and seeds as its CIFAR runs. For a GPU.
-    "paper": DenseConfig(arch="convae", image_size=128, epochs=100, batch_size=64, lr=1e-3, max_train=None,
-                         max_eval=None, seeds=tuple(range(10)), fisher_samples=None, fisher_batch=50),
+    "paper": DenseConfig(
+        arch="convae",
+        image_size=128,
+        epochs=100,
+        batch_size=64,
+        lr=1e-3,
+        max_train=None,
+        max_eval=None,
+        seeds=tuple(range(10)),
+        fisher_samples=None,
+        fisher_batch=50,
+    ),
 }
 
 

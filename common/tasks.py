@@ -12,6 +12,7 @@ A task is a dataset plus a relabelling of its classes (FTD paper, Sec. 4; log-de
 To add a task, add one ``Task(...)`` line to ``TASKS`` below; to add a task set, one line to
 ``TASK_SETS``. The registry checks itself at import time.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -24,28 +25,35 @@ from common.run.errors import UserError, require
 @dataclass(frozen=True)
 class Task:
     name: str
-    dataset: str                          # key of dataset_registry.DATASETS
-    groups: tuple[tuple[int, ...], ...]   # group i (original class ids, or names) -> label i
-    other: bool                           # pool the remaining classes into label len(groups)
+    dataset: str  # key of dataset_registry.DATASETS
+    groups: tuple[tuple[int, ...], ...]  # group i (original class ids, or names) -> label i
+    other: bool  # pool the remaining classes into label len(groups)
     description: str
 
     def __post_init__(self):
         # class names -> ids, so that keys, labels and files see ids only
         if self.dataset not in DATASETS:
-            raise UserError(f"task {self.name}: unknown dataset '{self.dataset}'; registered: "
-                            f"{', '.join(DATASETS)} (common/datasets.py)")
+            raise UserError(
+                f"task {self.name}: unknown dataset '{self.dataset}'; registered: "
+                f"{', '.join(DATASETS)} (common/datasets.py)"
+            )
         classes = DATASETS[self.dataset].classes
 
         def class_id(c):
             if isinstance(c, str):
                 if c not in classes:
-                    raise UserError(f"task {self.name}: {self.dataset} has no class '{c}'; its classes: "
-                                    f"{', '.join(classes)} (fix the task in common/tasks.py)")
+                    raise UserError(
+                        f"task {self.name}: {self.dataset} has no class '{c}'; its classes: "
+                        f"{', '.join(classes)} (fix the task in common/tasks.py)"
+                    )
                 return classes.index(c)
             if not 0 <= int(c) < len(classes):
-                raise UserError(f"task {self.name}: class id {c} is outside {self.dataset}'s classes 0..{len(classes) - 1}; "
-                                "fix its groups in common/tasks.py")
+                raise UserError(
+                    f"task {self.name}: class id {c} is outside {self.dataset}'s classes 0..{len(classes) - 1}; "
+                    "fix its groups in common/tasks.py"
+                )
             return int(c)
+
         object.__setattr__(self, "groups", tuple(tuple(class_id(c) for c in g) for g in self.groups))
 
     @property
@@ -67,44 +75,79 @@ def _singletons(classes) -> tuple[tuple[int, ...], ...]:
 
 
 # CIFAR-100 fine-label ids of the superclasses the FTD paper's CIFAR-100 tasks use.
-_VEHICLES = (8, 13, 48, 58, 90, 41, 69, 81, 85, 89)            # vehicles 1 (18) and vehicles 2 (19)
-_DEVICES_FURNITURE = (22, 39, 40, 86, 87, 5, 20, 25, 84, 94)    # electrical devices (5), furniture (6)
+_VEHICLES = (8, 13, 48, 58, 90, 41, 69, 81, 85, 89)  # vehicles 1 (18) and vehicles 2 (19)
+_DEVICES_FURNITURE = (22, 39, 40, 86, 87, 5, 20, 25, 84, 94)  # electrical devices (5), furniture (6)
 
-TASKS: dict[str, Task] = {t.name: t for t in [
-    # MNIST (FTD paper, Sec. 4.1). Images are padded to 32x32 and repeated to 3 channels.
-    Task("mnist-0", "mnist", ((0,),), True, "binary: digit 0 vs rest, balanced"),
-    Task("mnist-1", "mnist", ((6,),), True, "binary: digit 6 vs rest, balanced"),
-    Task("mnist-2", "mnist", _singletons(range(4)), True, "5-class: digits 0, 1, 2, 3 and other"),
-    Task("mnist-3", "mnist", _singletons(range(10)), False, "10-class: all digits"),
-    Task("mnist-oddeven", "mnist", ((0, 2, 4, 6, 8), (1, 3, 5, 7, 9)), False,
-         "binary: even vs odd digits (log-det paper, MNIST task 2)"),
-    # CIFAR-10 (FTD paper, Sec. 4.1).
-    Task("cifar10-0", "cifar10", ((1, 3, 8),), True,
-         "binary: {automobile, cat, ship} vs rest, balanced"),
-    Task("cifar10-1", "cifar10", ((3, 8, 9),), True,
-         "binary: {cat, ship, truck} vs rest, balanced"),
-    Task("cifar10-2", "cifar10", _singletons((2, 6, 7)), True,
-         "4-class: bird, frog, horse and other"),
-    Task("cifar10-3", "cifar10", _singletons(range(10)), False, "10-class: all classes"),
-    # CIFAR-100 fine labels (FTD paper, Sec. 4.1): superclasses 18, 19 (vehicles 1 and 2) and
-    # 5, 6 (household electrical devices, household furniture).
-    Task("cifar100-0", "cifar100", (_VEHICLES,), True, "binary: vehicles 1 and 2 vs rest, balanced"),
-    Task("cifar100-1", "cifar100", (_DEVICES_FURNITURE,), True,
-         "binary: household electrical devices and furniture vs rest, balanced"),
-    Task("cifar100-2", "cifar100", _singletons(_VEHICLES), True, "11-class: the 10 vehicle classes and other"),
-    Task("cifar100-3", "cifar100", _singletons(_VEHICLES + _DEVICES_FURNITURE), True,
-         "21-class: the 20 vehicle, device and furniture classes and other"),
-    # The CIFAR-10 tasks again, on CIFAR-10 registered as a user's image folder and defined by class
-    # names, as a user defines theirs (common/datasets.py): they must reproduce cifar10-0..3.
-    Task("cifar10-folder-0", "cifar10-folder", (("automobile", "cat", "ship"),), True,
-         "binary: {automobile, cat, ship} vs rest, balanced (CIFAR-10 as a user's folder)"),
-    Task("cifar10-folder-1", "cifar10-folder", (("cat", "ship", "truck"),), True,
-         "binary: {cat, ship, truck} vs rest, balanced (CIFAR-10 as a user's folder)"),
-    Task("cifar10-folder-2", "cifar10-folder", (("bird",), ("frog",), ("horse",)), True,
-         "4-class: bird, frog, horse and other (CIFAR-10 as a user's folder)"),
-    Task("cifar10-folder-3", "cifar10-folder", _singletons(DATASETS["cifar10-folder"].classes), False,
-         "10-class: all classes (CIFAR-10 as a user's folder)"),
-]}
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in [
+        # MNIST (FTD paper, Sec. 4.1). Images are padded to 32x32 and repeated to 3 channels.
+        Task("mnist-0", "mnist", ((0,),), True, "binary: digit 0 vs rest, balanced"),
+        Task("mnist-1", "mnist", ((6,),), True, "binary: digit 6 vs rest, balanced"),
+        Task("mnist-2", "mnist", _singletons(range(4)), True, "5-class: digits 0, 1, 2, 3 and other"),
+        Task("mnist-3", "mnist", _singletons(range(10)), False, "10-class: all digits"),
+        Task(
+            "mnist-oddeven",
+            "mnist",
+            ((0, 2, 4, 6, 8), (1, 3, 5, 7, 9)),
+            False,
+            "binary: even vs odd digits (log-det paper, MNIST task 2)",
+        ),
+        # CIFAR-10 (FTD paper, Sec. 4.1).
+        Task("cifar10-0", "cifar10", ((1, 3, 8),), True, "binary: {automobile, cat, ship} vs rest, balanced"),
+        Task("cifar10-1", "cifar10", ((3, 8, 9),), True, "binary: {cat, ship, truck} vs rest, balanced"),
+        Task("cifar10-2", "cifar10", _singletons((2, 6, 7)), True, "4-class: bird, frog, horse and other"),
+        Task("cifar10-3", "cifar10", _singletons(range(10)), False, "10-class: all classes"),
+        # CIFAR-100 fine labels (FTD paper, Sec. 4.1): superclasses 18, 19 (vehicles 1 and 2) and
+        # 5, 6 (household electrical devices, household furniture).
+        Task("cifar100-0", "cifar100", (_VEHICLES,), True, "binary: vehicles 1 and 2 vs rest, balanced"),
+        Task(
+            "cifar100-1",
+            "cifar100",
+            (_DEVICES_FURNITURE,),
+            True,
+            "binary: household electrical devices and furniture vs rest, balanced",
+        ),
+        Task("cifar100-2", "cifar100", _singletons(_VEHICLES), True, "11-class: the 10 vehicle classes and other"),
+        Task(
+            "cifar100-3",
+            "cifar100",
+            _singletons(_VEHICLES + _DEVICES_FURNITURE),
+            True,
+            "21-class: the 20 vehicle, device and furniture classes and other",
+        ),
+        # The CIFAR-10 tasks again, on CIFAR-10 registered as a user's image folder and defined by class
+        # names, as a user defines theirs (common/datasets.py): they must reproduce cifar10-0..3.
+        Task(
+            "cifar10-folder-0",
+            "cifar10-folder",
+            (("automobile", "cat", "ship"),),
+            True,
+            "binary: {automobile, cat, ship} vs rest, balanced (CIFAR-10 as a user's folder)",
+        ),
+        Task(
+            "cifar10-folder-1",
+            "cifar10-folder",
+            (("cat", "ship", "truck"),),
+            True,
+            "binary: {cat, ship, truck} vs rest, balanced (CIFAR-10 as a user's folder)",
+        ),
+        Task(
+            "cifar10-folder-2",
+            "cifar10-folder",
+            (("bird",), ("frog",), ("horse",)),
+            True,
+            "4-class: bird, frog, horse and other (CIFAR-10 as a user's folder)",
+        ),
+        Task(
+            "cifar10-folder-3",
+            "cifar10-folder",
+            _singletons(DATASETS["cifar10-folder"].classes),
+            False,
+            "10-class: all classes (CIFAR-10 as a user's folder)",
+        ),
+    ]
+}
 
 TASK_SETS: dict[str, tuple[str, ...]] = {
     "mnist": ("mnist-0", "mnist-1", "mnist-2", "mnist-3"),
@@ -112,8 +155,7 @@ TASK_SETS: dict[str, tuple[str, ...]] = {
     "cifar100": ("cifar100-0", "cifar100-1", "cifar100-2", "cifar100-3"),
     "cifar10-folder": ("cifar10-folder-0", "cifar10-folder-1", "cifar10-folder-2", "cifar10-folder-3"),
     # The log-det paper's 8 tasks, in its order (0-3 MNIST, 4-7 CIFAR-10).
-    "ldnas8": ("mnist-0", "mnist-1", "mnist-oddeven", "mnist-3",
-               "cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),
+    "ldnas8": ("mnist-0", "mnist-1", "mnist-oddeven", "mnist-3", "cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),
 }
 
 
@@ -125,7 +167,8 @@ def get_task(name: str) -> Task:
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise UserError(
             f"unknown task '{name}'; {hint}known tasks: {', '.join(TASKS)}; "
-            f"task sets: {', '.join(TASK_SETS)} (add one in common/tasks.py)") from None
+            f"task sets: {', '.join(TASK_SETS)} (add one in common/tasks.py)"
+        ) from None
 
 
 def resolve_tasks(names) -> list[Task]:
@@ -169,10 +212,14 @@ def _check_registry(tasks: dict[str, Task] | None = None, task_sets: dict[str, t
         require(flat and all(0 <= c < n for c in flat), f"task {t.name}: class ids must be in [0, {n}); {fix}")
         require(len(flat) == len(set(flat)), f"task {t.name}: a class appears in two groups; {fix}")
         require(all(g for g in t.groups), f"task {t.name}: empty group; {fix}")
-        require(t.num_classes >= 2, f"task {t.name}: needs at least two labels (has {t.num_classes}: add a group "
-                                    f"or other=True); {fix}")
-        require(not (t.other and len(flat) == n), f"task {t.name}: 'other' is empty (every class is named); "
-                                                  f"set other=False; {fix}")
+        require(
+            t.num_classes >= 2,
+            f"task {t.name}: needs at least two labels (has {t.num_classes}: add a group or other=True); {fix}",
+        )
+        require(
+            not (t.other and len(flat) == n),
+            f"task {t.name}: 'other' is empty (every class is named); set other=False; {fix}",
+        )
     for set_name, names in task_sets.items():
         require(set_name not in tasks, f"task set '{set_name}' shadows a task; rename it in common/tasks.py")
         for name in names:

@@ -1,4 +1,5 @@
 """Tiny datasets fabricated in the real on-disk formats (MNIST IDX, CIFAR pickles, ImageFolder)."""
+
 from __future__ import annotations
 
 import os
@@ -31,18 +32,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
-CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer",
-                 "dog", "frog", "horse", "ship", "truck")
+CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 PER_CLASS = {"train": 24, "test": 8}
 # The real CIFAR-100 fine names (torchvision's meta file), written independently of common/tasks.py.
-CIFAR100_NAMES = tuple(sorted(
-    "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel can "
-    "castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin "
-    "elephant flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster "
-    "man maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck "
-    "pine_tree plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk "
-    "skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger "
-    "tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm".split()))
+CIFAR100_NAMES = tuple(
+    sorted(
+        "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel can "
+        "castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin "
+        "elephant flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster "
+        "man maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck "
+        "pine_tree plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk "
+        "skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger "
+        "tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm".split()
+    )
+)
 
 
 def labels_for(split: str, n_classes: int = 10, seed: int = 0) -> np.ndarray:
@@ -85,7 +88,11 @@ def make_cifar_pickles(root: Path, hundred: bool = False) -> dict:
     key = "fine_labels" if hundred else "labels"
     out = {}
     for split in ("train", "test"):
-        y = labels_for(split, n_classes) if not hundred else np.arange(100).repeat(6 if split == "train" else 2).astype(np.uint8)
+        y = (
+            labels_for(split, n_classes)
+            if not hundred
+            else np.arange(100).repeat(6 if split == "train" else 2).astype(np.uint8)
+        )
         x = images_for(y, (3, 32, 32), seed=3 if split == "train" else 4)
         out[split] = (x, y)
         if hundred:

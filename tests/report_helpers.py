@@ -1,4 +1,5 @@
 """Constructed results shared by the report tests: long distance tables, NAS runs, a golden results tree."""
+
 import itertools
 import json
 from pathlib import Path
@@ -20,17 +21,28 @@ TASKS = ["mnist-0", "mnist-1", "mnist-2", "mnist-3"]
 
 def long_frame(matrices: list[np.ndarray], tasks=TASKS) -> pd.DataFrame:
     """A fisher_distance.py long CSV from per-seed matrices (rows = source, columns = target)."""
-    return pd.DataFrame([{"seed": s, "source": a, "target": b, "distance": float(m[i, j]), "measure": "frechet",
-                          "estimator": "empirical", "samples": 10, "arch": "smallcnn"}
-                         for s, m in enumerate(matrices) for j, b in enumerate(tasks) for i, a in enumerate(tasks)])
+    return pd.DataFrame(
+        [
+            {
+                "seed": s,
+                "source": a,
+                "target": b,
+                "distance": float(m[i, j]),
+                "measure": "frechet",
+                "estimator": "empirical",
+                "samples": 10,
+                "arch": "smallcnn",
+            }
+            for s, m in enumerate(matrices)
+            for j, b in enumerate(tasks)
+            for i, a in enumerate(tasks)
+        ]
+    )
 
 
 def base_matrix() -> np.ndarray:
     # d(mnist-3 -> mnist-2) = 0.2 is the smallest entry of column mnist-2; asymmetric everywhere
-    m = np.array([[0.0, 0.5, 0.6, 0.7],
-                  [0.4, 0.0, 0.5, 0.6],
-                  [0.6, 0.4, 0.0, 0.5],
-                  [0.3, 0.45, 0.2, 0.0]])
+    m = np.array([[0.0, 0.5, 0.6, 0.7], [0.4, 0.0, 0.5, 0.6], [0.6, 0.4, 0.0, 0.5], [0.3, 0.45, 0.2, 0.0]])
     return m
 
 
@@ -49,21 +61,39 @@ def runs_frame(gain: float, seeds=5) -> pd.DataFrame:
     rows = []
     for s in range(seeds):
         base = 0.6 + rng.normal(0, 0.01)
-        rows += [{"method": "task-aware", "seed": s, "test_acc": base + gain, "params": 2e5, "closest_task": "mnist-3"},
-                 {"method": "full", "seed": s, "test_acc": base, "params": 2e5, "closest_task": ""},
-                 {"method": "random", "seed": s, "test_acc": base + rng.normal(0, 0.002), "params": 2e5,
-                  "closest_task": ""},
-                 {"method": "hand-smallcnn", "seed": s, "test_acc": base - 0.01, "params": 2.2e5, "closest_task": ""}]
+        rows += [
+            {"method": "task-aware", "seed": s, "test_acc": base + gain, "params": 2e5, "closest_task": "mnist-3"},
+            {"method": "full", "seed": s, "test_acc": base, "params": 2e5, "closest_task": ""},
+            {"method": "random", "seed": s, "test_acc": base + rng.normal(0, 0.002), "params": 2e5, "closest_task": ""},
+            {"method": "hand-smallcnn", "seed": s, "test_acc": base - 0.01, "params": 2.2e5, "closest_task": ""},
+        ]
     return pd.DataFrame(rows)
 
 
 def golden_tree(root: Path) -> None:
     """A fixed, tiny results tree: step-1 metrics, the mnist FTD matrix (3 seeds), one NAS run file."""
     run = root / "cpu"
-    rows = [{"task": t, "arch": "smallcnn", "seed": s, "preset": "cpu", "epochs": 3, "train_acc": 0.99,
-             "val_acc": 0.98, "test_acc": 0.98 + 0.001 * s + 0.002 * i, "params": 215794, "train_seconds": 1.0,
-             "device": "cpu", "git_commit": "abc1234", "n_test": 2000, "n_train": 12000, "n_val": 2000,
-             "train_loss": 0.1} for (i, t), s in itertools.product(enumerate(TASKS), range(3))]
+    rows = [
+        {
+            "task": t,
+            "arch": "smallcnn",
+            "seed": s,
+            "preset": "cpu",
+            "epochs": 3,
+            "train_acc": 0.99,
+            "val_acc": 0.98,
+            "test_acc": 0.98 + 0.001 * s + 0.002 * i,
+            "params": 215794,
+            "train_seconds": 1.0,
+            "device": "cpu",
+            "git_commit": "abc1234",
+            "n_test": 2000,
+            "n_train": 12000,
+            "n_val": 2000,
+            "train_loss": 0.1,
+        }
+        for (i, t), s in itertools.product(enumerate(TASKS), range(3))
+    ]
     run.mkdir(parents=True)
     pd.DataFrame(rows).to_csv(run / "train_metrics.csv", index=False)
     out = paths.distance_outputs(root, "cpu", "smallcnn", "mnist", "frechet", "empirical")
@@ -79,25 +109,57 @@ def golden_tree(root: Path) -> None:
     write_architectures_study(root, base_matrix(), 0.2 + 0.5 * base_matrix())
     # the log-det study: two estimators x frechet / logdet at two σ²; the paper's default σ² is not the best
     study = paths.study_outputs(root, "cpu", "smallcnn", "logdet_ldnas8")["csv"]
-    pd.DataFrame([{"estimator": e, "distance": d, "sigma2": s2, "spearman": rho, "spearman_seed_mean": rho - 0.01,
-                   "spearman_seed_std": 0.02, "seeds": 3, "closest_agree": 4, "targets": 8, "principled": e in ("empirical", "mc")}
-                  for e, d, s2, rho in [("empirical", "frechet", None, 0.7), ("mc", "frechet", None, 0.6),
-                                        ("empirical", "logdet", 1e-10, 0.1), ("empirical", "logdet", 1e-4, 0.4),
-                                        ("mc", "logdet", 1e-10, 0.05), ("mc", "logdet", 1e-4, 0.3)]]
-                 ).to_csv(study, index=False)
+    pd.DataFrame(
+        [
+            {
+                "estimator": e,
+                "distance": d,
+                "sigma2": s2,
+                "spearman": rho,
+                "spearman_seed_mean": rho - 0.01,
+                "spearman_seed_std": 0.02,
+                "seeds": 3,
+                "closest_agree": 4,
+                "targets": 8,
+                "principled": e in ("empirical", "mc"),
+            }
+            for e, d, s2, rho in [
+                ("empirical", "frechet", None, 0.7),
+                ("mc", "frechet", None, 0.6),
+                ("empirical", "logdet", 1e-10, 0.1),
+                ("empirical", "logdet", 1e-4, 0.4),
+                ("mc", "logdet", 1e-10, 0.05),
+                ("mc", "logdet", 1e-4, 0.3),
+            ]
+        ]
+    ).to_csv(study, index=False)
     # reproduce.py --plan's job list: two steps, three jobs, one of them in two parts (one row without a
     # precision, as in plans made before the column: fp32)
-    pd.DataFrame({"step": ["step 1", "step 1", "step 3", "step 3"], "job": ["a/seed0", "b/seed0", "full/seed0",
-                                                                         "full/seed0"],
-                  "part": ["train", "train", "search", "retrain"], "precision": ["bf16", "bf16", None, "bf16"],
-                  "macs_m": 1.0, "images": 100,
-                  "images_per_s": 10.0, "seconds": [3600.0, 1800.0, 7200.0, 360.0], "device": "cpu (2 threads)",
-                  "git_commit": "abc1234", "date": "2026-11-28"}).to_csv(paths.plan_csv(root, "cpu"), index=False)
+    pd.DataFrame(
+        {
+            "step": ["step 1", "step 1", "step 3", "step 3"],
+            "job": ["a/seed0", "b/seed0", "full/seed0", "full/seed0"],
+            "part": ["train", "train", "search", "retrain"],
+            "precision": ["bf16", "bf16", None, "bf16"],
+            "macs_m": 1.0,
+            "images": 100,
+            "images_per_s": 10.0,
+            "seconds": [3600.0, 1800.0, 7200.0, 360.0],
+            "device": "cpu (2 threads)",
+            "git_commit": "abc1234",
+            "date": "2026-11-28",
+        }
+    ).to_csv(paths.plan_csv(root, "cpu"), index=False)
     # transfer.py's tables for the mnist set (common/transfer_learning/table.py on constructed runs)
     from common.transfer_learning.table import correlations, pair_table
-    runs = pd.DataFrame([{"source": "scratch", "target": t, "seed": 0, "test_acc": 0.5} for t in TASKS]
-                        + [{"source": a, "target": b, "seed": 0, "test_acc": 0.5 + 0.1 * (1 - m), "leep": -m}
-                           for (a, b), m in zip(itertools.permutations(TASKS, 2), itertools.cycle([0.2, 0.4, 0.9]))])
+
+    runs = pd.DataFrame(
+        [{"source": "scratch", "target": t, "seed": 0, "test_acc": 0.5} for t in TASKS]
+        + [
+            {"source": a, "target": b, "seed": 0, "test_acc": 0.5 + 0.1 * (1 - m), "leep": -m}
+            for (a, b), m in zip(itertools.permutations(TASKS, 2), itertools.cycle([0.2, 0.4, 0.9]))
+        ]
+    )
     pairs = pair_table(runs, frame(base_matrix()))
     out = paths.transfer_outputs(root, "cpu", "smallcnn", "mnist")
     out["pairs"].parent.mkdir(parents=True)
@@ -111,15 +173,36 @@ def golden_tree(root: Path) -> None:
     long.assign(samples=1000, compared="encoder only").to_csv(out["long"], index=False)
     from common.store.cache import code_version
     from common.store.seals import sha256
-    out["manifest"].write_text(json.dumps({"key": {"code": code_version("dense-matrix")}, "provenance": {},
-                                           "value": {"sha256": {"long": sha256(out["long"])[:16]}}}))
-    pd.DataFrame({"task": dense, "x": [0, 1, 0, 1], "y": [0, 0, 1, 1], "stress": 0.125}).to_csv(out["atlas_csv"], index=False)
-    pd.DataFrame({"task": np.repeat(dense, 2), "seed": [0, 1] * 4, "test_mse": [0.01, 0.02, 0.03, 0.05, 0.1, 0.1, 0.2, 0.4],
-                  "test_mse_mean_target": 0.06}).to_csv(paths.dense_train_metrics(root, "cpu", "convae", "cifar10"), index=False)
+
+    out["manifest"].write_text(
+        json.dumps(
+            {
+                "key": {"code": code_version("dense-matrix")},
+                "provenance": {},
+                "value": {"sha256": {"long": sha256(out["long"])[:16]}},
+            }
+        )
+    )
+    pd.DataFrame({"task": dense, "x": [0, 1, 0, 1], "y": [0, 0, 1, 1], "stress": 0.125}).to_csv(
+        out["atlas_csv"], index=False
+    )
+    pd.DataFrame(
+        {
+            "task": np.repeat(dense, 2),
+            "seed": [0, 1] * 4,
+            "test_mse": [0.01, 0.02, 0.03, 0.05, 0.1, 0.1, 0.2, 0.4],
+            "test_mse_mean_target": 0.06,
+        }
+    ).to_csv(paths.dense_train_metrics(root, "cpu", "convae", "cifar10"), index=False)
     from common.dense.transfer_runs import DENSE_SCORES
-    dense_runs = pd.DataFrame([{"source": "scratch", "target": t, "seed": 0, "neg_test_mse": -0.05} for t in dense]
-                              + [{"source": a, "target": b, "seed": 0, "neg_test_mse": -0.05 + 0.01 * (1 - m), "zero_shot": -m}
-                                 for (a, b), m in zip(itertools.permutations(dense, 2), itertools.cycle([0.2, 0.4, 0.9]))])
+
+    dense_runs = pd.DataFrame(
+        [{"source": "scratch", "target": t, "seed": 0, "neg_test_mse": -0.05} for t in dense]
+        + [
+            {"source": a, "target": b, "seed": 0, "neg_test_mse": -0.05 + 0.01 * (1 - m), "zero_shot": -m}
+            for (a, b), m in zip(itertools.permutations(dense, 2), itertools.cycle([0.2, 0.4, 0.9]))
+        ]
+    )
     dense_pairs = pair_table(dense_runs, frame(base_matrix()).set_axis(dense).set_axis(dense, axis=1), DENSE_SCORES)
     out = paths.dense_transfer_outputs(root, "cpu", "convae", "cifar10", "taskonomy-2d")
     out["pairs"].parent.mkdir(parents=True)
@@ -130,6 +213,7 @@ def golden_tree(root: Path) -> None:
 def seal_tables(root: Path) -> None:
     """Seal every table of a constructed tree, as the steps that write real ones do (collect.py verifies)."""
     from common.store.io import _sealed
+
     for path in sorted(Path(root).rglob("*")):
         if path.suffix in (".csv", ".md") and path.name != "REPORT.md":
             _sealed(path)
@@ -138,7 +222,8 @@ def seal_tables(root: Path) -> None:
 def write_architectures_study(root: Path, ref: np.ndarray, other: np.ndarray) -> None:
     """consistency_study.py (c)'s CSV for two mean matrices of the mnist set."""
     table = architecture_agreement(frame(ref), frame(other)).assign(
-        task_set="mnist", reference="smallcnn", other="resnet18", seeds_reference=3, seeds_other=3)
+        task_set="mnist", reference="smallcnn", other="resnet18", seeds_reference=3, seeds_other=3
+    )
     path = paths.study_outputs(root, "cpu", "smallcnn", "consistency_architectures")["csv"]
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False)

@@ -1,25 +1,46 @@
 """CIFAR-100 tasks on fabricated pickles in torchvision's `cifar-100-python` format."""
+
 import pickle
 import shutil
 
 import pandas as pd
 import pytest
 import torch
+from conftest import CIFAR100_NAMES
 
 import fisher_distance
 import train_task_cifar100
-from common.store import paths
 from common.data.splits import task_splits
 from common.run.errors import UserError
+from common.store import paths
 from common.tasks import TASK_SETS, get_task
-from conftest import CIFAR100_NAMES
 
 # The FTD paper's superclasses by their member *names* (CIFAR-100's published hierarchy), so the
 # expected labels below do not reuse the ids written in common/tasks.py.
-VEHICLES = ("bicycle", "bus", "motorcycle", "pickup_truck", "train",
-            "lawn_mower", "rocket", "streetcar", "tank", "tractor")
-DEVICES_FURNITURE = ("clock", "keyboard", "lamp", "telephone", "television",
-                     "bed", "chair", "couch", "table", "wardrobe")
+VEHICLES = (
+    "bicycle",
+    "bus",
+    "motorcycle",
+    "pickup_truck",
+    "train",
+    "lawn_mower",
+    "rocket",
+    "streetcar",
+    "tank",
+    "tractor",
+)
+DEVICES_FURNITURE = (
+    "clock",
+    "keyboard",
+    "lamp",
+    "telephone",
+    "television",
+    "bed",
+    "chair",
+    "couch",
+    "table",
+    "wardrobe",
+)
 EXPECTED = {  # task -> fine class name -> label (absent: "other", the last label)
     "cifar100-0": {n: 0 for n in VEHICLES},
     "cifar100-1": {n: 0 for n in DEVICES_FURNITURE},
@@ -45,10 +66,11 @@ def test_label_mapping_of_the_four_tasks(pickle_root, tmp_path, name):
         assert int(label) == EXPECTED[name].get(fine, other)
         seen_other += fine not in EXPECTED[name]
     named = sum(1 for y in y_ref.tolist() if CIFAR100_NAMES[y] in EXPECTED[name])
-    assert len(test) - seen_other == named                      # every named-class image kept
-    assert seen_other == round(named / other)                   # "other" = the size of one group
+    assert len(test) - seen_other == named  # every named-class image kept
+    assert seen_other == round(named / other)  # "other" = the size of one group
     assert task.class_names[:other] == tuple(
-        dict.fromkeys("+".join(k for k, v in EXPECTED[name].items() if v == i) for i in range(other)))
+        dict.fromkeys("+".join(k for k, v in EXPECTED[name].items() if v == i) for i in range(other))
+    )
 
 
 def test_train_and_distance_end_to_end(pickle_root, tmp_path, capsys):
@@ -70,7 +92,7 @@ def test_meta_with_other_class_names_is_one_error_line(pickle_root, tmp_path):
     copy = tmp_path / "root"
     shutil.copytree(root / "cifar-100-python", copy / "cifar-100-python")
     names = list(CIFAR100_NAMES)
-    names[8], names[13] = names[13], names[8]                   # bicycle <-> bus
+    names[8], names[13] = names[13], names[8]  # bicycle <-> bus
     with open(copy / "cifar-100-python" / "meta", "wb") as f:
         pickle.dump({"fine_label_names": names}, f)
     with pytest.raises(UserError, match=r"class 8 'bus'.*class 8 'bicycle'"):

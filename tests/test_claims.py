@@ -1,4 +1,5 @@
 """The papers' claims, decided from constructed results (common/report/claims.py)."""
+
 import numpy as np
 from report_helpers import base_matrix, long_frame, runs_frame, seeds_of
 
@@ -15,8 +16,9 @@ def test_closest_claim_reproduced_inconclusive_and_transposed():
     c = claims.closest_claim("2a", "FTD", long_frame(seeds), "mnist-2", "mnist-3", "test", "cmd")
     assert c.status == claims.INCONCLUSIVE and "2 of 3" in c.evidence
     # the seeded bug of the developers' guide: a transposed matrix (rows = target) is caught
-    c = claims.closest_claim("2a", "FTD", long_frame([m.T for m in seeds_of(base_matrix())]), "mnist-2", "mnist-3",
-                             "test", "cmd")
+    c = claims.closest_claim(
+        "2a", "FTD", long_frame([m.T for m in seeds_of(base_matrix())]), "mnist-2", "mnist-3", "test", "cmd"
+    )
     assert c.status == claims.NOT_REPRODUCED
     assert claims.closest_claim("2a", "FTD", None, "mnist-2", "mnist-3", "test", "make it").status == claims.NOT_RUN
 
@@ -31,18 +33,20 @@ def test_bounds_and_consistency_claims():
     too_big[0, 3] = 1.2
     assert claims.bounds_claim("1a", long_frame(seeds_of(too_big)), "mnist", "cmd").status == claims.NOT_REPRODUCED
     assert claims.consistency_claim("3a", long, "mnist", "cmd").status == claims.REPRODUCED
-    shuffled = [m if s != 1 else m.T for s, m in enumerate(seeds_of(base_matrix()))]   # one seed's order differs
+    shuffled = [m if s != 1 else m.T for s, m in enumerate(seeds_of(base_matrix()))]  # one seed's order differs
     assert claims.consistency_claim("3a", long_frame(shuffled), "mnist", "cmd").status == claims.NOT_REPRODUCED
 
 
 def test_same_dataset_claim():
     tasks = ["mnist-0", "mnist-3", "cifar10-0", "cifar10-3"]
-    within = np.array([[0, .2, .6, .6], [.2, 0, .6, .6], [.6, .6, 0, .2], [.6, .6, .2, 0]])
+    within = np.array([[0, 0.2, 0.6, 0.6], [0.2, 0, 0.6, 0.6], [0.6, 0.6, 0, 0.2], [0.6, 0.6, 0.2, 0]])
     long = long_frame(seeds_of(within), tasks)
     assert claims.same_dataset_claim("6a", long, "frechet", "cmd").status == claims.REPRODUCED
     across = np.where(within == 0, 0, 0.8 - within)
-    assert claims.same_dataset_claim("6a", long_frame(seeds_of(across), tasks), "frechet", "cmd").status \
+    assert (
+        claims.same_dataset_claim("6a", long_frame(seeds_of(across), tasks), "frechet", "cmd").status
         == claims.NOT_REPRODUCED
+    )
 
 
 def test_nas_claim_verdicts():

@@ -1,16 +1,17 @@
 """Keys by meaning (common/store/code_identity.py): what a result's key says about its code survives a
 docstring, a comment, a formatter, a moved definition and a moved module, and follows every change
 of what the code computes."""
+
 import ast
 import re
 import shutil
 import subprocess
 
 import pytest
+from conftest import ROOT
 
 from common.store import code_identity
 from common.store.code_identity import KEYED_CODE, digest, selected
-from conftest import ROOT
 
 
 def module_file(root, module: str):
@@ -19,7 +20,9 @@ def module_file(root, module: str):
 
 def digests(root, registry=KEYED_CODE) -> dict[str, str]:
     """Each concept's digest computed from the files under ``root`` (read, not executed)."""
-    return {c: digest(selected(entries, lambda m: module_file(root, m).read_bytes())) for c, entries in registry.items()}
+    return {
+        c: digest(selected(entries, lambda m: module_file(root, m).read_bytes())) for c, entries in registry.items()
+    }
 
 
 def keyed_modules(registry=KEYED_CODE) -> list[str]:
@@ -47,7 +50,7 @@ def test_comments_docstrings_and_reformatting_keep_every_key(copy):
     for module in keyed_modules():
         path = module_file(copy, module)
         tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):                       # rewrite every docstring
+        for node in ast.walk(tree):  # rewrite every docstring
             if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and ast.get_docstring(node):
                 node.body[0].value.value = "A docstring rewritten by the test."
         # ast.unparse: another layout of every line (quotes, parentheses, wrapping), comments dropped
@@ -71,14 +74,16 @@ def test_moving_a_definition_or_a_module_keeps_every_key(copy):
     source = fisher.read_text()
     node = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef))
     lines = source.splitlines(keepends=True)
-    moved = "".join(lines[node.lineno - 1 - len(node.decorator_list):node.end_lineno])
-    fisher.write_text("".join(lines[:node.lineno - 1 - len(node.decorator_list)] + lines[node.end_lineno:]))
+    moved = "".join(lines[node.lineno - 1 - len(node.decorator_list) : node.end_lineno])
+    fisher.write_text("".join(lines[: node.lineno - 1 - len(node.decorator_list)] + lines[node.end_lineno :]))
     fishers.write_text(fishers.read_text() + "\n\n" + moved)
     # a module moved into a package (the registry updated, as a re-layout does)
     (copy / "common" / "measures").mkdir()
     shutil.move(module_file(copy, "fisher.distance"), copy / "common" / "measures" / "distance.py")
-    registry = {c: tuple("measures.distance" if e == "fisher.distance" else e
-                         for e in entries) for c, entries in KEYED_CODE.items()}
+    registry = {
+        c: tuple("measures.distance" if e == "fisher.distance" else e for e in entries)
+        for c, entries in KEYED_CODE.items()
+    }
     assert digests(copy, registry) == before
 
 
@@ -102,11 +107,19 @@ def test_an_error_message_is_not_computation_but_a_raise_is(copy):
     path = module_file(copy, "data.decode")
     source = path.read_text()
     assert 'raise UserError(f"{source} holds no {dataset} {split} images")' in source
-    path.write_text(source.replace('raise UserError(f"{source} holds no {dataset} {split} images")',
-                                   'raise UserError(f"no images at all in {source}: add some")'))
+    path.write_text(
+        source.replace(
+            'raise UserError(f"{source} holds no {dataset} {split} images")',
+            'raise UserError(f"no images at all in {source}: add some")',
+        )
+    )
     assert digests(copy)["decoded-data"] == before["decoded-data"]
-    path.write_text(source.replace('raise UserError(f"{source} holds no {dataset} {split} images")',
-                                   'raise ValueError(f"{source} holds no {dataset} {split} images")'))
+    path.write_text(
+        source.replace(
+            'raise UserError(f"{source} holds no {dataset} {split} images")',
+            'raise ValueError(f"{source} holds no {dataset} {split} images")',
+        )
+    )
     assert digests(copy)["decoded-data"] != before["decoded-data"]
 
 

@@ -1,5 +1,6 @@
 """The consistency study (common/studies/consistency.py, consistency_study.py) and the architecture claim, on
 constructed matrices."""
+
 import pandas as pd
 import pytest
 from report_helpers import (
@@ -20,15 +21,17 @@ from common.studies.consistency import architecture_agreement
 def test_consistency_study_part_c_reads_only_the_matrices(tmp_path, capsys):
     """consistency_study.py --parts c on a results tree with two networks' mnist matrices and no data."""
     import consistency_study
+
     golden_tree(tmp_path)
     path = paths.study_outputs(tmp_path, "cpu", "smallcnn", "consistency_architectures")["csv"]
     path.unlink()
-    consistency_study.main(["--preset", "cpu", "--results-dir", str(tmp_path), "--parts", "c",
-                            "--data-root", str(tmp_path / "no-data")])
+    consistency_study.main(
+        ["--preset", "cpu", "--results-dir", str(tmp_path), "--parts", "c", "--data-root", str(tmp_path / "no-data")]
+    )
     table = pd.read_csv(path)
     assert set(table.other) == {"resnet18"} and len(table) == 4 and (table.kendall_tau == 1).all()
     assert table.git_commit.notna().all() and path.with_suffix(".png").is_file()
-    assert "cifar10" not in set(table.task_set)                 # no cifar10 matrices: nothing to compare
+    assert "cifar10" not in set(table.task_set)  # no cifar10 matrices: nothing to compare
 
 
 def test_architecture_agreement_and_claim(tmp_path):
@@ -41,23 +44,29 @@ def test_architecture_agreement_and_claim(tmp_path):
     assert claim.status == claims.REPRODUCED and "4 of 4" in claim.evidence
     # one target's sources reordered: its tau drops, its closest source changes -> inconclusive
     swapped = ref.copy()
-    swapped[[3, 1], 2] = swapped[[1, 3], 2]          # column mnist-2: mnist-3 and mnist-1 trade places
+    swapped[[3, 1], 2] = swapped[[1, 3], 2]  # column mnist-2: mnist-3 and mnist-1 trade places
     table = architecture_agreement(frame(ref), frame(swapped)).set_index("target")
-    assert table.loc["mnist-2", "kendall_tau"] == pytest.approx(1 / 3)   # 3 sources: 2 concordant, 1 discordant
+    assert table.loc["mnist-2", "kendall_tau"] == pytest.approx(1 / 3)  # 3 sources: 2 concordant, 1 discordant
     assert not table.loc["mnist-2", "same_closest"] and table.drop("mnist-2").same_closest.all()
     write_architectures_study(tmp_path, ref, swapped)
-    assert claims.architecture_claim("3d", tmp_path, "cpu", "smallcnn", "mnist", "resnet18").status == claims.INCONCLUSIVE
+    assert (
+        claims.architecture_claim("3d", tmp_path, "cpu", "smallcnn", "mnist", "resnet18").status == claims.INCONCLUSIVE
+    )
     # the seeded bug: the other network's matrix transposed (rows = target) keeps at most half the closest sources
     write_architectures_study(tmp_path, ref, ref.T)
-    assert claims.architecture_claim("3d", tmp_path, "cpu", "smallcnn", "mnist", "resnet18").status == claims.NOT_REPRODUCED
+    assert (
+        claims.architecture_claim("3d", tmp_path, "cpu", "smallcnn", "mnist", "resnet18").status
+        == claims.NOT_REPRODUCED
+    )
     missing = claims.architecture_claim("3d", tmp_path / "none", "cpu", "smallcnn", "mnist", "resnet18")
     assert missing.status == claims.NOT_RUN and "--arch resnet18" in missing.evidence
 
 
 def test_measure_agreement_and_seed_summary():
     from common.studies.consistency import measure_agreement, seed_summary
+
     ref = long_frame(seeds_of(base_matrix()))
-    flipped = long_frame([1 - m for m in seeds_of(base_matrix())])     # the reverse order of every entry
+    flipped = long_frame([1 - m for m in seeds_of(base_matrix())])  # the reverse order of every entry
     table = pd.concat([ref.assign(sigma2=None), flipped.assign(estimator="mc", sigma2=None)], ignore_index=True)
     got = measure_agreement(table).set_index("estimator")
     assert got.loc["empirical", "spearman_vs_reference"] == pytest.approx(1.0)
@@ -72,9 +81,10 @@ def test_measure_agreement_and_seed_summary():
 
 def test_samples_sweep_finds_where_the_ranking_settles():
     from common.studies.consistency import samples_sweep
+
     few = seeds_of(base_matrix())
     for m in few:
-        m[1, 2] = 0.1                       # with few samples, mnist-1 looks closest to mnist-2
+        m[1, 2] = 0.1  # with few samples, mnist-1 looks closest to mnist-2
     longs = {100: long_frame(few), 500: long_frame(seeds_of(base_matrix())), 1000: long_frame(seeds_of(base_matrix()))}
     table = samples_sweep(longs).set_index("samples")
     assert table.loc[100, "same_closest"] == 3 and table.loc[500, "same_closest"] == 4

@@ -5,19 +5,20 @@ import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
 
-from common.data.splits import Normalizer, iterate_batches, random_crop_flip, task_splits
 from common.data.decode import load_raw
+from common.data.splits import Normalizer, iterate_batches, random_crop_flip, task_splits
 from common.run.errors import UserError
 from common.tasks import get_task
 
 
 def test_mnist_idx_is_padded_to_3x32x32(data_root, tmp_path):
     from conftest import labels_for
+
     split = load_raw("mnist", "train", data_root, tmp_path)
     assert split.x.shape == (240, 3, 32, 32) and split.x.dtype == torch.uint8
     raw = np.fromfile(data_root / "MNIST/raw/train-images-idx3-ubyte", dtype=np.uint8)[16:].reshape(-1, 28, 28)
     assert torch.equal(split.x[:, 1, 2:30, 2:30], torch.from_numpy(raw))
-    assert torch.equal(split.x[:, 0], split.x[:, 2])          # grey repeated to 3 channels
+    assert torch.equal(split.x[:, 0], split.x[:, 2])  # grey repeated to 3 channels
     assert split.x[:, :, :2].sum() == 0 and split.x[:, :, :, 30:].sum() == 0  # zero padding
     assert torch.equal(split.y, torch.from_numpy(labels_for("train")).long())
 
@@ -35,10 +36,12 @@ def test_cifar_pickles_cifar10_and_cifar100(pickle_root, tmp_path):
 def test_image_folder_pixels_and_labels(data_root, tmp_path):
     root_ref = data_root
     from conftest import make_cifar10_image_folder  # noqa: F401 (documents the layout)
+
     got = load_raw("cifar10", "test", root_ref, tmp_path)
     assert got.x.shape == (80, 3, 32, 32)
     # ImageFolder sorts files by class then name; compare each image to its PNG
     from PIL import Image
+
     files = sorted((root_ref / "cifar10" / "test").glob("*/*.png"))
     for i in (0, 17, 79):
         img = torch.from_numpy(np.array(Image.open(files[i]))).permute(2, 0, 1)

@@ -1,4 +1,5 @@
 """Distances on hand-computed examples, and their properties."""
+
 import math
 
 import pytest
@@ -7,8 +8,8 @@ import torch
 from common.fisher.distance import DISTANCES, task_distance
 from common.run.errors import UserError
 
-FA = torch.tensor([1.0, 1.0, 2.0])   # unit trace: [0.25, 0.25, 0.5]
-FB = torch.tensor([1.0, 0.0, 3.0])   # unit trace: [0.25, 0.0, 0.75]
+FA = torch.tensor([1.0, 1.0, 2.0])  # unit trace: [0.25, 0.25, 0.5]
+FB = torch.tensor([1.0, 0.0, 3.0])  # unit trace: [0.25, 0.0, 0.75]
 
 
 def test_frechet_hand_computed():
@@ -31,7 +32,7 @@ def test_properties(name):
         a, b = torch.rand(50, generator=g) ** 3, torch.rand(50, generator=g) ** 3
         assert task_distance(a, a, name) == pytest.approx(0.0, abs=1e-12)
         assert task_distance(a, b, name) >= 0
-        assert task_distance(a, 7 * a, name) == pytest.approx(0.0, abs=1e-6)   # scale-free (unit trace)
+        assert task_distance(a, 7 * a, name) == pytest.approx(0.0, abs=1e-6)  # scale-free (unit trace)
         if name == "frechet":
             assert task_distance(a, b, name) <= 1
     disjoint = task_distance(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), "frechet")
@@ -39,7 +40,7 @@ def test_properties(name):
 
 
 def test_head_padding_with_dicts():
-    fa = {"w": torch.tensor([[1.0, 1.0], [2.0, 0.0]]), "b": torch.tensor([1.0, 1.0])}       # 2-class head
+    fa = {"w": torch.tensor([[1.0, 1.0], [2.0, 0.0]]), "b": torch.tensor([1.0, 1.0])}  # 2-class head
     fb = {"w": torch.tensor([[1.0, 1.0], [2.0, 0.0], [1.0, 1.0]]), "b": torch.tensor([1.0, 1.0, 2.0])}
     padded_a = torch.tensor([1.0, 1.0, 2.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0])
     flat_b = torch.tensor([1.0, 1.0, 2.0, 0.0, 1.0, 1.0, 1.0, 1.0, 2.0])

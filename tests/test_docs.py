@@ -1,6 +1,7 @@
 """The README and the docs/*.md pages: their generated blocks are what the committed results give, their
 relative links lead somewhere, the README stays a front page, and every command they show still parses
 as pasted (script exists, flags and task names known)."""
+
 from __future__ import annotations
 
 import argparse
@@ -34,11 +35,21 @@ def test_there_are_pages_and_every_one_is_filled_from_the_committed_results():
     for page in PAGES:
         text = page.read_text()
         names |= set(block_names(text))
-        assert fill(text, ROOT / "results", rendered) == text, \
+        assert fill(text, ROOT / "results", rendered) == text, (
             f"{page_id(page)} is stale: run .venv/bin/python collect.py --preset cpu"
+        )
     # the blocks the README used to hold are still shown somewhere
-    assert {"claims", "claims-summary", "published", "train", "nas", "matrix-mnist-frechet", "plan",
-            "repository-map", "module-map"} <= names
+    assert {
+        "claims",
+        "claims-summary",
+        "published",
+        "train",
+        "nas",
+        "matrix-mnist-frechet",
+        "plan",
+        "repository-map",
+        "module-map",
+    } <= names
 
 
 def test_readme_is_a_front_page():
@@ -70,20 +81,23 @@ def links(page: Path) -> list[str]:
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_relative_links_point_to_files_and_headings_that_exist(page):
     for target in links(page):
-        if re.match(r"[a-z]+:", target):          # http(s), mailto: not checked offline
+        if re.match(r"[a-z]+:", target):  # http(s), mailto: not checked offline
             continue
         path, _, anchor = target.partition("#")
         linked = (page.parent / path).resolve() if path else page
         assert linked.exists(), f"{page_id(page)} links to {target}: no such file"
         if anchor:
-            assert linked.suffix == ".md" and anchor in anchors(linked), \
+            assert linked.suffix == ".md" and anchor in anchors(linked), (
                 f"{page_id(page)} links to {target}: no such heading"
+            )
 
 
 def test_slug_is_githubs():
     assert slug("Claims (generated)") == "claims-generated"
-    assert slug("Dense tasks: Taskonomy and the derived `taskonomy-2d` set") == \
-        "dense-tasks-taskonomy-and-the-derived-taskonomy-2d-set"
+    assert (
+        slug("Dense tasks: Taskonomy and the derived `taskonomy-2d` set")
+        == "dense-tasks-taskonomy-and-the-derived-taskonomy-2d-set"
+    )
     assert slug("The paper, in order") == "the-paper-in-order"
 
 
@@ -144,6 +158,7 @@ def parse_only(command: str, monkeypatch) -> argparse.Namespace | None:
 def known_task_names() -> set[str]:
     from common.dense_tasks import DENSE_TASK_SETS, DENSE_TASKS
     from common.tasks import TASK_SETS, TASKS
+
     return {*TASKS, *TASK_SETS, *DENSE_TASKS, *DENSE_TASK_SETS}
 
 
@@ -165,7 +180,7 @@ def test_commands_are_found():
     found = {page_id(p): commands(p) for p in PAGES}
     assert any("train_task_mnist.py --preset cpu --tasks mnist mnist-oddeven" in c for c in found["README.md"])
     scale = found["docs/scale-out.md"]
-    assert any(c.endswith("--array-parallelism 64") and "--partition gpu" in c for c in scale)   # joined at the \
+    assert any(c.endswith("--array-parallelism 64") and "--partition gpu" in c for c in scale)  # joined at the \
     assert sum(c.startswith(PYTHON + " reproduce.py --preset cpu") for c in found["docs/reproduce.md"]) >= 4
 
 
@@ -173,11 +188,14 @@ def test_collect_checks_and_fills_every_docs_page(tmp_path, capsys):
     """collect.py --check names a stale docs/*.md page beside the README; without --check it rewrites
     only the blocks, and then --check passes."""
     import collect
+
     readme, page = tmp_path / "README.md", tmp_path / "docs" / "nas.md"
     page.parent.mkdir()
     readme.write_text("front\n<!-- generated:repository-map -->\nold map\n<!-- /generated:repository-map -->\n")
-    page.write_text("intro\n<!-- generated:claims-summary preset=cpu -->\nhand-typed: 33 reproduced\n"
-                    "<!-- /generated:claims-summary -->\nend\n")
+    page.write_text(
+        "intro\n<!-- generated:claims-summary preset=cpu -->\nhand-typed: 33 reproduced\n"
+        "<!-- /generated:claims-summary -->\nend\n"
+    )
     argv = ["--readme", str(readme), "--results-dir", str(ROOT / "results"), "--no-report"]
     with pytest.raises(SystemExit) as exit_info:
         collect.main([*argv, "--check"])
@@ -193,6 +211,7 @@ def test_collect_checks_and_fills_every_docs_page(tmp_path, capsys):
 def test_collect_refuses_a_missing_readme_in_one_line(tmp_path, capsys):
     import collect
     from common.run.cli import run
+
     with pytest.raises(SystemExit) as exit_info:
         run(collect.main, ["--readme", str(tmp_path / "nowhere.md"), "--check"])
     err = capsys.readouterr().err

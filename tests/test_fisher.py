@@ -1,12 +1,13 @@
 """The vectorised Fisher against a slow per-sample autograd loop, for every network."""
+
 import pytest
 import torch
 import torch.nn as nn
 
 from common.fisher import estimators as fisher
-from common.run.errors import UserError
 from common.fisher.estimators import _conv_per_sample_sq_grads, fisher_diag, fisher_diag_reference
 from common.networks.models import NETWORKS, build_network
+from common.run.errors import UserError
 from common.tasks import TASKS
 
 
@@ -31,7 +32,7 @@ def batches(n=4, size=2, classes=10, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 3, 32, 32, generator=g, dtype=torch.float64)
     y = torch.randint(0, classes, (n,), generator=g)
-    return [(x[i:i + size], y[i:i + size]) for i in range(0, n, size)]
+    return [(x[i : i + size], y[i : i + size]) for i in range(0, n, size)]
 
 
 @pytest.mark.parametrize("arch", list(NETWORKS))
@@ -48,17 +49,24 @@ def test_empirical_fisher_matches_per_sample_loop(arch):
     assert all(p.requires_grad for p in net.parameters())
 
 
-@pytest.mark.parametrize("cin", [2, 8])       # Cin*k*k at most / above FEW_COLUMNS
-@pytest.mark.parametrize("hw", [4, 6, 20])   # output maps at most / above SMALL_MAP: every schedule
-@pytest.mark.parametrize("kwargs", [dict(kernel_size=3, padding=1), dict(kernel_size=3, stride=2, padding=1),
-                                    dict(kernel_size=(1, 3), padding=(0, 2), dilation=2),
-                                    dict(kernel_size=3, padding=1, groups=2), dict(kernel_size=1)])
+@pytest.mark.parametrize("cin", [2, 8])  # Cin*k*k at most / above FEW_COLUMNS
+@pytest.mark.parametrize("hw", [4, 6, 20])  # output maps at most / above SMALL_MAP: every schedule
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kernel_size=3, padding=1),
+        dict(kernel_size=3, stride=2, padding=1),
+        dict(kernel_size=(1, 3), padding=(0, 2), dilation=2),
+        dict(kernel_size=3, padding=1, groups=2),
+        dict(kernel_size=1),
+    ],
+)
 @pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
 def test_conv_rule_matches_per_sample_autograd(cin, hw, kwargs, layout):
     assert_conv_rule_matches_autograd(nn.Conv2d(cin, 6, **kwargs), hw, layout)
 
 
-@pytest.mark.parametrize("chunk_floats", [1, 400])   # 6 x 27 weights: 1 sample, or 2 of 5, at a time
+@pytest.mark.parametrize("chunk_floats", [1, 400])  # 6 x 27 weights: 1 sample, or 2 of 5, at a time
 def test_conv_rule_small_map_chunks(chunk_floats, monkeypatch):
     monkeypatch.setattr(fisher, "CHUNK_FLOATS", chunk_floats)
     assert_conv_rule_matches_autograd(nn.Conv2d(3, 6, 3, padding=1, bias=False), 4, torch.channels_last)
@@ -71,8 +79,8 @@ def assert_conv_rule_matches_autograd(conv, hw, layout):
     a = torch.randn(5, cin, hw, hw, dtype=torch.float64)
     d = torch.randn_like(conv(a))
     expected = torch.zeros_like(conv.weight)
-    for i in range(len(a)):   # d[i] is the output gradient of sample i alone
-        g, = torch.autograd.grad(conv(a[i:i + 1]), conv.weight, d[i:i + 1])
+    for i in range(len(a)):  # d[i] is the output gradient of sample i alone
+        (g,) = torch.autograd.grad(conv(a[i : i + 1]), conv.weight, d[i : i + 1])
         expected += g.pow(2)
     fast = _conv_per_sample_sq_grads(conv, a.contiguous(memory_format=layout), d.contiguous(memory_format=layout))
     assert fast.shape == conv.weight.shape
@@ -93,14 +101,14 @@ def test_mc_estimator_matches_loop_with_same_label_draws():
     fast = fisher_diag(net, data, estimator="mc", generator=torch.Generator().manual_seed(7))
     slow = fisher_diag_reference(net, data, estimator="mc", generator=torch.Generator().manual_seed(7))
     assert rel_err(fast, slow) <= 1e-4
-    assert rel_err(fast, fisher_diag(net, data)) > 1e-3   # sampled labels differ from the true ones
+    assert rel_err(fast, fisher_diag(net, data)) > 1e-3  # sampled labels differ from the true ones
 
 
 def test_small_head_is_zero_padded_for_the_loss():
     torch.manual_seed(0)
-    net = build_network("smallcnn", TASKS["mnist-0"]).double()   # 2 outputs
+    net = build_network("smallcnn", TASKS["mnist-0"]).double()  # 2 outputs
 
-    class Padded(nn.Module):          # the same network with 8 explicit zero logits appended
+    class Padded(nn.Module):  # the same network with 8 explicit zero logits appended
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
@@ -126,10 +134,10 @@ def test_legacy_batch_is_the_sum_of_squared_batch_mean_gradients():
         net.zero_grad()
         nn.functional.cross_entropy(net(x), y).backward()
         for n, p in net.named_parameters():
-            expected[n] += p.grad ** 2
+            expected[n] += p.grad**2
     got = fisher_diag(net, data, estimator="legacy-batch")
     assert rel_err(got, expected) <= 1e-10
-    assert rel_err(got, fisher_diag(net, data)) > 1e-3   # not the per-sample Fisher
+    assert rel_err(got, fisher_diag(net, data)) > 1e-3  # not the per-sample Fisher
 
 
 def test_unsupported_layer_and_unknown_estimator():
@@ -152,7 +160,7 @@ def test_legacy_code_averages_the_squared_batch_gradient_over_the_first_axis():
     legacy = fisher_diag(net, [batch, batch], estimator="legacy-batch")
     code = fisher_diag(net, [batch, batch], estimator="legacy-code")
     square = torch.tensor([[4 / 9, 16 / 9], [1 / 9, 4 / 9], [1 / 9, 4 / 9]])
-    assert torch.allclose(legacy["weight"], 2 * square)                         # summed over 2 batches
+    assert torch.allclose(legacy["weight"], 2 * square)  # summed over 2 batches
     assert torch.allclose(code["weight"], 2 * torch.tensor([[2 / 9, 8 / 9]] * 3))
     assert torch.allclose(legacy["bias"], 2 * torch.tensor([4 / 9, 1 / 9, 1 / 9]))
     assert torch.allclose(code["bias"], 2 * torch.full((3,), 2 / 9))
@@ -162,8 +170,9 @@ def test_legacy_code_on_a_conv_net_equals_the_released_loop():
     """Against an independent loop in the released code's form: per batch, autograd gradient of
     the mean loss, ``(p.grad ** 2).mean(0)`` broadcast back, summed over batches (batches of 3)."""
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
-                              torch.nn.Linear(4 * 5 * 5, 3)).double()
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 5 * 5, 3)
+    ).double()
     x, y = torch.randn(6, 3, 5, 5, dtype=torch.double), torch.tensor([0, 1, 2, 0, 1, 2])
     batches = [(x[:3], y[:3]), (x[3:], y[3:])]
     expected = {n: torch.zeros_like(p) for n, p in net.named_parameters()}
@@ -171,8 +180,8 @@ def test_legacy_code_on_a_conv_net_equals_the_released_loop():
         net.zero_grad()
         torch.nn.functional.cross_entropy(net(xb), yb).backward()
         for n, p in net.named_parameters():
-            expected[n] += (p.grad ** 2).mean(0).expand_as(p)
+            expected[n] += (p.grad**2).mean(0).expand_as(p)
     got = fisher_diag(net, batches, estimator="legacy-code")
     for n in expected:
         assert torch.allclose(got[n], expected[n], rtol=1e-10, atol=0), n
-    assert torch.equal(got["0.weight"][0], got["0.weight"][3])        # one value per output channel
+    assert torch.equal(got["0.weight"][0], got["0.weight"][3])  # one value per output channel

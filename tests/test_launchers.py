@@ -1,6 +1,7 @@
 """Launchers (issue 13): the jobs of a step run as subprocesses (`local`) or through submitit's local
 executor give the results of the inline loop; a killed job is reported with its log and redone alone
 on rerun; --plan lists the right jobs quickly; --amp on a CPU is ignored with one line."""
+
 import os
 import time
 from pathlib import Path
@@ -12,15 +13,22 @@ import torch
 import fisher_distance
 import nas_fuse
 import train_task_mnist
-from common.store import paths
-from common.store.cache import WouldCompute, cached, probe
+from common.presets import train_config
 from common.run.launch import Job, is_finished
 from common.run.plan import task_sizes
-from common.presets import train_config
+from common.store import paths
+from common.store.cache import WouldCompute, cached, probe
 from common.tasks import get_task
 
-TIMING = ["train_seconds", "device", "git_commit", "search_seconds", "search_hours", "train_hours",
-          "closest_search_hours"]
+TIMING = [
+    "train_seconds",
+    "device",
+    "git_commit",
+    "search_seconds",
+    "search_hours",
+    "train_hours",
+    "closest_search_hours",
+]
 TASKS = ["--tasks", "mnist-0", "mnist-3"]
 
 
@@ -30,10 +38,13 @@ def smoke(data_root, results, *extra):
 
 def outputs(results) -> dict[str, pd.DataFrame]:
     """The step CSVs a launcher must reproduce (timing and device columns aside)."""
-    files = [paths.train_metrics_csv(results, "smoke"),
-             paths.distance_outputs(results, "smoke", "smallcnn", "mnist-0-mnist-3", "frechet", "empirical",
-                                    "_seeds0-1")["long"],
-             paths.nas_table_outputs(results, "smoke", "mnist-3")["csv"]]
+    files = [
+        paths.train_metrics_csv(results, "smoke"),
+        paths.distance_outputs(results, "smoke", "smallcnn", "mnist-0-mnist-3", "frechet", "empirical", "_seeds0-1")[
+            "long"
+        ],
+        paths.nas_table_outputs(results, "smoke", "mnist-3")["csv"],
+    ]
     return {p.name: pd.read_csv(p).drop(columns=TIMING, errors="ignore") for p in files}
 
 
@@ -41,7 +52,7 @@ def same_results(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for name in a:
         left, right = a[name], b[name]
-        if "distance" in left:   # computed in the merging process: float sums in another thread count
+        if "distance" in left:  # computed in the merging process: float sums in another thread count
             assert left.distance.to_numpy() == pytest.approx(right.distance.to_numpy(), abs=1e-12)
             left, right = left.drop(columns="distance"), right.drop(columns="distance")
         pd.testing.assert_frame_equal(left, right, obj=name)
@@ -68,21 +79,22 @@ def inline_results(data_root, tmp_path_factory):
 
 
 def test_local_launcher_with_two_workers_equals_inline(data_root, tmp_path, inline_results, monkeypatch, capsys):
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)   # 2 workers x 1 thread, on any machine
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # 2 workers x 1 thread, on any machine
     run_all(data_root, tmp_path, "--launcher", "local", "--workers", "2")
     same_results(outputs(tmp_path), inline_results)
     logs = paths.launcher_logs(tmp_path, "smoke", "train_task_mnist")
     assert sorted(p.name for p in logs.iterdir()) == [f"mnist-{t}_seed{s}.log" for t in (0, 3) for s in (0, 1)]
     capsys.readouterr()
     train_task_mnist.main(smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local"))
-    assert "4 job(s), 4 finished earlier, 0 to run" in capsys.readouterr().out   # a rerun launches nothing
+    assert "4 job(s), 4 finished earlier, 0 to run" in capsys.readouterr().out  # a rerun launches nothing
 
 
 def test_submitit_local_executor_runs_a_step_and_merges(data_root, tmp_path, inline_results, monkeypatch):
     pytest.importorskip("submitit")
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    train_task_mnist.main(smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "submitit",
-                                "--array-parallelism", "2"))
+    train_task_mnist.main(
+        smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "submitit", "--array-parallelism", "2")
+    )
     fisher_distance.main(smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "submitit"))
     nas_fuse.main(smoke(data_root, tmp_path, "--target", "mnist-3", "--space", "full", "--launcher", "submitit"))
     same_results(outputs(tmp_path), inline_results)
@@ -92,9 +104,10 @@ def test_submitit_local_executor_runs_a_step_and_merges(data_root, tmp_path, inl
 def test_killed_jobs_are_reported_and_resubmitted_alone(data_root, tmp_path, inline_results, monkeypatch, capsys):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     argv = smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local", "--workers", "2")
-    monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")     # every job dies in its first atomic write (its checkpoint)
+    monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")  # every job dies in its first atomic write (its checkpoint)
     with pytest.raises(SystemExit) as exit_info:
         from common.run.cli import run
+
         run(train_task_mnist.main, argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
@@ -103,8 +116,8 @@ def test_killed_jobs_are_reported_and_resubmitted_alone(data_root, tmp_path, inl
     assert paths.launcher_logs(tmp_path, "smoke", "train_task_mnist").joinpath("mnist-3_seed1.log").is_file()
     assert not list(paths.checkpoints_root(tmp_path, "smoke").rglob("*.pt"))
     monkeypatch.delenv("FTD_KILL_AT_WRITE")
-    train_task_mnist.main(argv)                        # rerun = resume
-    paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "mnist-0", 1).unlink()   # one job's output lost
+    train_task_mnist.main(argv)  # rerun = resume
+    paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "mnist-0", 1).unlink()  # one job's output lost
     capsys.readouterr()
     train_task_mnist.main(argv)
     assert "4 job(s), 3 finished earlier, 1 to run" in capsys.readouterr().out
@@ -113,17 +126,31 @@ def test_killed_jobs_are_reported_and_resubmitted_alone(data_root, tmp_path, inl
     same_results(outputs(tmp_path), inline_results)
 
 
-def test_jobs_per_process_runs_groups_of_jobs_and_redoes_a_failed_groups_jobs_alone(data_root, tmp_path,
-                                                                                    inline_results, monkeypatch, capsys):
+def test_jobs_per_process_runs_groups_of_jobs_and_redoes_a_failed_groups_jobs_alone(
+    data_root, tmp_path, inline_results, monkeypatch, capsys
+):
     """--jobs-per-process 3 with 2 workers: 4 training jobs in 2 processes (2 + 2: never fewer processes
     than workers), 4 Fisher jobs likewise. A killed process lists each of its unfinished jobs with the
     command that redoes it alone; a rerun resumes, and the results equal inline."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    argv = smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local", "--workers", "2",
-                 "--jobs-per-process", "3")
-    monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")     # each process dies in its first job's checkpoint write
+    argv = smoke(
+        data_root,
+        tmp_path,
+        *TASKS,
+        "--seeds",
+        "0",
+        "1",
+        "--launcher",
+        "local",
+        "--workers",
+        "2",
+        "--jobs-per-process",
+        "3",
+    )
+    monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")  # each process dies in its first job's checkpoint write
     with pytest.raises(SystemExit):
         from common.run.cli import run
+
         run(train_task_mnist.main, argv)
     err = capsys.readouterr().err
     assert "4 of 4 job(s) of step 1, mnist ε-networks failed" in err
@@ -131,17 +158,18 @@ def test_jobs_per_process_runs_groups_of_jobs_and_redoes_a_failed_groups_jobs_al
     logs = sorted(p.name for p in paths.launcher_logs(tmp_path, "smoke", "train_task_mnist").iterdir())
     assert logs == ["mnist-0_seed0..mnist-0_seed1.log", "mnist-3_seed0..mnist-3_seed1.log"]
     monkeypatch.delenv("FTD_KILL_AT_WRITE")
-    run_all(data_root, tmp_path, *argv[argv.index("--launcher"):])          # rerun = resume, in groups
+    run_all(data_root, tmp_path, *argv[argv.index("--launcher") :])  # rerun = resume, in groups
     assert "4 job(s), 0 finished earlier, 4 to run" in capsys.readouterr().out
     same_results(outputs(tmp_path), inline_results)
 
 
 def test_groups_of_jobs_never_leave_a_worker_idle():
     from common.run.launch import _processes
+
     jobs = [Job(f"j{i}", lambda: None) for i in range(12)]
-    sizes = lambda n, per, slots: [len(g) for g in _processes(jobs[:n], per, slots).values()]   # noqa: E731
+    sizes = lambda n, per, slots: [len(g) for g in _processes(jobs[:n], per, slots).values()]  # noqa: E731
     assert sizes(12, 6, 2) == [6, 6] and sizes(12, 3, 2) == [3, 3, 3, 3] and sizes(5, 1, 2) == [1] * 5
-    assert sizes(3, 3, 2) == [2, 1]                 # 3 long jobs on 2 workers: not all in one process
+    assert sizes(3, 3, 2) == [2, 1]  # 3 long jobs on 2 workers: not all in one process
     assert list(_processes(jobs[:3], 3, 2)) == ["j0..j1", "j2"]
 
 
@@ -149,15 +177,31 @@ def test_plan_lists_every_job_quickly(capsys):
     start = time.time()
     table = train_task_mnist.main(["--preset", "smoke", "--tasks", "mnist", "--seeds", "0", "1", "2", "--plan"])
     assert time.time() - start < 5
-    assert len(table) == 12 and table.job.is_unique and set(table.job) == {
-        f"mnist-{t}/seed{s}" for t in range(4) for s in range(3)}
+    assert (
+        len(table) == 12
+        and table.job.is_unique
+        and set(table.job) == {f"mnist-{t}/seed{s}" for t in range(4) for s in range(3)}
+    )
     assert (table.seconds > 0).all() and (table.images_per_s > 0).all()
     out = capsys.readouterr().out
     assert "12 job(s)" in out and "device-hours" in out
     table = fisher_distance.main(["--preset", "smoke", "--task-set", "ldnas8", "--seeds", "0", "1", "--plan"])
-    assert len(table) == 16                                 # one job per (target, seed): 8 targets x 2 seeds
-    table = nas_fuse.main(["--preset", "smoke", "--target", "mnist-2", "--space", "task-aware", "task-aware-warm",
-                           "--seeds", "0", "1", "--plan"])
+    assert len(table) == 16  # one job per (target, seed): 8 targets x 2 seeds
+    table = nas_fuse.main(
+        [
+            "--preset",
+            "smoke",
+            "--target",
+            "mnist-2",
+            "--space",
+            "task-aware",
+            "task-aware-warm",
+            "--seeds",
+            "0",
+            "1",
+            "--plan",
+        ]
+    )
     # 4 searched methods (search + retraining each) and the hand-designed network (retraining) per seed
     assert table.job.nunique() == 10 and len(table) == 18
 
@@ -166,9 +210,11 @@ def test_plan_times_training_at_the_precision_the_jobs_train_at():
     """--amp (default on with CUDA) makes the plan time the training parts under bf16 autocast; a FUSE
     search (which stays fp32) and a Fisher pass are timed fp32; each (network, precision) once."""
     from common.run.plan import estimate
-    table = nas_fuse.main(["--preset", "smoke", "--target", "mnist-2", "--space", "task-aware", "--seeds", "0",
-                           "--plan"])
-    assert set(table.precision) == {"fp32"}                  # on this CPU: --amp does not apply
+
+    table = nas_fuse.main(
+        ["--preset", "smoke", "--target", "mnist-2", "--space", "task-aware", "--seeds", "0", "--plan"]
+    )
+    assert set(table.precision) == {"fp32"}  # on this CPU: --amp does not apply
     asked = []
 
     def fake_measure(cost, device, amp=False):
@@ -177,33 +223,48 @@ def test_plan_times_training_at_the_precision_the_jobs_train_at():
 
     from common.networks.models import build_network
     from common.run.plan import Cost
+
     task = get_task("mnist-2")
-    net = lambda: build_network("smallcnn", task)
-    parts = (Cost("search", net, "cell", "train", 1000, 8, 5, amp_eligible=False),
-             Cost("retrain", net, "cell", "train", 1000, 8, 5), Cost("fisher", net, "cell-fisher", "fisher", 1000, 8, 5))
-    table = estimate([Job("a", lambda: None, lambda: parts), Job("b", lambda: None, lambda: parts)],
-                     torch.device("cpu"), measure=fake_measure, amp=True)
+
+    def net():
+        return build_network("smallcnn", task)
+
+    parts = (
+        Cost("search", net, "cell", "train", 1000, 8, 5, amp_eligible=False),
+        Cost("retrain", net, "cell", "train", 1000, 8, 5),
+        Cost("fisher", net, "cell-fisher", "fisher", 1000, 8, 5),
+    )
+    table = estimate(
+        [Job("a", lambda: None, lambda: parts), Job("b", lambda: None, lambda: parts)],
+        torch.device("cpu"),
+        measure=fake_measure,
+        amp=True,
+    )
     assert list(table.precision) == ["fp32", "bf16", "fp32"] * 2
-    assert sorted(asked) == [("cell", False), ("cell", True), ("cell-fisher", False)]   # once each
-    assert list(table.seconds[:3]) == [10.0, 5.0, 10.0]           # 1000 images at 100 or 200 images/s
+    assert sorted(asked) == [("cell", False), ("cell", True), ("cell-fisher", False)]  # once each
+    assert list(table.seconds[:3]) == [10.0, 5.0, 10.0]  # 1000 images at 100 or 200 images/s
 
 
 def test_plan_times_the_jobs_at_their_scripts_precision(monkeypatch):
     """run_step's --plan asks accel.resolve for the step's precision (--amp, default on with CUDA): with
     amp resolved on, training and NAS retraining are timed bf16, FUSE searches and Fishers fp32."""
     from common.training import accel
-    monkeypatch.setattr(accel, "resolve", lambda *a, **k: accel.Accel(amp=True))   # as on a CUDA device
+
+    monkeypatch.setattr(accel, "resolve", lambda *a, **k: accel.Accel(amp=True))  # as on a CUDA device
     monkeypatch.setattr(accel.Accel, "autocast", lambda self, device_type="cuda": accel.contextlib.nullcontext())
     table = train_task_mnist.main(["--preset", "smoke", "--tasks", "mnist-0", "--seeds", "0", "--plan"])
     assert set(table.precision) == {"bf16"}
     table = fisher_distance.main(["--preset", "smoke", "--task-set", "mnist", "--seeds", "0", "--plan"])
     assert set(table.precision) == {"fp32"}
-    table = nas_fuse.main(["--preset", "smoke", "--target", "mnist-2", "--space", "task-aware", "--seeds", "0", "--plan"])
+    table = nas_fuse.main(
+        ["--preset", "smoke", "--target", "mnist-2", "--space", "task-aware", "--seeds", "0", "--plan"]
+    )
     by_part = dict(zip(table.part, table.precision))
     assert by_part["task-aware search"] == "fp32" and by_part["task-aware retrain"] == "bf16"
-    table = nas_fuse.main(["--preset", "smoke", "--target", "mnist-3", "--space", "full", "--search-only",
-                           "--seeds", "0", "--plan"])
-    assert list(table.part) == ["full search"]                   # --search-only jobs never retrain
+    table = nas_fuse.main(
+        ["--preset", "smoke", "--target", "mnist-3", "--space", "full", "--search-only", "--seeds", "0", "--plan"]
+    )
+    assert list(table.part) == ["full search"]  # --search-only jobs never retrain
 
 
 def test_task_sizes_follow_the_split_rule():
@@ -213,10 +274,13 @@ def test_task_sizes_follow_the_split_rule():
     sizes = task_sizes(get_task("cifar10-0"), cfg)
     assert sizes == {"train": 27_000, "val": 3_000, "test": 6_000}
     # mnist-2: digits 0-3 and an "other" class of one digit's size: 5/10 of the images (real: 27,841 / 3,101 / 5,196)
-    assert task_sizes(get_task("mnist-2"), train_config("paper", "mnist")) == {"train": 27_000, "val": 3_000,
-                                                                                 "test": 5_000}
+    assert task_sizes(get_task("mnist-2"), train_config("paper", "mnist")) == {
+        "train": 27_000,
+        "val": 3_000,
+        "test": 5_000,
+    }
     sizes = task_sizes(get_task("mnist-3"), train_config("cpu", "mnist"))
-    assert sizes == {"train": 12_000, "val": 2_000, "test": 2_000}   # the cpu preset's caps
+    assert sizes == {"train": 12_000, "val": 2_000, "test": 2_000}  # the cpu preset's caps
 
 
 def test_probe_asks_without_computing(tmp_path):
@@ -249,12 +313,13 @@ def test_amp_forward_passes_use_the_current_weights():
     used to the end of the run (found on an H200, 2026-11-29: accuracies 0.27-0.66 instead of 0.74-0.83).
     The cache behaves the same on the CPU, so this is checked here."""
     from common.training.accel import Accel
+
     torch.manual_seed(0)
     layer, x = torch.nn.Linear(8, 4), torch.randn(3, 8)
     with Accel(amp=True).autocast("cpu"):
         before = layer(x)
         with torch.no_grad():
-            layer.weight.add_(1.0)                  # what an optimizer step does between two batches
+            layer.weight.add_(1.0)  # what an optimizer step does between two batches
         after = layer(x)
     assert before.dtype == torch.bfloat16
     expected = torch.nn.functional.linear(x, layer.weight, layer.bias)
@@ -265,6 +330,7 @@ def test_runs_trained_under_the_broken_autocast_are_redone(data_root, tmp_path, 
     """A checkpoint recorded as trained under the autocast of before the fix (precision "bf16-autocast")
     has the key of a good one: every read refuses it (``cache.RETIRED``), and the training step redoes it."""
     from common.store.cache import check_entry, read_entry, write_entry
+
     train_task_mnist.main(smoke(data_root, tmp_path, "--tasks", "mnist-0", "--seeds", "0"))
     ckpt = paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "mnist-0", 0)
     entry = read_entry(ckpt)
@@ -277,18 +343,22 @@ def test_runs_trained_under_the_broken_autocast_are_redone(data_root, tmp_path, 
     train_task_mnist.main(smoke(data_root, tmp_path, "--tasks", "mnist-0", "--seeds", "0"))
     io = capsys.readouterr()
     assert "is retired" in io.out + io.err and "done mnist-0 seed 0" in io.out
-    assert "precision" not in read_entry(ckpt)["value"]["record"]["metrics"]      # retrained on the CPU: fp32
+    assert "precision" not in read_entry(ckpt)["value"]["record"]["metrics"]  # retrained on the CPU: fp32
     # train_metrics.csv: a retired run record is left out, and so is a kept row of a run trained elsewhere
     from common.training.checkpoints import collect_metrics
+
     record = paths.record_path(tmp_path, "smoke", "smallcnn", "mnist-0", 0)
     entry = read_entry(record, "json")
     entry["value"]["metrics"]["precision"] = "bf16-autocast"
     write_entry(record, entry["key"], entry["value"], "json")
     metrics_csv = paths.train_metrics_csv(tmp_path, "smoke")
     elsewhere = {"task": "mnist-3", "arch": "smallcnn", "seed": 7, "preset": "smoke", "test_acc": 0.3}
-    pd.concat([pd.read_csv(metrics_csv), pd.DataFrame([{**elsewhere, "precision": "bf16-autocast"},
-                                                       {**elsewhere, "seed": 8, "precision": "bf16"}])]
-              ).to_csv(metrics_csv, index=False)
+    pd.concat(
+        [
+            pd.read_csv(metrics_csv),
+            pd.DataFrame([{**elsewhere, "precision": "bf16-autocast"}, {**elsewhere, "seed": 8, "precision": "bf16"}]),
+        ]
+    ).to_csv(metrics_csv, index=False)
     capsys.readouterr()
     table = collect_metrics(tmp_path, "smoke")
     assert "is retired" in capsys.readouterr().err
@@ -300,11 +370,20 @@ def test_retired_records_of_every_shape_and_registered_in_every_process():
     transfer records (top level), passes the fixed label, and is registered by importing the readers."""
     import subprocess
     import sys
+
     from common.training.accel import retired
+
     assert retired({"state_dict": {}, "record": {"metrics": {"precision": "bf16-autocast"}}})
     assert retired({"test_acc": 0.5, "precision": "bf16-autocast", "provenance": {}})
     assert retired({"record": {"metrics": {"precision": "bf16"}}}) is None and retired({"test_acc": 0.5}) is None
-    for module in ("common.fisher.matrices", "common.nas.task_space", "common.transfer_learning.table", "common.training.checkpoints"):
-        code = (f"import {module}, common.store.cache as c, common.training.accel as a; "
-                "assert a.retired in c.RETIRED, 'not registered'")
+    for module in (
+        "common.fisher.matrices",
+        "common.nas.task_space",
+        "common.transfer_learning.table",
+        "common.training.checkpoints",
+    ):
+        code = (
+            f"import {module}, common.store.cache as c, common.training.accel as a; "
+            "assert a.retired in c.RETIRED, 'not registered'"
+        )
         subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

@@ -1,14 +1,15 @@
 """The library face (common/library.py): the Fisher and the distance of users' own models and
 loaders, checked against an independent per-sample loop, and the README's example run as written."""
+
 import re
 
 import torch
 import torch.nn as nn
+from conftest import ROOT
 from torch.utils.data import DataLoader, TensorDataset
 
 from common.fisher.distance import task_distance as distance_of_fishers
 from common.library import fisher_diagonal, task_distance
-from conftest import ROOT
 
 
 def small_net(seed: int, classes: int = 3) -> nn.Module:
@@ -29,7 +30,7 @@ def per_sample_loop(net: nn.Module, data: DataLoader) -> dict[str, torch.Tensor]
     for x, y in data:
         for i in range(len(x)):
             net.zero_grad()
-            nn.functional.cross_entropy(net(x[i:i + 1]), y[i:i + 1]).backward()
+            nn.functional.cross_entropy(net(x[i : i + 1]), y[i : i + 1]).backward()
             for k, p in net.named_parameters():
                 total[k] += p.grad.pow(2)
             n += 1
@@ -43,7 +44,7 @@ def test_fisher_diagonal_equals_a_per_sample_loop():
     assert fast.keys() == slow.keys()
     for k in fast:
         torch.testing.assert_close(fast[k], slow[k], rtol=1e-4, atol=1e-9)
-    assert net.training                                   # the model's mode is restored
+    assert net.training  # the model's mode is restored
 
 
 def test_a_model_without_a_per_sample_rule_falls_back_to_the_loop():
@@ -61,7 +62,7 @@ def test_task_distance_is_the_ftd_of_the_two_fishers_on_the_target_data():
     fa, fb = per_sample_loop(small_net(0), loader()), per_sample_loop(small_net(1), loader())
     va = torch.cat([v.flatten() for v in fa.values()]).double()
     vb = torch.cat([v.flatten() for v in fb.values()]).double()
-    by_hand = ((va / va.sum()).sqrt() - (vb / vb.sum()).sqrt()).norm().item() / 2 ** 0.5
+    by_hand = ((va / va.sum()).sqrt() - (vb / vb.sum()).sqrt()).norm().item() / 2**0.5
     assert abs(d - by_hand) < 1e-6 and 0 < d < 1
     assert task_distance(a, a, loader()) == 0.0
     assert abs(d - distance_of_fishers(fa, fb)) < 1e-6

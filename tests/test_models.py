@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from common.run.errors import UserError
 from common.networks.models import NETWORKS, build_network, count_parameters
+from common.run.errors import UserError
 from common.tasks import TASKS
 
 
@@ -17,7 +17,7 @@ def test_every_arch_builds_for_every_task(arch):
 
 def test_parameter_counts_match_the_papers():
     task = TASKS["cifar10-3"]
-    assert count_parameters(build_network("vgg16", task)) == pytest.approx(14.73e6, rel=0.01)   # paper: 14.72 M
+    assert count_parameters(build_network("vgg16", task)) == pytest.approx(14.73e6, rel=0.01)  # paper: 14.72 M
     assert count_parameters(build_network("densenet121", task)) == pytest.approx(6.96e6, rel=0.01)  # paper: 6.95 M
     assert count_parameters(build_network("resnet18", task)) == pytest.approx(11.17e6, rel=0.01)
     assert count_parameters(build_network("smallcnn", task)) <= 1_000_000

@@ -1,4 +1,5 @@
 """FUSE, random search, the task-aware space and nas_fuse.py end to end (fabricated data, smoke preset)."""
+
 import inspect
 import json
 import math
@@ -8,23 +9,22 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 import torch
+from test_train_scripts import run_script
 
 import fisher_distance
 import nas_fuse
 import train_task_mnist
-from common.nas import fuse
-from common.nas import runs as nas_runs
-from common.store import paths
-from common.nas import task_space
 from common.data.splits import Split
-from common.run.errors import UserError
+from common.nas import fuse, task_space
+from common.nas import runs as nas_runs
 from common.nas.space import Genotype, SearchSpace, build_nas_network
 from common.presets import NAS_PRESETS, train_config
+from common.run.errors import UserError
+from common.store import paths
 from common.tasks import get_task
-from test_train_scripts import run_script
 
 CFG = NAS_PRESETS["smoke"]
-TASK = get_task("mnist-2")   # 5 classes
+TASK = get_task("mnist-2")  # 5 classes
 BASELINES = ["mnist-0", "mnist-2", "mnist-3"]
 
 
@@ -53,7 +53,7 @@ class TracedSplit(Split):
         self.log.append((self.name, self.phase[-1]))
         return self._y
 
-    def __len__(self):   # the size of a split is not a read of its images or labels
+    def __len__(self):  # the size of a split is not a read of its images or labels
         return len(self._y)
 
 
@@ -68,23 +68,30 @@ def trace_phases(monkeypatch, phase: list) -> None:
                 return real(*args, **kwargs)
             finally:
                 phase.pop()
+
         monkeypatch.setattr(fuse, name, wrapped)
 
 
 @pytest.mark.parametrize("search", [fuse.fuse_search, fuse.random_search])
 def test_weights_read_only_train_and_alpha_only_validation(search, monkeypatch):
-    assert not {"test", "splits"} & set(inspect.signature(search).parameters)   # no way to pass test data
+    assert not {"test", "splits"} & set(inspect.signature(search).parameters)  # no way to pass test data
     log, phase = [], ["setup"]
     trace_phases(monkeypatch, phase)
     alpha_labels = []
     real_alpha = fuse._alpha_steps
-    monkeypatch.setattr(fuse, "_alpha_steps", lambda alpha, opt, logits, labels, *a:
-                        (alpha_labels.append(labels.clone()), real_alpha(alpha, opt, logits, labels, *a)))
+    monkeypatch.setattr(
+        fuse,
+        "_alpha_steps",
+        lambda alpha, opt, logits, labels, *a: (
+            alpha_labels.append(labels.clone()),
+            real_alpha(alpha, opt, logits, labels, *a),
+        ),
+    )
     train, val = fabricated(48, 0), fabricated(24, 1)
     search(TASK, SearchSpace(), TracedSplit(train, "train", log, phase), TracedSplit(val, "val", log, phase), CFG, 0)
     assert {name for name, p in log if p == "weights"} == {"train"}
     assert {name for name, p in log if p == "alpha"} == {"val"}
-    if search is fuse.fuse_search:   # every α step saw exactly the validation labels
+    if search is fuse.fuse_search:  # every α step saw exactly the validation labels
         assert len(alpha_labels) == CFG.stages * CFG.rounds
         assert all(torch.equal(labels, val.y) for labels in alpha_labels)
     else:
@@ -98,24 +105,27 @@ def test_same_seed_same_genotype(search):
     b = search(TASK, SearchSpace(), train, val, CFG, seed=3)
     assert a.genotype == b.genotype
     pd.testing.assert_frame_equal(a.history, b.history)
-    assert search(TASK, SearchSpace(), train, val, CFG, seed=4).genotype != a.genotype   # (1 in 10^12 to fail)
+    assert search(TASK, SearchSpace(), train, val, CFG, seed=4).genotype != a.genotype  # (1 in 10^12 to fail)
 
 
 def test_fuse_keeps_the_argmax_alpha_candidate_and_restricted_space():
     space = SearchSpace(("skip_connect", "max_pool_3x3", "sep_conv_3x3"))
     result = fuse.fuse_search(get_task("mnist-2"), space, fabricated(48, 0), fabricated(24, 1), CFG, 0, stages=3)
     h = result.history
-    assert len(h) == 3 * CFG.rounds * CFG.candidates and (h.weight.groupby([h.stage, h["round"]]).sum() - 1).abs().max() < 1e-6
+    assert (
+        len(h) == 3 * CFG.rounds * CFG.candidates
+        and (h.weight.groupby([h.stage, h["round"]]).sum() - 1).abs().max() < 1e-6
+    )
     last = h[h["round"] == CFG.rounds]
     for stage, g in last.groupby("stage"):
         chosen = g[g.chosen]
         assert len(chosen) == 1 and chosen.alpha.item() == g.alpha.max()
-        if stage > 1:   # the incumbent is candidate 0 of the next stage
+        if stage > 1:  # the incumbent is candidate 0 of the next stage
             previous = last[(last.stage == stage - 1) & last.chosen].genotype.item()
             assert g[g.candidate == 0].genotype.item() == previous
     assert result.genotype.to_str() == last[last.stage == 3][lambda d: d.chosen].genotype.item()
     assert all(Genotype.from_str(s) in space for s in h.genotype)
-    assert h.alpha.abs().max() > 0   # α moved
+    assert h.alpha.abs().max() > 0  # α moved
 
 
 def test_random_search_keeps_the_best_validation_accuracy():
@@ -126,9 +136,12 @@ def test_random_search_keeps_the_best_validation_accuracy():
 
 
 def test_closest_task_is_the_argmin_of_the_target_column():
-    matrix = pd.DataFrame([[0.0, 0.1, 0.5], [0.9, 0.0, 0.3], [0.2, 0.4, 0.0]],
-                          index=pd.Index(["a", "b", "c"], name="source"), columns=["a", "b", "c"])
-    assert task_space.closest_task(matrix, "a", ["a", "b", "c"], "cmd") == ("c", 0.2)   # d(c -> a), not d(a -> c)
+    matrix = pd.DataFrame(
+        [[0.0, 0.1, 0.5], [0.9, 0.0, 0.3], [0.2, 0.4, 0.0]],
+        index=pd.Index(["a", "b", "c"], name="source"),
+        columns=["a", "b", "c"],
+    )
+    assert task_space.closest_task(matrix, "a", ["a", "b", "c"], "cmd") == ("c", 0.2)  # d(c -> a), not d(a -> c)
     assert task_space.closest_task(matrix, "c", ["a", "b", "c"], "cmd") == ("b", 0.3)
     assert task_space.closest_task(matrix, "c", ["a"], "cmd") == ("a", 0.5)
     with pytest.raises(UserError, match="no row/column for d"):
@@ -140,18 +153,24 @@ def test_matrix_label_follows_fisher_distance():
     assert task_space.distance_matrix_source(mnist2, ["mnist"])[::2] == ("mnist", "--task-set mnist")
     assert task_space.distance_matrix_source(mnist2, BASELINES)[0] == "mnist-0-mnist-2-mnist-3"
     assert task_space.distance_matrix_source(mnist2, ["mnist-0", "mnist-3"])[::2] == (
-        "mnist-0-mnist-3-mnist-2", "--tasks mnist-0 mnist-3 mnist-2")
+        "mnist-0-mnist-3-mnist-2",
+        "--tasks mnist-0 mnist-3 mnist-2",
+    )
     assert task_space.default_baselines(get_task("cifar10-2")) == ["cifar10"]
 
 
 def test_search_pipeline_never_reads_the_test_split(data_root, tmp_path, monkeypatch):
     log, phase = [], ["search"]
     real = nas_runs.task_splits
-    monkeypatch.setattr(nas_runs, "task_splits", lambda *a, **k: {
-        name: TracedSplit(split, name, log, phase) for name, split in real(*a, **k).items()})
+    monkeypatch.setattr(
+        nas_runs,
+        "task_splits",
+        lambda *a, **k: {name: TracedSplit(split, name, log, phase) for name, split in real(*a, **k).items()},
+    )
     kwargs = dict(preset="smoke", data_root=data_root, results_dir=tmp_path, device="cpu")
-    record, searched = nas_runs.run_search(TASK, "full", 0, CFG, CFG.stages, train_config("smoke", "mnist"),
-                                       space=SearchSpace(), closest=None, **kwargs)
+    record, searched = nas_runs.run_search(
+        TASK, "full", 0, CFG, CFG.stages, train_config("smoke", "mnist"), space=SearchSpace(), closest=None, **kwargs
+    )
     assert searched and {name for name, _ in log} == {"train", "val"}
     phase[-1] = "retrain"
     nas_runs.run_retrain(record, TASK, CFG, train_config("smoke", "mnist"), **kwargs)
@@ -165,9 +184,13 @@ def with_matrix(data_root, tmp_path_factory):
     results = tmp_path_factory.mktemp("nas_results")
     common = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results), "--seeds", "0"]
     train_task_mnist.main(common + ["--tasks", *BASELINES])
-    fisher_distance.main(common + ["--tasks", *BASELINES, "--fisher-split", "val"])   # what NAS reads
-    matrix = pd.read_csv(paths.distance_outputs(results, "smoke", "smallcnn", "mnist-0-mnist-2-mnist-3",
-                                                "frechet", "empirical", "_fval")["mean"], index_col="source")
+    fisher_distance.main(common + ["--tasks", *BASELINES, "--fisher-split", "val"])  # what NAS reads
+    matrix = pd.read_csv(
+        paths.distance_outputs(
+            results, "smoke", "smallcnn", "mnist-0-mnist-2-mnist-3", "frechet", "empirical", "_fval"
+        )["mean"],
+        index_col="source",
+    )
     return results, matrix["mnist-2"].drop("mnist-2").idxmin()
 
 
@@ -177,54 +200,72 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     shutil.copytree(src, results)
     common = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results)]
     args = common + ["--target", "mnist-2", "--baselines", *BASELINES]
-    with pytest.raises(UserError) as info:          # the closest task has no genotype yet
+    with pytest.raises(UserError) as info:  # the closest task has no genotype yet
         nas_fuse.main(args)
     command = str(info.value).split("search it first: ")[1]
     assert f"python nas_fuse.py --target {closest} --space full --search-only --preset smoke" in command
-    nas_fuse.main(command.split("nas_fuse.py ", 1)[1].split())   # exactly the command the error names
+    nas_fuse.main(command.split("nas_fuse.py ", 1)[1].split())  # exactly the command the error names
     capsys.readouterr()
     nas_fuse.main(args)
     out = capsys.readouterr().out
-    label = "mnist-0-mnist-2-mnist-3"            # the baselines' matrix label names the task-aware files
+    label = "mnist-0-mnist-2-mnist-3"  # the baselines' matrix label names the task-aware files
     assert f"closest baseline task to mnist-2 among {label}: {closest}" in out
 
     tables = paths.nas_table_outputs(results, "smoke", "mnist-2", label)
     table = pd.read_csv(tables["csv"])
-    assert list(table.method) == ["FUSE, task-aware space", "FUSE, full space", "random search, full space",
-                                  "hand-designed smallcnn, retrained like the cells"]
+    assert list(table.method) == [
+        "FUSE, task-aware space",
+        "FUSE, full space",
+        "random search, full space",
+        "hand-designed smallcnn, retrained like the cells",
+    ]
     assert table.architecture.iloc[3] == "smallcnn" and table.closest_task.iloc[0] == closest
     assert table.test_acc_mean.between(0, 1).all() and (table.params_m > 0).all()
     assert (table.search_hours.iloc[:3] > 0).all() and table.device.iloc[0].startswith("cpu")
-    assert (table.macs_m > 0).all() and table.macs_m.iloc[3] == pytest.approx(7.52, abs=0.01)   # smallcnn
+    assert (table.macs_m > 0).all() and table.macs_m.iloc[3] == pytest.approx(7.52, abs=0.01)  # smallcnn
     runs = pd.read_csv(tables["runs"])
     hand = runs[runs.method == "hand-smallcnn"].iloc[0]
     cells = runs[runs.method == "full"].iloc[0]
     retrain = json.loads(paths.nas_retrain_path(results, "smoke", "mnist-2", "hand-smallcnn", 0).read_text())["value"]
-    assert retrain["epochs"] == json.loads(paths.nas_retrain_path(results, "smoke", "mnist-2", "full", 0)
-                                           .read_text())["value"]["epochs"]          # the same protocol
+    assert (
+        retrain["epochs"]
+        == json.loads(paths.nas_retrain_path(results, "smoke", "mnist-2", "full", 0).read_text())["value"]["epochs"]
+    )  # the same protocol
     assert hand.test_acc == retrain["test_acc"] and cells.params != hand.params
     md = tables["md"].read_text()
-    assert ("| method | space size (log10 genotypes) | architecture | test acc (%) | params (M) | "
-            "MACs (M) | search cost per seed (device-hours) | device |") in md
-    assert "bootstrap interval" not in md or "→ **FUSE, task-aware space" in md       # one seed: no interval
-    assert "Does α rank the candidates" in md and table.space_log10_size.iloc[1] == pytest.approx(SearchSpace().log10_size)
+    assert (
+        "| method | space size (log10 genotypes) | architecture | test acc (%) | params (M) | "
+        "MACs (M) | search cost per seed (device-hours) | device |"
+    ) in md
+    assert "bootstrap interval" not in md or "→ **FUSE, task-aware space" in md  # one seed: no interval
+    assert "Does α rank the candidates" in md and table.space_log10_size.iloc[1] == pytest.approx(
+        SearchSpace().log10_size
+    )
     assert f"(ops of {closest})" in md and "Comparison at equal budget" in md and "normal:\\|" in md
 
-    record = json.loads(paths.nas_record_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}").read_text())["value"]
-    record["retrain"] = json.loads(paths.nas_retrain_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}")
-                                   .read_text())["value"]
+    record = json.loads(
+        paths.nas_record_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}").read_text()
+    )["value"]
+    record["retrain"] = json.loads(
+        paths.nas_retrain_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}").read_text()
+    )["value"]
     base = json.loads(paths.nas_record_path(results, "smoke", closest, "full", 0).read_text())["value"]
     assert set(Genotype.from_str(record["genotype"]).ops) <= set(Genotype.from_str(base["genotype"]).ops)
     assert record["closest"]["genotype"] == base["genotype"] and record["search_seconds"] > 0
     history = pd.read_csv(paths.nas_history_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}"))
-    assert record["history"] == paths.nas_history_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}").name
+    assert (
+        record["history"]
+        == paths.nas_history_path(results, "smoke", "mnist-2", "task-aware", 0, f"from-{closest}").name
+    )
     assert {"stage", "round", "alpha", "weight", "val_acc", "chosen"} <= set(history.columns)
-    assert 0 <= record["retrain"]["test_acc"] <= 1 and record["retrain"]["params"] == int(table.params_m.iloc[0] * 1e6 + 0.5)
+    assert 0 <= record["retrain"]["test_acc"] <= 1 and record["retrain"]["params"] == int(
+        table.params_m.iloc[0] * 1e6 + 0.5
+    )
 
     mtime = paths.nas_record_path(results, "smoke", "mnist-2", "random", 0).stat().st_mtime_ns
-    nas_fuse.main(args)                              # rerun: every search and retraining is reused
+    nas_fuse.main(args)  # rerun: every search and retraining is reused
     out = capsys.readouterr().out
-    assert out.count("skip search") == 3 and out.count("skip retraining") == 4       # 3 cells + smallcnn
+    assert out.count("skip search") == 3 and out.count("skip retraining") == 4  # 3 cells + smallcnn
     assert paths.nas_record_path(results, "smoke", "mnist-2", "random", 0).stat().st_mtime_ns == mtime
 
     # both task-aware spaces in one table, the cells widened to ~20k parameters: the searches are
@@ -236,44 +277,81 @@ def test_nas_fuse_writes_the_table_and_resumes(data_root, with_matrix, tmp_path,
     assert list(table.method)[:2] == ["FUSE, task-aware space", "FUSE, task-aware space, warm start"]
     cells = pd.read_csv(tables["runs"]).query("method != 'hand-smallcnn'")
     assert len(cells) == 4 and cells.params.between(10_000, 40_000).all() and (cells.width > 4).all()
-    for _, row in cells.iterrows():     # each width is the best match to 20k among its neighbours
-        near = [abs(math.log(sum(p.numel() for p in build_nas_network(row.genotype, get_task("mnist-2"), w, 3)
-                                 .parameters()) / 20e3)) for w in (int(row.width) - 1, int(row.width), int(row.width) + 1)]
+    for _, row in cells.iterrows():  # each width is the best match to 20k among its neighbours
+        near = [
+            abs(
+                math.log(
+                    sum(p.numel() for p in build_nas_network(row.genotype, get_task("mnist-2"), w, 3).parameters())
+                    / 20e3
+                )
+            )
+            for w in (int(row.width) - 1, int(row.width), int(row.width) + 1)
+        ]
         assert near[1] == min(near)
 
 
 def test_missing_matrix_is_one_line_naming_the_command(data_root, with_matrix):
-    results, _ = with_matrix   # it holds the matrix of mnist-0, mnist-2, mnist-3, not of the whole mnist set
-    r = run_script("nas_fuse.py", "--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results),
-                   "--target", "mnist-2", "--task-set", "mnist")
+    results, _ = with_matrix  # it holds the matrix of mnist-0, mnist-2, mnist-3, not of the whole mnist set
+    r = run_script(
+        "nas_fuse.py",
+        "--preset",
+        "smoke",
+        "--data-root",
+        str(data_root),
+        "--results-dir",
+        str(results),
+        "--target",
+        "mnist-2",
+        "--task-set",
+        "mnist",
+    )
     matrix = paths.distance_outputs(results, "smoke", "smallcnn", "mnist", "frechet", "empirical", "_fval")["mean"]
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert f"error: no distance matrix at {matrix}; compute it first: " in r.stderr
-    assert ("python fisher_distance.py --preset smoke "
-            f"--task-set mnist --arch smallcnn --distance frechet --estimator empirical --fisher-split val "
-            f"--results-dir {results}") in r.stderr
+    assert (
+        "python fisher_distance.py --preset smoke "
+        f"--task-set mnist --arch smallcnn --distance frechet --estimator empirical --fisher-split val "
+        f"--results-dir {results}"
+    ) in r.stderr
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--target", "mnist-9"], "unknown task 'mnist-9'"),
-    (["--baselines", *BASELINES], "is mnist-[03] .*whose full-space genotype for seed 0 .* is missing; search it first: .*python nas_fuse.py"),
-    (["--baselines", "mnist-2"], "no baseline task other than the target"),
-    (["--task-set", "mnist", "--baselines", "mnist-0"], "either --task-set or --baselines"),
-    (["--budget", "0"], "--budget must be positive"),
-    (["--space", "full", "--epochs", "-1"], "--epochs must be positive"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--target", "mnist-9"], "unknown task 'mnist-9'"),
+        (
+            ["--baselines", *BASELINES],
+            "is mnist-[03] .*whose full-space genotype for seed 0 .* is missing; search it first: .*python nas_fuse.py",
+        ),
+        (["--baselines", "mnist-2"], "no baseline task other than the target"),
+        (["--task-set", "mnist", "--baselines", "mnist-0"], "either --task-set or --baselines"),
+        (["--budget", "0"], "--budget must be positive"),
+        (["--space", "full", "--epochs", "-1"], "--epochs must be positive"),
+    ],
+)
 def test_bad_input_in_process(data_root, with_matrix, extra, message):
     results, _ = with_matrix
     with pytest.raises(UserError, match=message):
-        nas_fuse.main(["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results),
-                       *(["--target", "mnist-2"] if "--target" not in extra else []), *extra])
+        nas_fuse.main(
+            [
+                "--preset",
+                "smoke",
+                "--data-root",
+                str(data_root),
+                "--results-dir",
+                str(results),
+                *(["--target", "mnist-2"] if "--target" not in extra else []),
+                *extra,
+            ]
+        )
 
 
 # --------------------------------------------------------------------------- issue 10: space, warm start, statistics
 def test_warm_start_puts_the_genotype_in_the_first_stage():
     warm = SearchSpace().sample(torch.Generator().manual_seed(7))
-    result = fuse.fuse_search(TASK, SearchSpace(), fabricated(48, 0), fabricated(24, 1), CFG, 0, stages=1,
-                              incumbent=warm)
+    result = fuse.fuse_search(
+        TASK, SearchSpace(), fabricated(48, 0), fabricated(24, 1), CFG, 0, stages=1, incumbent=warm
+    )
     first = result.history[result.history.stage == 1]
     assert warm.to_str() in set(first.genotype) and first.candidate.nunique() == CFG.initial_candidates
     restricted = SearchSpace(("sep_conv_3x3",))
@@ -287,26 +365,40 @@ def test_fuse_never_keeps_a_cell_of_none_edges():
     space = SearchSpace(("none", "skip_connect", "sep_conv_3x3"))
     cfg = replace(CFG, alpha_epochs=5)
     for seed in range(3):
-        result = fuse.fuse_search(TASK, space, fabricated(96, seed), fabricated(48, seed + 10), cfg, seed,
-                                  stages=1, incumbent=dead)
+        result = fuse.fuse_search(
+            TASK, space, fabricated(96, seed), fabricated(48, seed + 10), cfg, seed, stages=1, incumbent=dead
+        )
         assert result.genotype != dead
 
 
 def test_candidate_draws_depend_on_seed_task_and_space():
     full, other = SearchSpace(), SearchSpace(("skip_connect", "sep_conv_3x3"))
-    assert fuse.draw_seed(0, TASK, full) == fuse.draw_seed(0, TASK, full)          # full FUSE = random search
-    assert len({fuse.draw_seed(0, TASK, full), fuse.draw_seed(1, TASK, full), fuse.draw_seed(0, get_task("mnist-3"), full),
-                fuse.draw_seed(0, TASK, other)}) == 4
+    assert fuse.draw_seed(0, TASK, full) == fuse.draw_seed(0, TASK, full)  # full FUSE = random search
+    assert (
+        len(
+            {
+                fuse.draw_seed(0, TASK, full),
+                fuse.draw_seed(1, TASK, full),
+                fuse.draw_seed(0, get_task("mnist-3"), full),
+                fuse.draw_seed(0, TASK, other),
+            }
+        )
+        == 4
+    )
 
 
-@pytest.mark.parametrize("diffs, verdict", [
-    ([1.0, 1.2, 0.9, 1.1, 1.3], "better"),
-    ([-0.8, -1.1, -0.9, -1.2, -1.0], "worse"),
-    ([0.5, -0.4, 0.2, -0.3, 0.1], "no evidence at this budget"),
-    ([2.0], "no evidence at this budget (fewer than 2 seeds)"),
-])
+@pytest.mark.parametrize(
+    "diffs, verdict",
+    [
+        ([1.0, 1.2, 0.9, 1.1, 1.3], "better"),
+        ([-0.8, -1.1, -0.9, -1.2, -1.0], "worse"),
+        ([0.5, -0.4, 0.2, -0.3, 0.1], "no evidence at this budget"),
+        ([2.0], "no evidence at this budget (fewer than 2 seeds)"),
+    ],
+)
 def test_verdict_on_constructed_per_seed_differences(diffs, verdict):
     from common.nas.table import paired_verdict
+
     v = paired_verdict(pd.Series(diffs))
     assert v["verdict"] == verdict and v["n"] == len(diffs) and v["wins"] == sum(d > 0 for d in diffs)
     if len(diffs) > 1:
@@ -315,26 +407,29 @@ def test_verdict_on_constructed_per_seed_differences(diffs, verdict):
 
 def test_alpha_rank_on_a_constructed_history():
     from common.nas.table import alpha_rank
+
     rows = []
     for stage, (alphas, accs) in enumerate([((0.1, 0.5, 0.9), (0.2, 0.4, 0.6)), ((0.9, 0.5, 0.1), (0.2, 0.4, 0.6))], 1):
         for rnd in (1, 2):
             for c, (a, acc) in enumerate(zip(alphas, accs)):
                 # round 1 is noise that must be ignored: only the last round of a stage counts
-                rows.append({"stage": stage, "round": rnd, "candidate": c, "alpha": a if rnd == 2 else -a,
-                             "val_acc": acc})
+                rows.append(
+                    {"stage": stage, "round": rnd, "candidate": c, "alpha": a if rnd == 2 else -a, "val_acc": acc}
+                )
     per_stage, pooled = alpha_rank(pd.DataFrame(rows))
-    assert per_stage == pytest.approx(0.0)                    # +1 in stage 1, -1 in stage 2
+    assert per_stage == pytest.approx(0.0)  # +1 in stage 1, -1 in stage 2
     assert -1 < pooled < 1
 
 
 def test_a_stale_search_record_is_searched_again(data_root, tmp_path):
-    kwargs = dict(space=SearchSpace(), closest=None, preset="smoke", data_root=data_root, results_dir=tmp_path,
-                  device="cpu")
+    kwargs = dict(
+        space=SearchSpace(), closest=None, preset="smoke", data_root=data_root, results_dir=tmp_path, device="cpu"
+    )
     train_cfg = train_config("smoke", "mnist")
     _, searched = nas_runs.run_search(TASK, "full", 0, CFG, 1, train_cfg, **kwargs)
     assert searched
-    assert not nas_runs.run_search(TASK, "full", 0, CFG, 1, train_cfg, **kwargs)[1]       # reused
-    assert nas_runs.run_search(TASK, "full", 0, replace(CFG, lr=1e-3), 1, train_cfg, **kwargs)[1]   # other config
+    assert not nas_runs.run_search(TASK, "full", 0, CFG, 1, train_cfg, **kwargs)[1]  # reused
+    assert nas_runs.run_search(TASK, "full", 0, replace(CFG, lr=1e-3), 1, train_cfg, **kwargs)[1]  # other config
 
 
 def test_the_whole_step_reads_test_labels_only_in_final_evaluations(data_root, with_matrix, tmp_path, monkeypatch):
@@ -342,6 +437,7 @@ def test_the_whole_step_reads_test_labels_only_in_final_evaluations(data_root, w
     every retraining: the target's test split is evaluated once per retrained network, at its end."""
     import common.fisher.store
     import common.training.train
+
     src, closest = with_matrix
     results = tmp_path / "results"
     shutil.copytree(src, results)
@@ -349,8 +445,11 @@ def test_the_whole_step_reads_test_labels_only_in_final_evaluations(data_root, w
     nas_fuse.main(flags + ["--target", closest, "--space", "full", "--search-only"])
     log, phase = [], ["nas"]
     real_splits, real_evaluate = nas_runs.task_splits, common.training.train.evaluate
-    monkeypatch.setattr(nas_runs, "task_splits", lambda *a, **k: {
-        name: TracedSplit(split, name, log, phase) for name, split in real_splits(*a, **k).items()})
+    monkeypatch.setattr(
+        nas_runs,
+        "task_splits",
+        lambda *a, **k: {name: TracedSplit(split, name, log, phase) for name, split in real_splits(*a, **k).items()},
+    )
 
     def evaluate(net, split, *args, **kwargs):
         phase.append("final test" if getattr(split, "name", "") == "test" else phase[-1])
@@ -358,12 +457,13 @@ def test_the_whole_step_reads_test_labels_only_in_final_evaluations(data_root, w
             return real_evaluate(net, split, *args, **kwargs)
         finally:
             phase.pop()
+
     monkeypatch.setattr(common.training.train, "evaluate", evaluate)
     monkeypatch.setattr(common.fisher.store, "task_splits", lambda *a, **k: pytest.fail("NAS computed a Fisher"))
     nas_fuse.main(flags + ["--target", "mnist-2", "--baselines", *BASELINES])
     test_reads = [p for name, p in log if name == "test"]
     assert test_reads and set(test_reads) == {"final test"}
     finals = [p for p in phase if p == "final test"]
-    assert not finals                                                     # every evaluation ended
+    assert not finals  # every evaluation ended
     evaluations = sum(1 for name, p in log if name == "test" and p == "final test")
-    assert evaluations >= 4                                               # 3 searched cells + smallcnn
+    assert evaluations >= 4  # 3 searched cells + smallcnn

@@ -1,12 +1,12 @@
 """The generated blocks (common/report/tables.py, common/report/document.py) and the README collector
 (collect.py, common/report/blocks.fill): golden blocks, the README against the committed results."""
+
 import os
 
 import pytest
-from report_helpers import GOLDEN, ROOT, golden_tree
+from report_helpers import GOLDEN, golden_tree
 
 import collect
-from common.report.blocks import block_names, fill
 from common.report.document import blocks
 
 
@@ -15,13 +15,18 @@ def test_report_blocks_golden(tmp_path):
     made = blocks(tmp_path, "cpu")
     text = "\n\n".join(f"## {name}\n\n{body}" for name, body in made.items()) + "\n"
     expected = GOLDEN / "report_blocks.md"
-    if os.environ.get("FTD_REGEN_GOLDEN"):       # regenerate on purpose: inspect the diff, then commit
+    if os.environ.get("FTD_REGEN_GOLDEN"):  # regenerate on purpose: inspect the diff, then commit
         expected.write_text(text)
     assert text == expected.read_text()
     # the log-det study block: each estimator x distance at its best σ², plus the paper's default setting
     study = [line.split(" | ")[:3] for line in made["logdet-study"].splitlines()[2:]]
-    assert study == [["| empirical", "frechet", "—"], ["| mc", "frechet", "—"], ["| empirical", "logdet", "0.0001"],
-                     ["| mc", "logdet", "0.0001"], ["| empirical", "logdet", "1e-10 (default)"]]
+    assert study == [
+        ["| empirical", "frechet", "—"],
+        ["| mc", "frechet", "—"],
+        ["| empirical", "logdet", "0.0001"],
+        ["| mc", "logdet", "0.0001"],
+        ["| empirical", "logdet", "1e-10 (default)"],
+    ]
 
 
 def test_collect_check_fails_on_a_hand_edited_table(tmp_path, capsys):

@@ -2,6 +2,7 @@
 ``python -O``, tiny splits, Ctrl-C on the local launcher, launcher flags, a full disk, out-of-range seeds,
 the messages of odd folders, a mistyped --data-root, and --plan from stored throughputs. Each test fails
 on the code before the issue's fixes (the fault seeded: see each docstring)."""
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,8 @@ import unicodedata
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import ROOT
+from PIL import Image
 
 from common.data import decode as datasets
 from common.data import tree_checks
@@ -45,8 +45,14 @@ def toy(tmp_path, monkeypatch):
 
 def python(code: str, *flags: str) -> subprocess.CompletedProcess:
     """``code`` run by a fresh interpreter in the repository (stderr a pipe, not a terminal)."""
-    return subprocess.run([sys.executable, *flags, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, *flags, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def one_error_line(proc: subprocess.CompletedProcess, needle: str) -> None:
@@ -66,10 +72,10 @@ def test_identity_follows_a_linked_class_folder(toy, tmp_path):
     (toy / "toy" / "train" / "dog").rename(elsewhere)
     (toy / "toy" / "train" / "dog").symlink_to(elsewhere, target_is_directory=True)
     listed = datasets._source_files("imagefolder", toy / "toy" / "train")
-    assert len(listed) == 12 and sum("dog" in p.parts for p in listed) == 6    # what ImageFolder reads
+    assert len(listed) == 12 and sum("dog" in p.parts for p in listed) == 6  # what ImageFolder reads
     before = datasets.data_identity("toy", toy, tmp_path / "cache")
-    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(elsewhere / "0.png")    # replaced behind the link
-    datasets._content_digest.cache_clear()          # as a new process would
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(elsewhere / "0.png")  # replaced behind the link
+    datasets._content_digest.cache_clear()  # as a new process would
     assert datasets.data_identity("toy", toy, tmp_path / "cache")["train"] != before["train"]
 
 
@@ -85,13 +91,16 @@ def test_identity_lists_only_the_files_the_reader_reads(toy, tmp_path):
 # --------------------------------------------------------------------------- 2. registry rules, whatever -O
 def test_one_class_task_is_refused_under_python_O():
     """Before: the rules were asserts (skipped by -O) and took no registry to check."""
-    proc = python("from common import tasks\n"
-                  "tasks._check_registry({'x': tasks.Task('x', 'mnist', ((0,),), False, '')}, {})", "-O")
+    proc = python(
+        "from common import tasks\ntasks._check_registry({'x': tasks.Task('x', 'mnist', ((0,),), False, '')}, {})", "-O"
+    )
     one_error_line(proc, "task x: needs at least two labels")
 
 
-@pytest.mark.parametrize("groups, needle", [(((10,),), "class id 10 is outside mnist's classes 0..9"),
-                                            ((("zebra",),), "mnist has no class 'zebra'")])
+@pytest.mark.parametrize(
+    "groups, needle",
+    [(((10,),), "class id 10 is outside mnist's classes 0..9"), ((("zebra",),), "mnist has no class 'zebra'")],
+)
 def test_a_bad_class_at_import_is_one_error_line(groups, needle):
     """Before: class id 10 was accepted by Task (the check was an assert later); 'zebra' was a traceback."""
     proc = python(f"from common.tasks import Task\nTask('x', 'mnist', {groups!r}, True, '')")
@@ -100,6 +109,7 @@ def test_a_bad_class_at_import_is_one_error_line(groups, needle):
 
 def test_dataset_registry_rules_are_user_errors():
     from common import datasets as dataset_registry
+
     with pytest.raises(UserError, match="needs at least two classes"):
         dataset_registry._check_registry({"one": image_folder("one", "one", ("only",))})
 
@@ -152,7 +162,7 @@ def test_mistyped_data_root_is_refused_before_anything_is_created(tmp_path, monk
 
 def test_the_default_data_root_may_still_be_downloaded_into(monkeypatch):
     monkeypatch.delenv("FTD_OFFLINE", raising=False)
-    tree_checks.check_data_root(tree_checks.DEFAULT_DATA_ROOT)       # no error: torchvision may download there
+    tree_checks.check_data_root(tree_checks.DEFAULT_DATA_ROOT)  # no error: torchvision may download there
 
 
 def test_mistyped_task_name_gets_a_suggestion():
@@ -162,8 +172,10 @@ def test_mistyped_task_name_gets_a_suggestion():
 
 def test_no_progress_bars_when_stderr_is_not_a_terminal():
     """Before: a redirected log filled with carriage returns (one per bar update)."""
-    proc = python("import common\nfrom tqdm import tqdm\nimport time\n"
-                  "for _ in tqdm(range(50), mininterval=0):\n    time.sleep(0.001)")
+    proc = python(
+        "import common\nfrom tqdm import tqdm\nimport time\n"
+        "for _ in tqdm(range(50), mininterval=0):\n    time.sleep(0.001)"
+    )
     assert proc.returncode == 0 and "\r" not in proc.stderr and "it/s" not in proc.stderr, proc.stderr
 
 
@@ -188,20 +200,27 @@ def test_ctrl_c_stops_the_local_launcher_at_once(tmp_path):
     and the parent exited only when the queue was done."""
     import signal
     import time
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path)], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(tmp_path)],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     deadline = time.monotonic() + 60
-    while not (tmp_path / "j1.log").exists() and time.monotonic() < deadline:   # both workers have a job
+    while not (tmp_path / "j1.log").exists() and time.monotonic() < deadline:  # both workers have a job
         time.sleep(0.05)
     time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGINT)        # Ctrl-C in a terminal: the whole process group
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
     signalled = time.monotonic()
     _, err = proc.communicate(timeout=30)
     assert time.monotonic() - signalled < 5, err
     assert proc.returncode == 130, err
     assert "interrupted: 0 of 5 job(s) finished" in err and "Rerun the same command" in err, err
-    time.sleep(3)                             # a job started after the signal would have written by now
+    time.sleep(3)  # a job started after the signal would have written by now
     assert not list(tmp_path.glob("*.done")), err
     assert sorted(p.name for p in tmp_path.glob("*.log")) == ["j0.log", "j1.log"]
 
@@ -209,6 +228,7 @@ def test_ctrl_c_stops_the_local_launcher_at_once(tmp_path):
 # --------------------------------------------------------------------------- 3. tiny splits
 def run_cli(main, argv, capsys) -> tuple[int, str]:
     from common.run import cli
+
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
         cli.run(main, argv)
@@ -218,11 +238,28 @@ def run_cli(main, argv, capsys) -> tuple[int, str]:
 def test_one_test_image_per_class_is_refused_before_training(toy, tmp_path, monkeypatch, capsys):
     """Before: trained, and a test accuracy of 1.0 on 2 images was written with its checkpoint."""
     import train_task
+
     toy_tree(toy, per_class=(30, 1))
     monkeypatch.setitem(TASKS, "toy-0", Task("toy-0", "toy", (("cat",), ("dog",)), False, "2-class"))
     results = tmp_path / "results"
-    code, err = run_cli(train_task.main, ["--dataset", "toy", "--tasks", "toy-0", "--preset", "smoke", "--seeds", "0",
-                                          "--data-root", str(toy), "--results-dir", str(results)], capsys)
+    code, err = run_cli(
+        train_task.main,
+        [
+            "--dataset",
+            "toy",
+            "--tasks",
+            "toy-0",
+            "--preset",
+            "smoke",
+            "--seeds",
+            "0",
+            "--data-root",
+            str(toy),
+            "--results-dir",
+            str(results),
+        ],
+        capsys,
+    )
     assert code == 2 and "Traceback" not in err, err
     assert "toy-0: its test split has 2 image(s), 1 of label 0 (cat)" in err.strip().splitlines()[-1], err
     assert not list(results.rglob("seed0.*")), "a checkpoint was written"
@@ -233,10 +270,12 @@ def test_split_minimums(toy):
 
     from common.data.decode import Split
     from common.data.split_checks import check_dense_splits, check_fisher_data, check_task_splits
+
     task = Task("toy-0", "toy", (("cat",), ("dog",)), False, "2-class")
 
     def split(labels):
         return Split(torch.zeros(len(labels), 3, 32, 32, dtype=torch.uint8), torch.tensor(labels, dtype=torch.int64))
+
     ok = split([0, 1] * 6)
     check_task_splits(task, {"test": ok, "val": split([0, 1])}, fix="")
     with pytest.raises(UserError, match="validation split has 1 image"):
@@ -245,7 +284,7 @@ def test_split_minimums(toy):
         check_task_splits(task, {"test": split([0] * 11 + [1]), "val": split([0, 1])}, fix="")
     with pytest.raises(UserError, match="holds 1 image"):
         check_fisher_data(task, 1, "val", fix="")
-    with pytest.raises(UserError, match="validation split has 0 image"):   # a single Taskonomy building
+    with pytest.raises(UserError, match="validation split has 0 image"):  # a single Taskonomy building
         check_dense_splits(task, {"val": [], "test": [1, 2]}, fix="")
 
 
@@ -256,8 +295,20 @@ def test_the_matrix_manifest_records_the_fisher_samples_used(data_root, tmp_path
     import fisher_distance
     import train_task_mnist
     from common.store import paths
-    common = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(tmp_path), "--seeds", "0",
-              "--tasks", "mnist-0", "mnist-3"]
+
+    common = [
+        "--preset",
+        "smoke",
+        "--data-root",
+        str(data_root),
+        "--results-dir",
+        str(tmp_path),
+        "--seeds",
+        "0",
+        "--tasks",
+        "mnist-0",
+        "mnist-3",
+    ]
     train_task_mnist.main(common)
     fisher_distance.main([*common, "--fisher-samples", "1000"])
     out = paths.distance_outputs(tmp_path, "smoke", "smallcnn", "mnist-0-mnist-3", "frechet", "empirical", "_n1000")
@@ -267,14 +318,27 @@ def test_the_matrix_manifest_records_the_fisher_samples_used(data_root, tmp_path
 
 
 # --------------------------------------------------------------------------- 5, 6. flags, full disk, seeds
-@pytest.mark.parametrize("flags", [["--array-parallelism", "0"], ["--timeout-min", "0"], ["--workers", "-2"],
-                                   ["--workers", "0"], ["--jobs-per-process", "0"], ["--gpus-per-job", "-1"]])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--array-parallelism", "0"],
+        ["--timeout-min", "0"],
+        ["--workers", "-2"],
+        ["--workers", "0"],
+        ["--jobs-per-process", "0"],
+        ["--gpus-per-job", "-1"],
+    ],
+)
 def test_launcher_flags_are_checked_before_any_work(flags, tmp_path, capsys):
     """Before: --plan printed an estimate for -2 workers; --array-parallelism 0 submitted nothing;
     --timeout-min 0 failed every job; --workers 0 was refused after the data was decoded."""
     import train_task_mnist
-    code, err = run_cli(train_task_mnist.main, ["--preset", "smoke", "--launcher", "local", "--plan", *flags,
-                                                "--results-dir", str(tmp_path)], capsys)
+
+    code, err = run_cli(
+        train_task_mnist.main,
+        ["--preset", "smoke", "--launcher", "local", "--plan", *flags, "--results-dir", str(tmp_path)],
+        capsys,
+    )
     assert code == 2 and f"argument {flags[0]}: must be at least" in err, err
     assert not list(tmp_path.iterdir())
 
@@ -283,9 +347,13 @@ def test_an_out_of_range_seed_is_one_line_before_the_data(tmp_path, capsys, monk
     """Before: an overflow traceback in manual_seed, after the data decode."""
     import train_task_mnist
     from common.training import runs as train_runs
+
     monkeypatch.setattr(train_runs, "prepare_inputs", lambda *a: pytest.fail("data read before the seeds were checked"))
-    code, err = run_cli(train_task_mnist.main, ["--preset", "smoke", "--seeds", "99999999999999999999",
-                                                "--results-dir", str(tmp_path)], capsys)
+    code, err = run_cli(
+        train_task_mnist.main,
+        ["--preset", "smoke", "--seeds", "99999999999999999999", "--results-dir", str(tmp_path)],
+        capsys,
+    )
     assert code == 2 and "--seeds must be at most 2147483647" in err and "Traceback" not in err, err
 
 
@@ -302,10 +370,24 @@ def test_a_full_disk_is_one_error_line(fault, data_root, tmp_path, capsys, monke
         if fault == "torch":
             raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 9792 vs 9680")
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "results" / "x.pt"))
+
     monkeypatch.setattr(torch, "save", full)
-    code, err = run_cli(train_task_mnist.main, ["--preset", "smoke", "--seeds", "0", "--tasks", "mnist-0",
-                                                "--data-root", str(data_root), "--results-dir",
-                                                str(tmp_path / "results")], capsys)
+    code, err = run_cli(
+        train_task_mnist.main,
+        [
+            "--preset",
+            "smoke",
+            "--seeds",
+            "0",
+            "--tasks",
+            "mnist-0",
+            "--data-root",
+            str(data_root),
+            "--results-dir",
+            str(tmp_path / "results"),
+        ],
+        capsys,
+    )
     errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert code == 2 and "Traceback" not in err and len(errors) == 1, err
     assert ("disk is probably full" if fault == "torch" else "no space left on the device holding") in errors[0]
@@ -316,29 +398,30 @@ def test_plan_reads_stored_throughputs_and_remeasures_when_asked(tmp_path):
     """Before: every --plan timed every network on the device (692 s for the paper preset on 2 cores)."""
     import torch
 
-    from common.run.launch import Job
     from common.networks.models import build_network
-    from common.run.plan import Cost, estimate, timed_batch
     from common.run import throughputs
+    from common.run.launch import Job
+    from common.run.plan import Cost, estimate, timed_batch
     from common.run.throughputs import StoredThroughputs
+
     task = get_task("mnist-0")
-    cost = Cost("smallcnn train", lambda: build_network("smallcnn", task), "smallcnn/mnist/train", "train",
-                1000, 64, 2)
+    cost = Cost("smallcnn train", lambda: build_network("smallcnn", task), "smallcnn/mnist/train", "train", 1000, 64, 2)
     jobs = [Job("mnist-0/seed0", lambda: None, lambda: (cost,))]
     calls = []
 
     def timer(c, device, amp=False):
         calls.append(c.measure_key)
         return 500.0
+
     path, cpu = tmp_path / "throughputs.csv", torch.device("cpu")
     first = estimate(jobs, cpu, measure=StoredThroughputs(path, "cpu A").measure_with(timer, timed_batch))
     again = StoredThroughputs(path, "cpu A")
     second = estimate(jobs, cpu, measure=again.measure_with(timer, timed_batch), macs_of=again.macs_with(None))
-    assert calls == ["smallcnn/mnist/train"] and again.measured == 0          # read back, MACs too
+    assert calls == ["smallcnn/mnist/train"] and again.measured == 0  # read back, MACs too
     assert first.seconds.tolist() == second.seconds.tolist() == [2.0]
     estimate(jobs, cpu, measure=StoredThroughputs(path, "cpu B").measure_with(timer, timed_batch))
-    assert len(calls) == 2                                                   # another device: its own row
-    throughputs._MEASURED_NOW.clear()                                         # a new process
+    assert len(calls) == 2  # another device: its own row
+    throughputs._MEASURED_NOW.clear()  # a new process
     estimate(jobs, cpu, measure=StoredThroughputs(path, "cpu A", remeasure=True).measure_with(timer, timed_batch))
     assert len(calls) == 3
 
@@ -348,8 +431,9 @@ def test_another_devices_plan_is_not_replaced(tmp_path):
     import pandas as pd
 
     from common.run.pipeline import plan_path
+
     default = tmp_path / "plan.csv"
-    assert plan_path(default, "cpu (2 threads, x86_64)") == default                # none yet
+    assert plan_path(default, "cpu (2 threads, x86_64)") == default  # none yet
     pd.DataFrame({"job": ["a"], "device": ["NVIDIA H200"]}).to_csv(default, index=False)
     assert plan_path(default, "NVIDIA H200") == default
     mine = plan_path(default, "cpu (2 threads, x86_64)")

@@ -1,5 +1,6 @@
 """Dense tasks: a fabricated Taskonomy tree end to end, the derived targets on known images, the
 Gaussian Fisher against a per-sample loop, the atlas and the affinity comparison, bad input."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,24 +9,33 @@ from PIL import Image
 
 import fisher_distance_taskonomy
 import train_task_taskonomy
-from common.run import cli
-from common.store import paths
-from common.studies.atlas import compare_affinity, mds_map, read_affinity
 from common.dense.data import dense_splits, iterate
+from common.dense.derived_targets import GENERATORS, inpainting_mask
 from common.dense.fisher import gaussian_fisher_diag, match_channels
 from common.dense.models import build_dense_network
 from common.dense.runs import load_checkpoint, network
-from common.dense_tasks import DENSE_TASK_SETS, DENSE_TASKS
-from common.dense.derived_targets import GENERATORS, inpainting_mask
-from common.fisher.distance import task_distance
-from common.run.errors import UserError
-from common.presets import dense_config
 from common.dense.taskonomy import load_tree
+from common.dense_tasks import DENSE_TASK_SETS, DENSE_TASKS
+from common.fisher.distance import task_distance
+from common.presets import dense_config
+from common.run import cli
+from common.run.errors import UserError
+from common.store import paths
+from common.studies.atlas import compare_affinity, mds_map, read_affinity
 
-DOMAINS = {d.target: d.channels for d in DENSE_TASKS.values() if not d.derived}   # rgb included (autoencoding)
-VIEWS = [("allens_ville", 0, 0), ("allens_ville", 0, 1), ("allens_ville", 3, 2), ("allens_ville", 7, 0),
-         ("allens_ville", 12, 1), ("allens_ville", 5, 5), ("beech_wood", 1, 0), ("beech_wood", 2, 4),
-         ("beech_wood", 9, 9), ("beech_wood", 4, 1)]
+DOMAINS = {d.target: d.channels for d in DENSE_TASKS.values() if not d.derived}  # rgb included (autoencoding)
+VIEWS = [
+    ("allens_ville", 0, 0),
+    ("allens_ville", 0, 1),
+    ("allens_ville", 3, 2),
+    ("allens_ville", 7, 0),
+    ("allens_ville", 12, 1),
+    ("allens_ville", 5, 5),
+    ("beech_wood", 1, 0),
+    ("beech_wood", 2, 4),
+    ("beech_wood", 9, 9),
+    ("beech_wood", 4, 1),
+]
 
 
 def view_value(view) -> int:
@@ -47,7 +57,7 @@ def make_tree(root, flat: bool = False, size: int = 24):
             if flat:
                 name = f"{building}_{name}"
             base = np.full((size, size), view_value(view), dtype=np.int64) + rng.integers(0, 3, (size, size))
-            if channels == 1 and domain != "reshading":     # 16-bit PNG like Taskonomy's depth/edges/keypoints
+            if channels == 1 and domain != "reshading":  # 16-bit PNG like Taskonomy's depth/edges/keypoints
                 Image.fromarray((base * 257).astype(np.uint16)).save(folder / name)
             elif channels == 1:
                 Image.fromarray(base.astype(np.uint8), "L").save(folder / name)
@@ -64,7 +74,7 @@ def test_tree_is_paired_by_building_point_and_view(tmp_path, flat):
     for i, key in enumerate(tree["keys"]):
         want = view_value(tuple(key)) / 255
         assert tree["rgb"][i].float().mean().item() / 255 == pytest.approx(want, abs=0.01)
-        for domain in ("depth_euclidean", "normal", "reshading"):   # normal was written in reverse order
+        for domain in ("depth_euclidean", "normal", "reshading"):  # normal was written in reverse order
             assert tree[domain][i].float().mean().item() == pytest.approx(want, abs=0.01), (domain, key)
     assert tree["rgb"].shape == (len(VIEWS), 3, 16, 16) and tree["depth_euclidean"].shape == (len(VIEWS), 1, 16, 16)
 
@@ -84,8 +94,16 @@ def test_taskonomy_splits_hold_out_a_building(tmp_path):
 
 def test_taskonomy_end_to_end_with_affinity(tmp_path, capsys):
     root = make_tree(tmp_path / "data")
-    flags = ["--preset", "smoke", "--task-set", "taskonomy", "--data-root", str(root), "--results-dir",
-             str(tmp_path / "r")]
+    flags = [
+        "--preset",
+        "smoke",
+        "--task-set",
+        "taskonomy",
+        "--data-root",
+        str(root),
+        "--results-dir",
+        str(tmp_path / "r"),
+    ]
     table = train_task_taskonomy.main(flags)
     assert sorted(table.task) == sorted(DENSE_TASK_SETS["taskonomy"])
     names = list(DENSE_TASK_SETS["taskonomy"])
@@ -96,7 +114,7 @@ def test_taskonomy_end_to_end_with_affinity(tmp_path, capsys):
     assert list(mean.index) == list(mean.columns) == names
     assert (np.diag(mean.values) == 0).all() and (mean.values[~np.eye(10, dtype=bool)] > 0).all()
     out = paths.dense_distance_outputs(tmp_path / "r", "smoke", "convae", "taskonomy", "taskonomy")
-    assert "encoder only" in pd.read_csv(out["long"]).compared.iloc[0]      # 1- and 3-channel decoders
+    assert "encoder only" in pd.read_csv(out["long"]).compared.iloc[0]  # 1- and 3-channel decoders
     atlas = pd.read_csv(out["atlas_csv"])
     assert list(atlas.task) == names and atlas[["x", "y"]].abs().sum().sum() > 0
     aff = pd.read_csv(out["affinity_csv"])
@@ -106,8 +124,18 @@ def test_taskonomy_end_to_end_with_affinity(tmp_path, capsys):
 
 def test_derived_matrix_orientation_and_one_entry_recomputed(data_root, tmp_path):
     """rows = source, columns = target: d(a -> b) uses F of N_a and N_b on b's test images."""
-    flags = ["--preset", "smoke", "--tasks", "2d-autoencoding", "2d-denoising", "2d-edges", "--data-root",
-             str(data_root), "--results-dir", str(tmp_path)]
+    flags = [
+        "--preset",
+        "smoke",
+        "--tasks",
+        "2d-autoencoding",
+        "2d-denoising",
+        "2d-edges",
+        "--data-root",
+        str(data_root),
+        "--results-dir",
+        str(tmp_path),
+    ]
     train_task_taskonomy.main(flags)
     mean = fisher_distance_taskonomy.main(flags)
     cfg = dense_config("smoke")
@@ -118,15 +146,24 @@ def test_derived_matrix_orientation_and_one_entry_recomputed(data_root, tmp_path
     for task in (a, b):
         entry = load_checkpoint(task, "cifar10", 0, cfg, preset="smoke", data_root=data_root, results_dir=tmp_path)
         f = gaussian_fisher_diag(network(entry, task, cfg), iterate(data, 5))
-        fishers.append({k: v for k, v in f.items() if k.startswith("encoder.")})    # 1 vs 3 channels
+        fishers.append({k: v for k, v in f.items() if k.startswith("encoder.")})  # 1 vs 3 channels
     want = task_distance(*fishers)
     assert mean.loc["2d-edges", "2d-denoising"] == pytest.approx(want, rel=1e-4)
     assert mean.loc["2d-denoising", "2d-edges"] != pytest.approx(want, rel=1e-2)
 
 
 def test_same_output_channels_compare_every_parameter(data_root, tmp_path):
-    flags = ["--preset", "smoke", "--tasks", "2d-autoencoding", "2d-colorization", "--data-root", str(data_root),
-             "--results-dir", str(tmp_path)]
+    flags = [
+        "--preset",
+        "smoke",
+        "--tasks",
+        "2d-autoencoding",
+        "2d-colorization",
+        "--data-root",
+        str(data_root),
+        "--results-dir",
+        str(tmp_path),
+    ]
     train_task_taskonomy.main(flags)
     fisher_distance_taskonomy.main(flags)
     out = paths.dense_distance_outputs(tmp_path, "smoke", "convae", "cifar10", "2d-autoencoding-2d-colorization")
@@ -145,9 +182,11 @@ def test_edges_of_a_square_lie_on_its_boundary():
     e = e[0, 0].bool()
     yy, xx = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
     # distance (in pixels) of each pixel centre to the square's boundary lines at 9.5 and 21.5
-    inside_band = ((yy >= 9) & (yy <= 22) & (xx >= 9) & (xx <= 22)) & ~((yy >= 11) & (yy <= 20) & (xx >= 11) & (xx <= 20))
-    assert e[inside_band].float().mean() > 0.9            # the 2-pixel band around the boundary is edge
-    assert not e[~inside_band].any()                        # nothing else: not the inside, not the background
+    inside_band = ((yy >= 9) & (yy <= 22) & (xx >= 9) & (xx <= 22)) & ~(
+        (yy >= 11) & (yy <= 20) & (xx >= 11) & (xx <= 20)
+    )
+    assert e[inside_band].float().mean() > 0.9  # the 2-pixel band around the boundary is edge
+    assert not e[~inside_band].any()  # nothing else: not the inside, not the background
     _, flat = GENERATORS["edges"](torch.full((1, 3, 32, 32), 0.7), 0)
     assert flat.sum() == 0
 
@@ -159,14 +198,14 @@ def test_keypoints_of_a_square_are_its_corners():
     peaks = [(int(i) // 32, int(i) % 32) for i in r.flatten().topk(4).indices]
     for corner in ((10, 10), (10, 21), (21, 10), (21, 21)):
         assert min(abs(p[0] - corner[0]) + abs(p[1] - corner[1]) for p in peaks) <= 2, (corner, peaks)
-    assert r[16, 10] < 0.05 and r[16, 16] < 0.05            # an edge midpoint, the flat inside
+    assert r[16, 10] < 0.05 and r[16, 16] < 0.05  # an edge midpoint, the flat inside
 
 
 def test_inpainting_mask_denoising_and_colorization():
     x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     inp, tgt = GENERATORS["inpainting"](x, 0)
     mask = torch.zeros(16, 16, dtype=torch.bool)
-    mask[4:12, 4:12] = True                                 # central square of half the side
+    mask[4:12, 4:12] = True  # central square of half the side
     assert torch.equal(inpainting_mask(16, 16), mask)
     assert (inp[..., mask] == 0).all() and torch.equal(inp[..., ~mask], x[..., ~mask]) and torch.equal(tgt, x)
     n1, _ = GENERATORS["denoising"](x, 7)
@@ -189,12 +228,15 @@ def test_gaussian_fisher_equals_a_per_sample_loop(arch, out_channels, target_cha
     want = {k: torch.zeros_like(p) for k, p in net.named_parameters()}
     for i in range(7):
         net.zero_grad()
-        out = net(x[i:i + 1])
-        out = out[:, :target_channels] if out.shape[1] >= target_channels else torch.cat(
-            [out, torch.zeros(1, target_channels - out.shape[1], 8, 8)], 1)
-        (0.5 * (out - y[i:i + 1]).pow(2).sum()).backward()
+        out = net(x[i : i + 1])
+        out = (
+            out[:, :target_channels]
+            if out.shape[1] >= target_channels
+            else torch.cat([out, torch.zeros(1, target_channels - out.shape[1], 8, 8)], 1)
+        )
+        (0.5 * (out - y[i : i + 1]).pow(2).sum()).backward()
         for k, p in net.named_parameters():
-            want[k] += p.grad ** 2 / 7
+            want[k] += p.grad**2 / 7
     for k in want:
         assert torch.allclose(got[k], want[k], rtol=1e-4, atol=1e-10), k
     assert match_channels(torch.ones(1, 1, 2, 2), 3)[:, 1:].abs().sum() == 0
@@ -209,7 +251,9 @@ def test_mds_recovers_a_planar_configuration():
     got = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
     assert stress < 1e-3 and np.allclose(got, d, atol=1e-2)
     # an asymmetric matrix is symmetrised first
-    asym = pd.DataFrame(d + np.triu(np.full_like(d, 0.2), 1) - np.tril(np.full_like(d, 0.2), -1), index=names, columns=names)
+    asym = pd.DataFrame(
+        d + np.triu(np.full_like(d, 0.2), 1) - np.tril(np.full_like(d, 0.2), -1), index=names, columns=names
+    )
     coords2, _ = mds_map(asym)
     xy2 = coords2[["x", "y"]].to_numpy()
     assert np.allclose(np.sqrt(((xy2[:, None] - xy2[None]) ** 2).sum(-1)), d, atol=1e-2)
@@ -228,8 +272,9 @@ def test_affinity_comparison_on_a_constructed_csv(tmp_path):
     assert (table.closest_by_d == table.highest_affinity).all()
     flipped = pd.DataFrame([{**r, "affinity": -r["affinity"]} for r in rows])
     flipped.to_csv(tmp_path / "flipped.csv", index=False)
-    assert compare_affinity(d, read_affinity(tmp_path / "flipped.csv", names)).spearman_neg_d_affinity.tolist() == \
-        pytest.approx([-1.0] * 5)
+    assert compare_affinity(
+        d, read_affinity(tmp_path / "flipped.csv", names)
+    ).spearman_neg_d_affinity.tolist() == pytest.approx([-1.0] * 5)
     pd.DataFrame(rows).drop(columns="affinity").to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(UserError, match="no column"):
         read_affinity(tmp_path / "bad.csv", names)
@@ -250,8 +295,18 @@ def one_error_line(capsys, main, argv) -> str:
 
 def test_bad_taskonomy_input_is_one_error_line(tmp_path, capsys):
     root = make_tree(tmp_path / "data")
-    base = ["--preset", "smoke", "--task-set", "taskonomy", "--data-root", str(root), "--results-dir", str(tmp_path / "r")]
+    base = [
+        "--preset",
+        "smoke",
+        "--task-set",
+        "taskonomy",
+        "--data-root",
+        str(root),
+        "--results-dir",
+        str(tmp_path / "r"),
+    ]
     import shutil
+
     shutil.rmtree(root / "taskonomy" / "keypoints3d")
     assert "Taskonomy domain folder" in one_error_line(capsys, train_task_taskonomy.main, base)
     root2 = make_tree(tmp_path / "data2")
@@ -260,13 +315,28 @@ def test_bad_taskonomy_input_is_one_error_line(tmp_path, capsys):
     line = one_error_line(capsys, train_task_taskonomy.main, base[:5] + [str(root2)] + base[6:])
     assert "unpaired Taskonomy files" in line and "point_9_view_9_domain_rgb.png" in line
     (root2 / "taskonomy" / "normal" / "beech_wood" / "notes.png").write_bytes(b"x")
-    assert "is not named point_" in one_error_line(capsys, train_task_taskonomy.main, base[:5] + [str(root2)] + base[6:])
-    no_tree = ["--preset", "smoke", "--task-set", "taskonomy", "--data-root", str(tmp_path), "--results-dir", str(tmp_path / "r")]
+    assert "is not named point_" in one_error_line(
+        capsys, train_task_taskonomy.main, base[:5] + [str(root2)] + base[6:]
+    )
+    no_tree = [
+        "--preset",
+        "smoke",
+        "--task-set",
+        "taskonomy",
+        "--data-root",
+        str(tmp_path),
+        "--results-dir",
+        str(tmp_path / "r"),
+    ]
     assert "no Taskonomy tree" in one_error_line(capsys, train_task_taskonomy.main, no_tree)
-    assert "needs --images taskonomy" in one_error_line(capsys, train_task_taskonomy.main, base + ["--images", "cifar10"])
-    assert "invalid choice: 'imagenet'" in one_error_line(capsys, train_task_taskonomy.main, base + ["--images", "imagenet"])
+    assert "needs --images taskonomy" in one_error_line(
+        capsys, train_task_taskonomy.main, base + ["--images", "cifar10"]
+    )
+    assert "invalid choice: 'imagenet'" in one_error_line(
+        capsys, train_task_taskonomy.main, base + ["--images", "imagenet"]
+    )
     assert "unknown dense task set" in one_error_line(capsys, train_task_taskonomy.main, base + ["--task-set", "nope"])
-    assert not [p for p in (tmp_path / "r").rglob("*") if p.is_file()]     # nothing written
+    assert not [p for p in (tmp_path / "r").rglob("*") if p.is_file()]  # nothing written
     # the distance script refuses before any Fisher when the networks are missing, naming the command
     root3 = make_tree(tmp_path / "data3")
     line = one_error_line(capsys, fisher_distance_taskonomy.main, base[:5] + [str(root3)] + base[6:])
@@ -277,6 +347,7 @@ def test_bad_taskonomy_input_is_one_error_line(tmp_path, capsys):
 def test_dense_gain_is_the_mse_drop_on_a_toy_where_one_source_helps():
     from common.dense.transfer_runs import DENSE_SCORES
     from common.transfer_learning.table import correlations, correlations_markdown, pair_table
+
     rows = []
     for seed in (0, 1):
         rows.append({"source": "scratch", "target": "t", "seed": seed, "neg_test_mse": -0.050})
@@ -286,34 +357,45 @@ def test_dense_gain_is_the_mse_drop_on_a_toy_where_one_source_helps():
     d = pd.DataFrame(0.5, index=names, columns=names)
     d.loc["helper", "t"], d.loc["neutral", "t"], d.loc["harmful", "t"] = 0.1, 0.3, 0.8
     pairs = pair_table(pd.DataFrame(rows), d, DENSE_SCORES).set_index("source")
-    assert pairs.loc["helper", "gain"] == pytest.approx(0.040)         # MSE 0.050 -> 0.010: a positive gain
+    assert pairs.loc["helper", "gain"] == pytest.approx(0.040)  # MSE 0.050 -> 0.010: a positive gain
     assert pairs.loc["harmful", "gain"] == pytest.approx(-0.010)
     table = correlations(pairs.reset_index(), DENSE_SCORES).set_index("target")
     assert table.loc["t", "spearman_distance"] == pytest.approx(1.0)
-    assert table.loc["t", "spearman_zero_shot"] == pytest.approx(0.5)     # zero-shot swaps neutral and harmful
+    assert table.loc["t", "spearman_zero_shot"] == pytest.approx(0.5)  # zero-shot swaps neutral and harmful
     assert table.loc["t", "best_by_gain"] == table.loc["t", "closest_by_distance"] == "helper"
-    assert "helper (+40.0)" in correlations_markdown(table.reset_index(), "toy", DENSE_SCORES)   # 10⁻³ MSE
+    assert "helper (+40.0)" in correlations_markdown(table.reset_index(), "toy", DENSE_SCORES)  # 10⁻³ MSE
 
 
 def test_dense_transfer_replaces_the_output_layer_and_runs_end_to_end(data_root, tmp_path):
     import transfer_taskonomy
     from common.dense.transfer_runs import head_prefix, transplant
+
     net = build_dense_network("convae", 3, 16)
     assert head_prefix(net) == "decoder.4." and head_prefix(build_dense_network("mlpae", 1, 16)) == "decoder.2."
     torch.manual_seed(1)
-    source = build_dense_network("convae", 1, 16)           # 1 output channel -> a 3-channel target
+    source = build_dense_network("convae", 1, 16)  # 1 output channel -> a 3-channel target
     torch.manual_seed(2)
     fresh = build_dense_network("convae", 3, 16)
     head = {k: v.clone() for k, v in fresh.state_dict().items() if k.startswith("decoder.4.")}
     moved = transplant(source.state_dict(), fresh)
     for k, v in moved.state_dict().items():
         assert torch.equal(v, head[k] if k.startswith("decoder.4.") else source.state_dict()[k]), k
-    flags = ["--preset", "smoke", "--tasks", "2d-autoencoding", "2d-edges", "2d-denoising", "--data-root",
-             str(data_root), "--results-dir", str(tmp_path)]
-    with pytest.raises(UserError, match="train_task_taskonomy.py"):          # step 1 first
+    flags = [
+        "--preset",
+        "smoke",
+        "--tasks",
+        "2d-autoencoding",
+        "2d-edges",
+        "2d-denoising",
+        "--data-root",
+        str(data_root),
+        "--results-dir",
+        str(tmp_path),
+    ]
+    with pytest.raises(UserError, match="train_task_taskonomy.py"):  # step 1 first
         transfer_taskonomy.main(flags)
     train_task_taskonomy.main(flags)
-    with pytest.raises(UserError, match="fisher_distance_taskonomy.py"):     # then step 2
+    with pytest.raises(UserError, match="fisher_distance_taskonomy.py"):  # then step 2
         transfer_taskonomy.main(flags)
     fisher_distance_taskonomy.main(flags)
     table = transfer_taskonomy.main(flags).set_index("target")
@@ -323,18 +405,33 @@ def test_dense_transfer_replaces_the_output_layer_and_runs_end_to_end(data_root,
     assert len(pairs) == 6 and pairs.zero_shot.lt(0).all() and pairs.distance.gt(0).all()
     run = paths.dense_transfer_record_path(tmp_path, "smoke", "convae", "cifar10", "2d-edges", "2d-denoising", 0)
     import json
+
     record = json.loads(run.read_text())["value"]
     assert record["n_train"] == 64 and record["zero_shot"] < 0 and record["source"] == "2d-edges"
 
 
-@pytest.mark.parametrize("rhos,status", [([0.9, 0.8, 0.6, -0.1], "reproduced"), ([-0.5, 0.2, -0.3, 0.1], "not reproduced"),
-                                         ([0.6, -0.2, 0.4, 0.1], "inconclusive")])
+@pytest.mark.parametrize(
+    "rhos,status",
+    [
+        ([0.9, 0.8, 0.6, -0.1], "reproduced"),
+        ([-0.5, 0.2, -0.3, 0.1], "not reproduced"),
+        ([0.6, -0.2, 0.4, 0.1], "inconclusive"),
+    ],
+)
 def test_taskonomy_affinity_claim(tmp_path, rhos, status):
     from common.report.claims import affinity_claim
+
     assert affinity_claim("4", tmp_path, "cpu").status == "not run"
     path = tmp_path / "cpu" / "dense" / "mlpae" / "taskonomy" / "taskonomy_frechet_affinity.csv"
     path.parent.mkdir(parents=True)
-    pd.DataFrame({"target": list("abcd"), "sources": 9, "spearman_neg_d_affinity": rhos, "closest_by_d": list("xyzx"),
-                  "highest_affinity": list("xyyy")}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "target": list("abcd"),
+            "sources": 9,
+            "spearman_neg_d_affinity": rhos,
+            "closest_by_d": list("xyzx"),
+            "highest_affinity": list("xyyy"),
+        }
+    ).to_csv(path, index=False)
     claim = affinity_claim("4", tmp_path, "cpu")
     assert claim.status == status and f"{np.mean(rhos):+.2f}" in claim.evidence and "2 of 4" in claim.evidence

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from common.data.splits import relabel_and_balance
-from common.run.errors import UserError
 from common.datasets import DATASETS
+from common.run.errors import UserError
 from common.tasks import TASK_SETS, TASKS, get_task, resolve_tasks
 
 

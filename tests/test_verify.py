@@ -1,6 +1,7 @@
 """``collect.py --verify`` (common/store/verify.py, common/store/seals.py): every committed result is the one its
 run wrote, made by today's code; an edited number, a deleted or swapped manifest is named, and
 collect.py publishes nothing while one is."""
+
 import ast
 import json
 import shutil
@@ -10,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 
 import collect
 from common.store import verify
 from common.store.io import atomic_write_csv
 from common.store.seals import check_seal, seal_path
-from conftest import ROOT
 
 LOCAL_STORES = ("checkpoints", "fisher", "logs")
 
@@ -29,8 +30,11 @@ def names(found) -> dict[str, str]:
 
 @pytest.fixture
 def results(tmp_path):
-    shutil.copytree(RESULTS / "cpu", tmp_path / "results" / "cpu",
-                    ignore=lambda folder, names: [n for n in names if Path(folder) == RESULTS / "cpu" and n in LOCAL_STORES])
+    shutil.copytree(
+        RESULTS / "cpu",
+        tmp_path / "results" / "cpu",
+        ignore=lambda folder, names: [n for n in names if Path(folder) == RESULTS / "cpu" and n in LOCAL_STORES],
+    )
     return tmp_path / "results"
 
 
@@ -70,22 +74,29 @@ def test_an_edited_accuracy_a_deleted_seal_and_a_moved_seal_are_named(results):
 
 def test_swapped_manifests_and_records_are_named(results):
     run = results / "cpu"
-    a, b = run / "distances/smallcnn/mnist_frechet_empirical.json", run / "distances/smallcnn/cifar10_frechet_empirical.json"
+    a, b = (
+        run / "distances/smallcnn/mnist_frechet_empirical.json",
+        run / "distances/smallcnn/cifar10_frechet_empirical.json",
+    )
     a_text = a.read_text()
     a.write_text(b.read_text())
     b.write_text(a_text)
     (run / "distances/resnet18/mnist_frechet_empirical.json").write_text(
-        (run / "distances/vgg16/mnist_frechet_empirical.json").read_text())
+        (run / "distances/vgg16/mnist_frechet_empirical.json").read_text()
+    )
     genotypes = run / "nas/genotypes"
     shutil.copy(genotypes / "mnist-2_full_seed1.json", genotypes / "mnist-2_full_seed0.json")
     transfer = next((run / "transfer/smallcnn/runs").glob("mnist-0_to_mnist-1_seed0.json"))
     shutil.copy(transfer.with_name("mnist-0_to_mnist-1_seed1.json"), transfer)
     found = {p.relative_to(run).as_posix(): why for p, why in verify.problems(results, "cpu")}
-    assert set(found) == {"distances/smallcnn/mnist_frechet_empirical.json",
-                          "distances/smallcnn/cifar10_frechet_empirical.json",
-                          "distances/resnet18/mnist_frechet_empirical.json", "nas/genotypes/mnist-2_full_seed0.json",
-                          "nas/genotypes/mnist-2_full_seed0_retrain.json",
-                          "transfer/smallcnn/runs/mnist-0_to_mnist-1_seed0.json"}
+    assert set(found) == {
+        "distances/smallcnn/mnist_frechet_empirical.json",
+        "distances/smallcnn/cifar10_frechet_empirical.json",
+        "distances/resnet18/mnist_frechet_empirical.json",
+        "nas/genotypes/mnist-2_full_seed0.json",
+        "nas/genotypes/mnist-2_full_seed0_retrain.json",
+        "transfer/smallcnn/runs/mnist-0_to_mnist-1_seed0.json",
+    }
     assert "vgg16" in found["distances/resnet18/mnist_frechet_empirical.json"]
     assert "does not match" in found["distances/smallcnn/mnist_frechet_empirical.json"]
     found = {p.rsplit("/", 1)[1]: why for p, why in found.items()}
@@ -122,21 +133,29 @@ def test_collect_publishes_nothing_while_a_result_fails(results, tmp_path, capsy
 def test_reformatting_and_commenting_every_module_leaves_verify_at_zero(tmp_path):
     """The issue's scratch-copy check: keys follow what the code does, not how it is written."""
     copy = tmp_path / "repo"
-    def local(folder, names):           # the venv, git, caches and git-ignored local stores stay behind
+
+    def local(folder, names):  # the venv, git, caches and git-ignored local stores stay behind
         here = Path(folder)
-        return [n for n in names if n in (".venv", ".git", "__pycache__", ".pytest_cache")
-                or (here == ROOT and n == "data") or (here.parent.name == "results" and n in LOCAL_STORES)
-                or (here == ROOT / "results" and n == "cache")]
+        return [
+            n
+            for n in names
+            if n in (".venv", ".git", "__pycache__", ".pytest_cache")
+            or (here == ROOT and n == "data")
+            or (here.parent.name == "results" and n in LOCAL_STORES)
+            or (here == ROOT / "results" and n == "cache")
+        ]
+
     shutil.copytree(ROOT, copy, ignore=local)
     for path in sorted(copy.rglob("*.py")):
         text = path.read_text()
         if path.parent.name == "common" or "common" in path.parts:
-            text = ast.unparse(ast.parse(text))           # every line laid out anew, comments dropped
+            text = ast.unparse(ast.parse(text))  # every line laid out anew, comments dropped
         path.write_text(f"# {path.name}: a comment added by the test\n{text}\n")
     ruff = shutil.which("ruff") or str(ROOT / ".venv/bin/ruff")
     if shutil.which(ruff):
         subprocess.run([ruff, "format", "--quiet", "--line-length", "100", str(copy)], check=True)
-    out = subprocess.run([sys.executable, "collect.py", "--preset", "cpu", "--verify"], cwd=copy,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "collect.py", "--preset", "cpu", "--verify"], cwd=copy, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
     assert "0 problem(s)" in out.stdout

@@ -12,6 +12,7 @@ code, now ``KEYED_CODE``: the legacy ``*CODE`` tuples and the arguments of ``cod
 
     .venv/bin/python tools/alias_legacy_code_keys.py --commit a613659
 """
+
 import argparse
 import ast
 import hashlib
@@ -36,8 +37,15 @@ LEGACY_MODULES = {
     "dense-network": ("dense_data", "dense_models", "dense_train", "derived_targets", "taskonomy"),
     "dense-fisher": ("dense_data", "dense_fisher", "dense_models", "dense_runs", "derived_targets", "taskonomy"),
     "dense-matrix": ("dense_fisher", "dense_runs", "distance"),
-    "dense-transfer": ("dense_data", "dense_fisher", "dense_models", "dense_train", "derived_targets",
-                       "taskonomy", "dense_transfer"),
+    "dense-transfer": (
+        "dense_data",
+        "dense_fisher",
+        "dense_models",
+        "dense_train",
+        "derived_targets",
+        "taskonomy",
+        "dense_transfer",
+    ),
 }
 LEGACY_DECLARATIONS = {"CODE", "FISHER_CODE", "MATRIX_CODE", "SEARCH_CODE", "RETRAIN_CODE"}
 
@@ -68,13 +76,16 @@ def main() -> None:
     args = p.parse_args()
     aliases, failed = {}, []
     for concept, modules in LEGACY_MODULES.items():
-        old = {m: subprocess.run(["git", "show", f"{args.commit}:common/{m}.py"], check=True,
-                                 capture_output=True).stdout for m in modules}
-        then = [d for m in modules for d in code_identity.definitions(blanked(old[m]))
-                if d[0] not in LEGACY_DECLARATIONS]
+        old = {
+            m: subprocess.run(["git", "show", f"{args.commit}:common/{m}.py"], check=True, capture_output=True).stdout
+            for m in modules
+        }
+        then = [
+            d for m in modules for d in code_identity.definitions(blanked(old[m])) if d[0] not in LEGACY_DECLARATIONS
+        ]
         entries = code_identity.KEYED_CODE[concept]
         now = code_identity.selected(entries, lambda m: blanked(code_identity._executed(m)))
-        if any(":" in e for e in entries):       # a selection of definitions
+        if any(":" in e for e in entries):  # a selection of definitions
             then = [d for d in then if d[0] in {n for n, _ in now}]
         if sorted(then) != now:
             differ = sorted({n for n, _ in set(then) ^ set(now)})

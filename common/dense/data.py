@@ -7,6 +7,7 @@ building names, at least one; with a single building, the last fifth of its view
 are never seen in training. Inputs and targets are float16 in [0, 1]; the network sees the input
 scaled to [-1, 1] (``to_network``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,17 +16,17 @@ import torch
 import torch.nn.functional as F
 
 from common.data.decode import data_identity, load_raw
-from common.dense_tasks import DenseTask
-from common.dense.derived_targets import GENERATORS
 from common.dense import taskonomy
+from common.dense.derived_targets import GENERATORS
+from common.dense_tasks import DenseTask
 
-CHUNK = 1024    # images per generator call: the seeded noise of ``denoising`` is drawn per chunk
+CHUNK = 1024  # images per generator call: the seeded noise of ``denoising`` is drawn per chunk
 
 
 @dataclass
 class DenseSplit:
-    x: torch.Tensor   # float16 N x 3 x S x S, the network's input in [0, 1]
-    y: torch.Tensor   # float16 N x C x S x S, the target in [0, 1]
+    x: torch.Tensor  # float16 N x 3 x S x S, the network's input in [0, 1]
+    y: torch.Tensor  # float16 N x C x S x S, the target in [0, 1]
 
     def __len__(self) -> int:
         return len(self.y)
@@ -71,6 +72,7 @@ def check_images_present(tasks, images: str, data_root) -> None:
         taskonomy.paired_files(root, domains)
     else:
         from common.data.decode import check_data
+
         check_data(images, data_root)
 
 
@@ -85,7 +87,7 @@ def _taskonomy_parts(task: DenseTask, data_root, cache_dir, cfg) -> dict[str, tu
     tree = taskonomy.load_tree(data_root, _domains(task), cfg.image_size, cache_dir)
     buildings = sorted({k[0] for k in tree["keys"]})
     if len(buildings) > 1:
-        test_buildings = set(buildings[-max(1, round(len(buildings) / 5)):])
+        test_buildings = set(buildings[-max(1, round(len(buildings) / 5)) :])
         is_test = torch.tensor([k[0] in test_buildings for k in tree["keys"]])
     else:
         n = len(tree["keys"])
@@ -107,8 +109,9 @@ def dense_splits(task: DenseTask, images: str, data_root, cache_dir, cfg) -> dic
         parts = _taskonomy_parts(task, data_root, cache_dir, cfg)
     else:
         raw = {s: load_raw(images, s, data_root, cache_dir) for s in ("train", "test")}
-        idx = _index_splits(len(raw["train"]), len(raw["test"]), val_fraction=cfg.val_fraction,
-                            split_seed=cfg.split_seed)
+        idx = _index_splits(
+            len(raw["train"]), len(raw["test"]), val_fraction=cfg.val_fraction, split_seed=cfg.split_seed
+        )
         parts = {name: (raw["test" if name == "test" else "train"].x[i], None) for name, i in idx.items()}
     out = {}
     for i, (name, (rgb, target)) in enumerate(parts.items()):
@@ -116,7 +119,7 @@ def dense_splits(task: DenseTask, images: str, data_root, cache_dir, cfg) -> dic
         keep = _cap(len(rgb), cfg.max_train if name == "train" else cfg.max_eval, torch.Generator().manual_seed(seed))
         xs, ys = [], []
         for c, start in enumerate(range(0, len(keep), CHUNK)):
-            rows = keep[start:start + CHUNK]
+            rows = keep[start : start + CHUNK]
             x = _resize(rgb[rows], cfg.image_size).float() / 255
             if task.derived:
                 inp, tgt = GENERATORS[task.target](x, seed * 100_003 + c)
@@ -126,8 +129,7 @@ def dense_splits(task: DenseTask, images: str, data_root, cache_dir, cfg) -> dic
             xs.append(inp.half())
             ys.append(tgt.clamp(0, 1).half())
         empty = torch.zeros(0, 3, cfg.image_size, cfg.image_size, dtype=torch.half)
-        out[name] = DenseSplit(torch.cat(xs) if xs else empty,
-                               torch.cat(ys) if ys else empty[:, :task.channels])
+        out[name] = DenseSplit(torch.cat(xs) if xs else empty, torch.cat(ys) if ys else empty[:, : task.channels])
     return out
 
 
@@ -135,5 +137,5 @@ def iterate(split: DenseSplit, batch_size: int, *, shuffle: bool = False, genera
     """(network input, target) float batches on ``device``."""
     order = torch.randperm(len(split), generator=generator) if shuffle else torch.arange(len(split))
     for start in range(0, len(split), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         yield to_network(split.x[idx]).to(device), split.y[idx].float().to(device)

@@ -22,6 +22,7 @@ network sees ``input`` (N x 3 x H x W) and is trained to output ``target`` (N x 
 Gaussian kernels (torchvision's gaussian_blur) span ±3σ rounded up to whole pixels, reflect padding at the
 borders; the Sobel kernels use replicate padding.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,7 +57,7 @@ def sobel(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def inpainting_mask(h: int, w: int) -> torch.Tensor:
     """True on the masked central square (side h // 2 by w // 2)."""
     mask = torch.zeros(h, w, dtype=torch.bool)
-    mask[h // 4:h // 4 + h // 2, w // 4:w // 4 + w // 2] = True
+    mask[h // 4 : h // 4 + h // 2, w // 4 : w // 4 + w // 2] = True
     return mask
 
 
@@ -79,14 +80,14 @@ def inpainting(x, seed):
 
 def edges(x, seed):
     gx, gy = sobel(_blur(luma(x), 1.0))
-    return x, ((gx ** 2 + gy ** 2).sqrt() > EDGE_THRESHOLD).to(x.dtype)
+    return x, ((gx**2 + gy**2).sqrt() > EDGE_THRESHOLD).to(x.dtype)
 
 
 def harris(x: torch.Tensor) -> torch.Tensor:
     """The Harris response R of the luma, N x 1 x H x W."""
     gx, gy = sobel(_blur(luma(x), 1.0))
     sxx, syy, sxy = (_blur(t, 1.5) for t in (gx * gx, gy * gy, gx * gy))
-    return sxx * syy - sxy ** 2 - HARRIS_K * (sxx + syy) ** 2
+    return sxx * syy - sxy**2 - HARRIS_K * (sxx + syy) ** 2
 
 
 def keypoints(x, seed):
@@ -95,5 +96,11 @@ def keypoints(x, seed):
     return x, torch.where(peak > 0, r / peak.clamp(min=1e-12), torch.zeros_like(r))
 
 
-GENERATORS = {"autoencoding": autoencoding, "denoising": denoising, "colorization": colorization,
-              "inpainting": inpainting, "edges": edges, "keypoints": keypoints}
+GENERATORS = {
+    "autoencoding": autoencoding,
+    "denoising": denoising,
+    "colorization": colorization,
+    "inpainting": inpainting,
+    "edges": edges,
+    "keypoints": keypoints,
+}

@@ -10,6 +10,7 @@ target (a source task with another decoder) predicts the target's channels: extr
 are dropped, missing ones are zero (the analogue of the papers' zero-padded classifier heads).
 Per-sample gradients come from ``torch.func`` (``vmap`` over ``grad``), in fp32.
 """
+
 from __future__ import annotations
 
 import torch

@@ -8,6 +8,7 @@ the encoder's parameters only (``compared_parameters``).
 * ``mlpae``: the authors' MLP autoencoder, 3·H·W → 512 → 128 → 512 → C·H·W with ReLU (encoder: the
   first two layers). ≈ 3.3 M parameters at 32 x 32, 50 M at 128 x 128.
 """
+
 from __future__ import annotations
 
 import torch.nn as nn
@@ -26,19 +27,29 @@ class EncoderDecoder(nn.Module):
 
 def conv_autoencoder(channels: int, size: int, width: int = 16) -> nn.Module:
     w = width
-    encoder = nn.Sequential(nn.Conv2d(3, w, 3, padding=1), nn.ReLU(),
-                            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.ReLU(),
-                            nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1), nn.ReLU())
-    decoder = nn.Sequential(nn.ConvTranspose2d(4 * w, 2 * w, 4, stride=2, padding=1), nn.ReLU(),
-                            nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1), nn.ReLU(),
-                            nn.Conv2d(w, channels, 3, padding=1))
+    encoder = nn.Sequential(
+        nn.Conv2d(3, w, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(w, 2 * w, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1),
+        nn.ReLU(),
+    )
+    decoder = nn.Sequential(
+        nn.ConvTranspose2d(4 * w, 2 * w, 4, stride=2, padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(w, channels, 3, padding=1),
+    )
     return EncoderDecoder(encoder, decoder)
 
 
 def mlp_autoencoder(channels: int, size: int) -> nn.Module:
     encoder = nn.Sequential(nn.Flatten(), nn.Linear(3 * size * size, 512), nn.ReLU(), nn.Linear(512, 128), nn.ReLU())
-    decoder = nn.Sequential(nn.Linear(128, 512), nn.ReLU(), nn.Linear(512, channels * size * size),
-                            nn.Unflatten(1, (channels, size, size)))
+    decoder = nn.Sequential(
+        nn.Linear(128, 512), nn.ReLU(), nn.Linear(512, channels * size * size), nn.Unflatten(1, (channels, size, size))
+    )
     return EncoderDecoder(encoder, decoder)
 
 
@@ -61,4 +72,6 @@ def compared_parameters(arch: str, channels, size: int) -> tuple[str, list[str]]
     shapes = [{n: p.shape for n, p in net.named_parameters()} for net in nets]
     if all(s == shapes[0] for s in shapes):
         return "all parameters", list(shapes[0])
-    return "encoder only (the tasks' decoders differ in output channels)", [n for n in shapes[0] if n.startswith("encoder.")]
+    return "encoder only (the tasks' decoders differ in output channels)", [
+        n for n in shapes[0] if n.startswith("encoder.")
+    ]

@@ -12,6 +12,7 @@ scaled by 1/255, 16-bit ones (depth, edges, keypoints) by 1/65535; no other proc
 depth uses 65535 for "no depth", kept as is). Decoded trees are cached under
 ``results/cache/data`` and keyed by the files' names and bytes and this module's code.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,19 +26,23 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
-from common.store.cache import cached, code_version
 from common.run.errors import UserError
+from common.store.cache import cached, code_version
 
 FOLDER = "taskonomy"
-_NAME = re.compile(r"^(?:(?P<building>.+?)_)?point_(?P<point>\d+)_view_(?P<view>\d+)_domain_(?P<domain>[A-Za-z0-9_]+)\.png$")
+_NAME = re.compile(
+    r"^(?:(?P<building>.+?)_)?point_(?P<point>\d+)_view_(?P<view>\d+)_domain_(?P<domain>[A-Za-z0-9_]+)\.png$"
+)
 
 
 def tree_root(data_root) -> Path:
     root = Path(data_root).expanduser().resolve() / FOLDER
     if not root.is_dir():
-        raise UserError(f"no Taskonomy tree at {root}: put the rgb and target domain folders there "
-                        f"(<domain>/<building>/point_P_view_V_domain_<domain>.png), or use the derived set "
-                        "taskonomy-2d, which runs on any images")
+        raise UserError(
+            f"no Taskonomy tree at {root}: put the rgb and target domain folders there "
+            f"(<domain>/<building>/point_P_view_V_domain_<domain>.png), or use the derived set "
+            "taskonomy-2d, which runs on any images"
+        )
     return root
 
 
@@ -46,19 +51,24 @@ def index_domain(root: Path, domain: str) -> dict[tuple[str, int, int], Path]:
     folder = root / domain
     if not folder.is_dir():
         present = sorted(p.name for p in root.iterdir() if p.is_dir())
-        raise UserError(f"Taskonomy domain folder {folder} is missing (present: {', '.join(present) or 'none'}); "
-                        f"download the '{domain}' domain there or drop its task")
+        raise UserError(
+            f"Taskonomy domain folder {folder} is missing (present: {', '.join(present) or 'none'}); "
+            f"download the '{domain}' domain there or drop its task"
+        )
     out: dict[tuple[str, int, int], Path] = {}
     for path in sorted(folder.rglob("*.png")):
         m = _NAME.match(path.name)
         if m is None or m["domain"] != domain:
-            raise UserError(f"{path} is not named point_<P>_view_<V>_domain_{domain}.png; rename it or move it out "
-                            f"of {folder}")
+            raise UserError(
+                f"{path} is not named point_<P>_view_<V>_domain_{domain}.png; rename it or move it out of {folder}"
+            )
         building = path.parent.name if path.parent != folder else (m["building"] or "")
         key = (building, int(m["point"]), int(m["view"]))
         if key in out:
-            raise UserError(f"{path} and {out[key]} are the same view (building {key[0]!r}, point {key[1]}, "
-                            f"view {key[2]}); remove one")
+            raise UserError(
+                f"{path} and {out[key]} are the same view (building {key[0]!r}, point {key[1]}, "
+                f"view {key[2]}); remove one"
+            )
         out[key] = path
     if not out:
         raise UserError(f"Taskonomy domain folder {folder} holds no PNG images")
@@ -81,8 +91,10 @@ def paired_files(root: Path, domains) -> tuple[list[tuple[str, int, int]], dict[
                 parts.append(f"{len(only_rgb)} rgb image(s) have no {domain} file (e.g. {rgb[only_rgb[0]]})")
             if only_other:
                 parts.append(f"{len(only_other)} {domain} file(s) have no rgb image (e.g. {other[only_other[0]]})")
-            raise UserError(f"unpaired Taskonomy files: {'; '.join(parts)}; images are paired by building, point "
-                            "and view: add or remove the odd files")
+            raise UserError(
+                f"unpaired Taskonomy files: {'; '.join(parts)}; images are paired by building, point "
+                "and view: add or remove the odd files"
+            )
         files[domain] = other
     keys = sorted(rgb)
     return keys, {d: [f[k] for k in keys] for d, f in files.items()}
@@ -111,8 +123,11 @@ def content_digest(files: dict[str, list[Path]], root: Path) -> str:
     """Hash of the files' names and bytes, computed once per process for a given list of files and
     their (size, mtime) (the keys of every dense run ask for it; within one process the files are
     assumed not to change, as for the datasets)."""
-    listing = tuple((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
-                    for domain in sorted(files) for p in files[domain])
+    listing = tuple(
+        (str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+        for domain in sorted(files)
+        for p in files[domain]
+    )
     return _digest(str(root), listing)
 
 
@@ -129,8 +144,12 @@ def load_tree(data_root, domains: dict[str, int], size: int, cache_dir) -> dict:
     for ``domains`` (name -> channels), cached and keyed by the files' content."""
     root = tree_root(data_root)
     keys, files = paired_files(root, domains)
-    key = {"taskonomy": content_digest(files, root), "domains": dict(sorted(domains.items())), "size": size,
-           "code": code_version("taskonomy-data")}
+    key = {
+        "taskonomy": content_digest(files, root),
+        "domains": dict(sorted(domains.items())),
+        "size": size,
+        "code": code_version("taskonomy-data"),
+    }
     tag = hashlib.sha1(f"{root}:{sorted(domains)}:{size}".encode()).hexdigest()[:10]
 
     def decode():

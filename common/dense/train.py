@@ -2,6 +2,7 @@
 log-likelihood up to scale, ``common/dense/fisher.py``), evaluated by the MSE per pixel on the
 validation and test splits, beside the MSE of predicting the training split's mean target (a
 network that learned nothing scores about that)."""
+
 from __future__ import annotations
 
 import time
@@ -58,9 +59,13 @@ def fit_dense(net: nn.Module, splits: dict[str, DenseSplit], cfg, seed: int, dev
             bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", mse=f"{loss_sum / seen:.4f}", refresh=False)
     bar.close()
     seconds = time.time() - start
-    return {"train_mse": loss_sum / max(seen, 1),
-            "val_mse": mse(net, splits["val"], 256, device), "test_mse": mse(net, splits["test"], 256, device),
-            "test_mse_mean_target": mean_target_mse(splits["train"], splits["test"]), "train_seconds": seconds}
+    return {
+        "train_mse": loss_sum / max(seen, 1),
+        "val_mse": mse(net, splits["val"], 256, device),
+        "test_mse": mse(net, splits["test"], 256, device),
+        "test_mse_mean_target": mean_target_mse(splits["train"], splits["test"]),
+        "train_seconds": seconds,
+    }
 
 
 def train_network(task, images: str, cfg, seed: int, *, data_root, cache_dir, device) -> dict:

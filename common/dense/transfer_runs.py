@@ -12,6 +12,7 @@ The cheap alternative score (LEEP needs class probabilities): the **zero-shot** 
 Every run is one keyed JSON: the source network, the target task, the image source, the budget, the
 data identity and this code.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,20 +21,20 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from common.store import paths
-from common.store.cache import cached, code_version, fingerprint
 from common.dense.data import dense_splits, image_identity, iterate
 from common.dense.fisher import match_channels
 from common.dense.models import build_dense_network
-from common.dense_tasks import DenseTask
 from common.dense.train import fit_dense
-from common.run.errors import UserError
+from common.dense_tasks import DenseTask
 from common.presets import DenseConfig, TransferConfig
+from common.run.errors import UserError
+from common.store import paths
+from common.store.cache import cached, code_version, fingerprint
 from common.store.provenance import provenance
 from common.transfer_learning.table import Scores
 
 DENSE_SCORES = Scores("neg_test_mse", "−test MSE", 1000, "10⁻³ MSE", "zero_shot", "zero-shot −MSE")
-HEAD = "decoder."     # the last parameterised layer of the decoder is the task-specific output layer
+HEAD = "decoder."  # the last parameterised layer of the decoder is the task-specific output layer
 
 
 def head_prefix(net: torch.nn.Module) -> str:
@@ -64,16 +65,31 @@ def zero_shot(net: torch.nn.Module, split, batch_size: int, device) -> float:
     return -total / split.y.numel()
 
 
-def transfer_key(source: DenseTask | None, checkpoint: dict | None, target: DenseTask, images: str, seed: int,
-                 tcfg: TransferConfig, cfg: DenseConfig, *, data_root, results_dir) -> dict:
+def transfer_key(
+    source: DenseTask | None,
+    checkpoint: dict | None,
+    target: DenseTask,
+    images: str,
+    seed: int,
+    tcfg: TransferConfig,
+    cfg: DenseConfig,
+    *,
+    data_root,
+    results_dir,
+) -> dict:
     budget = budget_config(tcfg, cfg).to_dict()
     for field in ("seeds", "fisher_samples", "fisher_batch"):
         budget.pop(field)
-    return {"source": source.to_dict() if source else None,
-            "network": fingerprint(checkpoint["key"]) if checkpoint else None, "target": target.to_dict(),
-            "images": images, "seed": seed, "budget": budget,
-            "data": image_identity(target, images, data_root, paths.data_cache_dir(results_dir), cfg.image_size),
-            "code": code_version("dense-transfer")}
+    return {
+        "source": source.to_dict() if source else None,
+        "network": fingerprint(checkpoint["key"]) if checkpoint else None,
+        "target": target.to_dict(),
+        "images": images,
+        "seed": seed,
+        "budget": budget,
+        "data": image_identity(target, images, data_root, paths.data_cache_dir(results_dir), cfg.image_size),
+        "code": code_version("dense-transfer"),
+    }
 
 
 def _check(value: dict) -> None:
@@ -82,17 +98,31 @@ def _check(value: dict) -> None:
         raise UserError(f"a dense transfer run gave {bad[0]} = {value[bad[0]]}; check the budget (empty split?)")
 
 
-def transfer_run(source: DenseTask | None, checkpoint: dict | None, target: DenseTask, images: str, seed: int,
-                 tcfg: TransferConfig, cfg: DenseConfig, *, preset: str, data_root, results_dir, device,
-                 force: bool = False, variant: str = "") -> tuple[dict, bool]:
+def transfer_run(
+    source: DenseTask | None,
+    checkpoint: dict | None,
+    target: DenseTask,
+    images: str,
+    seed: int,
+    tcfg: TransferConfig,
+    cfg: DenseConfig,
+    *,
+    preset: str,
+    data_root,
+    results_dir,
+    device,
+    force: bool = False,
+    variant: str = "",
+) -> tuple[dict, bool]:
     """(record, run now) of fine-tuning the (source, seed) network on ``target``; ``source`` None: scratch."""
-    key = transfer_key(source, checkpoint, target, images, seed, tcfg, cfg, data_root=data_root,
-                       results_dir=results_dir)
+    key = transfer_key(
+        source, checkpoint, target, images, seed, tcfg, cfg, data_root=data_root, results_dir=results_dir
+    )
     bcfg = budget_config(tcfg, cfg)
 
     def run() -> dict:
         splits = dense_splits(target, images, data_root, paths.data_cache_dir(results_dir), bcfg)
-        torch.manual_seed(seed)                      # the new output layer (or the whole scratch network)
+        torch.manual_seed(seed)  # the new output layer (or the whole scratch network)
         net = build_dense_network(cfg.arch, target.channels, cfg.image_size)
         extra = {}
         if source is not None:
@@ -100,12 +130,25 @@ def transfer_run(source: DenseTask | None, checkpoint: dict | None, target: Dens
             src.load_state_dict(checkpoint["value"]["state_dict"])
             extra["zero_shot"] = round(zero_shot(src.to(device), splits["train"], 256, device), 6)
             net = transplant(checkpoint["value"]["state_dict"], net)
-        metrics = fit_dense(net.to(device), splits, bcfg, seed, device,
-                            desc=f"{source.name if source else 'scratch'} -> {target.name} seed {seed}")
-        return {"source": source.name if source else "scratch", "target": target.name, "seed": seed,
-                **{k: round(v, 6) for k, v in metrics.items()}, "neg_test_mse": round(-metrics["test_mse"], 6),
-                **extra, "n_train": len(splits["train"]), "n_test": len(splits["test"]),
-                "provenance": provenance(torch.device(device))}
+        metrics = fit_dense(
+            net.to(device),
+            splits,
+            bcfg,
+            seed,
+            device,
+            desc=f"{source.name if source else 'scratch'} -> {target.name} seed {seed}",
+        )
+        return {
+            "source": source.name if source else "scratch",
+            "target": target.name,
+            "seed": seed,
+            **{k: round(v, 6) for k, v in metrics.items()},
+            "neg_test_mse": round(-metrics["test_mse"], 6),
+            **extra,
+            "n_train": len(splits["train"]),
+            "n_test": len(splits["test"]),
+            "provenance": provenance(torch.device(device)),
+        }
 
     name = source.name if source else "scratch"
     path = paths.dense_transfer_record_path(results_dir, preset, cfg.arch, images, name, target.name, seed, variant)

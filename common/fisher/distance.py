@@ -20,6 +20,7 @@ The distances are asymmetric because F_a and F_b are both measured on the target
 Different head sizes: the smaller head's Fisher is zero-padded to the larger one's shape
 (the papers' rule), see ``align``.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,7 +69,9 @@ def align(fisher_a: dict[str, torch.Tensor], fisher_b: dict[str, torch.Tensor]):
     for name, a in fisher_a.items():
         b = fisher_b[name]
         if a.dim() != b.dim():
-            raise UserError(f"parameter '{name}' has shape {tuple(a.shape)} vs {tuple(b.shape)}: not the same architecture")
+            raise UserError(
+                f"parameter '{name}' has shape {tuple(a.shape)} vs {tuple(b.shape)}: not the same architecture"
+            )
         if a.shape != b.shape:
             shape = [max(x, y) for x, y in zip(a.shape, b.shape)]
             a = _pad_to(a, shape)
@@ -92,8 +95,9 @@ def unit_trace(f: torch.Tensor, what: str = "Fisher") -> torch.Tensor:
         raise UserError(f"{what} has negative entries; a diagonal Fisher is non-negative")
     total = f.sum()
     if total <= 0:
-        raise UserError(f"{what} is identically zero (a network with zero gradients on this data); "
-                        "cannot normalise to unit trace")
+        raise UserError(
+            f"{what} is identically zero (a network with zero gradients on this data); cannot normalise to unit trace"
+        )
     return f / total
 
 

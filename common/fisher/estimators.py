@@ -27,6 +27,7 @@ computes no batch weight gradients: the total cost is about one ordinary backwar
 The network is put in eval mode, so BatchNorm uses its running statistics and samples do not
 interact; per-sample gradients are then well defined.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -40,8 +41,14 @@ from common.run.errors import UserError
 ESTIMATORS = ("empirical", "mc", "legacy-batch", "legacy-code")
 
 
-def _log_likelihood_loss(logits: torch.Tensor, y: torch.Tensor, num_classes: int | None,
-                         estimator: str, generator: torch.Generator | None, reduction: str):
+def _log_likelihood_loss(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int | None,
+    estimator: str,
+    generator: torch.Generator | None,
+    reduction: str,
+):
     """-log p(y|x) per the estimator; logits are zero-padded when the head is smaller than the
     target's label set (the papers' rule for networks with different head sizes)."""
     if num_classes is not None and logits.shape[1] < num_classes:
@@ -50,8 +57,9 @@ def _log_likelihood_loss(logits: torch.Tensor, y: torch.Tensor, num_classes: int
         probs = logits.detach().float().softmax(1).cpu()
         y = torch.multinomial(probs, 1, generator=generator).flatten().to(logits.device)
     elif y.max() >= logits.shape[1]:
-        raise UserError(f"labels up to {int(y.max())} but the network has {logits.shape[1]} outputs "
-                        "and num_classes was not given")
+        raise UserError(
+            f"labels up to {int(y.max())} but the network has {logits.shape[1]} outputs and num_classes was not given"
+        )
     return F.cross_entropy(logits, y, reduction=reduction)
 
 
@@ -70,13 +78,16 @@ class _SquaredGradHooks:
             if not own:
                 continue
             if not isinstance(module, self.SUPPORTED):
-                raise UserError(f"layer '{name}' ({type(module).__name__}) has parameters but no "
-                                "per-sample Fisher rule; use the reference loop (fisher_diag_reference)")
+                raise UserError(
+                    f"layer '{name}' ({type(module).__name__}) has parameters but no "
+                    "per-sample Fisher rule; use the reference loop (fisher_diag_reference)"
+                )
             if isinstance(module, nn.Conv2d) and (isinstance(module.padding, str) or module.padding_mode != "zeros"):
                 raise UserError(f"conv '{name}': only numeric zero padding is supported")
             if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.running_mean is None:
-                raise UserError(f"batch norm '{name}' has no running statistics: per-sample gradients "
-                                "are not defined in eval mode")
+                raise UserError(
+                    f"batch norm '{name}' has no running statistics: per-sample gradients are not defined in eval mode"
+                )
             self.handles.append(module.register_forward_hook(self._forward_hook(name)))
 
     def close(self):
@@ -87,8 +98,10 @@ class _SquaredGradHooks:
         def hook(module, inputs, output):
             self.calls[name] = self.calls.get(name, 0) + 1
             if self.calls[name] > 1:
-                raise UserError(f"layer '{name}' is called twice in one forward pass (shared weights): "
-                                "per-sample hooks cannot separate the calls; use fisher_diag_reference")
+                raise UserError(
+                    f"layer '{name}' is called twice in one forward pass (shared weights): "
+                    "per-sample hooks cannot separate the calls; use fisher_diag_reference"
+                )
             a = inputs[0].detach()
             version = inputs[0]._version
 
@@ -97,7 +110,9 @@ class _SquaredGradHooks:
                 if inputs[0]._version != version:
                     raise RuntimeError(f"input of '{name}' was modified in place; cannot form per-sample grads")
                 self._accumulate(name, module, a, d.detach())
+
             output.register_hook(grad_hook)
+
         return hook
 
     def _accumulate(self, name, module, a, d):
@@ -106,10 +121,10 @@ class _SquaredGradHooks:
         bsum = self.sums.get(prefix + "bias")
         if isinstance(module, nn.Linear):
             if a.dim() == 2:
-                wsum += d.pow(2).t() @ a.pow(2)             # (d^2)^T (a^2): sum_i d_io^2 a_ij^2
+                wsum += d.pow(2).t() @ a.pow(2)  # (d^2)^T (a^2): sum_i d_io^2 a_ij^2
                 if bsum is not None:
                     bsum += d.pow(2).sum(0)
-            else:                                            # extra token dims: sum them per sample first
+            else:  # extra token dims: sum them per sample first
                 g = torch.einsum("b...o,b...i->boi", d, a)
                 wsum += g.pow(2).sum(0)
                 if bsum is not None:
@@ -118,7 +133,7 @@ class _SquaredGradHooks:
             wsum += _conv_per_sample_sq_grads(module, a, d)
             if bsum is not None:
                 bsum += d.flatten(2).sum(2).pow(2).sum(0)
-        else:                                                # batch norm, eval mode
+        else:  # batch norm, eval mode
             # per sample: dL/dbias = sum_l d, dL/dweight = sum_l d * x_hat with x_hat = (a - mean) / std,
             # i.e. (sum_l d * a - mean * sum_l d) / std: no full-size x_hat is formed
             dims = tuple(range(2, a.dim()))
@@ -138,7 +153,7 @@ class _SquaredGradHooks:
 # input columns (Cin*kh*kw, e.g. a first layer on RGB) one batched matmul.
 SMALL_MAP = 64
 FEW_COLUMNS = 64
-CHUNK_FLOATS = 2 ** 20
+CHUNK_FLOATS = 2**20
 
 
 def _conv_per_sample_sq_grads(conv: nn.Conv2d, a: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
@@ -160,29 +175,31 @@ def _conv_per_sample_sq_grads(conv: nn.Conv2d, a: torch.Tensor, d: torch.Tensor)
     (kh, kw), (sh, sw), (dh, dw), (ph, pw) = conv.kernel_size, conv.stride, conv.dilation, conv.padding
     cout, cin_g = conv.out_channels, conv.in_channels // groups
     offsets = [(p * dh, q * dw) for p in range(kh) for q in range(kw)]
-    hs, ws = sh * (ho - 1) + 1, sw * (wo - 1) + 1           # extent of one offset's window
+    hs, ws = sh * (ho - 1) + 1, sw * (wo - 1) + 1  # extent of one offset's window
     small_map = ho * wo <= SMALL_MAP
 
     if groups == 1 and not small_map and cin_g * kh * kw <= FEW_COLUMNS:
         # unfolded input (p, q, c) x L per sample, gathered channels-first even from a channels-last
         # input: with few channels, whole map rows are copied instead of runs of Cin values (2x faster)
         first = F.pad(a.contiguous(), (pw, pw, ph, ph))
-        cols = torch.cat([first[:, :, i:i + hs:sh, j:j + ws:sw] for i, j in offsets], dim=1).view(b, -1, ho * wo)
-        dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, cout)                         # B x L x O
-        out = torch.bmm(cols, dl).pow_(2).sum(0)                                     # (p, q, c) x O
+        cols = torch.cat([first[:, :, i : i + hs : sh, j : j + ws : sw] for i, j in offsets], dim=1).view(
+            b, -1, ho * wo
+        )
+        dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, cout)  # B x L x O
+        out = torch.bmm(cols, dl).pow_(2).sum(0)  # (p, q, c) x O
         return out.t().reshape(cout, kh, kw, cin_g).permute(0, 3, 1, 2).contiguous()
     padded = F.pad(a, (pw, pw, ph, ph)) if ph or pw else a
     if groups == 1 and small_map:
         # unfolded input L x (p, q, c) per sample, gathered channels-last (contiguous Cin-runs);
         # g_i = d_i cols_i with d_i as O x L (a free view of a channels-last gradient)
         rows = padded.permute(0, 2, 3, 1).contiguous()
-        cols = torch.cat([rows[:, i:i + hs:sh, j:j + ws:sw] for i, j in offsets], dim=3).view(b, ho * wo, -1)
-        dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, cout).transpose(1, 2)         # B x O x L
+        cols = torch.cat([rows[:, i : i + hs : sh, j : j + ws : sw] for i, j in offsets], dim=3).view(b, ho * wo, -1)
+        dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, cout).transpose(1, 2)  # B x O x L
         out = a.new_zeros(cout, cols.shape[2])
         chunk = min(b, CHUNK_FLOATS // out.numel())
         if chunk > 1:
             for s in range(0, b, chunk):
-                out += torch.bmm(dl[s:s + chunk], cols[s:s + chunk]).pow_(2).sum(0)
+                out += torch.bmm(dl[s : s + chunk], cols[s : s + chunk]).pow_(2).sum(0)
         else:
             g = torch.empty_like(out)
             for i in range(b):
@@ -195,17 +212,17 @@ def _conv_per_sample_sq_grads(conv: nn.Conv2d, a: torch.Tensor, d: torch.Tensor)
         # window starting at p*dh*Wp + q*dw, if the output grid is widened to Wp columns whose extra
         # columns get a zero output gradient. No per-offset copies of the input.
         wp = padded.shape[3]
-        flat = padded.reshape(b, cin_g, -1)                                          # B x Cin x Hp*Wp
-        n = ho * wp - (wp - wo)              # the last row's extra columns read past the map: drop them
-        dt = F.pad(d, (0, wp - wo)).reshape(b, cout, ho * wp)[:, :, :n]              # B x O x n
+        flat = padded.reshape(b, cin_g, -1)  # B x Cin x Hp*Wp
+        n = ho * wp - (wp - wo)  # the last row's extra columns read past the map: drop them
+        dt = F.pad(d, (0, wp - wo)).reshape(b, cout, ho * wp)[:, :, :n]  # B x O x n
         for p, q in offsets:
-            window = flat[:, :, p * wp + q: p * wp + q + n].transpose(1, 2)         # B x n x Cin
+            window = flat[:, :, p * wp + q : p * wp + q + n].transpose(1, 2)  # B x n x Cin
             out[:, :, p // dh, q // dw] = torch.bmm(dt, window).pow_(2).sum(0)
         return out
-    dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, groups, cout // groups)          # B x L x G x O/G
-    rows = padded.permute(0, 2, 3, 1)                                               # B x Hp x Wp x Cin
+    dl = d.permute(0, 2, 3, 1).reshape(b, ho * wo, groups, cout // groups)  # B x L x G x O/G
+    rows = padded.permute(0, 2, 3, 1)  # B x Hp x Wp x Cin
     for p, q in offsets:
-        al = rows[:, p:p + hs:sh, q:q + ws:sw].reshape(b, ho * wo, groups, cin_g)  # B x L x G x Cin/G
+        al = rows[:, p : p + hs : sh, q : q + ws : sw].reshape(b, ho * wo, groups, cin_g)  # B x L x G x Cin/G
         g = torch.einsum("blgo,blgi->bgoi", dl, al).reshape(b, cout, cin_g)
         out[:, :, p // dh, q // dw] = g.pow_(2).sum(0)
     return out
@@ -227,8 +244,14 @@ def _frozen_eval(net: nn.Module):
         net.train(was_training)
 
 
-def fisher_diag(net: nn.Module, batches, *, estimator: str = "empirical", num_classes: int | None = None,
-                generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+def fisher_diag(
+    net: nn.Module,
+    batches,
+    *,
+    estimator: str = "empirical",
+    num_classes: int | None = None,
+    generator: torch.Generator | None = None,
+) -> dict[str, torch.Tensor]:
     """Diagonal Fisher of ``net`` on ``batches`` (iterable of (normalised x, y)), per parameter name.
 
     ``empirical`` / ``mc``: mean over samples of squared per-sample gradients of log p(y|x) (Eq. 6).
@@ -246,7 +269,7 @@ def fisher_diag(net: nn.Module, batches, *, estimator: str = "empirical", num_cl
         try:
             for x, y in batches:
                 hooks.calls.clear()
-                x = x.detach().requires_grad_(True)   # a graph to backpropagate through, weights frozen
+                x = x.detach().requires_grad_(True)  # a graph to backpropagate through, weights frozen
                 loss = _log_likelihood_loss(net(x), y, num_classes, estimator, generator, "sum")
                 torch.autograd.grad(loss, x)
                 n += len(x)
@@ -278,8 +301,14 @@ def _legacy_batch_fisher(net, batches, num_classes, axis0_mean: bool = False):
     return total
 
 
-def fisher_diag_reference(net: nn.Module, batches, *, estimator: str = "empirical",
-                          num_classes: int | None = None, generator: torch.Generator | None = None):
+def fisher_diag_reference(
+    net: nn.Module,
+    batches,
+    *,
+    estimator: str = "empirical",
+    num_classes: int | None = None,
+    generator: torch.Generator | None = None,
+):
     """Slow, independent reference: one backward pass per sample, plain autograd. For tests and
     benchmarks; gives the same result as ``fisher_diag`` (per-sample estimators)."""
     params = dict(net.named_parameters())
@@ -289,14 +318,14 @@ def fisher_diag_reference(net: nn.Module, batches, *, estimator: str = "empirica
         for p in params.values():
             p.requires_grad_(True)
         for x, y in batches:
-            if estimator == "mc":   # draw all labels of the batch first, as fisher_diag does
+            if estimator == "mc":  # draw all labels of the batch first, as fisher_diag does
                 with torch.no_grad():
                     logits = net(x)
                     if num_classes is not None and logits.shape[1] < num_classes:
                         logits = F.pad(logits, (0, num_classes - logits.shape[1]))
                     y = torch.multinomial(logits.float().softmax(1).cpu(), 1, generator=generator).flatten()
             for i in range(len(x)):
-                loss = _log_likelihood_loss(net(x[i:i + 1]), y[i:i + 1], num_classes, "empirical", None, "sum")
+                loss = _log_likelihood_loss(net(x[i : i + 1]), y[i : i + 1], num_classes, "empirical", None, "sum")
                 for name, g in zip(params, torch.autograd.grad(loss, list(params.values()))):
                     total[name] += g.pow(2)
                 n += 1

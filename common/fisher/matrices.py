@@ -12,6 +12,7 @@ holds a hash of each CSV. Readers (NAS) check it, so a matrix of other task defi
 networks, or an edited CSV, is refused with the command that recomputes it. Nothing is written
 unless every entry is finite and non-negative, so a bad run never replaces a good matrix.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,51 +22,85 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from common.store import paths
-from common.store.cache import canonical, check_entry, code_version, read_entry, write_entry
-from common.training.checkpoints import checkpoint_key, network_id, verify_checkpoints
 from common.data.decode import prepare_data
 from common.fisher.distance import DEFAULT_SIGMA2, SIGMA_DISTANCES, task_distance
-from common.run.errors import UserError
 from common.fisher.store import cached_fisher, fisher_data
-from common.store.io import atomic_write_csv
-from common.report.plots import distance_heatmap
 from common.presets import FISHER_PRESETS, FisherConfig, TrainConfig, train_config
+from common.report.plots import distance_heatmap
+from common.run.errors import UserError
+from common.store import paths
+from common.store.cache import canonical, check_entry, code_version, read_entry, write_entry
+from common.store.io import atomic_write_csv
 from common.store.provenance import git_commit, provenance
 from common.tasks import TASKS, Task
+from common.training.checkpoints import checkpoint_key, network_id, verify_checkpoints
 
 
-
-
-def distance_table(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: dict[str, TrainConfig],
-                   fcfg: FisherConfig, data_root, results_dir, estimator: str, measures: list[tuple[str, float]],
-                   device, force: bool = False) -> tuple[pd.DataFrame, dict[str, str]]:
+def distance_table(
+    tasks: list[Task],
+    seeds,
+    *,
+    arch: str,
+    preset: str,
+    cfgs: dict[str, TrainConfig],
+    fcfg: FisherConfig,
+    data_root,
+    results_dir,
+    estimator: str,
+    measures: list[tuple[str, float]],
+    device,
+    force: bool = False,
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """(long table, networks): one row per (seed, source, target, measure) with d(source -> target)
     for each ``(distance, sigma2)`` of ``measures``; ``networks``: "task/seed<k>" -> run id of every
     network used. ``cfgs``: the training config of each dataset (its split seed and validation
     fraction). Every checkpoint is verified against the current task definitions before any Fisher."""
-    checkpoints = verify_checkpoints(tasks, seeds, arch, cfgs, preset=preset, data_root=data_root,
-                                     results_dir=results_dir)
-    for dataset in sorted({t.dataset for t in tasks}):   # damaged data stops the run here, not midway
+    checkpoints = verify_checkpoints(
+        tasks, seeds, arch, cfgs, preset=preset, data_root=data_root, results_dir=results_dir
+    )
+    for dataset in sorted({t.dataset for t in tasks}):  # damaged data stops the run here, not midway
         prepare_data(dataset, data_root, paths.data_cache_dir(results_dir))
     rows, computed = [], 0
     bar = tqdm(total=len(seeds) * len(tasks) ** 2, desc=f"Fishers ({estimator})", unit="fisher")
     for target in tasks:
         data = target_data(target, data_root, results_dir, cfgs[target.dataset], fcfg)
         for seed in seeds:
-            fishers, hits = target_fishers(target, seed, tasks, checkpoints, data, preset=preset, cfgs=cfgs,
-                                           fcfg=fcfg, data_root=data_root, results_dir=results_dir,
-                                           estimator=estimator, device=device, force=force, bar=bar)
+            fishers, hits = target_fishers(
+                target,
+                seed,
+                tasks,
+                checkpoints,
+                data,
+                preset=preset,
+                cfgs=cfgs,
+                fcfg=fcfg,
+                data_root=data_root,
+                results_dir=results_dir,
+                estimator=estimator,
+                device=device,
+                force=force,
+                bar=bar,
+            )
             computed += len(tasks) - hits
             for source in tasks:
                 for distance, sigma2 in measures:
                     d = task_distance(fishers[source.name], fishers[target.name], distance, sigma2)
-                    rows.append({"seed": seed, "source": source.name, "target": target.name, "distance": d,
-                                 "measure": distance, "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
-                                 "estimator": estimator, "samples": fcfg.samples or "all", "arch": arch,
-                                 "git_commit": git_commit()})
+                    rows.append(
+                        {
+                            "seed": seed,
+                            "source": source.name,
+                            "target": target.name,
+                            "distance": d,
+                            "measure": distance,
+                            "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
+                            "estimator": estimator,
+                            "samples": fcfg.samples or "all",
+                            "arch": arch,
+                            "git_commit": git_commit(),
+                        }
+                    )
     bar.close()
-    total = len(seeds) * len(tasks) ** 2       # not bar.n: a disabled bar (no terminal) counts nothing
+    total = len(seeds) * len(tasks) ** 2  # not bar.n: a disabled bar (no terminal) counts nothing
     print(f"{computed} Fisher(s) computed, {total - computed} read from the cache")
     networks = {f"{t}/seed{s}": network_id(e)["run_id"] for (t, s), e in checkpoints.items()}
     return pd.DataFrame(rows), networks
@@ -80,12 +115,27 @@ def target_data(target: Task, data_root, results_dir, cfg: TrainConfig, fcfg: Fi
         if "split" not in memo:
             memo["split"] = fisher_data(target, data_root, results_dir, cfg, fcfg.samples, fcfg.split)
         return memo["split"]
+
     return data
 
 
-def target_fishers(target: Task, seed: int, tasks: list[Task], checkpoints: dict, data, *, preset: str,
-                   cfgs: dict[str, TrainConfig], fcfg: FisherConfig, data_root, results_dir, estimator: str,
-                   device, force: bool = False, bar=None) -> tuple[dict, int]:
+def target_fishers(
+    target: Task,
+    seed: int,
+    tasks: list[Task],
+    checkpoints: dict,
+    data,
+    *,
+    preset: str,
+    cfgs: dict[str, TrainConfig],
+    fcfg: FisherConfig,
+    data_root,
+    results_dir,
+    estimator: str,
+    device,
+    force: bool = False,
+    bar=None,
+) -> tuple[dict, int]:
     """({source: F_{source,target}} for every source of ``tasks`` and ``seed``, Fishers read from the
     cache): the unit of work of one launcher job (all sources on one target's data)."""
     fishers, hits = {}, 0
@@ -93,39 +143,98 @@ def target_fishers(target: Task, seed: int, tasks: list[Task], checkpoints: dict
         if bar is not None:
             bar.set_postfix_str(f"seed {seed}: {source.name} on {target.name}")
         fishers[source.name], hit = cached_fisher(
-            source, target, seed, checkpoints[(source.name, seed)], data, preset=preset, estimator=estimator,
-            fcfg=fcfg, target_cfg=cfgs[target.dataset], data_root=data_root, results_dir=results_dir,
-            device=device, force=force)
+            source,
+            target,
+            seed,
+            checkpoints[(source.name, seed)],
+            data,
+            preset=preset,
+            estimator=estimator,
+            fcfg=fcfg,
+            target_cfg=cfgs[target.dataset],
+            data_root=data_root,
+            results_dir=results_dir,
+            device=device,
+            force=force,
+        )
         hits += hit
         if bar is not None:
             bar.update()
     return fishers, hits
 
 
-def fisher_job(target: Task, seed: int, tasks: list[Task], *, arch: str, preset: str, cfgs: dict[str, TrainConfig],
-               fcfg: FisherConfig, data_root, results_dir, estimator: str, device, force: bool = False) -> int:
+def fisher_job(
+    target: Task,
+    seed: int,
+    tasks: list[Task],
+    *,
+    arch: str,
+    preset: str,
+    cfgs: dict[str, TrainConfig],
+    fcfg: FisherConfig,
+    data_root,
+    results_dir,
+    estimator: str,
+    device,
+    force: bool = False,
+) -> int:
     """One launcher job of step 2: the Fishers of every source network of ``seed`` on ``target``'s data
     (checkpoints verified first). Returns how many were read from the cache."""
-    checkpoints = verify_checkpoints(tasks, [seed], arch, cfgs, preset=preset, data_root=data_root,
-                                     results_dir=results_dir)
+    checkpoints = verify_checkpoints(
+        tasks, [seed], arch, cfgs, preset=preset, data_root=data_root, results_dir=results_dir
+    )
     data = target_data(target, data_root, results_dir, cfgs[target.dataset], fcfg)
-    return target_fishers(target, seed, tasks, checkpoints, data, preset=preset, cfgs=cfgs, fcfg=fcfg,
-                          data_root=data_root, results_dir=results_dir, estimator=estimator, device=device,
-                          force=force)[1]
+    return target_fishers(
+        target,
+        seed,
+        tasks,
+        checkpoints,
+        data,
+        preset=preset,
+        cfgs=cfgs,
+        fcfg=fcfg,
+        data_root=data_root,
+        results_dir=results_dir,
+        estimator=estimator,
+        device=device,
+        force=force,
+    )[1]
 
 
-def matrix_key(tasks: list[Task], seeds, *, arch: str, distance: str, estimator: str, sigma2: float,
-               fcfg: FisherConfig, networks: dict[str, str]) -> dict:
+def matrix_key(
+    tasks: list[Task],
+    seeds,
+    *,
+    arch: str,
+    distance: str,
+    estimator: str,
+    sigma2: float,
+    fcfg: FisherConfig,
+    networks: dict[str, str],
+) -> dict:
     """What a distance matrix depends on (the Fishers' own keys follow from these)."""
-    return {"tasks": [t.to_dict() for t in tasks], "seeds": list(seeds), "arch": arch, "distance": distance,
-            "estimator": estimator, "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
-            "fisher": {"samples": fcfg.samples, "batch_size": fcfg.batch_size, "split": fcfg.split},
-            "networks": networks,
-            "code": code_version("distance-matrix")}
+    return {
+        "tasks": [t.to_dict() for t in tasks],
+        "seeds": list(seeds),
+        "arch": arch,
+        "distance": distance,
+        "estimator": estimator,
+        "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
+        "fisher": {"samples": fcfg.samples, "batch_size": fcfg.batch_size, "split": fcfg.split},
+        "networks": networks,
+        "code": code_version("distance-matrix"),
+    }
 
 
-def variant(cfg: TrainConfig, fcfg: FisherConfig, distance: str, sigma2: float, *, preset_cfg: TrainConfig,
-            preset_fcfg: FisherConfig) -> str:
+def variant(
+    cfg: TrainConfig,
+    fcfg: FisherConfig,
+    distance: str,
+    sigma2: float,
+    *,
+    preset_cfg: TrainConfig,
+    preset_fcfg: FisherConfig,
+) -> str:
     """The file-name suffix of a matrix made with non-default settings (networks' seeds or epochs,
     Fisher samples or batch size, sigma^2), so that it never replaces the preset's matrix, which
     NAS reads: '' for the preset's own settings."""
@@ -164,12 +273,22 @@ def check_matrix(long: pd.DataFrame, mean: pd.DataFrame) -> None:
     values = list(long.distance) + [v for v in mean.values.flatten()]
     bad = [v for v in values if not (isinstance(v, float) and math.isfinite(v) and v >= 0)]
     if bad:
-        raise UserError(f"the distance matrix has {len(bad)} invalid entr{'y' if len(bad) == 1 else 'ies'} "
-                        f"(e.g. {bad[0]}); nothing was written: check --sigma2 and the Fishers")
+        raise UserError(
+            f"the distance matrix has {len(bad)} invalid entr{'y' if len(bad) == 1 else 'ies'} "
+            f"(e.g. {bad[0]}); nothing was written: check --sigma2 and the Fishers"
+        )
 
 
-def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFrame, out: dict, key: dict,
-                         title: str, device, samples_used: dict[str, int] | None = None) -> None:
+def write_matrix_outputs(
+    long: pd.DataFrame,
+    mean: pd.DataFrame,
+    std: pd.DataFrame,
+    out: dict,
+    key: dict,
+    title: str,
+    device,
+    samples_used: dict[str, int] | None = None,
+) -> None:
     """CSV and PNG outputs and the manifest, only when every entry is valid; the manifest last, so a
     run killed in between leaves a manifest whose hashes do not match (refused by readers).
     ``samples_used``: target -> the images its Fishers were computed on, recorded in the manifest's value
@@ -180,11 +299,21 @@ def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFra
     atomic_write_csv(std.reset_index(), out["std"])
     n_seeds = len(set(long.seed))
     measure = str(long.measure.iloc[0])
-    distance_heatmap(mean, out["mean_png"], f"mean {title}", std=std if n_seeds > 1 else None,
-                     colorbar_label=f"{measure} d(source → target), mean over {n_seeds} seed(s)")
+    distance_heatmap(
+        mean,
+        out["mean_png"],
+        f"mean {title}",
+        std=std if n_seeds > 1 else None,
+        colorbar_label=f"{measure} d(source → target), mean over {n_seeds} seed(s)",
+    )
     if n_seeds > 1:
-        distance_heatmap(std, out["std_png"], f"std over seeds, {title}", mark_closest=False,
-                         colorbar_label=f"std over {n_seeds} seeds of {measure} d(source → target)")
+        distance_heatmap(
+            std,
+            out["std_png"],
+            f"std over seeds, {title}",
+            mark_closest=False,
+            colorbar_label=f"std over {n_seeds} seeds of {measure} d(source → target)",
+        )
     else:
         out["std_png"].unlink(missing_ok=True)
     hashes = {name: _sha(out[name]) for name in ("long", "mean", "std")}
@@ -192,8 +321,18 @@ def write_matrix_outputs(long: pd.DataFrame, mean: pd.DataFrame, std: pd.DataFra
     write_entry(out["manifest"], key, value, "json", provenance(device))
 
 
-def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, arch: str, data_root,
-                     command: str, fisher_split: str = "test", seeds=None) -> pd.DataFrame:
+def read_mean_matrix(
+    out: dict,
+    *,
+    tasks: list[str],
+    results_dir,
+    preset: str,
+    arch: str,
+    data_root,
+    command: str,
+    fisher_split: str = "test",
+    seeds=None,
+) -> pd.DataFrame:
     """The mean matrix of a ``fisher_distance.py`` run with the preset's settings, after checking
     its manifest: present and readable, the CSV unchanged since written, made by today's distance
     and Fisher code with the preset's seeds (or ``seeds``) and Fisher samples on the target's ``fisher_split``,
@@ -212,41 +351,55 @@ def read_mean_matrix(out: dict, *, tasks: list[str], results_dir, preset: str, a
         seeds, samples, code = key["seeds"], key["fisher"]["samples"], key["code"]
         split = key["fisher"].get("split", "test")
     except (TypeError, KeyError, AttributeError, IndexError, ValueError):
-        raise UserError(f"{mean_csv} has no readable manifest {manifest.name} (made by an older version, or "
-                        f"damaged), so what it was computed from is unknown; recompute it: {command}") from None
+        raise UserError(
+            f"{mean_csv} has no readable manifest {manifest.name} (made by an older version, or "
+            f"damaged), so what it was computed from is unknown; recompute it: {command}"
+        ) from None
     if hashes.get("mean") != _sha(mean_csv):
-        raise UserError(f"{mean_csv} was changed after it was computed (its hash differs from the manifest's); "
-                        f"recompute it: {command}")
+        raise UserError(
+            f"{mean_csv} was changed after it was computed (its hash differs from the manifest's); "
+            f"recompute it: {command}"
+        )
     if code != code_version("distance-matrix"):
-        raise UserError(f"{mean_csv} was computed by an older version of the Fisher or distance code; "
-                        f"recompute it: {command}")
+        raise UserError(
+            f"{mean_csv} was computed by an older version of the Fisher or distance code; recompute it: {command}"
+        )
     datasets = {TASKS[n].dataset for n in tasks if n in TASKS}
     cfgs = {ds: train_config(preset, ds, arch=arch) for ds in datasets}
     preset_seeds = tuple(seeds) if seeds is not None else (next(iter(cfgs.values())).seeds if cfgs else ())
     if split != fisher_split:
-        raise UserError(f"{mean_csv} was computed on the targets' {split} split, not their {fisher_split} "
-                        f"split; compute it: {command}")
+        raise UserError(
+            f"{mean_csv} was computed on the targets' {split} split, not their {fisher_split} "
+            f"split; compute it: {command}"
+        )
     if tuple(seeds) != tuple(preset_seeds) or samples != FISHER_PRESETS[preset].samples:
-        raise UserError(f"{mean_csv} was computed with seeds {seeds} and {samples} Fisher samples, not the "
-                        f"preset's {list(preset_seeds)} and {FISHER_PRESETS[preset].samples}; recompute it: {command}")
+        raise UserError(
+            f"{mean_csv} was computed with seeds {seeds} and {samples} Fisher samples, not the "
+            f"preset's {list(preset_seeds)} and {FISHER_PRESETS[preset].samples}; recompute it: {command}"
+        )
     changed = [n for n in tasks if n not in stored or stored[n] != canonical(TASKS[n].to_dict())]
     if changed:
-        raise UserError(f"{mean_csv} was computed for other definitions of {', '.join(changed)} "
-                        f"(common/tasks.py changed since); recompute it: {command}")
+        raise UserError(
+            f"{mean_csv} was computed for other definitions of {', '.join(changed)} "
+            f"(common/tasks.py changed since); recompute it: {command}"
+        )
     stale = []
     for name, run_id in networks.items():
         task, seed = name.rsplit("/seed", 1)
         path = paths.checkpoint_path(results_dir, preset, arch, task, int(seed))
         if not path.is_file():
-            continue                  # a fresh clone has no checkpoints: the manifest is all there is
-        ckpt_key = checkpoint_key(TASKS[task], arch, cfgs[TASKS[task].dataset], int(seed), data_root=data_root,
-                                  results_dir=results_dir)
+            continue  # a fresh clone has no checkpoints: the manifest is all there is
+        ckpt_key = checkpoint_key(
+            TASKS[task], arch, cfgs[TASKS[task].dataset], int(seed), data_root=data_root, results_dir=results_dir
+        )
         local, _ = check_entry(path, ckpt_key, what="checkpoint")
         if local is None or local["value"]["record"]["run_id"] != run_id:
             stale.append(name)
     if stale:
-        raise UserError(f"{mean_csv} was computed from networks that are out of date or have since been retrained "
-                        f"({', '.join(stale[:3])}); recompute it: {command}")
+        raise UserError(
+            f"{mean_csv} was computed from networks that are out of date or have since been retrained "
+            f"({', '.join(stale[:3])}); recompute it: {command}"
+        )
     try:
         return pd.read_csv(mean_csv, index_col="source")
     except Exception as exc:  # noqa: BLE001 - damaged CSV: treated as missing

@@ -1,5 +1,6 @@
 """Step 2, the body of ``fisher_distance.py``: the Fishers of every (source network, target) pair as launcher jobs,
 then the distance matrix, its CSVs, manifest and heatmap (``common/fisher/matrices.py``)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -32,7 +33,6 @@ from common.tasks import resolve_tasks, tasks_label
 def distance_step(args, argv, script: str):
     """The step of ``fisher_distance.py`` for the parsed ``args`` (``argv``: its flags, for the launchers' jobs)."""
 
-
     if args.sigma2 is None:
         args.sigma2 = DEFAULT_SIGMA2
     if args.task_set and args.tasks:
@@ -48,8 +48,9 @@ def distance_step(args, argv, script: str):
     cfg = next(iter(cfgs.values()))
     fcfg = fisher_config(args.preset, args.fisher_samples, args.batch_size, args.fisher_split)
     preset_cfg = next(iter(train_configs(args.preset, datasets, args.arch, None).values()))
-    suffix = variant(cfg, fcfg, args.distance, args.sigma2, preset_cfg=preset_cfg,
-                     preset_fcfg=fisher_config(args.preset))
+    suffix = variant(
+        cfg, fcfg, args.distance, args.sigma2, preset_cfg=preset_cfg, preset_fcfg=fisher_config(args.preset)
+    )
     device = select_device(args.device)
     check_results_dir(args.results_dir)
     prepare_inputs(args, datasets)
@@ -57,49 +58,101 @@ def distance_step(args, argv, script: str):
 
     def job(target, seed):
         def fishers():
-            return fisher_job(target, seed, tasks, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
-                              data_root=args.data_root, results_dir=args.results_dir, estimator=args.estimator,
-                              device=device, force=args.force)
+            return fisher_job(
+                target,
+                seed,
+                tasks,
+                arch=cfg.arch,
+                preset=args.preset,
+                cfgs=cfgs,
+                fcfg=fcfg,
+                data_root=args.data_root,
+                results_dir=args.results_dir,
+                estimator=args.estimator,
+                device=device,
+                force=args.force,
+            )
+
         def costs():
             split = task_sizes(target, replace(cfgs[target.dataset], max_train=None, max_eval=None))[fcfg.split]
-            return (Cost(f"{cfg.arch} Fisher x {len(tasks)} sources", lambda: build_network(cfg.arch, target),
-                         f"{cfg.arch}/{target.dataset}/fisher", "fisher", len(tasks) * min(split, fcfg.samples or split),
-                         fcfg.batch_size, target.num_classes),)
+            return (
+                Cost(
+                    f"{cfg.arch} Fisher x {len(tasks)} sources",
+                    lambda: build_network(cfg.arch, target),
+                    f"{cfg.arch}/{target.dataset}/fisher",
+                    "fisher",
+                    len(tasks) * min(split, fcfg.samples or split),
+                    fcfg.batch_size,
+                    target.num_classes,
+                ),
+            )
+
         return Job(f"{target.name}/seed{seed}", fishers, costs)
 
     def merge():
-        print(f"{args.distance} distance, {args.estimator} Fisher (fp32), {cfg.arch}, tasks "
-              f"{', '.join(t.name for t in tasks)}, seeds {list(cfg.seeds)}, {fcfg.samples or 'all'} target "
-              f"{fcfg.split} samples, device {device}")
-        long, networks = distance_table(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
-                                        data_root=args.data_root, results_dir=args.results_dir,
-                                        estimator=args.estimator, measures=[(args.distance, args.sigma2)],
-                                        device=device, force=args.force)
-        key = matrix_key(tasks, cfg.seeds, arch=cfg.arch, distance=args.distance, estimator=args.estimator,
-                         sigma2=args.sigma2, fcfg=fcfg, networks=networks)
+        print(
+            f"{args.distance} distance, {args.estimator} Fisher (fp32), {cfg.arch}, tasks "
+            f"{', '.join(t.name for t in tasks)}, seeds {list(cfg.seeds)}, {fcfg.samples or 'all'} target "
+            f"{fcfg.split} samples, device {device}"
+        )
+        long, networks = distance_table(
+            tasks,
+            cfg.seeds,
+            arch=cfg.arch,
+            preset=args.preset,
+            cfgs=cfgs,
+            fcfg=fcfg,
+            data_root=args.data_root,
+            results_dir=args.results_dir,
+            estimator=args.estimator,
+            measures=[(args.distance, args.sigma2)],
+            device=device,
+            force=args.force,
+        )
+        key = matrix_key(
+            tasks,
+            cfg.seeds,
+            arch=cfg.arch,
+            distance=args.distance,
+            estimator=args.estimator,
+            sigma2=args.sigma2,
+            fcfg=fcfg,
+            networks=networks,
+        )
         mean, std = mean_std_matrices(long, [t.name for t in tasks])
         out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator, suffix)
-        title = (f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher on {fcfg.split}, "
-                 f"{len(cfg.seeds)} seed(s), preset {args.preset}")
+        title = (
+            f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher on {fcfg.split}, "
+            f"{len(cfg.seeds)} seed(s), preset {args.preset}"
+        )
         write_matrix_outputs(long, mean, std, out, key, title, device, samples_used=samples_used)
         print(f"\nmean over {len(cfg.seeds)} seed(s) (rows: source, columns: target)")
         print(mean.round(4).to_string())
-        print("\nclosest source to each target: " + ", ".join(
-            f"{t} <- {mean[t].drop(t).idxmin()}" for t in mean.columns))
+        print(
+            "\nclosest source to each target: " + ", ".join(f"{t} <- {mean[t].drop(t).idxmin()}" for t in mean.columns)
+        )
         print("outputs:\n  " + "\n  ".join(str(p) for p in out.values() if p.exists()))
 
-    return run_step(args, argv, script=script, step=f"step 2, Fishers of {label} ({args.estimator}, {fcfg.split})",
-                    jobs=lambda: [job(t, s) for t in tasks for s in cfg.seeds], merge=merge)
+    return run_step(
+        args,
+        argv,
+        script=script,
+        step=f"step 2, Fishers of {label} ({args.estimator}, {fcfg.split})",
+        jobs=lambda: [job(t, s) for t in tasks for s in cfg.seeds],
+        merge=merge,
+    )
 
 
 def fisher_samples_used(tasks, args, cfgs, fcfg) -> dict[str, int]:
     """Target -> the images its Fishers are computed on, checked against the minimum before any Fisher."""
     from common.data.split_checks import check_fisher_data
     from common.fisher.store import fisher_data
+
     used = {}
     for target in tasks:
         n = len(fisher_data(target, args.data_root, args.results_dir, cfgs[target.dataset], fcfg.samples, fcfg.split))
-        check_fisher_data(target, n, fcfg.split,
-                          fix=f"add images to {target.dataset}'s folders, or use --fisher-split test")
+        check_fisher_data(
+            target, n, fcfg.split, fix=f"add images to {target.dataset}'s folders, or use --fisher-split test"
+        )
         used[target.name] = n
     return used

@@ -2,6 +2,7 @@
 choose from (DARTS, Liu et al., arXiv:1806.09055, ``operations.py``; the list of the log-det paper).
 The cell, genotype, search space and network skeleton are in ``common/nas/space.py``.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -9,7 +10,6 @@ from typing import Callable
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
 
 # Every parametrised layer below is an nn.Conv2d with numeric zero padding or an nn.BatchNorm2d with
 # running statistics, each called once per forward pass, and no op works in place: the per-sample
@@ -26,7 +26,7 @@ class Zero(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x * 0 rather than torch.zeros: the result stays in the autograd graph, so downstream
         # layers' outputs require grad even with frozen weights (the Fisher hooks need that).
-        return x[:, :, ::self.stride, ::self.stride].mul(0.0)
+        return x[:, :, :: self.stride, :: self.stride].mul(0.0)
 
 
 class ReLUConvBN(nn.Module):
@@ -73,8 +73,16 @@ class DilConv(nn.Module):
         super().__init__()
         self.op = nn.Sequential(
             nn.ReLU(),
-            nn.Conv2d(c, c, kernel, stride=stride, padding=dilation * (kernel - 1) // 2,
-                      dilation=dilation, groups=c, bias=False),
+            nn.Conv2d(
+                c,
+                c,
+                kernel,
+                stride=stride,
+                padding=dilation * (kernel - 1) // 2,
+                dilation=dilation,
+                groups=c,
+                bias=False,
+            ),
             nn.Conv2d(c, c, 1, bias=False),
             nn.BatchNorm2d(c),
         )
@@ -135,4 +143,3 @@ OPS: dict[str, Callable[[int, int], nn.Module]] = {
     "conv_7x1_1x7": lambda c, stride: Conv7x1_1x7(c, stride),
 }
 OP_NAMES: tuple[str, ...] = tuple(OPS)
-

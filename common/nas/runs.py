@@ -6,6 +6,7 @@ keyed by what the search depends on (task, space, closest task's genotype, confi
 code; ``common/nas/keys.py``); the retraining in its own keyed JSON next to it; the α history CSV
 beside them. The search functions (``common/nas/fuse.py``) receive the train and validation splits only.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,69 +14,114 @@ import math
 import torch
 from tqdm import tqdm
 
-from common.store import paths
-from common.training.accel import Accel, on_device
-from common.store.cache import cached
-from common.data.splits import Split, task_splits
 from common.data.decode import data_identity
-from common.run.errors import UserError
+from common.data.splits import Split, task_splits
 from common.nas.fuse import fuse_search, random_search
-from common.store.io import atomic_write_csv
+from common.nas.keys import hand_designed_record, retrain_config, retrain_key, search_key
+from common.nas.space import Genotype, SearchSpace, build_nas_network, width_for_params
+from common.nas.table import write_table
+from common.nas.task_space import default_baselines, distance_matrix_source, task_aware_spaces
 from common.networks.complexity import count_macs
 from common.networks.models import build_network, count_parameters
-from common.nas.space import Genotype, SearchSpace, build_nas_network, width_for_params
-from common.run.names import NAS_SPACE_NAMES
-from common.nas.keys import hand_designed_record, retrain_config, retrain_key, search_key
-from common.nas.table import write_table
 from common.presets import NASConfig, TrainConfig
+from common.run.errors import UserError
+from common.run.names import NAS_SPACE_NAMES
+from common.store import paths
+from common.store.cache import cached
+from common.store.io import atomic_write_csv
 from common.store.provenance import device_name, provenance
-from common.nas.task_space import default_baselines, distance_matrix_source, task_aware_spaces
 from common.tasks import Task
+from common.training.accel import Accel, on_device
 from common.training.train import fit, prepare
 
-SPACES = NAS_SPACE_NAMES   # task-aware, task-aware-warm, full (common/run/names.py)
+SPACES = NAS_SPACE_NAMES  # task-aware, task-aware-warm, full (common/run/names.py)
 TASK_AWARE = ("task-aware", "task-aware-warm")
 
 
 def search_splits(task: Task, data_root, results_dir, cfg: NASConfig, train_cfg: TrainConfig) -> dict[str, Split]:
     """The search's train and validation splits (the same carve-out as step 1's). The test split
     is dropped here, before any search code can see it."""
-    splits = task_splits(task, data_root, paths.data_cache_dir(results_dir), val_fraction=train_cfg.val_fraction,
-                         split_seed=train_cfg.split_seed, max_train=cfg.search_max_train,
-                         max_eval=cfg.search_max_val)
+    splits = task_splits(
+        task,
+        data_root,
+        paths.data_cache_dir(results_dir),
+        val_fraction=train_cfg.val_fraction,
+        split_seed=train_cfg.split_seed,
+        max_train=cfg.search_max_train,
+        max_eval=cfg.search_max_val,
+    )
     return {"train": splits["train"], "val": splits["val"]}
 
 
-def run_search(task: Task, method: str, seed: int, cfg: NASConfig, stages: int, train_cfg: TrainConfig, *,
-               space: SearchSpace, closest: dict | None, preset: str, data_root, results_dir, device,
-               baselines: str = "", force: bool = False) -> tuple[dict, bool]:
+def run_search(
+    task: Task,
+    method: str,
+    seed: int,
+    cfg: NASConfig,
+    stages: int,
+    train_cfg: TrainConfig,
+    *,
+    space: SearchSpace,
+    closest: dict | None,
+    preset: str,
+    data_root,
+    results_dir,
+    device,
+    baselines: str = "",
+    force: bool = False,
+) -> tuple[dict, bool]:
     """Search (or reuse) the genotype of (task, method, seed); returns (record, searched now).
     The record's file carries the search key; the record itself carries that key too.
     ``baselines``: "from-<closest task>" for a task-aware space (in the file name, so the searches of
     one target against two closest tasks keep both, and two task sets with the same closest task
     share them; the key decides reuse); "" for the full space."""
     path = paths.nas_record_path(results_dir, preset, task.name, method, seed, baselines)
-    key = search_key(task, method, space, closest, cfg, stages, train_cfg, seed,
-                     data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir)))
+    key = search_key(
+        task,
+        method,
+        space,
+        closest,
+        cfg,
+        stages,
+        train_cfg,
+        seed,
+        data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir)),
+    )
 
     def search() -> dict:
         splits = search_splits(task, data_root, results_dir, cfg, train_cfg)
         desc = f"{task.name} {method} seed {seed}"
         if method == "random":
-            result = random_search(task, space, splits["train"], splits["val"], cfg, seed, device, stages=stages,
-                                   desc=desc)
+            result = random_search(
+                task, space, splits["train"], splits["val"], cfg, seed, device, stages=stages, desc=desc
+            )
         else:
             warm = Genotype.from_str(closest["genotype"]) if method == "task-aware-warm" else None
-            result = fuse_search(task, space, splits["train"], splits["val"], cfg, seed, device, stages=stages,
-                                 desc=desc, incumbent=warm)
+            result = fuse_search(
+                task, space, splits["train"], splits["val"], cfg, seed, device, stages=stages, desc=desc, incumbent=warm
+            )
         history = paths.nas_history_path(results_dir, preset, task.name, method, seed, baselines)
         atomic_write_csv(result.history.assign(method=method, seed=seed), history)
-        return {"key": key, "task": task.name, "method": method, "seed": seed, "preset": preset,
-                "genotype": result.genotype.to_str(), "ops": list(result.genotype.ops), "space": space.to_dict(),
-                "space_log10_size": round(space.log10_size, 4),
-                "closest": closest, "baselines": baselines, "history": history.name, "search_seconds": round(result.seconds, 3),
-                "stages": stages, "n_train": len(splits["train"]), "n_val": len(splits["val"]),
-                "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device))}
+        return {
+            "key": key,
+            "task": task.name,
+            "method": method,
+            "seed": seed,
+            "preset": preset,
+            "genotype": result.genotype.to_str(),
+            "ops": list(result.genotype.ops),
+            "space": space.to_dict(),
+            "space_log10_size": round(space.log10_size, 4),
+            "closest": closest,
+            "baselines": baselines,
+            "history": history.name,
+            "search_seconds": round(result.seconds, 3),
+            "stages": stages,
+            "n_train": len(splits["train"]),
+            "n_val": len(splits["val"]),
+            "device": device_name(torch.device(device)),
+            "provenance": provenance(torch.device(device)),
+        }
 
     record, hit = cached(path, key, search, fmt="json", force=force, what="NAS record")
     return record, not hit
@@ -87,37 +133,74 @@ def _check_retrain(value: dict) -> None:
         raise UserError(f"the retraining gave {bad[0]} = {value[bad[0]]} (an empty split? check the NAS preset's caps)")
 
 
-def run_retrain(record: dict, task: Task, cfg: NASConfig, train_cfg: TrainConfig, *, preset: str, data_root,
-                results_dir, device, force: bool = False, accel: Accel = Accel()) -> tuple[dict, bool]:
+def run_retrain(
+    record: dict,
+    task: Task,
+    cfg: NASConfig,
+    train_cfg: TrainConfig,
+    *,
+    preset: str,
+    data_root,
+    results_dir,
+    device,
+    force: bool = False,
+    accel: Accel = Accel(),
+) -> tuple[dict, bool]:
     """Retrain the record's genotype from scratch on the train split and test it once (its own
     keyed file next to the record). Returns (record with "retrain", retrained now)."""
     rcfg = retrain_config(cfg, train_cfg)
     seed = record["seed"]
     hand_designed = "arch" in record
     # the searched cell widened to the preset's parameter count (hand-designed networks keep theirs)
-    width = (cfg.width if hand_designed or cfg.retrain_params is None
-             else width_for_params(record["genotype"], task, cfg.depth, cfg.retrain_params))
+    width = (
+        cfg.width
+        if hand_designed or cfg.retrain_params is None
+        else width_for_params(record["genotype"], task, cfg.depth, cfg.retrain_params)
+    )
     key = retrain_key(record["key"], record["genotype"], cfg, rcfg, width)
 
     def retrain() -> dict:
-        splits = task_splits(task, data_root, paths.data_cache_dir(results_dir), val_fraction=rcfg.val_fraction,
-                             split_seed=rcfg.split_seed, max_train=rcfg.max_train, max_eval=rcfg.max_eval)
+        splits = task_splits(
+            task,
+            data_root,
+            paths.data_cache_dir(results_dir),
+            val_fraction=rcfg.val_fraction,
+            split_seed=rcfg.split_seed,
+            max_train=rcfg.max_train,
+            max_eval=rcfg.max_eval,
+        )
         torch.manual_seed(seed)
-        built = (build_network(record["arch"], task) if hand_designed
-                 else build_nas_network(record["genotype"], task, width, cfg.depth))
+        built = (
+            build_network(record["arch"], task)
+            if hand_designed
+            else build_nas_network(record["genotype"], task, width, cfg.depth)
+        )
         net = prepare(built, torch.device(device))
         with accel.autocast():
-            metrics = fit(accel.wrap(net), on_device(splits, torch.device(device)), rcfg, task.dataset, seed,
-                          torch.device(device), desc=f"{task.name} {record['method']} seed {seed}: retrain")
-        return {**{k: round(v, 6) for k, v in metrics.items()}, "params": count_parameters(net),
-                "macs": count_macs(net), "width": None if hand_designed else width,
-                "epochs": rcfg.epochs, "n_train": len(splits["train"]), "n_test": len(splits["test"]),
-                "device": device_name(torch.device(device)), "provenance": provenance(torch.device(device)),
-                **accel.record()}
+            metrics = fit(
+                accel.wrap(net),
+                on_device(splits, torch.device(device)),
+                rcfg,
+                task.dataset,
+                seed,
+                torch.device(device),
+                desc=f"{task.name} {record['method']} seed {seed}: retrain",
+            )
+        return {
+            **{k: round(v, 6) for k, v in metrics.items()},
+            "params": count_parameters(net),
+            "macs": count_macs(net),
+            "width": None if hand_designed else width,
+            "epochs": rcfg.epochs,
+            "n_train": len(splits["train"]),
+            "n_test": len(splits["test"]),
+            "device": device_name(torch.device(device)),
+            "provenance": provenance(torch.device(device)),
+            **accel.record(),
+        }
 
     path = paths.nas_retrain_path(results_dir, preset, task.name, record["method"], seed, record.get("baselines", ""))
-    retrained, hit = cached(path, key, retrain, fmt="json", force=force, what="NAS retraining",
-                            validate=_check_retrain)
+    retrained, hit = cached(path, key, retrain, fmt="json", force=force, what="NAS retraining", validate=_check_retrain)
     return {**record, "retrain": retrained}, not hit
 
 
@@ -127,10 +210,26 @@ def nas_methods(main_spaces: list[str], search_only: bool) -> list[str]:
     return main_spaces if search_only else main_spaces + [m for m in ("full", "random") if m not in main_spaces]
 
 
-def run_nas(target: Task, *, space: str | list[str], names: list[str] | None, cfg: NASConfig, stages: int,
-            train_cfg: TrainConfig, preset: str, arch: str, distance: str, estimator: str, data_root,
-            results_dir, device, force: bool = False, search_only: bool = False,
-            only: set[tuple[str, int]] | None = None, accel: Accel = Accel()) -> dict:
+def run_nas(
+    target: Task,
+    *,
+    space: str | list[str],
+    names: list[str] | None,
+    cfg: NASConfig,
+    stages: int,
+    train_cfg: TrainConfig,
+    preset: str,
+    arch: str,
+    distance: str,
+    estimator: str,
+    data_root,
+    results_dir,
+    device,
+    force: bool = False,
+    search_only: bool = False,
+    only: set[tuple[str, int]] | None = None,
+    accel: Accel = Accel(),
+) -> dict:
     """The body of ``nas_fuse.py``: the main search(es) (``space``: one name of ``SPACES`` or a list)
     for every seed, then, unless ``search_only``, the baselines at equal budget, every retraining and
     the table. Returns the records by (method, seed) and, with the table, its output paths.
@@ -142,53 +241,121 @@ def run_nas(target: Task, *, space: str | list[str], names: list[str] | None, cf
         raise UserError(f"unknown space '{(unknown or [''])[0]}'; choose from {', '.join(SPACES)}")
     seeds = list(cfg.seeds)
     spaces = {seed: (SearchSpace(), None) for seed in seeds}
-    label = ""   # the baseline task set of the task-aware rows (in their file names and the table's)
+    label = ""  # the baseline task set of the task-aware rows (in their file names and the table's)
     if any(s in TASK_AWARE for s in main_spaces):
         names = names or default_baselines(target)
         label = distance_matrix_source(target, names)[0]
-        spaces = task_aware_spaces(target, names, seeds, cfg=cfg, preset=preset, arch=arch,
-                                   distance=distance, estimator=estimator, stages=stages,
-                                   default_stages=cfg.stages, data_root=data_root, results_dir=results_dir)
+        spaces = task_aware_spaces(
+            target,
+            names,
+            seeds,
+            cfg=cfg,
+            preset=preset,
+            arch=arch,
+            distance=distance,
+            estimator=estimator,
+            stages=stages,
+            default_stages=cfg.stages,
+            data_root=data_root,
+            results_dir=results_dir,
+        )
         closest = spaces[seeds[0]][1]
-        print(f"closest baseline task to {target.name} among {label}: {closest['task']} (d = {closest['distance']:.4f}); "
-              f"task-aware space per seed: " + "; ".join(
-                  f"seed {s}: normal {', '.join(sp.cell_ops('normal'))} | reduce {', '.join(sp.cell_ops('reduce'))}"
-                  for s, (sp, _) in spaces.items()))
+        print(
+            f"closest baseline task to {target.name} among {label}: {closest['task']} (d = {closest['distance']:.4f}); "
+            f"task-aware space per seed: "
+            + "; ".join(
+                f"seed {s}: normal {', '.join(sp.cell_ops('normal'))} | reduce {', '.join(sp.cell_ops('reduce'))}"
+                for s, (sp, _) in spaces.items()
+            )
+        )
     methods = nas_methods(main_spaces, search_only)
     width = f"widened to ~{cfg.retrain_params / 1e6:g} M parameters" if cfg.retrain_params else "same width"
-    print(f"NAS for {target.name}: {', '.join(methods)}; {stages} stage(s), seeds {seeds}, preset {preset}, "
-          f"search cells {cfg.width} channels x {cfg.depth} (retraining: {width}), device {device}")
+    print(
+        f"NAS for {target.name}: {', '.join(methods)}; {stages} stage(s), seeds {seeds}, preset {preset}, "
+        f"search cells {cfg.width} channels x {cfg.depth} (retraining: {width}), device {device}"
+    )
     records: dict[tuple[str, int], dict] = {}
     pairs = [(s, m) for s in seeds for m in methods if only is None or (m, s) in only]
     for seed, method in tqdm(pairs, desc=f"NAS {target.name}", unit="run"):
         method_space, closest = spaces[seed] if method in TASK_AWARE else (SearchSpace(), None)
-        record, searched = run_search(target, method, seed, cfg, stages, train_cfg, space=method_space,
-                                      closest=closest, preset=preset, data_root=data_root,
-                                      results_dir=results_dir, device=device, force=force,
-                                      baselines=f"from-{closest['task']}" if closest else "")
+        record, searched = run_search(
+            target,
+            method,
+            seed,
+            cfg,
+            stages,
+            train_cfg,
+            space=method_space,
+            closest=closest,
+            preset=preset,
+            data_root=data_root,
+            results_dir=results_dir,
+            device=device,
+            force=force,
+            baselines=f"from-{closest['task']}" if closest else "",
+        )
         # a skipped search spent nothing now: its recorded time is labelled as the earlier run's
         took = f"{record['search_seconds']:.0f} s" if searched else f"took {record['search_seconds']:.0f} s then"
-        tqdm.write(f"{'searched' if searched else 'skip search (finished earlier; --force redoes)'} {target.name} "
-                   f"{method} seed {seed}: {record['genotype']} ({took})")
+        tqdm.write(
+            f"{'searched' if searched else 'skip search (finished earlier; --force redoes)'} {target.name} "
+            f"{method} seed {seed}: {record['genotype']} ({took})"
+        )
         if not search_only:
-            record, trained = run_retrain(record, target, cfg, train_cfg, preset=preset, data_root=data_root,
-                                          results_dir=results_dir, device=device, force=force, accel=accel)
+            record, trained = run_retrain(
+                record,
+                target,
+                cfg,
+                train_cfg,
+                preset=preset,
+                data_root=data_root,
+                results_dir=results_dir,
+                device=device,
+                force=force,
+                accel=accel,
+            )
             r = record["retrain"]
             took = f"{r['train_seconds']:.0f} s" if trained else f"took {r['train_seconds']:.0f} s then"
-            tqdm.write(f"{'retrained' if trained else 'skip retraining (finished earlier)'} {target.name} {method} "
-                       f"seed {seed}: test acc {r['test_acc']:.4f} ({took})")
+            tqdm.write(
+                f"{'retrained' if trained else 'skip retraining (finished earlier)'} {target.name} {method} "
+                f"seed {seed}: test acc {r['test_acc']:.4f} ({took})"
+            )
         records[(method, seed)] = record
-    if not search_only:   # the hand-designed networks, retrained exactly like the searched cells
-        for seed, arch in [(s, a) for s in seeds for a in cfg.retrain_archs if only is None or (f"hand-{a}", s) in only]:
-            record, trained = run_retrain(hand_designed_record(target, arch, seed), target, cfg, train_cfg,
-                                          preset=preset, data_root=data_root, results_dir=results_dir,
-                                          device=device, force=force, accel=accel)
-            tqdm.write(f"{'retrained' if trained else 'skip retraining (finished earlier)'} {target.name} {arch} "
-                       f"seed {seed}: test acc {record['retrain']['test_acc']:.4f}")
+    if not search_only:  # the hand-designed networks, retrained exactly like the searched cells
+        for seed, arch in [
+            (s, a) for s in seeds for a in cfg.retrain_archs if only is None or (f"hand-{a}", s) in only
+        ]:
+            record, trained = run_retrain(
+                hand_designed_record(target, arch, seed),
+                target,
+                cfg,
+                train_cfg,
+                preset=preset,
+                data_root=data_root,
+                results_dir=results_dir,
+                device=device,
+                force=force,
+                accel=accel,
+            )
+            tqdm.write(
+                f"{'retrained' if trained else 'skip retraining (finished earlier)'} {target.name} {arch} "
+                f"seed {seed}: test acc {record['retrain']['test_acc']:.4f}"
+            )
             records[(record["method"], seed)] = record
         methods = methods + [f"hand-{arch}" for arch in cfg.retrain_archs]
     out = {"records": records}
     if not search_only and only is None:
-        out.update(write_table(target, methods, seeds, records, cfg=cfg, stages=stages, train_cfg=train_cfg,
-                               preset=preset, results_dir=results_dir, baselines=label))
+        out.update(
+            write_table(
+                target,
+                methods,
+                seeds,
+                records,
+                cfg=cfg,
+                stages=stages,
+                train_cfg=train_cfg,
+                preset=preset,
+                results_dir=results_dir,
+                baselines=label,
+            )
+        )
     return out

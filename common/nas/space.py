@@ -13,6 +13,7 @@ grouped by target node 1, 2, 3 and joined by ``+``, the two cells joined by ``;`
 
     normal:|sep_conv_3x3~0|+|skip_connect~0|none~1|+|max_pool_3x3~0|none~1|conv_7x1_1x7~2|;reduce:|...|
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,6 @@ from common.nas.ops import OP_NAMES, OPS, ReLUConvBN
 from common.run.errors import UserError
 from common.tasks import Task
 
-
 # The cell DAG (log-det paper, "Search space"): node 0 is the cell input, node j sums its incoming
 # edges. A genotype lists one op per edge in this order.
 NUM_NODES = 4
@@ -35,12 +35,11 @@ EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2
 CELL_KINDS = ("normal", "reduce")
 
 
-
 def cell_is_alive(ops: Sequence[str]) -> bool:
     """Whether the cell's output (node 3) depends on its input: some path 0 -> ... -> 3 has no
     ``none`` edge. A dead cell outputs zeros whatever its input, and so does a network built on it."""
     reached = {0}
-    for (i, j), name in zip(EDGES, ops):      # EDGES is in topological order of the source node
+    for (i, j), name in zip(EDGES, ops):  # EDGES is in topological order of the source node
         if name != "none" and i in reached:
             reached.add(j)
     return NUM_NODES - 1 in reached
@@ -52,7 +51,7 @@ def _live_cells(ops: Sequence[str]) -> int:
     others = len([name for name in ops if name != "none"])
     has_none = "none" in ops
     total = 0
-    for mask in range(2 ** len(EDGES)):       # bit k set: edge k is an op other than none
+    for mask in range(2 ** len(EDGES)):  # bit k set: edge k is an op other than none
         if not has_none and mask != 2 ** len(EDGES) - 1:
             continue
         pattern = ["skip" if mask >> k & 1 else "none" for k in range(len(EDGES))]
@@ -69,8 +68,10 @@ def _check_ops(ops, where: str) -> tuple[str, ...]:
         raise UserError(f"{where}: expected a list of {len(EDGES)} op names, got {ops!r}")
     ops = tuple(ops)
     if len(ops) != len(EDGES):
-        raise UserError(f"{where}: expected {len(EDGES)} op names (one per edge "
-                        f"{', '.join(f'{i}->{j}' for i, j in EDGES)}), got {len(ops)}")
+        raise UserError(
+            f"{where}: expected {len(EDGES)} op names (one per edge "
+            f"{', '.join(f'{i}->{j}' for i, j in EDGES)}), got {len(ops)}"
+        )
     for name in ops:
         if not isinstance(name, str) or name not in OPS:
             raise UserError(f"{where}: unknown op {name!r}; choose from {', '.join(OPS)}")
@@ -108,8 +109,9 @@ class Genotype:
             raise UserError(f"bad genotype {text!r}: expected a string like {_FORMAT}")
 
         def bad(reason: str) -> UserError:
-            return UserError(f"bad genotype string '{text}': {reason}; expected {_FORMAT} "
-                             f"with ops from {', '.join(OPS)}")
+            return UserError(
+                f"bad genotype string '{text}': {reason}; expected {_FORMAT} with ops from {', '.join(OPS)}"
+            )
 
         cells: dict[str, tuple[str, ...]] = {}
         parts = text.strip().split(";")
@@ -131,8 +133,7 @@ class Genotype:
     @classmethod
     def from_dict(cls, data) -> Genotype:
         if not isinstance(data, dict) or set(data) != set(CELL_KINDS):
-            raise UserError(f"bad genotype {data!r}: expected an object with exactly the keys "
-                            f"{', '.join(CELL_KINDS)}")
+            raise UserError(f"bad genotype {data!r}: expected an object with exactly the keys {', '.join(CELL_KINDS)}")
         return cls(**{kind: data[kind] for kind in CELL_KINDS})
 
     def to_json(self) -> str:
@@ -153,8 +154,7 @@ def _incoming(j: int) -> list[int]:
 
 
 def _cell_to_str(ops: tuple[str, ...]) -> str:
-    return "+".join("|" + "|".join(f"{ops[k]}~{EDGES[k][0]}" for k in _incoming(j)) + "|"
-                    for j in range(1, NUM_NODES))
+    return "+".join("|" + "|".join(f"{ops[k]}~{EDGES[k][0]}" for k in _incoming(j)) + "|" for j in range(1, NUM_NODES))
 
 
 def _cell_from_str(body: str, kind: str, bad: Callable[[str], UserError]) -> tuple[str, ...]:
@@ -201,13 +201,16 @@ class SearchSpace:
                 raise UserError(f"search space: expected a list of op names, got {value!r}")
             unknown = [name for name in value if not isinstance(name, str) or name not in OPS]
             if unknown:
-                raise UserError(f"search space: unknown op(s) {', '.join(map(repr, unknown))}; "
-                                f"choose from {', '.join(OPS)}")
+                raise UserError(
+                    f"search space: unknown op(s) {', '.join(map(repr, unknown))}; choose from {', '.join(OPS)}"
+                )
             if not value:
                 raise UserError("search space: no ops given; it must allow at least one")
             if set(value) == {"none"}:
-                raise UserError(f"search space: the {'reduction' if field == 'reduce_ops' else 'normal'} cell may only "
-                                "use 'none', so every network would output zeros; allow at least one other op")
+                raise UserError(
+                    f"search space: the {'reduction' if field == 'reduce_ops' else 'normal'} cell may only "
+                    "use 'none', so every network would output zeros; allow at least one other op"
+                )
             object.__setattr__(self, field, tuple(name for name in OPS if name in value))
 
     @classmethod
@@ -239,7 +242,7 @@ class SearchSpace:
         cells = {}
         for kind in CELL_KINDS:
             ops = self.cell_ops(kind)
-            while True:     # terminates: __post_init__ refuses a cell of 'none' alone
+            while True:  # terminates: __post_init__ refuses a cell of 'none' alone
                 cell = tuple(ops[k] for k in torch.randint(len(ops), (n,), generator=generator).tolist())
                 if cell_is_alive(cell):
                     break
@@ -268,8 +271,7 @@ class Cell(nn.Module):
         self.reduction = reduction
         # A 1x1 ReLU-conv-BN only where the width changes: the op table is built for C -> C.
         self.preprocess = ReLUConvBN(c_in, c, 1, 1, 0) if c_in != c else nn.Identity()
-        self.edges = nn.ModuleList(
-            OPS[name](c, 2 if reduction and i == 0 else 1) for (i, _), name in zip(EDGES, ops))
+        self.edges = nn.ModuleList(OPS[name](c, 2 if reduction and i == 0 else 1) for (i, _), name in zip(EDGES, ops))
         self.node_inputs = [_incoming(j) for j in range(1, NUM_NODES)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -286,18 +288,20 @@ class NASNetwork(nn.Module):
     with reduction cells at 1/3 and 2/3 of the depth (width doubled at each, as in DARTS), global
     average pooling, linear classifier. ``channels`` is the width of the first cells."""
 
-    def __init__(self, genotype: Genotype, num_classes: int, channels: int = 16, layers: int = 5,
-                 in_channels: int = 3):
+    def __init__(self, genotype: Genotype, num_classes: int, channels: int = 16, layers: int = 5, in_channels: int = 3):
         super().__init__()
         if not isinstance(genotype, Genotype):
             raise UserError(f"NASNetwork needs a Genotype, got {type(genotype).__name__}")
-        for name, value in (("num_classes", num_classes), ("channels", channels), ("layers", layers),
-                            ("in_channels", in_channels)):
+        for name, value in (
+            ("num_classes", num_classes),
+            ("channels", channels),
+            ("layers", layers),
+            ("in_channels", in_channels),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise UserError(f"NASNetwork: {name} must be a positive integer, got {value!r}")
         self.genotype = genotype
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(channels))
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
         reductions = {layers // 3, 2 * layers // 3}
         cells, c_prev, c = [], channels, channels
         for index in range(layers):

@@ -1,5 +1,6 @@
 """Step 3, the body of ``nas_fuse.py``: the searches and retrainings of one target as launcher jobs, then its
 NAS table (``common/nas/runs.py``, ``common/nas/table.py``)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -21,10 +22,13 @@ def nas_step(args, argv, script: str):
     target = get_task(args.target)
     names = [args.task_set] if args.task_set else args.tasks
     cfg = NAS_PRESETS[args.preset]
-    cfg = replace(cfg, retrain_epochs=positive("epochs", args.epochs) or cfg.retrain_epochs,
-                  retrain_params=cfg.retrain_params if args.params is None else (args.params or None),
-                  batch_size=positive("batch-size", args.batch_size) or cfg.batch_size,
-                  seeds=check_seeds(args.seeds) or cfg.seeds)
+    cfg = replace(
+        cfg,
+        retrain_epochs=positive("epochs", args.epochs) or cfg.retrain_epochs,
+        retrain_params=cfg.retrain_params if args.params is None else (args.params or None),
+        batch_size=positive("batch-size", args.batch_size) or cfg.batch_size,
+        seeds=check_seeds(args.seeds) or cfg.seeds,
+    )
     stages = positive("budget", args.budget) or cfg.stages
     train_cfg = train_config(args.preset, target.dataset, arch=args.arch)
     device = select_device(args.device)
@@ -33,27 +37,55 @@ def nas_step(args, argv, script: str):
     accel = from_args(args, device)
 
     def nas(only=None):
-        return run_nas(target, space=args.space, names=names, cfg=cfg, stages=stages, train_cfg=train_cfg,
-                       preset=args.preset, arch=train_cfg.arch, distance=args.distance, estimator=args.estimator,
-                       data_root=args.data_root, results_dir=args.results_dir, device=device,
-                       force=args.force, search_only=args.search_only, only=only, accel=accel)
+        return run_nas(
+            target,
+            space=args.space,
+            names=names,
+            cfg=cfg,
+            stages=stages,
+            train_cfg=train_cfg,
+            preset=args.preset,
+            arch=train_cfg.arch,
+            distance=args.distance,
+            estimator=args.estimator,
+            data_root=args.data_root,
+            results_dir=args.results_dir,
+            device=device,
+            force=args.force,
+            search_only=args.search_only,
+            only=only,
+            accel=accel,
+        )
 
     def jobs():
         methods = nas_methods(list(dict.fromkeys(args.space)), args.search_only)
         hand = [] if args.search_only else [f"hand-{a}" for a in cfg.retrain_archs]
-        return [Job(f"{m}/seed{s}", lambda m=m, s=s: nas({(m, s)}),
-                    lambda m=m: nas_costs(target, m, cfg, stages, train_cfg, search=not m.startswith("hand-"),
-                                                      retrain=not args.search_only))
-                for s in cfg.seeds for m in methods + hand]
+        return [
+            Job(
+                f"{m}/seed{s}",
+                lambda m=m, s=s: nas({(m, s)}),
+                lambda m=m: nas_costs(
+                    target, m, cfg, stages, train_cfg, search=not m.startswith("hand-"), retrain=not args.search_only
+                ),
+            )
+            for s in cfg.seeds
+            for m in methods + hand
+        ]
 
     def merge():
         out = nas()
         if args.search_only:
-            print("genotypes:\n  " + "\n  ".join(f"{m} seed {s}: {r['genotype']}" for (m, s), r in out["records"].items()))
+            print(
+                "genotypes:\n  " + "\n  ".join(f"{m} seed {s}: {r['genotype']}" for (m, s), r in out["records"].items())
+            )
             return out
         table = out["table"]
-        print("\n" + table[["method", "test_acc_mean", "test_acc_std", "params_m", "search_hours", "device"]]
-              .round(4).to_string(index=False))
+        print(
+            "\n"
+            + table[["method", "test_acc_mean", "test_acc_std", "params_m", "search_hours", "device"]]
+            .round(4)
+            .to_string(index=False)
+        )
         print("outputs:\n  " + "\n  ".join(str(p) for p in out["outputs"].values()))
         return out
 

@@ -1,18 +1,19 @@
 """The task-aware search space of step 3 (log-det paper, "Search space"): the distance matrix of
 ``fisher_distance.py`` -> the baseline task closest to the target -> the space of the ops of that
 task's own full-space genotype (read from its keyed search record, ``common/nas/runs.py``)."""
+
 from __future__ import annotations
 
 import pandas as pd
 
+from common.data.decode import data_identity
+from common.fisher.matrices import read_mean_matrix
+from common.nas.keys import search_key
+from common.nas.space import Genotype, SearchSpace
+from common.presets import NASConfig, train_config
+from common.run.errors import UserError
 from common.store import paths
 from common.store.cache import check_entry
-from common.data.decode import data_identity
-from common.run.errors import UserError
-from common.fisher.matrices import read_mean_matrix
-from common.nas.space import Genotype, SearchSpace
-from common.nas.keys import search_key
-from common.presets import NASConfig, train_config
 from common.tasks import TASK_SETS, Task, get_task, resolve_tasks, tasks_label
 
 # The matrix NAS reads: fisher_distance.py --fisher-split val (file suffix of ftd.variant)
@@ -53,9 +54,21 @@ def closest_task(mean: pd.DataFrame, target: str, baselines: list[str], command:
     return str(column.idxmin()), float(column.min())
 
 
-def task_aware_spaces(target: Task, names: list[str], seeds, *, cfg: NASConfig, preset: str, arch: str,
-                      distance: str, estimator: str, stages: int, default_stages: int, data_root,
-                      results_dir) -> dict[int, tuple]:
+def task_aware_spaces(
+    target: Task,
+    names: list[str],
+    seeds,
+    *,
+    cfg: NASConfig,
+    preset: str,
+    arch: str,
+    distance: str,
+    estimator: str,
+    stages: int,
+    default_stages: int,
+    data_root,
+    results_dir,
+) -> dict[int, tuple]:
     """seed -> (SearchSpace, closest) for the task-aware search of ``target``: the ops of the closest
     baseline task's full-space genotype of the same seed, from a record whose key matches a search
     with today's task definition, data, config, budget and code. One error line names the command
@@ -67,10 +80,20 @@ def task_aware_spaces(target: Task, names: list[str], seeds, *, cfg: NASConfig, 
     # the Fishers on the targets' validation split: no test label chooses the space (the authors used test)
     out = paths.distance_outputs(results_dir, preset, arch, label, distance, estimator, variant=NAS_MATRIX_VARIANT)
     matrix = out["mean"]
-    command = (f"{paths.python_command()} fisher_distance.py --preset {preset} {flags} --arch {arch} --distance {distance} "
-               f"--estimator {estimator} --fisher-split val --results-dir {results_dir} --data-root {data_root}")
-    mean = read_mean_matrix(out, tasks=[t.name for t in tasks], results_dir=results_dir, preset=preset, arch=arch,
-                            data_root=data_root, command=command, fisher_split="val")
+    command = (
+        f"{paths.python_command()} fisher_distance.py --preset {preset} {flags} --arch {arch} --distance {distance} "
+        f"--estimator {estimator} --fisher-split val --results-dir {results_dir} --data-root {data_root}"
+    )
+    mean = read_mean_matrix(
+        out,
+        tasks=[t.name for t in tasks],
+        results_dir=results_dir,
+        preset=preset,
+        arch=arch,
+        data_root=data_root,
+        command=command,
+        fisher_split="val",
+    )
     name, d = closest_task(mean, target.name, baselines, command)
     baseline = get_task(name)
     baseline_cfg = train_config(preset, baseline.dataset, arch=arch)
@@ -86,9 +109,16 @@ def task_aware_spaces(target: Task, names: list[str], seeds, *, cfg: NASConfig, 
                 f"the closest baseline task to {target.name} is {name} (d = {d:.4f}, {matrix.name}), whose "
                 f"full-space genotype for seed {seed} ({path}) is {why}; search it first: "
                 f"{paths.python_command()} nas_fuse.py --target {name} --space full --search-only --preset {preset} "
-                f"--seeds {' '.join(map(str, seeds))}{budget} --results-dir {results_dir} --data-root {data_root}")
+                f"--seeds {' '.join(map(str, seeds))}{budget} --results-dir {results_dir} --data-root {data_root}"
+            )
         genotype = Genotype.from_str(entry["value"]["genotype"])
-        closest = {"task": name, "distance": d, "matrix": str(matrix), "seed": seed, "genotype": genotype.to_str(),
-                   "search_seconds": entry["value"]["search_seconds"]}
+        closest = {
+            "task": name,
+            "distance": d,
+            "matrix": str(matrix),
+            "seed": seed,
+            "genotype": genotype.to_str(),
+            "search_seconds": entry["value"]["search_seconds"],
+        }
         spaces[seed] = (SearchSpace.from_genotype(genotype), closest)
     return spaces

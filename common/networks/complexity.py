@@ -1,4 +1,5 @@
 """Network size for tables: parameters and multiply-adds of one forward pass on one image."""
+
 from __future__ import annotations
 
 import torch

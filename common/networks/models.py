@@ -4,6 +4,7 @@ Every network takes 3 x 32 x 32 inputs (MNIST is padded and repeated to 3 channe
 many outputs as the task has labels. The ImageNet models of torchvision get a CIFAR-style stem
 (3x3 stride-1 first convolution, no initial max-pool), as in the papers' code.
 """
+
 from __future__ import annotations
 
 import torch.nn as nn
@@ -23,10 +24,15 @@ def small_cnn(num_classes: int, in_channels: int = 3) -> nn.Module:
     for no accuracy (measured: 16-48-96-192 channels train at ≈ 1,500 images/s, 32-64-128-128 at
     ≈ 1,100)."""
     return nn.Sequential(
-        *_conv_bn(in_channels, 16), nn.MaxPool2d(2),   # 16 x 16
-        *_conv_bn(16, 48), nn.MaxPool2d(2),            # 8 x 8
-        *_conv_bn(48, 96), nn.MaxPool2d(2),            # 4 x 4
-        *_conv_bn(96, 192), nn.AdaptiveMaxPool2d(1), nn.Flatten(),
+        *_conv_bn(in_channels, 16),
+        nn.MaxPool2d(2),  # 16 x 16
+        *_conv_bn(16, 48),
+        nn.MaxPool2d(2),  # 8 x 8
+        *_conv_bn(48, 96),
+        nn.MaxPool2d(2),  # 4 x 4
+        *_conv_bn(96, 192),
+        nn.AdaptiveMaxPool2d(1),
+        nn.Flatten(),
         nn.Linear(192, num_classes),
     )
 

@@ -14,18 +14,22 @@ each script's and module's docstring; no ``preset=`` in their markers), so that 
 tree. ``pages`` is the one list of pages that ``collect.py`` fills and checks. A test compares the
 committed pages with ``fill`` of the committed results, so a table that differs from what the
 results say fails CI."""
+
 from __future__ import annotations
 
 import ast
 import re
 from pathlib import Path
 
-from common.run.errors import UserError
 from common.report.document import blocks
+from common.run.errors import UserError
 
-MARKER = re.compile(r"(?P<open><!-- generated:(?P<name>[\w.-]+)(?: preset=(?P<preset>\w+))? -->\n)(?P<body>.*?)"
-                    r"(?P<close><!-- /generated:(?P=name) -->)", re.DOTALL)
-TREE_BLOCKS = ("repository-map", "module-map", "keyed-code")       # made from the code, whatever the preset
+MARKER = re.compile(
+    r"(?P<open><!-- generated:(?P<name>[\w.-]+)(?: preset=(?P<preset>\w+))? -->\n)(?P<body>.*?)"
+    r"(?P<close><!-- /generated:(?P=name) -->)",
+    re.DOTALL,
+)
+TREE_BLOCKS = ("repository-map", "module-map", "keyed-code")  # made from the code, whatever the preset
 
 
 def pages(readme) -> list[Path]:
@@ -37,6 +41,7 @@ def pages(readme) -> list[Path]:
 def repository_root() -> Path:
     """The checkout: the folder that holds the ``common`` package (wherever this module sits in it)."""
     import common
+
     return Path(common.__file__).resolve().parent.parent
 
 
@@ -59,8 +64,10 @@ def fill(text: str, results_dir, cache: dict | None = None) -> str:
                 made = blocks(results_dir, preset)
                 cache[preset] = {**made, "claims-summary": made["claims"].splitlines()[0]}
             if name not in cache[preset]:
-                raise UserError(f"block '{name}' is not one the report makes; choose from "
-                                f"{', '.join([*cache[preset], *TREE_BLOCKS])}")
+                raise UserError(
+                    f"block '{name}' is not one the report makes; choose from "
+                    f"{', '.join([*cache[preset], *TREE_BLOCKS])}"
+                )
             body = cache[preset][name]
         return match["open"] + body.rstrip("\n") + "\n" + match["close"]
 
@@ -70,10 +77,18 @@ def fill(text: str, results_dir, cache: dict | None = None) -> str:
 def keyed_code_table() -> str:
     """The registry of keyed code (``common/store/code_identity.py``): each concept, its code, its identity today."""
     from common.store.code_identity import table
-    rows = [f"| `{r['concept']}` | {', '.join(f'`{e}`' for e in r['code'].split(', '))} | `{r['identity']}` |"
-            for r in table()]
-    return "\n".join(["| concept (the kind of result) | the code it is keyed by (in `common/`) | identity today |",
-                      "|---|---|---|", *rows])
+
+    rows = [
+        f"| `{r['concept']}` | {', '.join(f'`{e}`' for e in r['code'].split(', '))} | `{r['identity']}` |"
+        for r in table()
+    ]
+    return "\n".join(
+        [
+            "| concept (the kind of result) | the code it is keyed by (in `common/`) | identity today |",
+            "|---|---|---|",
+            *rows,
+        ]
+    )
 
 
 def block_names(text: str) -> list[str]:
@@ -88,8 +103,7 @@ def summary(path: Path) -> str:
     sentence = sentence.rstrip(":").replace("|", "\\|") or "(no docstring)"
     # outside `code`, < and > would be read as HTML (a lost <preset>, a comment that hides the page)
     parts = re.split(r"(`+[^`]*`+)", sentence)
-    return "".join(part if part.startswith("`") else part.replace("<", "&lt;").replace(">", "&gt;")
-                   for part in parts)
+    return "".join(part if part.startswith("`") else part.replace("<", "&lt;").replace(">", "&gt;") for part in parts)
 
 
 def code_map(root: Path, modules: bool = False) -> str:
@@ -105,20 +119,31 @@ def code_map(root: Path, modules: bool = False) -> str:
     else:
         rows += [(path.name, summary(path)) for path in sorted(root.glob("*.py"))]
         rows.append(("common/", summary(common / "__init__.py")))
-        rows += [(f"common/{package.name}/", summary(package / "__init__.py"))
-                 for package in sorted(p for p in common.iterdir() if (p / "__init__.py").is_file())]
+        rows += [
+            (f"common/{package.name}/", summary(package / "__init__.py"))
+            for package in sorted(p for p in common.iterdir() if (p / "__init__.py").is_file())
+        ]
         flat = sorted(p.stem for p in common.glob("*.py") if p.name != "__init__.py")
         if flat:
-            rows.append(("common/*.py", "modules: " + ", ".join(flat) + " (one line each: [docs/modules.md](docs/modules.md))"))
+            rows.append(
+                ("common/*.py", "modules: " + ", ".join(flat) + " (one line each: [docs/modules.md](docs/modules.md))")
+            )
         rows += [(f"{name}/", what) for name, what in FOLDERS if (root / name).is_dir()]
     return "\n".join(["| path | what it is |", "|---|---|", *(f"| `{path}` | {what} |" for path, what in rows)])
 
 
-FOLDERS = (("tests", "the test suite (`conftest.py`: fabricated data; `golden/`: expected report blocks)"),
-           ("bench", "benchmarks and the device scripts that made the GPU results ([docs/benchmarks.md](docs/benchmarks.md))"),
-           ("results", ("committed results per preset: `results/<preset>/REPORT.md` and the files it is made "
-                        "from ([docs/results-layout.md](docs/results-layout.md))")),
-           ("docs", "the manual: one page per topic"))
+FOLDERS = (
+    ("tests", "the test suite (`conftest.py`: fabricated data; `golden/`: expected report blocks)"),
+    ("bench", "benchmarks and the device scripts that made the GPU results ([docs/benchmarks.md](docs/benchmarks.md))"),
+    (
+        "results",
+        (
+            "committed results per preset: `results/<preset>/REPORT.md` and the files it is made "
+            "from ([docs/results-layout.md](docs/results-layout.md))"
+        ),
+    ),
+    ("docs", "the manual: one page per topic"),
+)
 
 
 def block_presets(text: str) -> list[str]:

@@ -1,6 +1,7 @@
 """``results/<preset>/REPORT.md``: every block of ``common/report/tables.py`` under its heading, with the
 run's metadata (commit, machine, the reproduce log's steps), and ``blocks``: the blocks by the names the
 README's ``<!-- generated:NAME -->`` markers use."""
+
 from __future__ import annotations
 
 import json
@@ -32,14 +33,20 @@ from common.store import paths
 
 def blocks(results_dir, preset: str) -> dict[str, str]:
     """Every generated block, by the name the README's markers use."""
-    out = {"claims": claims_markdown(results_dir, preset), "published": published_markdown(results_dir, preset),
-           "train": train_markdown(results_dir, preset), "nas": nas_markdown(results_dir, preset),
-           "consistency-seeds": seeds_markdown(results_dir, preset),
-           "consistency-samples": samples_markdown(results_dir, preset),
-           "consistency-architectures": architectures_markdown(results_dir, preset),
-           "logdet-study": logdet_study_markdown(results_dir, preset),
-           "plan": plan_markdown(results_dir, preset), "transfer": transfer_markdown(results_dir, preset),
-           "dense": dense_markdown(results_dir, preset), "user-folder": user_folder_markdown(results_dir, preset)}
+    out = {
+        "claims": claims_markdown(results_dir, preset),
+        "published": published_markdown(results_dir, preset),
+        "train": train_markdown(results_dir, preset),
+        "nas": nas_markdown(results_dir, preset),
+        "consistency-seeds": seeds_markdown(results_dir, preset),
+        "consistency-samples": samples_markdown(results_dir, preset),
+        "consistency-architectures": architectures_markdown(results_dir, preset),
+        "logdet-study": logdet_study_markdown(results_dir, preset),
+        "plan": plan_markdown(results_dir, preset),
+        "transfer": transfer_markdown(results_dir, preset),
+        "dense": dense_markdown(results_dir, preset),
+        "user-folder": user_folder_markdown(results_dir, preset),
+    }
     for label, distance in MATRICES:
         out[f"matrix-{label}-{distance}"] = matrix_markdown(results_dir, preset, label, distance)
     return out
@@ -51,14 +58,23 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
     from common.store.provenance import (
         git_commit,  # imports torch: only when a report is written
     )
-    lines = [f"- suite commit: `{git_commit()}` (`-dirty`: uncommitted changes when the report was written)",
-             f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()}"]
+
+    lines = [
+        f"- suite commit: `{git_commit()}` (`-dirty`: uncommitted changes when the report was written)",
+        f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()}",
+    ]
     if log:
         # entries kept from earlier runs carry their own machine (logs before 2026-11-30: only the last run's)
-        machines = sorted({f"{s.get('device', log.get('device', '?'))}, {s.get('threads', log.get('threads', '?'))} "
-                           "thread(s)" for s in log.get("steps", [])}) or [f"{log.get('device', '?')}"]
-        lines.append(f"- reproduce.py run{'s' if len(machines) > 1 else ''}: {'; '.join(machines)}, "
-                     f"data root `{log.get('data_root', '?')}`")
+        machines = sorted(
+            {
+                f"{s.get('device', log.get('device', '?'))}, {s.get('threads', log.get('threads', '?'))} thread(s)"
+                for s in log.get("steps", [])
+            }
+        ) or [f"{log.get('device', '?')}"]
+        lines.append(
+            f"- reproduce.py run{'s' if len(machines) > 1 else ''}: {'; '.join(machines)}, "
+            f"data root `{log.get('data_root', '?')}`"
+        )
         for name, identity in log.get("data", {}).items():
             lines.append(f"- data `{name}`: identity {identity}")
         steps = log.get("steps", [])
@@ -66,36 +82,70 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
         peak = max((s.get("peak_rss_gib", 0.0) for s in steps), default=0.0)
         section_of = {step.name: step.section for step in STEPS}
         order = {step.name: i for i, step in enumerate(STEPS)}
-        steps = sorted(steps, key=lambda s: order.get(s["step"], len(order)))     # paper order
-        per_section = {name: sum(s["seconds"] for s in steps if section_of.get(s["step"], "other") == name)
-                       for name in (*SECTIONS, "other")}      # other: a step no longer in reproduce_plan.STEPS
-        lines += [f"- wall time of the steps: {total:.0f} s in all (partial entries included); peak RSS of the reproduce.py process: {peak:.2f} GiB "
-                  "(launcher jobs run in their own processes)",
-                  "- per section: " + ", ".join(f"{name} {sec:.0f} s" for name, sec in per_section.items() if sec)]
-        if preset == "cpu":     # the budget is the cpu preset's (issue 12)
+        steps = sorted(steps, key=lambda s: order.get(s["step"], len(order)))  # paper order
+        per_section = {
+            name: sum(s["seconds"] for s in steps if section_of.get(s["step"], "other") == name)
+            for name in (*SECTIONS, "other")
+        }  # other: a step no longer in reproduce_plan.STEPS
+        lines += [
+            f"- wall time of the steps: {total:.0f} s in all (partial entries included); peak RSS of the reproduce.py process: {peak:.2f} GiB "
+            "(launcher jobs run in their own processes)",
+            "- per section: " + ", ".join(f"{name} {sec:.0f} s" for name, sec in per_section.items() if sec),
+        ]
+        if preset == "cpu":  # the budget is the cpu preset's (issue 12)
             core_steps = [step.name for step in STEPS if step.section in CORE_SECTIONS]
             full = [s for s in steps if s["step"] in core_steps and not _partial(s)]
             partial = sum(s["step"] in core_steps and _partial(s) for s in steps)
             core = sum(s["seconds"] for s in full)
-            lines[-1] += (f"; the core ({', '.join(CORE_SECTIONS)}): {core:.0f} s = {core / 60:.0f} min, "
-                          f"{len(full)} of its {len(core_steps)} steps logged"
-                          + (f" (and {partial} partial, left out)" if partial else "")
-                          + f" (budget on 2 CPU cores: {CORE_BUDGET_MIN} min)")
-        lines += ["", *table(["step", "section", "launcher", "wall time (s)", "computed / reused", "peak RSS so far (GiB)",
-                              "finished"],
-                             ([s["step"], section_of.get(s["step"], "other"), s.get("launcher", "?"), f"{s['seconds']:.0f}",
-                               _work(s), f"{s.get('peak_rss_gib', float('nan')):.2f}", s["finished"]] for s in steps))]
+            lines[-1] += (
+                f"; the core ({', '.join(CORE_SECTIONS)}): {core:.0f} s = {core / 60:.0f} min, "
+                f"{len(full)} of its {len(core_steps)} steps logged"
+                + (f" (and {partial} partial, left out)" if partial else "")
+                + f" (budget on 2 CPU cores: {CORE_BUDGET_MIN} min)"
+            )
+        lines += [
+            "",
+            *table(
+                [
+                    "step",
+                    "section",
+                    "launcher",
+                    "wall time (s)",
+                    "computed / reused",
+                    "peak RSS so far (GiB)",
+                    "finished",
+                ],
+                (
+                    [
+                        s["step"],
+                        section_of.get(s["step"], "other"),
+                        s.get("launcher", "?"),
+                        f"{s['seconds']:.0f}",
+                        _work(s),
+                        f"{s.get('peak_rss_gib', float('nan')):.2f}",
+                        s["finished"],
+                    ]
+                    for s in steps
+                ),
+            ),
+        ]
         if any(_partial(s) for s in steps):
-            lines.append("\n_partial_: the step finished an earlier run's work (it reused stored results of that run), "
-                         "so its seconds are a share of what it costs; rerun it into an empty `--results-dir` for its full time.")
+            lines.append(
+                "\n_partial_: the step finished an earlier run's work (it reused stored results of that run), "
+                "so its seconds are a share of what it costs; rerun it into an empty `--results-dir` for its full time."
+            )
     else:
-        lines.append("- no `reproduce_log.json`: the results were made by the step scripts one by one "
-                     "(their files carry their own provenance)")
+        lines.append(
+            "- no `reproduce_log.json`: the results were made by the step scripts one by one "
+            "(their files carry their own provenance)"
+        )
     metrics = paths.train_metrics_csv(results_dir, preset)
     if metrics.is_file():
         df = pd.read_csv(metrics)
-        lines.append(f"- step 1 ran on: {', '.join(sorted(df.device.astype(str).unique()))}; commits "
-                     f"{', '.join(sorted(df.git_commit.astype(str).unique()))}")
+        lines.append(
+            f"- step 1 ran on: {', '.join(sorted(df.device.astype(str).unique()))}; commits "
+            f"{', '.join(sorted(df.git_commit.astype(str).unique()))}"
+        )
     return lines
 
 
@@ -124,28 +174,68 @@ def report_markdown(results_dir, preset: str) -> str:
     heatmaps = sorted(run.glob("distances/*/*_mean.png"))
     nas_tables = sorted(run.glob("nas/*_table.md"))
     studies = sorted(run.glob("studies/*/*.md"))
-    lines = [f"# ftd-nas report, preset `{preset}`", "",
-             "Generated by `collect.py` / `reproduce.py` from the files under this folder; do not edit "
-             "(rerun `.venv/bin/python collect.py --preset " + preset + "`).", "",
-             "## Claims", "",
-             *(["The `smoke` preset trains on tiny subsets for seconds: its verdicts test the code path, "
-                "not the papers.", ""] if preset == "smoke" else []),
-             b["claims"], "",
-             "## Run", "", *_metadata(results_dir, preset, read_log(results_dir, preset)), "",
-             "## Step 1: ε-networks", "", b["train"], "",
-             "## Step 2: Fisher task distances", ""]
+    lines = [
+        f"# ftd-nas report, preset `{preset}`",
+        "",
+        "Generated by `collect.py` / `reproduce.py` from the files under this folder; do not edit "
+        "(rerun `.venv/bin/python collect.py --preset " + preset + "`).",
+        "",
+        "## Claims",
+        "",
+        *(
+            [
+                "The `smoke` preset trains on tiny subsets for seconds: its verdicts test the code path, "
+                "not the papers.",
+                "",
+            ]
+            if preset == "smoke"
+            else []
+        ),
+        b["claims"],
+        "",
+        "## Run",
+        "",
+        *_metadata(results_dir, preset, read_log(results_dir, preset)),
+        "",
+        "## Step 1: ε-networks",
+        "",
+        b["train"],
+        "",
+        "## Step 2: Fisher task distances",
+        "",
+    ]
     for label, distance in MATRICES:
         lines += [b[f"matrix-{label}-{distance}"], ""]
     lines += ["Heatmaps:", ""] + [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in heatmaps] + [""]
-    lines += ["## The published matrices side by side", "", b["published"], "",
-              "## Consistency: two seeds of one task", "", b["consistency-seeds"], "",
-              "## Consistency: number of Fisher samples", "", b["consistency-samples"], "",
-              "## Consistency: two ε-network architectures", "", b["consistency-architectures"], ""]
+    lines += [
+        "## The published matrices side by side",
+        "",
+        b["published"],
+        "",
+        "## Consistency: two seeds of one task",
+        "",
+        b["consistency-seeds"],
+        "",
+        "## Consistency: number of Fisher samples",
+        "",
+        b["consistency-samples"],
+        "",
+        "## Consistency: two ε-network architectures",
+        "",
+        b["consistency-architectures"],
+        "",
+    ]
     if studies:
         lines += ["Studies: " + ", ".join(f"[{p.stem}]({p.relative_to(run).as_posix()})" for p in studies), ""]
-    lines += ["## Step 3: task-aware NAS", "", b["nas"], "",
-              "Full tables (per-seed genotypes, verdicts, α-rank): "
-              + (", ".join(f"[{p.stem}]({p.relative_to(run).as_posix()})" for p in nas_tables) or "none"), ""]
+    lines += [
+        "## Step 3: task-aware NAS",
+        "",
+        b["nas"],
+        "",
+        "Full tables (per-seed genotypes, verdicts, α-rank): "
+        + (", ".join(f"[{p.stem}]({p.relative_to(run).as_posix()})" for p in nas_tables) or "none"),
+        "",
+    ]
     transfer = sorted(run.glob("transfer/*/*_scatter.png"))
     lines += ["## Transfer: does a small distance mean a good transfer?", "", b["transfer"], ""]
     lines += [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in transfer] + [""]
@@ -158,6 +248,7 @@ def report_markdown(results_dir, preset: str) -> str:
 
 def write_report(results_dir, preset: str) -> Path:
     from common.store.io import atomic_write_text
+
     path = paths.report_path(results_dir, preset)
     atomic_write_text(report_markdown(results_dir, preset), path)
     return path

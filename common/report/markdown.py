@@ -1,5 +1,6 @@
 """The one Markdown-table helper of the suite: every table of REPORT.md, the README's blocks and the
 studies' ``.md`` files is a header and rows of cells, written by ``table``."""
+
 from __future__ import annotations
 
 from typing import Iterable

@@ -1,5 +1,6 @@
 """Figures: annotated task-distance heatmaps in the papers' layout (rows = source, columns = target),
 the task atlas (an MDS map) and the distance-vs-affinity panels (``common/studies/atlas.py``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,9 +15,15 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from common.store.io import atomic_write  # noqa: E402
 
 
-def distance_heatmap(matrix: pd.DataFrame, path, title: str, std: pd.DataFrame | None = None,
-                     cmap: str = "viridis_r", colorbar_label: str = "d(source → target)",
-                     mark_closest: bool = True) -> Path:
+def distance_heatmap(
+    matrix: pd.DataFrame,
+    path,
+    title: str,
+    std: pd.DataFrame | None = None,
+    cmap: str = "viridis_r",
+    colorbar_label: str = "d(source → target)",
+    mark_closest: bool = True,
+) -> Path:
     """Write an annotated heatmap PNG; cells show the value (and ± std when given). With
     ``mark_closest`` each column's smallest off-diagonal entry (the target's closest source) is
     framed in red."""
@@ -33,8 +40,15 @@ def distance_heatmap(matrix: pd.DataFrame, path, title: str, std: pd.DataFrame |
         for j in range(k):
             v = matrix.values[i, j]
             text = f"{v:.3f}" if std is None else f"{v:.3f}\n±{std.values[i, j]:.3f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7 if std is not None else 8,
-                    color="white" if v > 0.6 * vmax else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7 if std is not None else 8,
+                color="white" if v > 0.6 * vmax else "black",
+            )
     if mark_closest:
         for j, target in enumerate(matrix.columns):
             column = matrix[target].drop(target, errors="ignore")
@@ -84,7 +98,7 @@ def affinity_panels(mean: pd.DataFrame, affinity: pd.DataFrame, table: pd.DataFr
         ax.set_xlabel("FTD d(source → target)", fontsize=8)
         ax.set_ylabel("affinity (source → target)", fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(targets):]:
+    for ax in list(axes.flat)[len(targets) :]:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

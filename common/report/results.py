@@ -1,5 +1,6 @@
 """Reading results back for the report: the per-seed distances of a matrix and the runs of a NAS table,
 each None when missing or unreadable (the report then says "not run")."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -7,8 +8,9 @@ import pandas as pd
 from common.store import paths
 
 
-def read_long(results_dir, preset: str, arch: str, label: str, distance: str, estimator: str = "empirical",
-              variant: str = "") -> pd.DataFrame | None:
+def read_long(
+    results_dir, preset: str, arch: str, label: str, distance: str, estimator: str = "empirical", variant: str = ""
+) -> pd.DataFrame | None:
     """The per-seed distances of a ``fisher_distance.py`` run, or None when missing or unreadable."""
     path = paths.distance_outputs(results_dir, preset, arch, label, distance, estimator, variant=variant)["long"]
     try:
@@ -20,8 +22,10 @@ def read_long(results_dir, preset: str, arch: str, label: str, distance: str, es
 
 def seed_matrices(long: pd.DataFrame) -> dict[int, pd.DataFrame]:
     order = list(dict.fromkeys(long.target))
-    return {int(s): g.pivot(index="source", columns="target", values="distance").loc[order, order]
-            for s, g in long.groupby("seed")}
+    return {
+        int(s): g.pivot(index="source", columns="target", values="distance").loc[order, order]
+        for s, g in long.groupby("seed")
+    }
 
 
 def mean_std(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

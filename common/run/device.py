@@ -1,4 +1,5 @@
 """Which device a run uses: ``--device {auto,cpu,cuda,mps}``."""
+
 from __future__ import annotations
 
 import torch

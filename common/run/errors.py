@@ -3,6 +3,7 @@ and the checks that raise it before any work starts.
 
 Scripts catch it and print its message as a single ``error: ...`` line on stderr, exit code 2.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,7 @@ class UserError(Exception):
     pass
 
 
-MAX_SEED = 2 ** 31 - 1
+MAX_SEED = 2**31 - 1
 
 
 def positive(name: str, value):
@@ -41,7 +42,7 @@ def check_seeds(seeds) -> tuple[int, ...] | None:
     if negative:
         raise UserError(f"--seeds must be non-negative, got {negative[0]}")
     huge = [s for s in seeds if s > MAX_SEED]
-    if huge:   # torch.manual_seed overflows past 2**64 - 1; derived seeds (seed * 1000 + i) need room below
+    if huge:  # torch.manual_seed overflows past 2**64 - 1; derived seeds (seed * 1000 + i) need room below
         raise UserError(f"--seeds must be at most {MAX_SEED} (2**31 - 1), got {huge[0]}")
     repeated = sorted({s for s in seeds if list(seeds).count(s) > 1})
     if repeated:
@@ -55,16 +56,18 @@ def check_results_dir(results_dir) -> Path:
     for parent in [path, *path.parents]:
         if parent.exists():
             if not parent.is_dir():
-                raise UserError(f"--results-dir {results_dir}: {parent} is a file, not a folder; "
-                                "pass another --results-dir")
+                raise UserError(
+                    f"--results-dir {results_dir}: {parent} is a file, not a folder; pass another --results-dir"
+                )
             break
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
-        raise UserError(f"--results-dir {results_dir} is not writable ({exc.strerror or exc}); "
-                        "pass a folder you can write to") from None
+        raise UserError(
+            f"--results-dir {results_dir} is not writable ({exc.strerror or exc}); pass a folder you can write to"
+        ) from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise UserError(f"--results-dir {results_dir} is not writable; pass a folder you can write to")
     return path

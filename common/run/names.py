@@ -9,7 +9,7 @@ invalidates results, so they are folded onto this module at the next rerun of st
 """
 
 NETWORK_NAMES = ("smallcnn", "vgg16", "resnet18", "densenet121")
-DENSE_NETWORK_NAMES = ("convae", "mlpae")     # common/dense/models.py (keyed: the same rule)
+DENSE_NETWORK_NAMES = ("convae", "mlpae")  # common/dense/models.py (keyed: the same rule)
 DISTANCE_NAMES = ("frechet", "frechet-sq", "logdet", "logdet-layer")
 ESTIMATOR_NAMES = ("empirical", "mc", "legacy-batch", "legacy-code")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")

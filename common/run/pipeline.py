@@ -1,6 +1,7 @@
 """reproduce.py's runner: the steps of ``common/run/steps.py`` in order, each a step script's
 ``main(argv)``, one progress line per step with its wall time, and ``reproduce_log.json`` (step
 times, device, threads, data identities) for the report."""
+
 from __future__ import annotations
 
 import resource
@@ -9,14 +10,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from common.data.decode import check_data, data_identity
+from common.datasets import DATASETS as REGISTERED
+from common.run.cli import launcher_argv
+from common.run.errors import UserError, check_results_dir, check_seeds
+from common.run.steps import DATASETS, LOCAL_ONLY, Step
 from common.store import paths
 from common.store.cache import computed_count, fingerprint, reused_under
-from common.data.decode import check_data, data_identity
-from common.run.errors import UserError, check_results_dir, check_seeds
 from common.store.io import atomic_write_json
-from common.run.cli import launcher_argv
-from common.run.steps import DATASETS, LOCAL_ONLY, Step
-from common.datasets import DATASETS as REGISTERED
 
 
 def is_local(dataset: str, data_root) -> bool:
@@ -24,8 +25,10 @@ def is_local(dataset: str, data_root) -> bool:
     root = Path(data_root).expanduser().resolve()
     if dataset == "taskonomy":
         from common.dense.taskonomy import FOLDER
+
         return (root / FOLDER).is_dir()
     from common.data.decode import locate
+
     return all(locate(dataset, split, root)[0] not in ("download", "missing") for split in ("train", "test"))
 
 
@@ -33,8 +36,10 @@ def where(dataset: str, data_root) -> str:
     root = Path(data_root).expanduser().resolve()
     if dataset == "taskonomy":
         from common.dense.taskonomy import FOLDER
+
         return f"a Taskonomy tree {root / FOLDER}/<domain>/<building>/*.png"
     from common.data.decode import where as where_files
+
     return where_files(dataset, "train", root)
 
 
@@ -42,6 +47,7 @@ def check_inputs(args) -> dict[str, str]:
     """Before any work: results dir writable, seeds valid, device present; returns dataset -> ""
     when usable, else the reason it is not (its steps are skipped)."""
     from common.run.device import select_device
+
     check_results_dir(args.results_dir)
     check_seeds(args.seeds)
     select_device(args.device)
@@ -55,15 +61,21 @@ def check_inputs(args) -> dict[str, str]:
             available[dataset] = str(exc)
         if dataset in LOCAL_ONLY and not available[dataset] and not is_local(dataset, args.data_root):
             alone = f", or run {REGISTERED[dataset].train_script} alone" if dataset in REGISTERED else ""
-            available[dataset] = (f"not under {args.data_root}, and reproduce.py does not download it: put "
-                                  f"{where(dataset, args.data_root)} in place{alone}")
+            available[dataset] = (
+                f"not under {args.data_root}, and reproduce.py does not download it: put "
+                f"{where(dataset, args.data_root)} in place{alone}"
+            )
     return available
 
 
 def step_argv(step: Step, args) -> list[str]:
     argv = list(step.argv) + ["--preset", args.preset, "--results-dir", str(args.results_dir)]
     if step.jobs:
-        argv += launcher_argv(args) + (["--plan"] if args.plan else []) + (["--remeasure"] if getattr(args, "remeasure", False) else [])
+        argv += (
+            launcher_argv(args)
+            + (["--plan"] if args.plan else [])
+            + (["--remeasure"] if getattr(args, "remeasure", False) else [])
+        )
     if step.shared:
         argv += ["--data-root", str(args.data_root), "--device", args.device]
         if args.seeds:
@@ -75,13 +87,14 @@ def step_argv(step: Step, args) -> list[str]:
 
 def peak_rss_gib() -> float:
     """Peak resident memory of this process so far (every step runs in it), in GiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # KiB on Linux, bytes on macOS
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     return peak / 2 ** (30 if sys.platform == "darwin" else 20)
 
 
 def _write_log(args, entries: list[dict], device: str) -> None:
     path = paths.reproduce_log(args.results_dir, args.preset)
     import torch
+
     data = {}
     for dataset in DATASETS:
         if dataset == "taskonomy" or (dataset in LOCAL_ONLY and not is_local(dataset, args.data_root)):
@@ -90,25 +103,39 @@ def _write_log(args, entries: list[dict], device: str) -> None:
             data[dataset] = fingerprint(data_identity(dataset, args.data_root, paths.data_cache_dir(args.results_dir)))
         except (UserError, OSError):
             continue
-    atomic_write_json({"preset": args.preset, "device": device, "threads": torch.get_num_threads(),
-                       "data_root": str(args.data_root), "data": data, "steps": entries}, path)
+    atomic_write_json(
+        {
+            "preset": args.preset,
+            "device": device,
+            "threads": torch.get_num_threads(),
+            "data_root": str(args.data_root),
+            "data": data,
+            "steps": entries,
+        },
+        path,
+    )
 
 
 def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable[[str], Callable]) -> None:
     if args.plan:
         return plan_steps(steps, args, load)
     import torch
+
     from common.run.device import select_device
     from common.store.provenance import device_name
+
     device = device_name(select_device(args.device))
     old = {}
     try:
         import json
-        old = {e["step"]: e for e in json.loads(paths.reproduce_log(args.results_dir, args.preset).read_text())["steps"]}
+
+        old = {
+            e["step"]: e for e in json.loads(paths.reproduce_log(args.results_dir, args.preset).read_text())["steps"]
+        }
     except (OSError, ValueError, KeyError, TypeError):
         pass
     entries = dict(old)
-    run_dir = paths.run_dir(args.results_dir, args.preset)    # where this preset's reused results count
+    run_dir = paths.run_dir(args.results_dir, args.preset)  # where this preset's reused results count
     start_all = time.time()
     for i, step in enumerate(steps, 1):
         missing = [d for d in step.datasets if available.get(d)]
@@ -125,23 +152,33 @@ def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable
         if step.cached and computed == 0 and step.name in old:
             # everything reused: the log keeps the time of the run that computed it (the report's
             # wall-time table is what the work costs, not what a rerun took to find it done)
-            print(f"{head}: done in {seconds:.0f} s, everything reused (computed earlier in "
-                  f"{old[step.name]['seconds']:.0f} s, finished {old[step.name]['finished']})", flush=True)
+            print(
+                f"{head}: done in {seconds:.0f} s, everything reused (computed earlier in "
+                f"{old[step.name]['seconds']:.0f} s, finished {old[step.name]['finished']})",
+                flush=True,
+            )
             continue
         # the studies, the dense steps and the report are not split into jobs: they run in this process.
         # computed: results computed (or jobs launched); reused: results of an earlier run found done (the
         # preset's own, not the shared decoded data). Any reuse: a partial entry, whose seconds are a share
         # of the step's cost (REPORT.md says so and leaves it out of the core's time).
-        entries[step.name] = {"step": step.name, "seconds": round(seconds, 1),
-                              "launcher": args.launcher if step.jobs else "inline",
-                              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "peak_rss_gib": round(peak_rss_gib(), 2),
-                              "device": device, "threads": torch.get_num_threads(),
-                              **({"computed": computed, "reused": reused} if step.cached else {})}
+        entries[step.name] = {
+            "step": step.name,
+            "seconds": round(seconds, 1),
+            "launcher": args.launcher if step.jobs else "inline",
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "peak_rss_gib": round(peak_rss_gib(), 2),
+            "device": device,
+            "threads": torch.get_num_threads(),
+            **({"computed": computed, "reused": reused} if step.cached else {}),
+        }
         _write_log(args, list(entries.values()), device)
         share = f" (partial: {reused} result(s) of an earlier run reused)" if step.cached and reused else ""
         print(f"{head}: done in {seconds:.0f} s{share}", flush=True)
-    print(f"reproduce.py: {len(steps)} step(s) in {time.time() - start_all:.0f} s, peak RSS {peak_rss_gib():.2f} GiB "
-          f"(this process; launcher jobs run in their own); report: {paths.report_path(args.results_dir, args.preset)}")
+    print(
+        f"reproduce.py: {len(steps)} step(s) in {time.time() - start_all:.0f} s, peak RSS {peak_rss_gib():.2f} GiB "
+        f"(this process; launcher jobs run in their own); report: {paths.report_path(args.results_dir, args.preset)}"
+    )
 
 
 def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None:
@@ -149,8 +186,10 @@ def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None
     ``plan.csv`` unless that holds another device's plan (a measured result, e.g. the H200's): then to
     ``plan_<device>.csv`` beside it, unless --force."""
     import pandas as pd
+
     from common.run.device import select_device
     from common.store.provenance import device_name
+
     device = device_name(select_device(args.device))
     out = plan_path(paths.plan_csv(args.results_dir, args.preset), device, force=args.force)
     tables = []
@@ -160,15 +199,18 @@ def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None
             continue
         table = load(step.script)(step_argv(step, args))
         if table is not None and len(table):
-            tables.append(table.assign(step=step.name))   # reproduce's names are unique (3b and 3c share targets)
+            tables.append(table.assign(step=step.name))  # reproduce's names are unique (3b and 3c share targets)
     if tables:
         from common.store.io import atomic_write_csv
         from common.store.provenance import git_commit
+
         table = pd.concat(tables, ignore_index=True)
         table = table.assign(device=device, git_commit=git_commit(), date=time.strftime("%Y-%m-%d"))
         atomic_write_csv(table, out)
-        print(f"\nall planned steps: {table.seconds.sum() / 3600:.2f} device-hours (the NAS steps of one target wait "
-              f"for the full-space searches of its closest tasks, so steps run one after another); plan: {out}")
+        print(
+            f"\nall planned steps: {table.seconds.sum() / 3600:.2f} device-hours (the NAS steps of one target wait "
+            f"for the full-space searches of its closest tasks, so steps run one after another); plan: {out}"
+        )
 
 
 def plan_path(default: Path, device: str, *, force: bool = False) -> Path:
@@ -177,6 +219,7 @@ def plan_path(default: Path, device: str, *, force: bool = False) -> Path:
     import re
 
     import pandas as pd
+
     try:
         devices = set(pd.read_csv(default, usecols=["device"]).device.astype(str))
     except (OSError, ValueError):
@@ -185,6 +228,9 @@ def plan_path(default: Path, device: str, *, force: bool = False) -> Path:
         return default
     slug = re.sub(r"[^A-Za-z0-9]+", "-", device).strip("-").lower()
     mine = default.with_name(f"{default.stem}_{slug}{default.suffix}")
-    print(f"{default} holds the plan measured on {', '.join(sorted(devices))}; this one ({device}) goes to {mine} "
-          "(--force replaces it)", flush=True)
+    print(
+        f"{default} holds the plan measured on {', '.join(sorted(devices))}; this one ({device}) goes to {mine} "
+        "(--force replaces it)",
+        flush=True,
+    )
     return mine

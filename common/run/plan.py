@@ -8,6 +8,7 @@ evaluation is counted at a third of a training step per image. Image counts come
 split sizes and the task's classes (uniform class frequencies assumed: exact for CIFAR, ±10 % for
 MNIST), with the preset's caps applied, so no data has to be decoded: an estimate, not a promise.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,39 +19,42 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from common.networks.complexity import count_macs
 from common.datasets import DATASETS
-from common.run.errors import UserError
+from common.networks.complexity import count_macs
 from common.presets import TrainConfig
+from common.run.errors import UserError
 from common.tasks import Task
 
 KINDS = ("train", "fisher")
-EVAL_COST = 1 / 3      # a forward pass is about a third of forward + backward
+EVAL_COST = 1 / 3  # a forward pass is about a third of forward + backward
 
 
 @dataclass(frozen=True)
 class Cost:
     """One part of a job: ``images`` through ``kind`` steps of a network (``multiplier`` networks of
     that size at once: a FUSE stage trains its candidates side by side), ``eval_images`` forward only."""
-    label: str                           # what this part is, e.g. "smallcnn train"
-    network: Callable[[], nn.Module]     # builds the network (random weights are enough)
-    measure_key: str                     # networks with the same key share one measurement
-    kind: str                            # "train" or "fisher"
+
+    label: str  # what this part is, e.g. "smallcnn train"
+    network: Callable[[], nn.Module]  # builds the network (random weights are enough)
+    measure_key: str  # networks with the same key share one measurement
+    kind: str  # "train" or "fisher"
     images: float
     batch_size: int
     num_classes: int
     eval_images: float = 0.0
     multiplier: int = 1
-    amp_eligible: bool = True            # trained under --amp when the run uses it (FUSE searches stay fp32)
+    amp_eligible: bool = True  # trained under --amp when the run uses it (FUSE searches stay fp32)
 
 
 def task_sizes(task: Task, cfg: TrainConfig) -> dict[str, int]:
     """Estimated images of a task's train / val / test splits under ``cfg``'s caps (``data.task_splits``'
     rule: named groups kept whole, "other" subsampled to one group's mean size)."""
     entry = DATASETS[task.dataset]
-    if entry.split_sizes is None:   # the data itself is never read by a plan
-        raise UserError(f"--plan needs the (train, test) sizes of {task.dataset}: add split_sizes=(N_TRAIN, N_TEST) "
-                        "to its entry in common/datasets.py")
+    if entry.split_sizes is None:  # the data itself is never read by a plan
+        raise UserError(
+            f"--plan needs the (train, test) sizes of {task.dataset}: add split_sizes=(N_TRAIN, N_TEST) "
+            "to its entry in common/datasets.py"
+        )
     n_classes = len(entry.classes)
     named = sum(len(g) for g in task.groups) / n_classes
     kept = min(1.0, named * (1 + 1 / len(task.groups))) if task.other else named
@@ -58,8 +62,12 @@ def task_sizes(task: Task, cfg: TrainConfig) -> dict[str, int]:
 
     def cap(n, limit):
         return int(n if limit is None else min(n, limit))
-    return {"train": cap(n_train_all * (1 - cfg.val_fraction), cfg.max_train),
-            "val": cap(n_train_all * cfg.val_fraction, cfg.max_eval), "test": cap(n_test, cfg.max_eval)}
+
+    return {
+        "train": cap(n_train_all * (1 - cfg.val_fraction), cfg.max_train),
+        "val": cap(n_train_all * cfg.val_fraction, cfg.max_eval),
+        "test": cap(n_test, cfg.max_eval),
+    }
 
 
 def timed_batch(cost: Cost, device: torch.device) -> int:
@@ -70,10 +78,11 @@ def timed_batch(cost: Cost, device: torch.device) -> int:
 def _time_steps(cost: Cost, device: torch.device, amp: bool = False) -> float:
     """Images per second of ``cost.kind`` steps on ``device`` (one warm-up step first); training steps
     under bf16 autocast when ``amp`` (what ``--amp`` does to the job), Fisher passes always fp32."""
-    from common.training.accel import Accel
     from common.fisher.estimators import fisher_diag
+    from common.training.accel import Accel
     from common.training.train import prepare
-    steps = 10 if device.type == "cuda" else 3     # GPU steps take milliseconds: time more of them
+
+    steps = 10 if device.type == "cuda" else 3  # GPU steps take milliseconds: time more of them
     net = prepare(cost.network(), device)
     batch = timed_batch(cost, device)
     gen = torch.Generator().manual_seed(0)
@@ -92,7 +101,7 @@ def _time_steps(cost: Cost, device: torch.device, amp: bool = False) -> float:
             loss.backward()
             opt.step()
 
-    autocast = Accel(amp=amp).autocast(device.type)    # the training scripts' own autocast
+    autocast = Accel(amp=amp).autocast(device.type)  # the training scripts' own autocast
 
     def sync():
         if device.type == "cuda":
@@ -107,8 +116,13 @@ def _time_steps(cost: Cost, device: torch.device, amp: bool = False) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
-def estimate(jobs, device: torch.device, measure: Callable[..., float] = _time_steps,
-             amp: bool = False, macs_of: Callable[[Cost], int] | None = None) -> pd.DataFrame:
+def estimate(
+    jobs,
+    device: torch.device,
+    measure: Callable[..., float] = _time_steps,
+    amp: bool = False,
+    macs_of: Callable[[Cost], int] | None = None,
+) -> pd.DataFrame:
     """One row per (job, cost part): MACs per image, images, measured images/s, estimated seconds,
     and the precision the part runs at (``amp``: the run trains under bf16 autocast, ``accel.resolve``)."""
     speed: dict[tuple[str, bool], float] = {}
@@ -124,9 +138,17 @@ def estimate(jobs, device: torch.device, measure: Callable[..., float] = _time_s
                 macs[cost.measure_key] = macs_of(cost) if macs_of else count_macs(cost.network())
             ips = speed[key] / cost.multiplier
             seconds = (cost.images + EVAL_COST * cost.eval_images) / ips
-            rows.append({"job": job.name, "part": cost.label, "macs_m": macs[cost.measure_key] * cost.multiplier / 1e6,
-                         "images": int(cost.images + cost.eval_images), "precision": "bf16" if bf16 else "fp32",
-                         "images_per_s": round(ips, 1), "seconds": seconds})
+            rows.append(
+                {
+                    "job": job.name,
+                    "part": cost.label,
+                    "macs_m": macs[cost.measure_key] * cost.multiplier / 1e6,
+                    "images": int(cost.images + cost.eval_images),
+                    "precision": "bf16" if bf16 else "fp32",
+                    "images_per_s": round(ips, 1),
+                    "seconds": seconds,
+                }
+            )
     return pd.DataFrame(rows, columns=["job", "part", "macs_m", "images", "precision", "images_per_s", "seconds"])
 
 
@@ -141,31 +163,45 @@ def describe(table: pd.DataFrame, *, step: str, device_label: str, workers: int)
     loads = [0.0] * max(1, workers)
     for s in sorted(per_job, reverse=True):
         loads[loads.index(min(loads))] += s
-    return (f"{step}: {len(per_job)} job(s) on {device_label} (throughputs measured on it, images estimated "
-            f"from the split sizes)\n{shown.to_string(index=False)}\n"
-            f"total: {total / 3600:.2f} device-hours ({total:.0f} s); with {workers} worker(s) about "
-            f"{max(loads) / 3600:.2f} h wall")
+    return (
+        f"{step}: {len(per_job)} job(s) on {device_label} (throughputs measured on it, images estimated "
+        f"from the split sizes)\n{shown.to_string(index=False)}\n"
+        f"total: {total / 3600:.2f} device-hours ({total:.0f} s); with {workers} worker(s) about "
+        f"{max(loads) / 3600:.2f} h wall"
+    )
 
 
-def nas_costs(target: Task, method: str, cfg, stages: int, train_cfg: TrainConfig, *, search: bool,
-              retrain: bool = True) -> tuple[Cost, ...]:
+def nas_costs(
+    target: Task, method: str, cfg, stages: int, train_cfg: TrainConfig, *, search: bool, retrain: bool = True
+) -> tuple[Cost, ...]:
     """The parts of one NAS job: the search (FUSE trains its candidates side by side; random search
     validates once per stage) unless ``search`` is False, then the retraining at the retraining width
     unless ``retrain`` is False (``--search-only``: 3a's full-space cells)."""
-    from common.networks.models import build_network
-    from common.nas.space import SearchSpace, build_nas_network, width_for_params
     from common.nas.keys import retrain_config
+    from common.nas.space import SearchSpace, build_nas_network, width_for_params
+    from common.networks.models import build_network
+
     uncapped = task_sizes(target, replace(train_cfg, max_train=None, max_eval=None))
-    genotype = SearchSpace().sample(torch.Generator().manual_seed(0))   # a typical cell for the timing
+    genotype = SearchSpace().sample(torch.Generator().manual_seed(0))  # a typical cell for the timing
     parts = []
     if search and not method.startswith("hand-"):
         n_train = min(uncapped["train"], cfg.search_max_train or uncapped["train"])
         n_val = min(uncapped["val"], cfg.search_max_val or uncapped["val"])
         evals = stages * (cfg.rounds if method != "random" else 1) * n_val
-        parts.append(Cost(f"{method} search", lambda: build_nas_network(genotype, target, cfg.width, cfg.depth),
-                          f"nas/{cfg.width}x{cfg.depth}/train", "train", stages * cfg.rounds * cfg.weight_epochs * n_train,
-                          cfg.batch_size, target.num_classes, eval_images=evals, multiplier=cfg.candidates,
-                          amp_eligible=False))
+        parts.append(
+            Cost(
+                f"{method} search",
+                lambda: build_nas_network(genotype, target, cfg.width, cfg.depth),
+                f"nas/{cfg.width}x{cfg.depth}/train",
+                "train",
+                stages * cfg.rounds * cfg.weight_epochs * n_train,
+                cfg.batch_size,
+                target.num_classes,
+                eval_images=evals,
+                multiplier=cfg.candidates,
+                amp_eligible=False,
+            )
+        )
     if not retrain:
         return tuple(parts)
     rcfg = retrain_config(cfg, train_cfg)
@@ -174,9 +210,18 @@ def nas_costs(target: Task, method: str, cfg, stages: int, train_cfg: TrainConfi
         arch = method.removeprefix("hand-")
         network, key = (lambda: build_network(arch, target)), f"{arch}/{target.dataset}/train"
     else:
-        width = (width_for_params(genotype, target, cfg.depth, cfg.retrain_params) if cfg.retrain_params
-                 else cfg.width)
+        width = width_for_params(genotype, target, cfg.depth, cfg.retrain_params) if cfg.retrain_params else cfg.width
         network, key = (lambda: build_nas_network(genotype, target, width, cfg.depth)), f"nas/{width}x{cfg.depth}/train"
-    parts.append(Cost(f"{method} retrain", network, key, "train", rcfg.epochs * sizes["train"], rcfg.batch_size,
-                      target.num_classes, eval_images=sizes["val"] + sizes["test"]))
+    parts.append(
+        Cost(
+            f"{method} retrain",
+            network,
+            key,
+            "train",
+            rcfg.epochs * sizes["train"],
+            rcfg.batch_size,
+            target.num_classes,
+            eval_images=sizes["val"] + sizes["test"],
+        )
+    )
     return tuple(parts)

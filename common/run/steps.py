@@ -2,6 +2,7 @@
 step script's ``main(argv)`` with the flags shared by every step (preset, data root, results dir,
 device, seeds, force) appended; a step whose datasets are missing is skipped with one line.
 Adding a step is one entry here."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,14 +12,14 @@ from common.experiments import FULL_SPACE_CELLS, nas_targets
 
 @dataclass(frozen=True)
 class Step:
-    section: str                 # the --sections name it belongs to
-    name: str                    # what the progress line says
-    script: str                  # a top-level module with main(argv)
-    argv: tuple[str, ...]        # the step's own flags
-    datasets: tuple[str, ...]    # the data it needs (skipped when one is missing)
-    shared: bool = True          # whether the shared flags (--data-root, --device, ...) apply
-    jobs: bool = True            # whether the script splits into launcher jobs (--launcher, --plan)
-    cached: bool = True          # whether its work is keyed files a rerun finds done (the report is rewritten)
+    section: str  # the --sections name it belongs to
+    name: str  # what the progress line says
+    script: str  # a top-level module with main(argv)
+    argv: tuple[str, ...]  # the step's own flags
+    datasets: tuple[str, ...]  # the data it needs (skipped when one is missing)
+    shared: bool = True  # whether the shared flags (--data-root, --device, ...) apply
+    jobs: bool = True  # whether the script splits into launcher jobs (--launcher, --plan)
+    cached: bool = True  # whether its work is keyed files a rerun finds done (the report is rewritten)
 
 
 # Section -> what it runs. The first four are the core reproduction, the 2-core budget of the README
@@ -26,17 +27,17 @@ class Step:
 SECTIONS: dict[str, str] = {
     "train": "ε-networks of the MNIST, CIFAR-10 (and CIFAR-100) tasks",
     "distances": "FTD matrices of mnist, cifar10 (cifar100), ldnas8; the log-det matrix; mnist's and cifar10's "
-                 "validation-split matrices for NAS",
+    "validation-split matrices for NAS",
     "study": "consistency study: seed to seed, Fisher estimators, distances",
     "nas": "task-aware NAS on the FTD paper's targets mnist-2 and cifar10-2",
     "logdet": "the log-det paper's distance study, ldnas8's validation-split matrix and the paper's NAS table "
-              "(mnist-3 and cifar10-2 among ldnas8; it reuses the full-space cells of section nas)",
+    "(mnist-3 and cifar10-2 among ldnas8; it reuses the full-space cells of section nas)",
     "dense": "the Taskonomy application: dense ε-networks, matrix and atlas, transfer (taskonomy-2d on CIFAR-10)",
     "transfer": "transfer study of the mnist, cifar10 and ldnas8 sets",
     "report": "REPORT.md from the results",
 }
 CORE_SECTIONS = ("train", "distances", "study", "nas")
-CORE_BUDGET_MIN = 45      # the core's wall time from scratch on 2 CPU cores, at most (preset cpu)
+CORE_BUDGET_MIN = 45  # the core's wall time from scratch on 2 CPU cores, at most (preset cpu)
 DATASETS = ("mnist", "cifar10", "cifar100", "taskonomy")
 # Data reproduce.py never downloads: their steps run only when the files are under --data-root
 # (neither CIFAR-100 nor a Taskonomy tree is on this project's machines; train_task_cifar100.py
@@ -56,42 +57,112 @@ STEPS: tuple[Step, ...] = (
     Step("train", "1a. ε-networks, MNIST tasks", "train_task_mnist", ("--tasks", "mnist", "mnist-oddeven"), ("mnist",)),
     Step("train", "1b. ε-networks, CIFAR-10 tasks", "train_task_cifar", (), ("cifar10",)),
     Step("train", "1c. ε-networks, CIFAR-100 tasks", "train_task_cifar100", (), ("cifar100",)),
-    Step("dense", "1d. dense ε-networks, taskonomy-2d on CIFAR-10", "train_task_taskonomy", (), ("cifar10",),
-         jobs=False),
-    Step("dense", "1e. dense ε-networks, Taskonomy", "train_task_taskonomy", ("--task-set", "taskonomy"),
-         ("taskonomy",), jobs=False),
+    Step(
+        "dense", "1d. dense ε-networks, taskonomy-2d on CIFAR-10", "train_task_taskonomy", (), ("cifar10",), jobs=False
+    ),
+    Step(
+        "dense",
+        "1e. dense ε-networks, Taskonomy",
+        "train_task_taskonomy",
+        ("--task-set", "taskonomy"),
+        ("taskonomy",),
+        jobs=False,
+    ),
     Step("distances", "2. FTD matrix, mnist", "fisher_distance", ("--task-set", "mnist"), ("mnist",)),
     Step("distances", "2. FTD matrix, cifar10", "fisher_distance", ("--task-set", "cifar10"), ("cifar10",)),
     Step("distances", "2. FTD matrix, cifar100", "fisher_distance", ("--task-set", "cifar100"), ("cifar100",)),
     Step("distances", "2. FTD matrix, ldnas8", "fisher_distance", ("--task-set", "ldnas8"), _BOTH),
-    Step("dense", "2. FTD matrix and atlas, taskonomy-2d on CIFAR-10", "fisher_distance_taskonomy", (),
-         ("cifar10",), jobs=False),
-    Step("dense", "2. FTD matrix and atlas, Taskonomy", "fisher_distance_taskonomy", ("--task-set", "taskonomy"),
-         ("taskonomy",), jobs=False),
-    Step("distances", "2'. log-det matrix, ldnas8", "fisher_distance", ("--task-set", "ldnas8", "--distance", "logdet"),
-         _BOTH),
-    Step("distances", "2'''. FTD on validation splits (for NAS), mnist", "fisher_distance",
-         ("--task-set", "mnist", "--fisher-split", "val"), ("mnist",)),
-    Step("distances", "2'''. FTD on validation splits (for NAS), cifar10", "fisher_distance",
-         ("--task-set", "cifar10", "--fisher-split", "val"), ("cifar10",)),
-    Step("logdet", "2'''. FTD on validation splits (for NAS), ldnas8", "fisher_distance",
-         ("--task-set", "ldnas8", "--fisher-split", "val"), _BOTH),
+    Step(
+        "dense",
+        "2. FTD matrix and atlas, taskonomy-2d on CIFAR-10",
+        "fisher_distance_taskonomy",
+        (),
+        ("cifar10",),
+        jobs=False,
+    ),
+    Step(
+        "dense",
+        "2. FTD matrix and atlas, Taskonomy",
+        "fisher_distance_taskonomy",
+        ("--task-set", "taskonomy"),
+        ("taskonomy",),
+        jobs=False,
+    ),
+    Step(
+        "distances",
+        "2'. log-det matrix, ldnas8",
+        "fisher_distance",
+        ("--task-set", "ldnas8", "--distance", "logdet"),
+        _BOTH,
+    ),
+    Step(
+        "distances",
+        "2'''. FTD on validation splits (for NAS), mnist",
+        "fisher_distance",
+        ("--task-set", "mnist", "--fisher-split", "val"),
+        ("mnist",),
+    ),
+    Step(
+        "distances",
+        "2'''. FTD on validation splits (for NAS), cifar10",
+        "fisher_distance",
+        ("--task-set", "cifar10", "--fisher-split", "val"),
+        ("cifar10",),
+    ),
+    Step(
+        "logdet",
+        "2'''. FTD on validation splits (for NAS), ldnas8",
+        "fisher_distance",
+        ("--task-set", "ldnas8", "--fisher-split", "val"),
+        _BOTH,
+    ),
     Step("logdet", "2''. log-det study, ldnas8", "logdet_study", (), _BOTH, jobs=False),
     Step("study", "2''. consistency study (seed-to-seed, estimators)", "consistency_study", (), _BOTH, jobs=False),
-    *(Step("nas", f"3a. full-space cells of {target}", "nas_fuse",
-           ("--target", target, "--space", "full", "--search-only"), _datasets_of((target,)))
-      for target in FULL_SPACE_CELLS),
+    *(
+        Step(
+            "nas",
+            f"3a. full-space cells of {target}",
+            "nas_fuse",
+            ("--target", target, "--space", "full", "--search-only"),
+            _datasets_of((target,)),
+        )
+        for target in FULL_SPACE_CELLS
+    ),
     # the FTD paper's targets, cifar10's first (the order of the committed run logs)
-    *(Step("nas", f"3b. NAS for {t.target} (baselines {t.baselines})", "nas_fuse",
-           ("--target", t.target, *_NAS_SPACES), _datasets_of((t.target,))) for t in reversed(nas_targets("FTD"))),
-    *(Step("logdet", f"3c. NAS for {t.target} (baselines {t.baselines})", "nas_fuse",
-           ("--target", t.target, "--task-set", t.baselines, *_NAS_SPACES), _BOTH) for t in nas_targets("log-det")),
+    *(
+        Step(
+            "nas",
+            f"3b. NAS for {t.target} (baselines {t.baselines})",
+            "nas_fuse",
+            ("--target", t.target, *_NAS_SPACES),
+            _datasets_of((t.target,)),
+        )
+        for t in reversed(nas_targets("FTD"))
+    ),
+    *(
+        Step(
+            "logdet",
+            f"3c. NAS for {t.target} (baselines {t.baselines})",
+            "nas_fuse",
+            ("--target", t.target, "--task-set", t.baselines, *_NAS_SPACES),
+            _BOTH,
+        )
+        for t in nas_targets("log-det")
+    ),
     Step("transfer", "4. transfer study, mnist", "transfer", ("--task-set", "mnist"), ("mnist",)),
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
     Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),
     Step("dense", "4. transfer study, taskonomy-2d on CIFAR-10", "transfer_taskonomy", (), ("cifar10",), jobs=False),
-    Step("report", "report: REPORT.md from the results", "collect", ("--no-readme",), (), shared=False, jobs=False,
-         cached=False),
+    Step(
+        "report",
+        "report: REPORT.md from the results",
+        "collect",
+        ("--no-readme",),
+        (),
+        shared=False,
+        jobs=False,
+        cached=False,
+    ),
 )
 # checked at import: a step in an unknown section would silently never run
 assert all(step.section in SECTIONS for step in STEPS), "every step's section must be in SECTIONS"

@@ -6,6 +6,7 @@ asked for again and again; so ``--plan`` measures only what the file lacks for t
 ``--remeasure`` times everything again (once per process). Each row says where and when it was
 measured (device, torch, date); a throughput is only ever used on the device it was measured on.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,7 @@ import pandas as pd
 from common.store.io import atomic_write_csv
 
 COLUMNS = ["device", "measure_key", "precision", "batch_size", "images_per_s", "macs", "torch", "date"]
-_MEASURED_NOW: set[tuple] = set()      # keys re-measured by this process under --remeasure
+_MEASURED_NOW: set[tuple] = set()  # keys re-measured by this process under --remeasure
 
 
 def throughputs_csv(results_dir) -> Path:
@@ -48,8 +49,12 @@ class StoredThroughputs:
 
     def _row(self, measure_key: str, precision: str, batch: int):
         t = self.table
-        hit = t[(t.device == self.device_label) & (t.measure_key == measure_key) & (t.precision == precision)
-                & (t.batch_size == batch)]
+        hit = t[
+            (t.device == self.device_label)
+            & (t.measure_key == measure_key)
+            & (t.precision == precision)
+            & (t.batch_size == batch)
+        ]
         return None if hit.empty else hit.iloc[-1]
 
     def measure_with(self, timer: Callable[..., float], batch_of: Callable) -> Callable[..., float]:
@@ -63,30 +68,50 @@ class StoredThroughputs:
             _MEASURED_NOW.add(key)
             self._store(cost, precision, batch, ips)
             return ips
+
         return measure
 
     def macs_with(self, counter: Callable) -> Callable:
         def macs(cost) -> int:
             known = self.table[self.table.measure_key == cost.measure_key].macs.dropna()
             return int(known.iloc[-1]) if len(known) else int(counter(cost.network()))
+
         return macs
 
     def _store(self, cost, precision: str, batch: int, ips: float) -> None:
         import torch
 
         from common.networks.complexity import count_macs
+
         t = self.table
-        keep = t[~((t.device == self.device_label) & (t.measure_key == cost.measure_key) & (t.precision == precision)
-                   & (t.batch_size == batch))]
+        keep = t[
+            ~(
+                (t.device == self.device_label)
+                & (t.measure_key == cost.measure_key)
+                & (t.precision == precision)
+                & (t.batch_size == batch)
+            )
+        ]
         known = t[t.measure_key == cost.measure_key].macs.dropna()
         macs = int(known.iloc[-1]) if len(known) else int(count_macs(cost.network()))
-        row = pd.DataFrame([{"device": self.device_label, "measure_key": cost.measure_key, "precision": precision,
-                             "batch_size": batch, "images_per_s": round(ips, 2), "macs": macs,
-                             "torch": str(torch.__version__), "date": time.strftime("%Y-%m-%d")}])
+        row = pd.DataFrame(
+            [
+                {
+                    "device": self.device_label,
+                    "measure_key": cost.measure_key,
+                    "precision": precision,
+                    "batch_size": batch,
+                    "images_per_s": round(ips, 2),
+                    "macs": macs,
+                    "torch": str(torch.__version__),
+                    "date": time.strftime("%Y-%m-%d"),
+                }
+            ]
+        )
         self.table = pd.concat([keep, row], ignore_index=True) if len(keep) else row
         self.table = self.table.sort_values(["device", "measure_key", "precision", "batch_size"]).reset_index(drop=True)
         self.measured += 1
         try:
             atomic_write_csv(self.table, self.path)
-        except OSError:       # a read-only results folder: the plan still answers, measured again next time
+        except OSError:  # a read-only results folder: the plan still answers, measured again next time
             pass

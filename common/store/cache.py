@@ -17,6 +17,7 @@ that concept in ``common/store/code_identity.py`` does, so editing the Fisher co
 a docstring, a comment, a formatter run or a moved module invalidates nothing).
 The git commit with its dirty flag is stored as provenance next to the key, not in it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,8 +32,8 @@ import torch
 from tqdm import tqdm
 
 from common.run.errors import UserError
-from common.store.io import atomic_torch_save, atomic_write_json
 from common.store import code_identity
+from common.store.io import atomic_torch_save, atomic_write_json
 
 FORMATS = ("torch", "json")
 # Checks of stored values that their keys cannot make: each takes a stored value and returns why it must
@@ -154,9 +155,18 @@ def probe():
         _PROBING[0] = before
 
 
-def cached(path, key, compute: Callable[[], object], *, fmt: str = "torch", force: bool = False,
-           what: str = "result", validate: Callable[[object], None] | None = None,
-           provenance: Callable[[], dict] | None = None, log: Callable[[str], None] | None = None):
+def cached(
+    path,
+    key,
+    compute: Callable[[], object],
+    *,
+    fmt: str = "torch",
+    force: bool = False,
+    what: str = "result",
+    validate: Callable[[object], None] | None = None,
+    provenance: Callable[[], dict] | None = None,
+    log: Callable[[str], None] | None = None,
+):
     """``(value, hit)``: the value stored at ``path`` if its key equals ``key``, else ``compute()``
     written there. ``validate(value)`` raises before a bad value is written. ``force`` recomputes
     whatever is stored. ``log`` receives the line saying why a stored file is recomputed. A stored
@@ -167,8 +177,11 @@ def cached(path, key, compute: Callable[[], object], *, fmt: str = "torch", forc
     if not force:
         entry = read_entry(path, fmt, what)
         if entry is not None:
-            why = (f"was made from other inputs ({key_diff(entry['key'], key)} changed)" if entry["key"] != key
-                   else _retired(entry))
+            why = (
+                f"was made from other inputs ({key_diff(entry['key'], key)} changed)"
+                if entry["key"] != key
+                else _retired(entry)
+            )
             if not why:
                 _note_hit(path)
                 return entry["value"], True

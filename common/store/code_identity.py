@@ -23,6 +23,7 @@ made by ``tools/alias_legacy_code_keys.py``, which checked definition by definit
 is, to the AST, the code that wrote those keys. Once the code of a concept changes, its digest is new,
 no alias applies, and its results are recomputed or refused as usual.
 """
+
 from __future__ import annotations
 
 import ast
@@ -34,10 +35,18 @@ from common.store.sources import source_of
 # concept -> the code that computes it ("module" or "module:definition", module relative to ``common``)
 KEYED_CODE: dict[str, tuple[str, ...]] = {
     # decoded datasets (the readers and the conversion to N x 3 x 32 x 32 uint8)
-    "decoded-data": ("data.decode:Split", "data.decode:_CIFARFiles", "data.decode:_CIFAR10Files",
-                     "data.decode:_CIFAR100Files", "data.decode:_to_32x32x3", "data.decode:_fit",
-                     "data.decode:_read_image_folder", "data.decode:_READERS", "data.decode:_read_torchvision",
-                     "data.decode:_decode"),
+    "decoded-data": (
+        "data.decode:Split",
+        "data.decode:_CIFARFiles",
+        "data.decode:_CIFAR10Files",
+        "data.decode:_CIFAR100Files",
+        "data.decode:_to_32x32x3",
+        "data.decode:_fit",
+        "data.decode:_read_image_folder",
+        "data.decode:_READERS",
+        "data.decode:_read_torchvision",
+        "data.decode:_decode",
+    ),
     "taskonomy-data": ("dense.taskonomy",),
     # step 1: the trained ε-networks
     "epsilon-network": ("data.splits", "networks.models", "training.train"),
@@ -51,29 +60,43 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
     "transfer": ("data.splits", "networks.models", "training.train", "transfer_learning.runs"),
     # dense (Taskonomy) tasks
     "dense-network": ("dense.data", "dense.models", "dense.train", "dense.derived_targets", "dense.taskonomy"),
-    "dense-fisher": ("dense.data", "dense.fisher", "dense.models", "dense.runs", "dense.derived_targets", "dense.taskonomy"),
+    "dense-fisher": (
+        "dense.data",
+        "dense.fisher",
+        "dense.models",
+        "dense.runs",
+        "dense.derived_targets",
+        "dense.taskonomy",
+    ),
     "dense-matrix": ("dense.fisher", "dense.runs", "fisher.distance"),
-    "dense-transfer": ("dense.data", "dense.fisher", "dense.models", "dense.train", "dense.derived_targets",
-                       "dense.taskonomy", "dense.transfer_runs"),
+    "dense-transfer": (
+        "dense.data",
+        "dense.fisher",
+        "dense.models",
+        "dense.train",
+        "dense.derived_targets",
+        "dense.taskonomy",
+        "dense.transfer_runs",
+    ),
 }
 
 # concept -> {digest of today's definitions: the identity its existing results carry} (see above)
 ALIASES: dict[str, dict[str, str]] = {  # made by tools/alias_legacy_code_keys.py --commit a613659
-    'decoded-data': {'9bb9c6a5a74a355b': '40079cba7660e3f9'},
-    'taskonomy-data': {'e00bc06104590497': '1a4dd8ffbcdd08fa'},
-    'epsilon-network': {'fbc37ad1f8e34d42': '0fe0a05161dc5b0c'},
-    'fisher': {'70f80f130d412e13': '27e66c987b5c32de'},
-    'distance-matrix': {'82991190901dac82': 'c9d568f88fdabf94'},
-    'nas-search': {'34350c89a2bae292': 'de77d6908a5f09f2'},
-    'nas-retrain': {'a3203f82f2b8104e': 'f4487cd16951fc51'},
-    'transfer': {'3a6fb694cf9dc7f3': 'ad807ea8db2ccb36'},
-    'dense-network': {'e4b140fe240057d6': 'dadc2e47838d6499'},
-    'dense-fisher': {'a5305993a786ae07': 'e6a4b7f064197d2a'},
-    'dense-matrix': {'c39d310e39e0a324': '24305d588a9f7f9b'},
-    'dense-transfer': {'ce08f6400b29c230': '0217172eca35e251'},
+    "decoded-data": {"9bb9c6a5a74a355b": "40079cba7660e3f9"},
+    "taskonomy-data": {"e00bc06104590497": "1a4dd8ffbcdd08fa"},
+    "epsilon-network": {"fbc37ad1f8e34d42": "0fe0a05161dc5b0c"},
+    "fisher": {"70f80f130d412e13": "27e66c987b5c32de"},
+    "distance-matrix": {"82991190901dac82": "c9d568f88fdabf94"},
+    "nas-search": {"34350c89a2bae292": "de77d6908a5f09f2"},
+    "nas-retrain": {"a3203f82f2b8104e": "f4487cd16951fc51"},
+    "transfer": {"3a6fb694cf9dc7f3": "ad807ea8db2ccb36"},
+    "dense-network": {"e4b140fe240057d6": "dadc2e47838d6499"},
+    "dense-fisher": {"a5305993a786ae07": "e6a4b7f064197d2a"},
+    "dense-matrix": {"c39d310e39e0a324": "24305d588a9f7f9b"},
+    "dense-transfer": {"ce08f6400b29c230": "0217172eca35e251"},
 }
 
-PACKAGE = "common"   # module names in KEYED_CODE are relative to it
+PACKAGE = "common"  # module names in KEYED_CODE are relative to it
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
@@ -93,8 +116,11 @@ class _Normalise(ast.NodeTransformer):
             stmts = getattr(node, field, None)
             if not (isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt)):
                 continue
-            if field == "body" and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                    and _is_docstring(stmts[0]):
+            if (
+                field == "body"
+                and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and _is_docstring(stmts[0])
+            ):
                 stmts = stmts[1:]
             kept = _without_imports(stmts)
             setattr(node, field, kept or ([] if field == "orelse" else [ast.Pass()]))
@@ -155,8 +181,10 @@ def selected(entries, source) -> list[tuple[str, str]]:
         found = [(n, d) for n, d in definitions(source(module)) if n in names]
         missing = names - {n for n, _ in found}
         if missing:
-            raise LookupError(f"code_identity.KEYED_CODE names {sorted(missing)} in {PACKAGE}.{module}, "
-                              "which defines no such name: update the registry")
+            raise LookupError(
+                f"code_identity.KEYED_CODE names {sorted(missing)} in {PACKAGE}.{module}, "
+                "which defines no such name: update the registry"
+            )
         out += found
     return sorted(out)
 
@@ -177,8 +205,7 @@ def identity(concept: str) -> str:
     process, or the legacy identity that results of this very code carry (``ALIASES``)."""
     if concept not in _IDENTITY:
         if concept not in KEYED_CODE:
-            raise KeyError(f"{concept!r} is not a concept of code_identity.KEYED_CODE "
-                           f"({', '.join(KEYED_CODE)})")
+            raise KeyError(f"{concept!r} is not a concept of code_identity.KEYED_CODE ({', '.join(KEYED_CODE)})")
         d = digest(selected(KEYED_CODE[concept], _executed))
         _IDENTITY[concept] = ALIASES.get(concept, {}).get(d, d)
     return _IDENTITY[concept]

@@ -7,6 +7,7 @@ Fault injection for the kill-resume tests: with ``FTD_KILL_AT_WRITE=N`` in the e
 process SIGKILLs itself during its N-th atomic write, after the temp file is complete and before
 the rename, i.e. at the worst moment.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,7 @@ def _pid_alive(pid: int) -> bool:
 
 def _remove_orphan_temps(path: Path) -> None:
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        parts = tmp.name[len(path.name) + 2:].split(".")
+        parts = tmp.name[len(path.name) + 2 :].split(".")
         if parts and parts[0].isdigit() and not _pid_alive(int(parts[0])):
             tmp.unlink(missing_ok=True)
 
@@ -55,7 +56,7 @@ def atomic_write(path, write) -> Path:
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes 0600 files; results are meant to be shared
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are meant to be shared
         _maybe_kill()
         os.replace(tmp, path)
     finally:
@@ -87,6 +88,7 @@ def atomic_write_csv(df, path) -> Path:
 
 def _sealed(path) -> Path:
     from .seals import seal_path, seal_text
+
     text = seal_text(path)
     atomic_write(seal_path(path), lambda tmp: Path(tmp).write_text(text))
     return Path(path)

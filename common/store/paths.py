@@ -17,6 +17,7 @@ results/<preset>/
         transfer/runs/<source>_to_<target>_seed<k>.json, transfer/<label>_{pairs,correlations}.csv, ...
 results/cache/data/                         decoded datasets as uint8 tensors (git-ignored)
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,27 +47,41 @@ def data_cache_dir(results_dir) -> Path:
     return Path(results_dir) / "cache" / "data"
 
 
-def fisher_cache_path(results_dir, preset: str, arch: str, estimator: str, samples, source: str,
-                      target: str, seed: int, split: str = "test") -> Path:
+def fisher_cache_path(
+    results_dir,
+    preset: str,
+    arch: str,
+    estimator: str,
+    samples,
+    source: str,
+    target: str,
+    seed: int,
+    split: str = "test",
+) -> Path:
     """Fisher of the (source, seed) network on the target's ``split`` (git-ignored cache)."""
     n = "all" if samples is None else str(samples)
     folder = f"{estimator}_n{n}" + ("" if split == "test" else f"_{split}")
-    return (run_dir(results_dir, preset) / "fisher" / arch / folder / source
-            / f"on_{target}_seed{seed}.pt")
+    return run_dir(results_dir, preset) / "fisher" / arch / folder / source / f"on_{target}_seed{seed}.pt"
 
 
 def distances_dir(results_dir, preset: str, arch: str) -> Path:
     return run_dir(results_dir, preset) / "distances" / arch
 
 
-def distance_outputs(results_dir, preset: str, arch: str, label: str, distance: str, estimator: str,
-                     variant: str = "") -> dict:
+def distance_outputs(
+    results_dir, preset: str, arch: str, label: str, distance: str, estimator: str, variant: str = ""
+) -> dict:
     """long CSV, mean/std matrices (CSV), heatmaps (PNG) and manifest (JSON) of one distance run;
     ``variant`` names its non-default settings (``_seeds0-1_n500_sigma1e-04``, see ``ftd.variant``)."""
     stem = distances_dir(results_dir, preset, arch) / f"{label}_{distance}_{estimator}{variant}"
-    return {"long": Path(f"{stem}_long.csv"), "mean": Path(f"{stem}_mean.csv"), "std": Path(f"{stem}_std.csv"),
-            "mean_png": Path(f"{stem}_mean.png"), "std_png": Path(f"{stem}_std.png"),
-            "manifest": Path(f"{stem}.json")}
+    return {
+        "long": Path(f"{stem}_long.csv"),
+        "mean": Path(f"{stem}_mean.csv"),
+        "std": Path(f"{stem}_std.csv"),
+        "mean_png": Path(f"{stem}_mean.png"),
+        "std_png": Path(f"{stem}_std.png"),
+        "manifest": Path(f"{stem}.json"),
+    }
 
 
 # Step 3, task-aware NAS:
@@ -101,8 +116,7 @@ def nas_table_outputs(results_dir, preset: str, target: str, baselines: str = ""
     set of the task-aware rows (``<target>_<set>_table.md``), empty for a full-space-only table."""
     folder = nas_dir(results_dir, preset)
     stem = f"{target}_{baselines}" if baselines else target
-    return {"csv": folder / f"{stem}_table.csv", "md": folder / f"{stem}_table.md",
-            "runs": folder / f"{stem}_runs.csv"}
+    return {"csv": folder / f"{stem}_table.csv", "md": folder / f"{stem}_table.md", "runs": folder / f"{stem}_runs.csv"}
 
 
 def report_path(results_dir, preset: str) -> Path:
@@ -119,8 +133,9 @@ def transfer_dir(results_dir, preset: str, arch: str) -> Path:
     return run_dir(results_dir, preset) / "transfer" / arch
 
 
-def transfer_record_path(results_dir, preset: str, arch: str, source: str, target: str, seed: int,
-                         variant: str = "") -> Path:
+def transfer_record_path(
+    results_dir, preset: str, arch: str, source: str, target: str, seed: int, variant: str = ""
+) -> Path:
     """One transfer run (``common/transfer_learning/runs.py``): <source>_to_<target>_seed<k><variant>.json, source
     "scratch" for the from-scratch baseline; ``variant`` names a non-preset budget (``budget_variant``)."""
     return transfer_dir(results_dir, preset, arch) / "runs" / f"{source}_to_{target}_seed{seed}{variant}.json"
@@ -129,8 +144,12 @@ def transfer_record_path(results_dir, preset: str, arch: str, source: str, targe
 def transfer_outputs(results_dir, preset: str, arch: str, label: str) -> dict:
     """The transfer study of a task set: per-pair rows, per-target correlations, the scatter plot."""
     stem = transfer_dir(results_dir, preset, arch) / label
-    return {"pairs": Path(f"{stem}_pairs.csv"), "correlations": Path(f"{stem}_correlations.csv"),
-            "md": Path(f"{stem}_correlations.md"), "png": Path(f"{stem}_scatter.png")}
+    return {
+        "pairs": Path(f"{stem}_pairs.csv"),
+        "correlations": Path(f"{stem}_correlations.csv"),
+        "md": Path(f"{stem}_correlations.md"),
+        "png": Path(f"{stem}_scatter.png"),
+    }
 
 
 def plan_csv(results_dir, preset: str) -> Path:
@@ -151,8 +170,9 @@ def dense_checkpoint_path(results_dir, preset: str, arch: str, images: str, task
     return dense_dir(results_dir, preset, arch, images) / "checkpoints" / task / f"seed{seed}.pt"
 
 
-def dense_fisher_path(results_dir, preset: str, arch: str, images: str, samples, source: str, target: str,
-                      seed: int) -> Path:
+def dense_fisher_path(
+    results_dir, preset: str, arch: str, images: str, samples, source: str, target: str, seed: int
+) -> Path:
     n = "all" if samples is None else str(samples)
     return dense_dir(results_dir, preset, arch, images) / "fisher" / f"n{n}" / source / f"on_{target}_seed{seed}.pt"
 
@@ -164,24 +184,39 @@ def dense_train_metrics(results_dir, preset: str, arch: str, images: str) -> Pat
 def dense_distance_outputs(results_dir, preset: str, arch: str, images: str, label: str, variant: str = "") -> dict:
     """The matrix files of ``distance_outputs`` plus the atlas (MDS map) and the affinity comparison."""
     stem = dense_dir(results_dir, preset, arch, images) / f"{label}_frechet{variant}"
-    out = {"long": Path(f"{stem}_long.csv"), "mean": Path(f"{stem}_mean.csv"), "std": Path(f"{stem}_std.csv"),
-           "mean_png": Path(f"{stem}_mean.png"), "std_png": Path(f"{stem}_std.png"), "manifest": Path(f"{stem}.json")}
+    out = {
+        "long": Path(f"{stem}_long.csv"),
+        "mean": Path(f"{stem}_mean.csv"),
+        "std": Path(f"{stem}_std.csv"),
+        "mean_png": Path(f"{stem}_mean.png"),
+        "std_png": Path(f"{stem}_std.png"),
+        "manifest": Path(f"{stem}.json"),
+    }
     for name in ("atlas", "affinity"):
         out[f"{name}_csv"], out[f"{name}_png"] = Path(f"{stem}_{name}.csv"), Path(f"{stem}_{name}.png")
     return out
 
 
-def dense_transfer_record_path(results_dir, preset: str, arch: str, images: str, source: str, target: str,
-                               seed: int, variant: str = "") -> Path:
-    return (dense_dir(results_dir, preset, arch, images) / "transfer" / "runs"
-            / f"{source}_to_{target}_seed{seed}{variant}.json")
+def dense_transfer_record_path(
+    results_dir, preset: str, arch: str, images: str, source: str, target: str, seed: int, variant: str = ""
+) -> Path:
+    return (
+        dense_dir(results_dir, preset, arch, images)
+        / "transfer"
+        / "runs"
+        / f"{source}_to_{target}_seed{seed}{variant}.json"
+    )
 
 
 def dense_transfer_outputs(results_dir, preset: str, arch: str, images: str, label: str) -> dict:
     """As ``transfer_outputs``, for a dense task set."""
     stem = dense_dir(results_dir, preset, arch, images) / "transfer" / label
-    return {"pairs": Path(f"{stem}_pairs.csv"), "correlations": Path(f"{stem}_correlations.csv"),
-            "md": Path(f"{stem}_correlations.md"), "png": Path(f"{stem}_scatter.png")}
+    return {
+        "pairs": Path(f"{stem}_pairs.csv"),
+        "correlations": Path(f"{stem}_correlations.csv"),
+        "md": Path(f"{stem}_correlations.md"),
+        "png": Path(f"{stem}_scatter.png"),
+    }
 
 
 def python_command() -> str:
@@ -190,6 +225,7 @@ def python_command() -> str:
     so that a printed command works when pasted as it is."""
     import shutil
     import sys
+
     on_path = shutil.which("python")
     here = Path(sys.executable)
     if on_path and Path(on_path).resolve() == here.resolve():

@@ -1,4 +1,5 @@
 """What produced a result: library versions, device, git commit (with a dirty flag), time."""
+
 from __future__ import annotations
 
 import functools
@@ -16,12 +17,18 @@ def git_commit() -> str:
     """Short commit of the suite's checkout, suffixed ``-dirty`` when tracked files are modified."""
     here = Path(__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=here, timeout=5).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=here, timeout=5
+        ).stdout.strip()
         if not head:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, cwd=here, timeout=5).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            cwd=here,
+            timeout=5,
+        ).stdout.strip()
         return f"{head}-dirty" if dirty else head
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -36,6 +43,11 @@ def device_name(device: torch.device) -> str:
 
 
 def provenance(device: torch.device) -> dict:
-    return {"torch": str(torch.__version__), "torchvision": str(torchvision.__version__),
-            "python": platform.python_version(), "device": device_name(device),
-            "git_commit": git_commit(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {
+        "torch": str(torch.__version__),
+        "torchvision": str(torchvision.__version__),
+        "python": platform.python_version(),
+        "device": device_name(device),
+        "git_commit": git_commit(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

@@ -7,6 +7,7 @@ table writes its seal; ``collect.py --verify`` (``common/store/verify.py``) chec
 README or report block is written, so a number changed after its run, a deleted seal or one moved
 from another file is named, never published.
 """
+
 from __future__ import annotations
 
 import hashlib

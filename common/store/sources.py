@@ -6,13 +6,14 @@ the process would key results of the code in memory with the digest of the new f
 modules are loaded through ``RecordingLoader``, which reads each source file once, executes exactly
 those bytes and keeps them in ``SOURCES``; ``code_identity`` digests what was executed.
 """
+
 from __future__ import annotations
 
 import importlib
 import importlib.machinery
 import sys
 
-SOURCES: dict[str, bytes] = {}     # module name (e.g. "common.fisher.estimators") -> the bytes it was executed from
+SOURCES: dict[str, bytes] = {}  # module name (e.g. "common.fisher.estimators") -> the bytes it was executed from
 
 
 class RecordingLoader(importlib.machinery.SourceFileLoader):
@@ -47,7 +48,7 @@ def source_of(module: str) -> bytes:
     """The bytes ``module`` was executed from in this process (imported now if it was not yet)."""
     if module not in SOURCES:
         importlib.import_module(module)
-    if module not in SOURCES:          # imported before the finder was installed: read the file
+    if module not in SOURCES:  # imported before the finder was installed: read the file
         with open(sys.modules[module].__file__, "rb") as f:
             SOURCES[module] = f.read()
     return SOURCES[module]

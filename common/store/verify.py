@@ -12,6 +12,7 @@ Checked, for ``results/<preset>/`` (read only; no data, no network):
 
 ``problems(results_dir, preset)`` lists ``(path, why)``; nothing listed means every result verifies.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,13 +33,13 @@ KEYED_FILES: tuple[tuple[str, str], ...] = (
     ("nas/genotypes/*.json", "nas-search"),
     ("transfer/*/runs/*.json", "transfer"),
 )
-UNSEALED = ("REPORT.md",)          # written by collect.py from the results, not a result itself
+UNSEALED = ("REPORT.md",)  # written by collect.py from the results, not a result itself
 
 
 def problems(results_dir, preset: str) -> list[tuple[Path, str]]:
     run = paths.run_dir(results_dir, preset)
     if not run.is_dir():
-        return []                 # nothing computed for this preset yet: nothing to verify or to publish
+        return []  # nothing computed for this preset yet: nothing to verify or to publish
     found: list[tuple[Path, str]] = []
     files = sorted(p for p in run.rglob("*") if p.is_file() and not _ignored(p, run))
     for path in files:
@@ -80,13 +81,21 @@ def _check_keyed(path: Path, concept: str) -> str:
     if entry is None:
         return "is unreadable or has no key (damaged, or of an older format)"
     key = entry["key"]
-    if "hand-designed" in key:                       # a hand-designed network: nothing was searched
+    if "hand-designed" in key:  # a hand-designed network: nothing was searched
         return ""
     if key.get("code") != code_version(concept):
-        return (f"was made by other code than today's {concept} code (code {key.get('code')}, today "
-                f"{code_version(concept)}): recompute it")
-    check = {"distance-matrix": _matrix, "dense-matrix": _dense_matrix, "nas-search": _search,
-             "nas-retrain": _retrain, "transfer": _transfer_run, "dense-transfer": _transfer_run}[concept]
+        return (
+            f"was made by other code than today's {concept} code (code {key.get('code')}, today "
+            f"{code_version(concept)}): recompute it"
+        )
+    check = {
+        "distance-matrix": _matrix,
+        "dense-matrix": _dense_matrix,
+        "nas-search": _search,
+        "nas-retrain": _retrain,
+        "transfer": _transfer_run,
+        "dense-transfer": _transfer_run,
+    }[concept]
     try:
         return check(path, key, entry["value"])
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:

@@ -12,6 +12,7 @@ affinities (figures: ``common/report/plots.py``).
   Spearman correlation between −d(source → target) and the affinity over the sources both name
   (positive: the distance ranks sources as the affinities do).
 """
+
 from __future__ import annotations
 
 import math
@@ -30,15 +31,23 @@ def symmetrised(mean: pd.DataFrame) -> pd.DataFrame:
 def mds_map(mean: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, float]:
     """(task, x, y) coordinates of the symmetrised matrix and the stress-1 of the map."""
     from sklearn.manifold import MDS
+
     if list(mean.index) != list(mean.columns):
         raise ValueError("the matrix needs the same task order in rows and columns")
     d = symmetrised(mean).to_numpy(dtype=float)
-    mds = MDS(n_components=2, metric_mds=True, metric="precomputed", random_state=seed, n_init=4,
-              init="random", normalized_stress=False)
+    mds = MDS(
+        n_components=2,
+        metric_mds=True,
+        metric="precomputed",
+        random_state=seed,
+        n_init=4,
+        init="random",
+        normalized_stress=False,
+    )
     xy = mds.fit_transform(d)
     fitted = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
     iu = np.triu_indices(len(d), 1)
-    denom = (fitted[iu] ** 2).sum()           # Kruskal's stress-1: normalised by the map's distances
+    denom = (fitted[iu] ** 2).sum()  # Kruskal's stress-1: normalised by the map's distances
     stress = math.sqrt(((fitted[iu] - d[iu]) ** 2).sum() / denom) if denom > 0 else 0.0
     return pd.DataFrame({"task": list(mean.index), "x": xy[:, 0], "y": xy[:, 1]}), stress
 
@@ -48,16 +57,21 @@ def read_affinity(path, tasks: list[str]) -> pd.DataFrame:
     try:
         table = pd.read_csv(path)
     except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read the affinity CSV {path} ({type(exc).__name__}); it needs columns "
-                        "source,target,affinity") from None
+        raise UserError(
+            f"cannot read the affinity CSV {path} ({type(exc).__name__}); it needs columns source,target,affinity"
+        ) from None
     missing = {"source", "target", "affinity"} - set(table.columns)
     if missing:
-        raise UserError(f"the affinity CSV {path} has no column(s) {', '.join(sorted(missing))}; it needs "
-                        "source,target,affinity (one row per ordered pair)")
+        raise UserError(
+            f"the affinity CSV {path} has no column(s) {', '.join(sorted(missing))}; it needs "
+            "source,target,affinity (one row per ordered pair)"
+        )
     unknown = sorted((set(table.source) | set(table.target)) - set(tasks))
     if unknown:
-        raise UserError(f"the affinity CSV {path} names tasks not in this matrix: {', '.join(map(str, unknown[:5]))}; "
-                        f"the matrix has {', '.join(tasks)}")
+        raise UserError(
+            f"the affinity CSV {path} names tasks not in this matrix: {', '.join(map(str, unknown[:5]))}; "
+            f"the matrix has {', '.join(tasks)}"
+        )
     if not np.isfinite(pd.to_numeric(table.affinity, errors="coerce")).all():
         raise UserError(f"the affinity CSV {path} has non-numeric or missing affinity values")
     return table.pivot_table(index="source", columns="target", values="affinity").reindex(index=tasks, columns=tasks)
@@ -69,7 +83,13 @@ def compare_affinity(mean: pd.DataFrame, affinity: pd.DataFrame) -> pd.DataFrame
     for target in mean.columns:
         pairs = pd.DataFrame({"d": mean[target], "a": affinity[target]}).drop(index=target).dropna()
         rho = spearman(-pairs.d, pairs.a) if len(pairs) >= 3 else float("nan")
-        rows.append({"target": target, "sources": len(pairs), "spearman_neg_d_affinity": rho,
-                     "closest_by_d": pairs.d.idxmin() if len(pairs) else "",
-                     "highest_affinity": pairs.a.idxmax() if len(pairs) else ""})
+        rows.append(
+            {
+                "target": target,
+                "sources": len(pairs),
+                "spearman_neg_d_affinity": rho,
+                "closest_by_d": pairs.d.idxmin() if len(pairs) else "",
+                "highest_affinity": pairs.a.idxmax() if len(pairs) else "",
+            }
+        )
     return pd.DataFrame(rows)

@@ -11,6 +11,7 @@
     Spearman correlation of its mean matrix with a reference one (empirical Fisher, ``frechet``) over
     the off-diagonal entries, and how many targets keep their closest source.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -18,21 +19,33 @@ import itertools
 import pandas as pd
 from tqdm import tqdm
 
-from common.training.checkpoints import verify_checkpoints
 from common.fisher.distance import task_distance
 from common.fisher.store import cached_fisher, fisher_data
 from common.presets import FisherConfig, TrainConfig
 from common.studies.ranking import closest_sources, kendall_tau, off_diagonal, spearman
 from common.tasks import Task
+from common.training.checkpoints import verify_checkpoints
 
 
-def seed_distances(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: dict[str, TrainConfig],
-                   fcfg: FisherConfig, data_root, results_dir, estimator: str, device,
-                   distance: str = "frechet") -> pd.DataFrame:
+def seed_distances(
+    tasks: list[Task],
+    seeds,
+    *,
+    arch: str,
+    preset: str,
+    cfgs: dict[str, TrainConfig],
+    fcfg: FisherConfig,
+    data_root,
+    results_dir,
+    estimator: str,
+    device,
+    distance: str = "frechet",
+) -> pd.DataFrame:
     """One row per (task, seed i < seed j): d(N_a^i, N_a^j) on X_a. Uses the Fishers F_{a,a} of
     every seed (the diagonal of ``fisher_distance.py``'s runs, shared through the Fisher store)."""
-    checkpoints = verify_checkpoints(tasks, seeds, arch, cfgs, preset=preset, data_root=data_root,
-                                     results_dir=results_dir)
+    checkpoints = verify_checkpoints(
+        tasks, seeds, arch, cfgs, preset=preset, data_root=data_root, results_dir=results_dir
+    )
     rows = []
     for task in tqdm(tasks, desc="seed-to-seed distances", unit="task"):
         memo: dict = {}
@@ -42,13 +55,33 @@ def seed_distances(tasks: list[Task], seeds, *, arch: str, preset: str, cfgs: di
                 memo["split"] = fisher_data(task, data_root, results_dir, cfgs[task.dataset], fcfg.samples, fcfg.split)
             return memo["split"]
 
-        fishers = {seed: cached_fisher(task, task, seed, checkpoints[(task.name, seed)], data, preset=preset,
-                                       estimator=estimator, fcfg=fcfg, target_cfg=cfgs[task.dataset],
-                                       data_root=data_root, results_dir=results_dir, device=device)[0]
-                   for seed in seeds}
+        fishers = {
+            seed: cached_fisher(
+                task,
+                task,
+                seed,
+                checkpoints[(task.name, seed)],
+                data,
+                preset=preset,
+                estimator=estimator,
+                fcfg=fcfg,
+                target_cfg=cfgs[task.dataset],
+                data_root=data_root,
+                results_dir=results_dir,
+                device=device,
+            )[0]
+            for seed in seeds
+        }
         for i, j in itertools.combinations(seeds, 2):
-            rows.append({"task": task.name, "seed_i": i, "seed_j": j, "measure": distance,
-                         "distance": task_distance(fishers[i], fishers[j], distance)})
+            rows.append(
+                {
+                    "task": task.name,
+                    "seed_i": i,
+                    "seed_j": j,
+                    "measure": distance,
+                    "distance": task_distance(fishers[i], fishers[j], distance),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -60,9 +93,16 @@ def seed_summary(pairs: pd.DataFrame, between: pd.DataFrame) -> pd.DataFrame:
     for task, g in pairs.groupby("task", sort=False):
         others = pd.concat([between.loc[task].drop(task), between[task].drop(task)]) if task in between.index else None
         smallest = float(others.min()) if others is not None else float("nan")
-        rows.append({"task": task, "seed_distance_mean": g.distance.mean(), "seed_distance_std": g.distance.std(ddof=1),
-                     "pairs": len(g), "smallest_between_tasks": smallest,
-                     "ratio": g.distance.mean() / smallest if smallest == smallest else float("nan")})
+        rows.append(
+            {
+                "task": task,
+                "seed_distance_mean": g.distance.mean(),
+                "seed_distance_std": g.distance.std(ddof=1),
+                "pairs": len(g),
+                "smallest_between_tasks": smallest,
+                "ratio": g.distance.mean() / smallest if smallest == smallest else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -70,8 +110,10 @@ def measure_agreement(long: pd.DataFrame, reference=("empirical", "frechet")) ->
     """(d) per (estimator, measure, σ²) of a long table: Spearman with the reference mean matrix over
     the off-diagonal entries, and the targets whose closest source equals the reference's."""
     long = long.assign(sigma2=long.sigma2.fillna(0.0))
-    means = {key: g.groupby(["source", "target"]).distance.mean().unstack()
-             for key, g in long.groupby(["estimator", "measure", "sigma2"])}
+    means = {
+        key: g.groupby(["source", "target"]).distance.mean().unstack()
+        for key, g in long.groupby(["estimator", "measure", "sigma2"])
+    }
     ref_key = next((k for k in means if k[:2] == tuple(reference)), None)
     if ref_key is None:
         raise KeyError(f"no {reference} rows in the long table")
@@ -81,9 +123,16 @@ def measure_agreement(long: pd.DataFrame, reference=("empirical", "frechet")) ->
     for (estimator, measure, sigma2), m in means.items():
         m = m.loc[ref.index, ref.columns]
         closest = closest_sources(m)
-        rows.append({"estimator": estimator, "measure": measure, "sigma2": sigma2 or None,
-                     "spearman_vs_reference": spearman(off_diagonal(m), off_diagonal(ref)),
-                     "same_closest": sum(closest[t] == ref_closest[t] for t in ref.columns), "targets": len(ref.columns)})
+        rows.append(
+            {
+                "estimator": estimator,
+                "measure": measure,
+                "sigma2": sigma2 or None,
+                "spearman_vs_reference": spearman(off_diagonal(m), off_diagonal(ref)),
+                "same_closest": sum(closest[t] == ref_closest[t] for t in ref.columns),
+                "targets": len(ref.columns),
+            }
+        )
     return pd.DataFrame(rows).sort_values("spearman_vs_reference", ascending=False, ignore_index=True)
 
 
@@ -102,10 +151,16 @@ def samples_sweep(longs: dict[int, pd.DataFrame]) -> pd.DataFrame:
         mean = grouped.mean().unstack().loc[ref.index, ref.columns]
         std = grouped.std(ddof=1).unstack().loc[ref.index, ref.columns]
         closest = closest_sources(mean)
-        rows.append({"samples": n, "mean_seed_std": off_diagonal(std).mean(),
-                     "mean_abs_change": (off_diagonal(mean) - off_diagonal(ref)).abs().mean(),
-                     "spearman_vs_most": spearman(off_diagonal(mean), off_diagonal(ref)),
-                     "same_closest": sum(closest[t] == ref_closest[t] for t in ref.columns), "targets": len(ref.columns)})
+        rows.append(
+            {
+                "samples": n,
+                "mean_seed_std": off_diagonal(std).mean(),
+                "mean_abs_change": (off_diagonal(mean) - off_diagonal(ref)).abs().mean(),
+                "spearman_vs_most": spearman(off_diagonal(mean), off_diagonal(ref)),
+                "same_closest": sum(closest[t] == ref_closest[t] for t in ref.columns),
+                "targets": len(ref.columns),
+            }
+        )
     table = pd.DataFrame(rows)
     settled = [n for i, n in enumerate(table.samples) if (table.same_closest[i:] == table.targets[i:]).all()]
     return table.assign(settled_from=settled[0] if settled else None)
@@ -122,8 +177,15 @@ def architecture_agreement(reference: pd.DataFrame, other: pd.DataFrame) -> pd.D
     other = other.loc[reference.index, reference.columns]
     overall = spearman(off_diagonal(other), off_diagonal(reference))
     closest_ref, closest_other = closest_sources(reference), closest_sources(other)
-    rows = [{"target": t, "kendall_tau": kendall_tau(reference[t].drop(t), other[t].drop(t)),
-             "closest_reference": closest_ref[t], "closest_other": closest_other[t],
-             "same_closest": closest_ref[t] == closest_other[t], "spearman_all": overall}
-            for t in reference.columns]
+    rows = [
+        {
+            "target": t,
+            "kendall_tau": kendall_tau(reference[t].drop(t), other[t].drop(t)),
+            "closest_reference": closest_ref[t],
+            "closest_other": closest_other[t],
+            "same_closest": closest_ref[t] == closest_other[t],
+            "spearman_all": overall,
+        }
+        for t in reference.columns
+    ]
     return pd.DataFrame(rows)

@@ -1,6 +1,7 @@
 """The body of ``consistency_study.py``: parts (a) seed to seed, (b) Fisher samples, (c) architectures and
 (d) estimators and distances (the computations are in ``common/studies/consistency.py``; the tables are
 rendered by ``common/report/tables.py``, as in REPORT.md)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -50,12 +51,23 @@ def consistency_study(args) -> list[Path]:
             check_data(ds, args.data_root)
     outputs = []
     if "a" in parts and len(cfg.seeds) < 2:
-        print(f"(a) skipped: the seed-to-seed distance needs at least 2 seeds, the preset has {list(cfg.seeds)} "
-              "(pass --seeds 0 1)")
+        print(
+            f"(a) skipped: the seed-to-seed distance needs at least 2 seeds, the preset has {list(cfg.seeds)} "
+            "(pass --seeds 0 1)"
+        )
     elif "a" in parts:
-        pairs = seed_distances(tasks, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=fcfg,
-                               data_root=args.data_root, results_dir=args.results_dir, estimator=args.estimator,
-                               device=device)
+        pairs = seed_distances(
+            tasks,
+            cfg.seeds,
+            arch=cfg.arch,
+            preset=args.preset,
+            cfgs=cfgs,
+            fcfg=fcfg,
+            data_root=args.data_root,
+            results_dir=args.results_dir,
+            estimator=args.estimator,
+            device=device,
+        )
         if not pairs.distance.between(0, 1).all():
             raise UserError("a seed-to-seed distance is outside [0, 1] or NaN; nothing was written")
         frames = []
@@ -65,7 +77,9 @@ def consistency_study(args) -> list[Path]:
             between = mean_std(long)[0] if long is not None else None
             part = pairs[pairs.task.isin(members)]
             if between is None:
-                print(f"no {label} FTD matrix: run fisher_distance.py --task-set {label} first for the between-task column")
+                print(
+                    f"no {label} FTD matrix: run fisher_distance.py --task-set {label} first for the between-task column"
+                )
             frames.append(seed_summary(part, between) if between is not None else seed_summary(part, _empty(members)))
         summary = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
@@ -74,36 +88,63 @@ def consistency_study(args) -> list[Path]:
         atomic_write_csv(summary.assign(git_commit=git_commit()), out["csv"])
         fig, ax = plt.subplots(figsize=(1 + 0.8 * len(summary), 3.5))
         x = range(len(summary))
-        ax.bar(x, summary.seed_distance_mean, yerr=summary.seed_distance_std, capsize=3, color="tab:blue",
-               label="between two seeds of the task (mean ± std over seed pairs)")
-        ax.scatter(x, summary.smallest_between_tasks, color="tab:red", marker="_", s=400, zorder=3,
-                   label="smallest distance to another task of its set")
+        ax.bar(
+            x,
+            summary.seed_distance_mean,
+            yerr=summary.seed_distance_std,
+            capsize=3,
+            color="tab:blue",
+            label="between two seeds of the task (mean ± std over seed pairs)",
+        )
+        ax.scatter(
+            x,
+            summary.smallest_between_tasks,
+            color="tab:red",
+            marker="_",
+            s=400,
+            zorder=3,
+            label="smallest distance to another task of its set",
+        )
         ax.set_xticks(list(x), summary.task, rotation=45, ha="right")
         ax.set_ylabel(f"FTD (frechet, {args.estimator} Fisher)")
-        ax.set_ylim(0, 1)   # the FTD lies in [0, 1]; leaves room for the legend
+        ax.set_ylim(0, 1)  # the FTD lies in [0, 1]; leaves room for the legend
         ax.set_title(f"Seed-to-seed vs between-task FTD ({cfg.arch}, preset {args.preset}, seeds {list(cfg.seeds)})")
         ax.legend(fontsize=7, loc="upper left")
         png = _save(fig, out["csv"].with_suffix(".png"))
-        lines = [f"# Consistency study (a): seed-to-seed distance, preset `{args.preset}`, `{cfg.arch}`", "",
-                 f"d(N_a^i, N_a^j) on X_a (frechet, {args.estimator} Fisher, {fcfg.samples or 'all'} test images), seeds "
-                 f"{list(cfg.seeds)}; ratio = seed-to-seed mean / smallest distance to another task of the set.", "",
-                 *seeds_table(summary)]
+        lines = [
+            f"# Consistency study (a): seed-to-seed distance, preset `{args.preset}`, `{cfg.arch}`",
+            "",
+            f"d(N_a^i, N_a^j) on X_a (frechet, {args.estimator} Fisher, {fcfg.samples or 'all'} test images), seeds "
+            f"{list(cfg.seeds)}; ratio = seed-to-seed mean / smallest distance to another task of the set.",
+            "",
+            *seeds_table(summary),
+        ]
         lines += ["", f"Figure: `{png.name}`. Commit {git_commit()}.", ""]
 
         atomic_write_text("\n".join(lines), out["md"], seal=True)
         print(summary.round(3).to_string(index=False))
         outputs += [out["csv"], out["md"], png, out["long"]]
     # (b) the matrix against the number of Fisher samples, per task set
-    counts = sorted({n for n in args.samples if n > 0} | {fcfg.samples or 10 ** 9})
+    counts = sorted({n for n in args.samples if n > 0} | {fcfg.samples or 10**9})
     sweeps = []
     for label in [n for n in names if n in TASK_SETS] if "b" in parts else []:
         members = resolve_tasks([label])
         longs = {}
         for n in counts:
-            n_cfg = replace(fcfg, samples=None if n == 10 ** 9 else n)
-            longs[n], _ = distance_table(members, cfg.seeds, arch=cfg.arch, preset=args.preset, cfgs=cfgs, fcfg=n_cfg,
-                                         data_root=args.data_root, results_dir=args.results_dir,
-                                         estimator=args.estimator, measures=[("frechet", None)], device=device)
+            n_cfg = replace(fcfg, samples=None if n == 10**9 else n)
+            longs[n], _ = distance_table(
+                members,
+                cfg.seeds,
+                arch=cfg.arch,
+                preset=args.preset,
+                cfgs=cfgs,
+                fcfg=n_cfg,
+                data_root=args.data_root,
+                results_dir=args.results_dir,
+                estimator=args.estimator,
+                measures=[("frechet", None)],
+                device=device,
+            )
         sweeps.append(samples_sweep(longs).assign(task_set=label))
     if sweeps:
         sweep = pd.concat(sweeps, ignore_index=True)
@@ -119,13 +160,18 @@ def consistency_study(args) -> list[Path]:
             ax.set_ylabel(ylabel, fontsize=8)
             ax.set_ylim(-0.05, 1.05)
             ax.legend(fontsize=7, title="task set", title_fontsize=7)
-        fig.suptitle(f"FTD vs number of Fisher samples ({cfg.arch}, preset {args.preset}, seeds {list(cfg.seeds)})",
-                     fontsize=9)
+        fig.suptitle(
+            f"FTD vs number of Fisher samples ({cfg.arch}, preset {args.preset}, seeds {list(cfg.seeds)})", fontsize=9
+        )
         sweep_png = _save(fig, sweep_out["csv"].with_suffix(".png"))
-        md = [f"# Consistency study (b): FTD vs number of Fisher samples, preset `{args.preset}`, `{cfg.arch}`", "",
-              f"Compared with the matrix of the most samples ({max(counts) if max(counts) < 10 ** 9 else 'all'}); "
-              f"seeds {list(cfg.seeds)}; figure `{sweep_png.name}`.", "",
-              *samples_table(sweep)]
+        md = [
+            f"# Consistency study (b): FTD vs number of Fisher samples, preset `{args.preset}`, `{cfg.arch}`",
+            "",
+            f"Compared with the matrix of the most samples ({max(counts) if max(counts) < 10**9 else 'all'}); "
+            f"seeds {list(cfg.seeds)}; figure `{sweep_png.name}`.",
+            "",
+            *samples_table(sweep),
+        ]
         atomic_write_text("\n".join(md) + "\n", sweep_out["md"], seal=True)
         print(sweep.round(3).to_string(index=False))
         outputs += [sweep_out["csv"], sweep_out["md"], sweep_png]
@@ -144,13 +190,26 @@ def consistency_study(args) -> list[Path]:
     if study_long is not None:
         agreement = measure_agreement(study_long)
         atomic_write_csv(agreement.assign(git_commit=git_commit()), measures_out["csv"])
-        md = [f"# Consistency study (d): estimators and distances vs the empirical FTD (ldnas8, `{cfg.arch}`)", "",
-              "Spearman of each variant's mean matrix with the empirical-Fisher `frechet` matrix over the 56 "
-              "off-diagonal entries, and the targets whose closest source is the same.", "",
-              *markdown_table(["estimator", "distance", "σ²", "Spearman vs empirical frechet", "same closest source"],
-                     ([r.estimator, r.measure, "" if r.sigma2 != r.sigma2 or r.sigma2 is None else f"{r.sigma2:g}",
-                       f"{r.spearman_vs_reference:+.2f}", f"{r.same_closest} of {r.targets}"]
-                      for r in agreement.itertuples()))]
+        md = [
+            f"# Consistency study (d): estimators and distances vs the empirical FTD (ldnas8, `{cfg.arch}`)",
+            "",
+            "Spearman of each variant's mean matrix with the empirical-Fisher `frechet` matrix over the 56 "
+            "off-diagonal entries, and the targets whose closest source is the same.",
+            "",
+            *markdown_table(
+                ["estimator", "distance", "σ²", "Spearman vs empirical frechet", "same closest source"],
+                (
+                    [
+                        r.estimator,
+                        r.measure,
+                        "" if r.sigma2 != r.sigma2 or r.sigma2 is None else f"{r.sigma2:g}",
+                        f"{r.spearman_vs_reference:+.2f}",
+                        f"{r.same_closest} of {r.targets}",
+                    ]
+                    for r in agreement.itertuples()
+                ),
+            ),
+        ]
         atomic_write_text("\n".join(md) + "\n", measures_out["md"], seal=True)
         outputs += [measures_out["csv"], measures_out["md"]]
     return outputs
@@ -168,14 +227,22 @@ def _architectures(args, arch, labels) -> list:
             if long is None:
                 continue
             m_ref, m_other = mean_std(ref)[0], mean_std(long)[0]
-            frames.append(architecture_agreement(m_ref, m_other).assign(task_set=label, reference=arch, other=other,
-                                                           seeds_reference=ref.seed.nunique(),
-                                                           seeds_other=long.seed.nunique()))
+            frames.append(
+                architecture_agreement(m_ref, m_other).assign(
+                    task_set=label,
+                    reference=arch,
+                    other=other,
+                    seeds_reference=ref.seed.nunique(),
+                    seeds_other=long.seed.nunique(),
+                )
+            )
             pairs.append((label, other, m_ref, m_other))
     if not frames:
-        print(f"(c) skipped: no task set has a matrix of another network beside {arch}; make one, e.g. "
-              f"`.venv/bin/python train_task_mnist.py --preset {args.preset} --arch resnet18` and "
-              f"`.venv/bin/python fisher_distance.py --preset {args.preset} --task-set mnist --arch resnet18` (a GPU helps)")
+        print(
+            f"(c) skipped: no task set has a matrix of another network beside {arch}; make one, e.g. "
+            f"`.venv/bin/python train_task_mnist.py --preset {args.preset} --arch resnet18` and "
+            f"`.venv/bin/python fisher_distance.py --preset {args.preset} --task-set mnist --arch resnet18` (a GPU helps)"
+        )
         return []
     table = pd.concat(frames, ignore_index=True)
     out = paths.study_outputs(args.results_dir, args.preset, arch, "consistency_architectures")
@@ -190,19 +257,39 @@ def _architectures(args, arch, labels) -> list:
                     ax.annotate(f"{a}→{b}", (m_ref.loc[a, b], m_other.loc[a, b]), fontsize=5)
         ax.set_xlabel(f"FTD with {arch} ε-networks")
         ax.set_ylabel(f"FTD with {other} ε-networks")
-        ax.set_title(f"{label}: Spearman {part.spearman_all.iloc[0]:+.2f}, closest source agrees "
-                     f"{int(part.same_closest.sum())}/{len(part)}", fontsize=8)
-    fig.suptitle(f"Consistency (c): the same tasks' FTD with two architectures (preset {args.preset}; "
-                 "mean over seeds; one point per source→target)", fontsize=8)
+        ax.set_title(
+            f"{label}: Spearman {part.spearman_all.iloc[0]:+.2f}, closest source agrees "
+            f"{int(part.same_closest.sum())}/{len(part)}",
+            fontsize=8,
+        )
+    fig.suptitle(
+        f"Consistency (c): the same tasks' FTD with two architectures (preset {args.preset}; "
+        "mean over seeds; one point per source→target)",
+        fontsize=8,
+    )
     png = _save(fig, out["csv"].with_suffix(".png"))
-    md = [f"# Consistency study (c): the closest-task ranking across architectures, preset `{args.preset}`", "",
-          f"Mean FTD matrices (frechet, empirical Fisher) of each task set with `{arch}` ε-networks against those "
-          "with another network; per target, Kendall's τ between the two orderings of its sources; Spearman over "
-          f"all off-diagonal entries; figure `{png.name}`.", "",
-          *markdown_table(["task set", "networks", "target", "Kendall τ", "closest source", "same"],
-                          ([r.task_set, f"{r.reference} vs {r.other}", r.target, f"{r.kendall_tau:+.2f}",
-                            f"{r.closest_reference} / {r.closest_other}", "yes" if r.same_closest else "**no**"]
-                           for r in table.itertuples()))]
+    md = [
+        f"# Consistency study (c): the closest-task ranking across architectures, preset `{args.preset}`",
+        "",
+        f"Mean FTD matrices (frechet, empirical Fisher) of each task set with `{arch}` ε-networks against those "
+        "with another network; per target, Kendall's τ between the two orderings of its sources; Spearman over "
+        f"all off-diagonal entries; figure `{png.name}`.",
+        "",
+        *markdown_table(
+            ["task set", "networks", "target", "Kendall τ", "closest source", "same"],
+            (
+                [
+                    r.task_set,
+                    f"{r.reference} vs {r.other}",
+                    r.target,
+                    f"{r.kendall_tau:+.2f}",
+                    f"{r.closest_reference} / {r.closest_other}",
+                    "yes" if r.same_closest else "**no**",
+                ]
+                for r in table.itertuples()
+            ),
+        ),
+    ]
     atomic_write_text("\n".join(md) + "\n", out["md"], seal=True)
     print(table.round(3).to_string(index=False))
     return [out["csv"], out["md"], png]

@@ -4,6 +4,7 @@ one (``common/studies/published.py``): Spearman over the 56 off-diagonal entries
 target, and the spread of the per-seed Spearman. Fishers come from the keyed cache, so the study
 costs one Fisher pass per estimator, and a rerun none.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -38,12 +39,21 @@ def rank_variants(long: pd.DataFrame, published: PublishedMatrix) -> pd.DataFram
             m, _ = mean_std_matrices(g, order)
             per_seed.append(spearman(off_diagonal(m), off_diagonal(theirs).reindex(off_diagonal(m).index)))
         seeds = pd.Series(per_seed)
-        rows.append({"estimator": estimator, "distance": measure, "sigma2": None if sigma2 < 0 else sigma2,
-                     "spearman": result["spearman"], "spearman_seed_mean": seeds.mean(),
-                     "spearman_seed_std": seeds.std(ddof=1) if len(seeds) > 1 else 0.0, "seeds": len(seeds),
-                     "closest_agree": result["closest_agree"], "targets": result["targets"],
-                     "principled": (estimator, measure) in PRINCIPLED,
-                     "closest": " ".join(f"{t}<-{s}" for t, s in result["closest_ours"].items())})
+        rows.append(
+            {
+                "estimator": estimator,
+                "distance": measure,
+                "sigma2": None if sigma2 < 0 else sigma2,
+                "spearman": result["spearman"],
+                "spearman_seed_mean": seeds.mean(),
+                "spearman_seed_std": seeds.std(ddof=1) if len(seeds) > 1 else 0.0,
+                "seeds": len(seeds),
+                "closest_agree": result["closest_agree"],
+                "targets": result["targets"],
+                "principled": (estimator, measure) in PRINCIPLED,
+                "closest": " ".join(f"{t}<-{s}" for t, s in result["closest_ours"].items()),
+            }
+        )
     return pd.DataFrame(rows).sort_values("spearman", ascending=False).reset_index(drop=True)
 
 
@@ -51,7 +61,6 @@ def run_study(tasks, seeds, *, estimators, distances, sigmas, **table_args) -> p
     """The long table of every estimator x measure (``table_args``: those of ``distance_table``)."""
     frames = []
     for estimator in estimators:
-        long, _ = distance_table(tasks, seeds, estimator=estimator, measures=measures(distances, sigmas),
-                                 **table_args)
+        long, _ = distance_table(tasks, seeds, estimator=estimator, measures=measures(distances, sigmas), **table_args)
         frames.append(long)
     return pd.concat(frames, ignore_index=True)

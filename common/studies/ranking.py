@@ -1,5 +1,6 @@
 """Comparing distance matrices by rank, as the papers' claims are stated: Spearman correlation of
 the off-diagonal entries, and the closest source of each target (rows = source, columns = target)."""
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,7 @@ def spearman(a: pd.Series, b: pd.Series) -> float:
     """Spearman's rank correlation (average ranks for ties) of two aligned series."""
     ra, rb = a.rank(), b.rank()
     da, db = ra - ra.mean(), rb - rb.mean()
-    denom = math.sqrt((da ** 2).sum() * (db ** 2).sum())
+    denom = math.sqrt((da**2).sum() * (db**2).sum())
     return float((da * db).sum() / denom) if denom > 0 else float("nan")
 
 
@@ -65,5 +66,10 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> dict:
     a, b = off_diagonal(ours), off_diagonal(theirs)
     closest_ours, closest_theirs = closest_sources(ours), closest_sources(theirs)
     agree = [t for t in tasks if closest_ours[t] == closest_theirs[t]]
-    return {"spearman": spearman(a, b.reindex(a.index)), "closest_agree": len(agree), "targets": len(tasks),
-            "closest_ours": closest_ours, "closest_theirs": closest_theirs}
+    return {
+        "spearman": spearman(a, b.reindex(a.index)),
+        "closest_agree": len(agree),
+        "targets": len(tasks),
+        "closest_ours": closest_ours,
+        "closest_theirs": closest_theirs,
+    }

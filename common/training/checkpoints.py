@@ -8,6 +8,7 @@ dataset's files and the training code. A training script recomputes a stale or u
 checkpoint; a script that only *uses* checkpoints (Fishers, distances) refuses it with the
 training command that redoes it.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,44 +18,71 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from common.store import paths
-from common.training.accel import BROKEN_PRECISION, Accel, on_device
-from common.store.cache import cached, canonical, check_entry, code_version, fingerprint, read_entry, retired_reason, warn, write_entry
-from common.data.splits import task_splits
 from common.data.decode import data_identity
-from common.run.errors import UserError
-from common.store.io import atomic_write_csv
+from common.data.splits import task_splits
 from common.networks.models import build_network, count_parameters
 from common.presets import TrainConfig, train_config
+from common.run.errors import UserError
+from common.store import paths
+from common.store.cache import (
+    cached,
+    canonical,
+    check_entry,
+    code_version,
+    fingerprint,
+    read_entry,
+    retired_reason,
+    warn,
+    write_entry,
+)
+from common.store.io import atomic_write_csv
 from common.store.provenance import provenance
 from common.tasks import TASKS, Task, train_script
+from common.training.accel import BROKEN_PRECISION, Accel, on_device
 from common.training.train import fit, prepare
-
 
 
 def checkpoint_key(task: Task, arch: str, cfg: TrainConfig, seed: int, *, data_root, results_dir) -> dict:
     """Everything a trained network depends on (the run's provenance is stored beside it)."""
     config = cfg.to_dict()
     config.pop("seeds")
-    return {"task": task.to_dict(), "arch": arch, "config": config, "seed": seed,
-            "data": data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir)),
-            "code": code_version("epsilon-network")}
+    return {
+        "task": task.to_dict(),
+        "arch": arch,
+        "config": config,
+        "seed": seed,
+        "data": data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir)),
+        "code": code_version("epsilon-network"),
+    }
 
 
-def train_command(preset: str, arch: str, runs: dict[str, tuple[list[str], set[int]]], *, data_root,
-                  results_dir, cfgs: dict[str, TrainConfig] | None = None) -> str:
+def train_command(
+    preset: str,
+    arch: str,
+    runs: dict[str, tuple[list[str], set[int]]],
+    *,
+    data_root,
+    results_dir,
+    cfgs: dict[str, TrainConfig] | None = None,
+) -> str:
     """The training command(s) for ``runs`` (dataset -> (task names, seeds)); ``cfgs``: the configs
     asked for, whose epochs / batch size are named when they are not the preset's."""
+
     def overrides(ds: str) -> str:
         if not cfgs or ds not in cfgs:
             return ""
         default, cfg = train_config(preset, ds, arch=arch), cfgs[ds]
-        return "".join(f" --{flag} {getattr(cfg, field)}" for flag, field in (("epochs", "epochs"),
-                       ("batch-size", "batch_size")) if getattr(cfg, field) != getattr(default, field))
+        return "".join(
+            f" --{flag} {getattr(cfg, field)}"
+            for flag, field in (("epochs", "epochs"), ("batch-size", "batch_size"))
+            if getattr(cfg, field) != getattr(default, field)
+        )
+
     return " && ".join(
         f"{paths.python_command()} {train_script(ds)} --preset {preset} --arch {arch} --tasks {' '.join(ts)} "
         f"--seeds {' '.join(map(str, sorted(ss)))}{overrides(ds)} --data-root {data_root} --results-dir {results_dir}"
-        for ds, (ts, ss) in runs.items())
+        for ds, (ts, ss) in runs.items()
+    )
 
 
 def _check_trained(value: dict) -> None:
@@ -65,37 +93,81 @@ def _check_trained(value: dict) -> None:
     metrics = value["record"]["metrics"]
     bad = [k for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
     if bad:
-        raise UserError(f"training of {metrics['task']} seed {metrics['seed']} gave {bad[0]} = {metrics[bad[0]]} "
-                        "(an empty split? check the preset's data caps)")
+        raise UserError(
+            f"training of {metrics['task']} seed {metrics['seed']} gave {bad[0]} = {metrics[bad[0]]} "
+            "(an empty split? check the preset's data caps)"
+        )
 
 
-def train_or_load(task: Task, arch: str, seed: int, cfg: TrainConfig, *, preset: str, data_root, results_dir,
-                  device: torch.device, force: bool = False, log=None, accel: Accel = Accel()) -> tuple[dict, bool]:
+def train_or_load(
+    task: Task,
+    arch: str,
+    seed: int,
+    cfg: TrainConfig,
+    *,
+    preset: str,
+    data_root,
+    results_dir,
+    device: torch.device,
+    force: bool = False,
+    log=None,
+    accel: Accel = Accel(),
+) -> tuple[dict, bool]:
     """The record of the (task, arch, seed) network: reused when its checkpoint's key matches,
     else trained (and written atomically). Returns (record, trained now). ``accel``: how the
     training uses a GPU (``common/training/accel.py``; recorded in the record, not the key)."""
     key = checkpoint_key(task, arch, cfg, seed, data_root=data_root, results_dir=results_dir)
 
     def train() -> dict:
-        splits = task_splits(task, data_root, paths.data_cache_dir(results_dir),
-                             val_fraction=cfg.val_fraction, split_seed=cfg.split_seed,
-                             max_train=cfg.max_train, max_eval=cfg.max_eval)
+        splits = task_splits(
+            task,
+            data_root,
+            paths.data_cache_dir(results_dir),
+            val_fraction=cfg.val_fraction,
+            split_seed=cfg.split_seed,
+            max_train=cfg.max_train,
+            max_eval=cfg.max_eval,
+        )
         torch.manual_seed(seed)
         net = prepare(build_network(arch, task), device)
         with accel.autocast():
-            metrics = fit(accel.wrap(net), on_device(splits, device), cfg, task.dataset, seed, device,
-                          desc=f"{task.name} {arch} seed {seed}")
-        row = {"task": task.name, "arch": arch, "seed": seed, "preset": preset, "epochs": cfg.epochs,
-               **{k: round(v, 6) for k, v in metrics.items()},
-               "n_train": len(splits["train"]), "n_val": len(splits["val"]), "n_test": len(splits["test"]),
-               "params": count_parameters(net), "device": str(device), **accel.record()}
+            metrics = fit(
+                accel.wrap(net),
+                on_device(splits, device),
+                cfg,
+                task.dataset,
+                seed,
+                device,
+                desc=f"{task.name} {arch} seed {seed}",
+            )
+        row = {
+            "task": task.name,
+            "arch": arch,
+            "seed": seed,
+            "preset": preset,
+            "epochs": cfg.epochs,
+            **{k: round(v, 6) for k, v in metrics.items()},
+            "n_train": len(splits["train"]),
+            "n_val": len(splits["val"]),
+            "n_test": len(splits["test"]),
+            "params": count_parameters(net),
+            "device": str(device),
+            **accel.record(),
+        }
         prov = provenance(device)
         row["git_commit"] = prov["git_commit"]
         record = {"metrics": row, "run_id": uuid.uuid4().hex, "preset": preset, "seed": seed, "provenance": prov}
         return {"state_dict": {k: v.cpu() for k, v in net.state_dict().items()}, "record": record}
 
-    value, hit = cached(paths.checkpoint_path(results_dir, preset, arch, task.name, seed), key, train,
-                        force=force, what="checkpoint", validate=_check_trained, log=log)
+    value, hit = cached(
+        paths.checkpoint_path(results_dir, preset, arch, task.name, seed),
+        key,
+        train,
+        force=force,
+        what="checkpoint",
+        validate=_check_trained,
+        log=log,
+    )
     record = value["record"]
     sidecar = paths.record_path(results_dir, preset, arch, task.name, seed)
     stored, _ = check_entry(sidecar, key, fmt="json", what="run record")
@@ -104,8 +176,9 @@ def train_or_load(task: Task, arch: str, seed: int, cfg: TrainConfig, *, preset:
     return record, not hit
 
 
-def verify_checkpoints(tasks: list[Task], seeds, arch: str, cfgs: dict[str, TrainConfig], *, preset: str,
-                       data_root, results_dir) -> dict[tuple[str, int], dict]:
+def verify_checkpoints(
+    tasks: list[Task], seeds, arch: str, cfgs: dict[str, TrainConfig], *, preset: str, data_root, results_dir
+) -> dict[tuple[str, int], dict]:
     """(task, seed) -> verified checkpoint entry, for every task and seed; one error line with the
     training command for all missing, unreadable or stale ones (checked before any other work)."""
     entries, redo, reasons = {}, {}, []
@@ -123,10 +196,12 @@ def verify_checkpoints(tasks: list[Task], seeds, arch: str, cfgs: dict[str, Trai
                 names.append(task.name)
             seed_set.add(seed)
     if redo:
-        raise UserError(f"{len(reasons)} checkpoint(s) under {paths.checkpoints_root(results_dir, preset) / arch} "
-                        f"cannot be used ({'; '.join(reasons[:3])}{' ...' if len(reasons) > 3 else ''}); "
-                        "train them first: "
-                        + train_command(preset, arch, redo, data_root=data_root, results_dir=results_dir, cfgs=cfgs))
+        raise UserError(
+            f"{len(reasons)} checkpoint(s) under {paths.checkpoints_root(results_dir, preset) / arch} "
+            f"cannot be used ({'; '.join(reasons[:3])}{' ...' if len(reasons) > 3 else ''}); "
+            "train them first: "
+            + train_command(preset, arch, redo, data_root=data_root, results_dir=results_dir, cfgs=cfgs)
+        )
     return entries
 
 
@@ -142,11 +217,13 @@ def network_id(entry: dict) -> dict:
     return {"key": fingerprint(entry["key"]), "run_id": entry["value"]["record"]["run_id"]}
 
 
-def load_network(task: Task, arch: str, seed: int, cfg: TrainConfig, *, preset: str, data_root, results_dir,
-                 device="cpu") -> tuple[nn.Module, dict]:
+def load_network(
+    task: Task, arch: str, seed: int, cfg: TrainConfig, *, preset: str, data_root, results_dir, device="cpu"
+) -> tuple[nn.Module, dict]:
     """(network in eval mode, record) of a checkpoint verified against ``task`` as defined now."""
-    entry = verify_checkpoints([task], [seed], arch, {task.dataset: cfg}, preset=preset, data_root=data_root,
-                               results_dir=results_dir)[(task.name, seed)]
+    entry = verify_checkpoints(
+        [task], [seed], arch, {task.dataset: cfg}, preset=preset, data_root=data_root, results_dir=results_dir
+    )[(task.name, seed)]
     return network_from(entry, task, device), entry["value"]["record"]
 
 
@@ -167,12 +244,16 @@ def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
             warn(f"run record {p} has no metrics; left out of {paths.train_metrics_csv(results_dir, preset).name}")
             continue
         if task.get("name") not in TASKS or canonical(TASKS[task["name"]].to_dict()) != task:
-            warn(f"run record {p} was trained for another definition of task {task.get('name')}; left out of "
-                 f"{paths.train_metrics_csv(results_dir, preset).name} until it is retrained")
+            warn(
+                f"run record {p} was trained for another definition of task {task.get('name')}; left out of "
+                f"{paths.train_metrics_csv(results_dir, preset).name} until it is retrained"
+            )
             continue
         if why := retired_reason(entry["value"]):
-            warn(f"run record {p} is retired ({why}); left out of {paths.train_metrics_csv(results_dir, preset).name} "
-                 "until it is retrained")
+            warn(
+                f"run record {p} is retired ({why}); left out of {paths.train_metrics_csv(results_dir, preset).name} "
+                "until it is retrained"
+            )
             continue
         rows.append(metrics)
     df = pd.DataFrame(rows)
@@ -184,12 +265,24 @@ def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
     if old is not None and len(old) and set(run_key) <= set(old.columns):
         # a run with a record file here (even an unreadable or outdated one) is the record's to report
         keep = old[[tuple(map(str, r)) not in seen and r[1] in TASKS for r in old[run_key].values]]
-        if "precision" in keep:     # rows of runs trained under the broken autocast (accel.retired)
+        if "precision" in keep:  # rows of runs trained under the broken autocast (accel.retired)
             keep = keep[keep["precision"].astype(str) != BROKEN_PRECISION]
         df = pd.concat([df, keep], ignore_index=True) if len(df) else keep
     if len(df):
-        first = ["task", "arch", "seed", "preset", "epochs", "train_acc", "val_acc", "test_acc", "params",
-                 "train_seconds", "device", "git_commit"]
+        first = [
+            "task",
+            "arch",
+            "seed",
+            "preset",
+            "epochs",
+            "train_acc",
+            "val_acc",
+            "test_acc",
+            "params",
+            "train_seconds",
+            "device",
+            "git_commit",
+        ]
         df = df[[c for c in first if c in df] + sorted(c for c in df if c not in first)]
         df = df.sort_values(["arch", "task", "seed"]).reset_index(drop=True)
     atomic_write_csv(df, paths.train_metrics_csv(results_dir, preset))

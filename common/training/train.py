@@ -4,6 +4,7 @@ Adam on the train split, accuracy on the validation and test splits.
 Its source is part of the key of every checkpoint (``common/training/checkpoints.py``): editing this file
 makes the checkpoints trained with the old code stale.
 """
+
 from __future__ import annotations
 
 import time
@@ -14,8 +15,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from common.data.splits import Normalizer, Split, iterate_batches, num_batches
-from common.run.errors import UserError
 from common.presets import TrainConfig
+from common.run.errors import UserError
 
 
 def prepare(net: nn.Module, device: torch.device) -> nn.Module:
@@ -35,28 +36,41 @@ def evaluate(net: nn.Module, split: Split, normalize: Normalizer, batch_size: in
     return correct / len(split)
 
 
-def fit(net: nn.Module, splits: dict[str, Split], cfg: TrainConfig, dataset: str, seed: int,
-        device: torch.device, desc: str = "train") -> dict:
+def fit(
+    net: nn.Module,
+    splits: dict[str, Split],
+    cfg: TrainConfig,
+    dataset: str,
+    seed: int,
+    device: torch.device,
+    desc: str = "train",
+) -> dict:
     """Adam on the train split; returns accuracies (train: running, last epoch, augmented) and time."""
     normalize = Normalizer(dataset, device)
     gen = torch.Generator().manual_seed(seed)
     steps = cfg.epochs * num_batches(splits["train"], cfg.batch_size)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(steps, 1))
-             if cfg.lr_schedule == "onecycle" else None)
+    sched = (
+        torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(steps, 1))
+        if cfg.lr_schedule == "onecycle"
+        else None
+    )
     start = time.time()
     bar = tqdm(total=steps, desc=desc, unit="batch", leave=False, mininterval=1.0)
     for epoch in range(cfg.epochs):
         net.train()
         seen = correct = 0
         loss_sum = 0.0
-        for x, y in iterate_batches(splits["train"], cfg.batch_size, normalize, shuffle=True,
-                                    augment=cfg.augment, generator=gen, device=device):
+        for x, y in iterate_batches(
+            splits["train"], cfg.batch_size, normalize, shuffle=True, augment=cfg.augment, generator=gen, device=device
+        ):
             logits = net(x.contiguous(memory_format=torch.channels_last))
             loss = F.cross_entropy(logits, y)
             if not torch.isfinite(loss):
-                raise UserError(f"{desc}: loss became {loss.item()} at epoch {epoch + 1}; "
-                                "lower --lr in the preset or check the data")
+                raise UserError(
+                    f"{desc}: loss became {loss.item()} at epoch {epoch + 1}; "
+                    "lower --lr in the preset or check the data"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -66,11 +80,18 @@ def fit(net: nn.Module, splits: dict[str, Split], cfg: TrainConfig, dataset: str
             correct += (logits.argmax(1) == y).sum().item()
             loss_sum += loss.item() * len(y)
             bar.update()
-            bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", loss=f"{loss_sum / seen:.3f}",
-                            acc=f"{correct / seen:.3f}", refresh=False)
+            bar.set_postfix(
+                epoch=f"{epoch + 1}/{cfg.epochs}",
+                loss=f"{loss_sum / seen:.3f}",
+                acc=f"{correct / seen:.3f}",
+                refresh=False,
+            )
     bar.close()
     train_seconds = time.time() - start
-    return {"train_acc": correct / max(seen, 1), "train_loss": loss_sum / max(seen, 1),
-            "val_acc": evaluate(net, splits["val"], normalize, cfg.eval_batch_size, device),
-            "test_acc": evaluate(net, splits["test"], normalize, cfg.eval_batch_size, device),
-            "train_seconds": train_seconds}
+    return {
+        "train_acc": correct / max(seen, 1),
+        "train_loss": loss_sum / max(seen, 1),
+        "val_acc": evaluate(net, splits["val"], normalize, cfg.eval_batch_size, device),
+        "test_acc": evaluate(net, splits["test"], normalize, cfg.eval_batch_size, device),
+        "train_seconds": train_seconds,
+    }

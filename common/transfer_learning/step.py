@@ -1,5 +1,6 @@
 """Step 4, the body of ``transfer.py``: every (source, target, seed) fine-tuning run as launcher jobs, then the
 pairs, correlations and figure (``common/transfer_learning/table.py``)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -25,8 +26,6 @@ from common.transfer_learning.table import correlations, pair_table, write_outpu
 def transfer_step(args, argv, script: str):
     """The step of ``transfer.py`` for the parsed ``args`` (``argv``: its flags, for the launchers' jobs)."""
 
-
-
     if args.task_set and args.tasks:
         raise UserError("give either --task-set or --tasks, not both")
     names = [args.task_set] if args.task_set else (args.tasks or ["mnist"])
@@ -37,55 +36,101 @@ def transfer_step(args, argv, script: str):
     cfgs = train_configs(args.preset, {t.dataset for t in tasks}, args.arch, check_seeds(args.seeds))
     cfg = next(iter(cfgs.values()))
     preset_tcfg = TRANSFER_PRESETS[args.preset]
-    tcfg = replace(preset_tcfg, images=positive("images", args.images) or preset_tcfg.images,
-                   epochs=positive("epochs", args.epochs) or preset_tcfg.epochs,
-                   batch_size=positive("batch-size", args.batch_size) or preset_tcfg.batch_size)
-    budget = budget_variant(tcfg, preset_tcfg)     # another budget: other file names, never the preset's
+    tcfg = replace(
+        preset_tcfg,
+        images=positive("images", args.images) or preset_tcfg.images,
+        epochs=positive("epochs", args.epochs) or preset_tcfg.epochs,
+        batch_size=positive("batch-size", args.batch_size) or preset_tcfg.batch_size,
+    )
+    budget = budget_variant(tcfg, preset_tcfg)  # another budget: other file names, never the preset's
     device = select_device(args.device)
     check_results_dir(args.results_dir)
     preset_cfg = train_configs(args.preset, cfgs, args.arch, None)[next(iter(cfgs))]
-    suffix = variant(cfg, fisher_config(args.preset), "frechet", DEFAULT_SIGMA2, preset_cfg=preset_cfg,
-                     preset_fcfg=fisher_config(args.preset))
+    suffix = variant(
+        cfg,
+        fisher_config(args.preset),
+        "frechet",
+        DEFAULT_SIGMA2,
+        preset_cfg=preset_cfg,
+        preset_fcfg=fisher_config(args.preset),
+    )
     matrix = paths.distance_outputs(args.results_dir, args.preset, cfg.arch, label, "frechet", "empirical", suffix)
-    command = (f"{paths.python_command()} fisher_distance.py --preset {args.preset} "
-               + (f"--task-set {args.task_set}" if args.task_set else f"--tasks {' '.join(args.tasks or ['mnist'])}")
-               + f" --arch {cfg.arch}" + (f" --seeds {' '.join(map(str, cfg.seeds))}" if suffix else "")
-               + f" --results-dir {args.results_dir} --data-root {args.data_root}")
+    command = (
+        f"{paths.python_command()} fisher_distance.py --preset {args.preset} "
+        + (f"--task-set {args.task_set}" if args.task_set else f"--tasks {' '.join(args.tasks or ['mnist'])}")
+        + f" --arch {cfg.arch}"
+        + (f" --seeds {' '.join(map(str, cfg.seeds))}" if suffix else "")
+        + f" --results-dir {args.results_dir} --data-root {args.data_root}"
+    )
 
     def distances():
-        return read_mean_matrix(matrix, tasks=[t.name for t in tasks], results_dir=args.results_dir,
-                                preset=args.preset, arch=cfg.arch, data_root=args.data_root, command=command,
-                                seeds=cfg.seeds)
+        return read_mean_matrix(
+            matrix,
+            tasks=[t.name for t in tasks],
+            results_dir=args.results_dir,
+            preset=args.preset,
+            arch=cfg.arch,
+            data_root=args.data_root,
+            command=command,
+            seeds=cfg.seeds,
+        )
+
     prepare_inputs(args, cfgs)
     accel = from_args(args, device)
     if not args.plan:
-        verify_checkpoints(tasks, cfg.seeds, cfg.arch, cfgs, preset=args.preset, data_root=args.data_root,
-                           results_dir=args.results_dir)            # step 1 first: one line with its command
-        distances()                                                  # step 2 too, before any training
+        verify_checkpoints(
+            tasks, cfg.seeds, cfg.arch, cfgs, preset=args.preset, data_root=args.data_root, results_dir=args.results_dir
+        )  # step 1 first: one line with its command
+        distances()  # step 2 too, before any training
 
     def target_runs(target, seed):
         """One job: scratch and every source fine-tuned on (target, seed)."""
-        checkpoints = verify_checkpoints(tasks, [seed], cfg.arch, cfgs, preset=args.preset, data_root=args.data_root,
-                                         results_dir=args.results_dir)
+        checkpoints = verify_checkpoints(
+            tasks, [seed], cfg.arch, cfgs, preset=args.preset, data_root=args.data_root, results_dir=args.results_dir
+        )
         out = []
         for source in [None] + [t for t in tasks if t != target]:
-            out.append(transfer_run(source, checkpoints[(source.name, seed)] if source else None, target, seed, tcfg,
-                                    cfgs[target.dataset], preset=args.preset, data_root=args.data_root,
-                                    results_dir=args.results_dir, device=device, force=args.force, variant=budget,
-                                    accel=accel))
+            out.append(
+                transfer_run(
+                    source,
+                    checkpoints[(source.name, seed)] if source else None,
+                    target,
+                    seed,
+                    tcfg,
+                    cfgs[target.dataset],
+                    preset=args.preset,
+                    data_root=args.data_root,
+                    results_dir=args.results_dir,
+                    device=device,
+                    force=args.force,
+                    variant=budget,
+                    accel=accel,
+                )
+            )
         return out
 
     def costs(target):
-        return (Cost(f"{cfg.arch} fine-tune x {len(tasks)}", lambda: build_network(cfg.arch, target),
-                     f"{cfg.arch}/{target.dataset}/train", "train", len(tasks) * tcfg.epochs * tcfg.images,
-                     tcfg.batch_size, target.num_classes, eval_images=len(tasks) * 2 * (cfg.max_eval or 10_000)),)
+        return (
+            Cost(
+                f"{cfg.arch} fine-tune x {len(tasks)}",
+                lambda: build_network(cfg.arch, target),
+                f"{cfg.arch}/{target.dataset}/train",
+                "train",
+                len(tasks) * tcfg.epochs * tcfg.images,
+                tcfg.batch_size,
+                target.num_classes,
+                eval_images=len(tasks) * 2 * (cfg.max_eval or 10_000),
+            ),
+        )
 
     def job(target, seed):
         return Job(f"{target.name}/seed{seed}", lambda: target_runs(target, seed), lambda: costs(target))
 
     def merge():
-        print(f"transfer study of {label}: {cfg.arch}, seeds {list(cfg.seeds)}, budget {tcfg.images} target images x "
-              f"{tcfg.epochs} epoch(s), preset {args.preset}, device {device}")
+        print(
+            f"transfer study of {label}: {cfg.arch}, seeds {list(cfg.seeds)}, budget {tcfg.images} target images x "
+            f"{tcfg.epochs} epoch(s), preset {args.preset}, device {device}"
+        )
         rows, done = [], 0
         for target in tasks:
             for seed in cfg.seeds:
@@ -97,12 +142,20 @@ def transfer_step(args, argv, script: str):
         pairs = pair_table(runs, distances())
         table = correlations(pairs)
         out = paths.transfer_outputs(args.results_dir, args.preset, cfg.arch, label + suffix + budget)
-        title = (f"transfer on {label}: {cfg.arch}, {len(cfg.seeds)} seed(s), {tcfg.images} target images x "
-                 f"{tcfg.epochs} epoch(s), preset {args.preset}")
+        title = (
+            f"transfer on {label}: {cfg.arch}, {len(cfg.seeds)} seed(s), {tcfg.images} target images x "
+            f"{tcfg.epochs} epoch(s), preset {args.preset}"
+        )
         write_outputs(runs, pairs, table, out, title)
         print("\n" + table.round(3).to_string(index=False))
         print("outputs:\n  " + "\n  ".join(str(p) for p in out.values()))
         return table
 
-    return run_step(args, argv, script=script, step=f"transfer study of {label}",
-                    jobs=lambda: [job(t, s) for t in tasks for s in cfg.seeds], merge=merge)
+    return run_step(
+        args,
+        argv,
+        script=script,
+        step=f"transfer study of {label}",
+        jobs=lambda: [job(t, s) for t in tasks for s in cfg.seeds],
+        merge=merge,
+    )
