@@ -6,6 +6,7 @@ names     the registries' names, importable without torch (for ``--help``)
 device    ``--device``
 launch    launchers: how a step runs its independent jobs
 plan      ``--plan``: what a step's jobs cost before anything runs
+throughputs  ``--plan``'s measured throughputs per device and network (``results/throughputs.csv``)
 steps     the papers' steps in order, as plain data
 pipeline  reproduce.py's runner
 """
