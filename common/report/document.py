@@ -59,8 +59,10 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
         git_commit,  # imports torch: only when a report is written
     )
 
+    commit = git_commit()
+    state = "uncommitted changes when the report was written" if commit.endswith("-dirty") else "a clean tree"
     lines = [
-        f"- suite commit: `{git_commit()}` (`-dirty`: uncommitted changes when the report was written)",
+        f"- suite commit: `{commit}` ({state})",
         f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()}",
     ]
     if log:
