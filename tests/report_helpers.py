@@ -212,11 +212,11 @@ def golden_tree(root: Path) -> None:
 
 def seal_tables(root: Path) -> None:
     """Seal every table of a constructed tree, as the steps that write real ones do (collect.py verifies)."""
-    from common.store.io import _sealed
+    from common.store.io import write_seal
 
     for path in sorted(Path(root).rglob("*")):
         if path.suffix in (".csv", ".md") and path.name != "REPORT.md":
-            _sealed(path)
+            write_seal(path)
 
 
 def write_architectures_study(root: Path, ref: np.ndarray, other: np.ndarray) -> None:

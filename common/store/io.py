@@ -72,7 +72,7 @@ def atomic_torch_save(obj, path) -> Path:
 def atomic_write_text(text: str, path, *, seal: bool = False) -> Path:
     """``seal``: also write the table's seal (``common/store/seals.py``), for result tables in Markdown."""
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-    return _sealed(path) if seal else Path(path)
+    return write_seal(path) if seal else Path(path)
 
 
 def atomic_write_json(obj, path) -> Path:
@@ -83,10 +83,12 @@ def atomic_write_csv(df, path) -> Path:
     """A result table, and its seal beside it (``common/store/seals.py``), written last: a run killed in
     between leaves a table whose seal does not match, which ``collect.py --verify`` names."""
     atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
-    return _sealed(path)
+    return write_seal(path)
 
 
-def _sealed(path) -> Path:
+def write_seal(path) -> Path:
+    """Write the seal of the table at ``path`` (``common/store/seals.py``); only the code that computes a
+    table calls this, never a publisher."""
     from .seals import seal_path, seal_text
 
     text = seal_text(path)

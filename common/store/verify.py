@@ -37,11 +37,14 @@ UNSEALED = ("REPORT.md",)  # written by collect.py from the results, not a resul
 
 
 def problems(results_dir, preset: str) -> list[tuple[Path, str]]:
+    return _checked(results_dir, preset)[1]
+
+
+def _checked(results_dir, preset: str) -> tuple[int, list[tuple[Path, str]]]:
+    """(files looked at, their problems); a preset with no results yet has nothing to verify or publish."""
     run = paths.run_dir(results_dir, preset)
-    if not run.is_dir():
-        return []  # nothing computed for this preset yet: nothing to verify or to publish
     found: list[tuple[Path, str]] = []
-    files = sorted(p for p in run.rglob("*") if p.is_file() and not _ignored(p, run))
+    files = sorted(p for p in run.rglob("*") if p.is_file() and not _ignored(p, run)) if run.is_dir() else []
     for path in files:
         rel = path.relative_to(run).as_posix()
         if path.suffix in (".csv", ".md") and path.name not in UNSEALED:
@@ -55,7 +58,7 @@ def problems(results_dir, preset: str) -> list[tuple[Path, str]]:
             continue
         if why:
             found.append((path, why))
-    return found
+    return len(files), found
 
 
 def _ignored(path: Path, run: Path) -> bool:
@@ -153,7 +156,5 @@ def _transfer_run(path: Path, key: dict, value: dict) -> str:
 
 def report(results_dir, preset: str) -> tuple[int, list[str]]:
     """(files checked, one line per problem) for ``collect.py``."""
-    found = problems(results_dir, preset)
-    run = paths.run_dir(results_dir, preset)
-    checked = sum(1 for p in run.rglob("*") if p.is_file() and not _ignored(p, run)) if run.is_dir() else 0
+    checked, found = _checked(results_dir, preset)
     return checked, [f"{p}: {why}" for p, why in found]
