@@ -11,7 +11,7 @@ Writes results/<preset>/distances/<arch>/<label>_<distance>_<estimator>_{long,me
 _{mean,std}.png; Fishers are cached under results/<preset>/fisher/ (a rerun computes none).
 """
 
-from common.presets import FISHER_SPLITS
+from common.presets import FISHER_LABELS, FISHER_SPLITS, PARAMETER_PARTS
 from common.run.cli import common_parser, run
 from common.run.names import DISTANCE_NAMES, ESTIMATOR_NAMES
 from common.tasks import TASK_SETS
@@ -43,6 +43,20 @@ def main(argv=None):
         default="test",
         help="the targets' split the Fishers are computed on: test (as the papers, for the figures) or "
         "val (no test label is read: the matrix that nas_fuse.py requires) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--parameters",
+        choices=PARAMETER_PARTS,
+        default="all",
+        help="all: every parameter (the papers); body: the classifier head left out of both Fishers, a control "
+        "for the head-size confound (default: %(default)s)",
+    )
+    p.add_argument(
+        "--target-labels",
+        choices=FISHER_LABELS,
+        default="true",
+        help="true: the target's labels (the papers); permuted: every class index shifted by one before the "
+        "Fishers, a control for the head confound (default: %(default)s)",
     )
     p.add_argument(
         "--sigma2",

@@ -25,7 +25,7 @@ import importlib
 from common.presets import PRESET_NAMES
 from common.run.cli import Parser, add_launcher_flags, run
 from common.run.names import DEVICE_NAMES
-from common.run.steps import SECTIONS, STEPS
+from common.run.steps import OPT_IN_SECTIONS, SECTIONS, STEPS
 
 
 def main(argv=None):
@@ -41,9 +41,9 @@ def main(argv=None):
         "--sections",
         nargs="+",
         choices=SECTIONS,
-        default=list(SECTIONS),
+        default=[s for s in SECTIONS if s not in OPT_IN_SECTIONS],
         metavar="SECTION",
-        help="which sections to run, in paper order (default: all): "
+        help=f"which sections to run, in paper order (default: all but {', '.join(OPT_IN_SECTIONS)}): "
         + "; ".join(f"{name}: {what}" for name, what in SECTIONS.items()),
     )
     p.add_argument("--data-root", default="./data", help="dataset folder (offline here: ../shared/data)")

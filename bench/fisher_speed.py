@@ -66,9 +66,9 @@ def per_sample_seconds(fns: dict, data: dict, repeats: int) -> dict:
 
 def build(arch: str, task) -> nn.Module:
     if arch == "smallcnn-nobn":
-        net = build_network("smallcnn", task)
+        net = build_network("smallcnn", task, seed=0)
         return nn.Sequential(*[nn.Identity() if isinstance(m, nn.BatchNorm2d) else m for m in net])
-    return build_network(arch, task)
+    return build_network(arch, task, seed=0)
 
 
 def main():

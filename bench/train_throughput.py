@@ -31,7 +31,7 @@ from common.training.train import prepare  # noqa: E402
 
 def train_steps(batches, n_batches, desc):
     torch.manual_seed(0)
-    net = prepare(build_network("smallcnn", get_task("cifar10-3")), torch.device("cpu")).train()
+    net = prepare(build_network("smallcnn", get_task("cifar10-3"), seed=0), torch.device("cpu")).train()
     opt = torch.optim.Adam(net.parameters())
     seen, start = 0, time.time()
     for x, y in tqdm(batches, total=n_batches, desc=desc, unit="batch", mininterval=2):

@@ -101,6 +101,8 @@ def train_configs(preset: str, datasets, arch: str | None, seeds, epochs: int | 
 
 
 FISHER_SPLITS = ("test", "val")
+FISHER_LABELS = ("true", "permuted")  # the target labels a Fisher reads (permuted: the head-confound control)
+PARAMETER_PARTS = ("all", "body")  # what a distance compares (body: the classifier head left out)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class FisherConfig:
     batch_size: int  # the authors' code used batches of 50-100
     split: str = "test"  # the target's split: "test" as the authors (figures); "val" keeps test labels
     # out of anything that chooses an architecture (NAS)
+    labels: str = "true"  # "permuted": the target's class indices permuted (head-confound control)
 
 
 FISHER_PRESETS: dict[str, FisherConfig] = {
@@ -119,17 +122,24 @@ FISHER_PRESETS: dict[str, FisherConfig] = {
 
 
 def fisher_config(
-    preset: str, samples: int | None = None, batch_size: int | None = None, split: str | None = None
+    preset: str,
+    samples: int | None = None,
+    batch_size: int | None = None,
+    split: str | None = None,
+    labels: str | None = None,
 ) -> FisherConfig:
-    """The preset's Fisher config with --fisher-samples / --batch-size / --fisher-split applied."""
+    """The preset's Fisher config with --fisher-samples / --batch-size / --fisher-split / --target-labels applied."""
     cfg = FISHER_PRESETS[preset]
     if split is not None and split not in FISHER_SPLITS:
         raise UserError(f"--fisher-split must be one of {', '.join(FISHER_SPLITS)}, got {split}")
+    if labels is not None and labels not in FISHER_LABELS:
+        raise UserError(f"--target-labels must be one of {', '.join(FISHER_LABELS)}, got {labels}")
     return replace(
         cfg,
         samples=positive("fisher-samples", samples) or cfg.samples,
         batch_size=positive("batch-size", batch_size) or cfg.batch_size,
         split=split or cfg.split,
+        labels=labels or cfg.labels,
     )
 
 

@@ -56,13 +56,20 @@ def seeds_of(m: np.ndarray, n: int = 3) -> list[np.ndarray]:
     return out
 
 
-def runs_frame(gain: float, seeds=5) -> pd.DataFrame:
+def runs_frame(gain: float, seeds=6, alpha_rank=0.5) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     rows = []
     for s in range(seeds):
         base = 0.6 + rng.normal(0, 0.01)
         rows += [
-            {"method": "task-aware", "seed": s, "test_acc": base + gain, "params": 2e5, "closest_task": "mnist-3"},
+            {
+                "method": "task-aware",
+                "seed": s,
+                "test_acc": base + gain,
+                "params": 2e5,
+                "closest_task": "mnist-3",
+                "alpha_rank_stage": alpha_rank,
+            },
             {"method": "full", "seed": s, "test_acc": base, "params": 2e5, "closest_task": ""},
             {"method": "random", "seed": s, "test_acc": base + rng.normal(0, 0.002), "params": 2e5, "closest_task": ""},
             {"method": "hand-smallcnn", "seed": s, "test_acc": base - 0.01, "params": 2.2e5, "closest_task": ""},

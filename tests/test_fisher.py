@@ -38,7 +38,7 @@ def batches(n=4, size=2, classes=10, seed=0):
 @pytest.mark.parametrize("arch", list(NETWORKS))
 def test_empirical_fisher_matches_per_sample_loop(arch):
     torch.manual_seed(0)
-    net = randomise_bn_stats(build_network(arch, TASKS["cifar10-3"]).double())
+    net = randomise_bn_stats(build_network(arch, TASKS["cifar10-3"], seed=0).double())
     data = batches(n=4 if arch == "densenet121" else 6, size=2 if arch == "densenet121" else 3)
     fast = fisher_diag(net, data)
     slow = fisher_diag_reference(net, data)
@@ -89,14 +89,14 @@ def assert_conv_rule_matches_autograd(conv, hw, layout):
 
 def test_channels_last_inputs_and_float32():
     torch.manual_seed(0)
-    net = randomise_bn_stats(build_network("smallcnn", TASKS["mnist-3"])).to(memory_format=torch.channels_last)
+    net = randomise_bn_stats(build_network("smallcnn", TASKS["mnist-3"], seed=0)).to(memory_format=torch.channels_last)
     data = [(x.float().contiguous(memory_format=torch.channels_last), y) for x, y in batches(8, 4)]
     assert rel_err(fisher_diag(net, data), fisher_diag_reference(net, data)) <= 1e-4
 
 
 def test_mc_estimator_matches_loop_with_same_label_draws():
     torch.manual_seed(0)
-    net = randomise_bn_stats(build_network("smallcnn", TASKS["mnist-2"]).double())
+    net = randomise_bn_stats(build_network("smallcnn", TASKS["mnist-2"], seed=0).double())
     data = batches(6, 3, classes=5)
     fast = fisher_diag(net, data, estimator="mc", generator=torch.Generator().manual_seed(7))
     slow = fisher_diag_reference(net, data, estimator="mc", generator=torch.Generator().manual_seed(7))
@@ -106,7 +106,7 @@ def test_mc_estimator_matches_loop_with_same_label_draws():
 
 def test_small_head_is_zero_padded_for_the_loss():
     torch.manual_seed(0)
-    net = build_network("smallcnn", TASKS["mnist-0"]).double()  # 2 outputs
+    net = build_network("smallcnn", TASKS["mnist-0"], seed=0).double()  # 2 outputs
 
     class Padded(nn.Module):  # the same network with 8 explicit zero logits appended
         def __init__(self, inner):
@@ -127,7 +127,7 @@ def test_small_head_is_zero_padded_for_the_loss():
 
 def test_legacy_batch_is_the_sum_of_squared_batch_mean_gradients():
     torch.manual_seed(0)
-    net = randomise_bn_stats(build_network("smallcnn", TASKS["mnist-3"]).double()).eval()
+    net = randomise_bn_stats(build_network("smallcnn", TASKS["mnist-3"], seed=0).double()).eval()
     data = batches(6, 3)
     expected = {n: torch.zeros_like(p) for n, p in net.named_parameters()}
     for x, y in data:

@@ -20,7 +20,7 @@ from peers import fisher_backpack, fisher_opacus  # noqa: E402
 
 def smallcnn(batchnorm: bool = True) -> nn.Module:
     torch.manual_seed(0)
-    net = build_network("smallcnn", get_task("mnist-3")).double()
+    net = build_network("smallcnn", get_task("mnist-3"), seed=0).double()
     if not batchnorm:
         net = nn.Sequential(*[nn.Identity() if isinstance(m, nn.BatchNorm2d) else m for m in net])
     net.train()

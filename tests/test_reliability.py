@@ -405,7 +405,9 @@ def test_plan_reads_stored_throughputs_and_remeasures_when_asked(tmp_path):
     from common.run.throughputs import StoredThroughputs
 
     task = get_task("mnist-0")
-    cost = Cost("smallcnn train", lambda: build_network("smallcnn", task), "smallcnn/mnist/train", "train", 1000, 64, 2)
+    cost = Cost(
+        "smallcnn train", lambda: build_network("smallcnn", task, seed=0), "smallcnn/mnist/train", "train", 1000, 64, 2
+    )
     jobs = [Job("mnist-0/seed0", lambda: None, lambda: (cost,))]
     calls = []
 

@@ -14,11 +14,12 @@ import train_task_mnist
 import transfer
 from common.data.decode import Split
 from common.data.splits import Normalizer
+from common.networks.init import head_module
 from common.networks.models import build_network
 from common.run.errors import UserError
 from common.store import paths
 from common.tasks import get_task
-from common.transfer_learning.runs import head_name, leep, transplant
+from common.transfer_learning.runs import leep, transplant
 from common.transfer_learning.table import correlations, pair_table
 
 
@@ -52,17 +53,17 @@ def test_leep_by_hand():
 
 
 def test_transplant_keeps_the_body_and_renews_the_head():
-    source = build_network("smallcnn", get_task("mnist-3"))  # 10 classes
+    source = build_network("smallcnn", get_task("mnist-3"), seed=0)  # 10 classes
     torch.manual_seed(1)
-    target = build_network("smallcnn", get_task("mnist-0"))  # 2 classes
-    fresh_head = {k: v.clone() for k, v in target.state_dict().items() if k.startswith(head_name(target))}
+    target = build_network("smallcnn", get_task("mnist-0"), seed=0)  # 2 classes
+    fresh_head = {k: v.clone() for k, v in target.state_dict().items() if k.startswith(head_module(target)[0])}
     moved = transplant(source.state_dict(), target)
     for k, v in moved.state_dict().items():
-        if k.startswith(head_name(target) + "."):
+        if k.startswith(head_module(target)[0] + "."):
             assert torch.equal(v, fresh_head[k])  # the new head, as initialised
         else:
             assert torch.equal(v, source.state_dict()[k])  # every other tensor from the source
-    assert head_name(build_network("resnet18", get_task("mnist-0"))) == "fc"
+    assert head_module(build_network("resnet18", get_task("mnist-0"), seed=0))[0] == "fc"
 
 
 def constructed_runs() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch.nn as nn
 
+from common.networks.init import seeded_network
 from common.run.errors import UserError
 
 
@@ -56,19 +57,22 @@ def mlp_autoencoder(channels: int, size: int) -> nn.Module:
 DENSE_NETWORKS = {"convae": conv_autoencoder, "mlpae": mlp_autoencoder}
 
 
-def build_dense_network(arch: str, channels: int, size: int) -> nn.Module:
+def build_dense_network(arch: str, channels: int, size: int, *, seed: int) -> nn.Module:
+    """The network of a ``channels``-output task exactly as training builds it: the encoder and decoder
+    of ``seed`` (the same for every task), the output layer from its own generator
+    (``common/networks/init.py``)."""
     if arch not in DENSE_NETWORKS:
         raise UserError(f"unknown dense network '{arch}'; choose from {', '.join(DENSE_NETWORKS)}")
     if arch == "convae" and size % 4:
         raise UserError(f"convae needs an image size divisible by 4, got {size}")
-    return DENSE_NETWORKS[arch](channels, size)
+    return seeded_network(lambda outputs: DENSE_NETWORKS[arch](outputs, size), channels, seed)
 
 
 def compared_parameters(arch: str, channels, size: int) -> tuple[str, list[str]]:
     """Which parameters enter the distance of a matrix whose tasks have these output ``channels``:
     all of them when every network has the same shapes, else the encoder's (the shared part).
     Returns (what, parameter names)."""
-    nets = [build_dense_network(arch, c, size) for c in sorted(set(channels))]
+    nets = [build_dense_network(arch, c, size, seed=0) for c in sorted(set(channels))]
     shapes = [{n: p.shape for n, p in net.named_parameters()} for net in nets]
     if all(s == shapes[0] for s in shapes):
         return "all parameters", list(shapes[0])

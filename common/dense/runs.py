@@ -118,7 +118,7 @@ def load_checkpoint(task: DenseTask, images: str, seed: int, cfg, *, preset: str
 
 
 def network(entry: dict, task: DenseTask, cfg) -> torch.nn.Module:
-    net = build_dense_network(cfg.arch, task.channels, cfg.image_size)
+    net = build_dense_network(cfg.arch, task.channels, cfg.image_size, seed=entry["key"]["seed"])
     net.load_state_dict(entry["value"]["state_dict"])
     return net.eval()
 

@@ -73,7 +73,6 @@ def train_network(task, images: str, cfg, seed: int, *, data_root, cache_dir, de
     splits = dense_splits(task, images, data_root, cache_dir, cfg)
     if len(splits["train"]) == 0:
         raise UserError(f"{task.name}: no training images from {images}")
-    torch.manual_seed(seed)
-    net = build_dense_network(cfg.arch, task.channels, cfg.image_size).to(device)
+    net = build_dense_network(cfg.arch, task.channels, cfg.image_size, seed=seed).to(device)
     metrics = fit_dense(net, splits, cfg, seed, device, desc=f"{task.name} seed {seed}")
     return {"state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()}, "metrics": metrics}

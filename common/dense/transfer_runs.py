@@ -122,11 +122,10 @@ def transfer_run(
 
     def run() -> dict:
         splits = dense_splits(target, images, data_root, paths.data_cache_dir(results_dir), bcfg)
-        torch.manual_seed(seed)  # the new output layer (or the whole scratch network)
-        net = build_dense_network(cfg.arch, target.channels, cfg.image_size)
+        net = build_dense_network(cfg.arch, target.channels, cfg.image_size, seed=seed)  # new output layer (or all)
         extra = {}
         if source is not None:
-            src = build_dense_network(cfg.arch, source.channels, cfg.image_size)
+            src = build_dense_network(cfg.arch, source.channels, cfg.image_size, seed=seed)
             src.load_state_dict(checkpoint["value"]["state_dict"])
             extra["zero_shot"] = round(zero_shot(src.to(device), splits["train"], 256, device), 6)
             net = transplant(checkpoint["value"]["state_dict"], net)

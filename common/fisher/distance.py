@@ -101,6 +101,25 @@ def unit_trace(f: torch.Tensor, what: str = "Fisher") -> torch.Tensor:
     return f / total
 
 
+def without(fisher: dict[str, torch.Tensor], names) -> dict[str, torch.Tensor]:
+    """The Fisher without the parameters ``names`` (the body-only control: the head's names left out)."""
+    return {k: v for k, v in fisher.items() if k not in set(names)}
+
+
+def padded_share(fisher_a: dict, fisher_b: dict, sigma2: float = DEFAULT_SIGMA2) -> float:
+    r"""The share of the log-det sum that comes from zero-padded entries (a smaller head's missing
+    outputs, ``align``): \sum_{i padded} |\ell_i| / \sum_i |\ell_i| with \ell_i = \log((\lambda_{a,i} +
+    \sigma^2) / (\lambda_{b,i} + \sigma^2)) on the unit-trace vectors; 0 when the heads are equal."""
+    fa, fb, _ = align(fisher_a, fisher_b)
+    ones_a = {k: torch.ones_like(v) for k, v in fisher_a.items()}
+    ones_b = {k: torch.ones_like(v) for k, v in fisher_b.items()}
+    ma, mb, _ = align(ones_a, ones_b)
+    padded = (ma == 0) | (mb == 0)
+    logs = torch.log((unit_trace(fa) + sigma2) / (unit_trace(fb) + sigma2)).abs()
+    total = logs.sum().item()
+    return logs[padded].sum().item() / total if total > 0 else 0.0
+
+
 def task_distance(fisher_a, fisher_b, distance: str = "frechet", sigma2: float = 1e-10) -> float:
     """d(a->b) between F_a (N_a on target data) and F_b (N_b on target data); dicts or flat tensors."""
     if distance not in DISTANCES:

@@ -23,8 +23,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from common.data.decode import prepare_data
-from common.fisher.distance import DEFAULT_SIGMA2, SIGMA_DISTANCES, task_distance
+from common.fisher.distance import DEFAULT_SIGMA2, SIGMA_DISTANCES, padded_share, task_distance, without
 from common.fisher.store import cached_fisher, fisher_data
+from common.networks.init import head_parameter_names
+from common.networks.models import build_network
 from common.presets import FISHER_PRESETS, FisherConfig, TrainConfig, train_config
 from common.report.plots import distance_heatmap
 from common.run.errors import UserError
@@ -50,11 +52,16 @@ def distance_table(
     measures: list[tuple[str, float]],
     device,
     force: bool = False,
+    parameters: str = "all",
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """(long table, networks): one row per (seed, source, target, measure) with d(source -> target)
     for each ``(distance, sigma2)`` of ``measures``; ``networks``: "task/seed<k>" -> run id of every
     network used. ``cfgs``: the training config of each dataset (its split seed and validation
-    fraction). Every checkpoint is verified against the current task definitions before any Fisher."""
+    fraction). Every checkpoint is verified against the current task definitions before any Fisher.
+    ``parameters`` "body": the classifier head's parameters left out of both Fishers (the head-confound
+    control). Rows of the log-det distances carry ``padded_share``: the share of the sum that comes from
+    the zero-padded entries of the smaller head (``fisher.distance.padded_share``)."""
+    head = head_parameter_names(build_network(arch, tasks[0], seed=0)) if parameters == "body" else []
     checkpoints = verify_checkpoints(
         tasks, seeds, arch, cfgs, preset=preset, data_root=data_root, results_dir=results_dir
     )
@@ -83,8 +90,9 @@ def distance_table(
             )
             computed += len(tasks) - hits
             for source in tasks:
+                fa, fb = without(fishers[source.name], head), without(fishers[target.name], head)
                 for distance, sigma2 in measures:
-                    d = task_distance(fishers[source.name], fishers[target.name], distance, sigma2)
+                    d = task_distance(fa, fb, distance, sigma2)
                     rows.append(
                         {
                             "seed": seed,
@@ -95,6 +103,9 @@ def distance_table(
                             "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
                             "estimator": estimator,
                             "samples": fcfg.samples or "all",
+                            "parameters": parameters,
+                            "target_labels": fcfg.labels,
+                            **({"padded_share": padded_share(fa, fb, sigma2)} if distance in SIGMA_DISTANCES else {}),
                             "arch": arch,
                             "git_commit": git_commit(),
                         }
@@ -113,7 +124,7 @@ def target_data(target: Task, data_root, results_dir, cfg: TrainConfig, fcfg: Fi
 
     def data():
         if "split" not in memo:
-            memo["split"] = fisher_data(target, data_root, results_dir, cfg, fcfg.samples, fcfg.split)
+            memo["split"] = fisher_data(target, data_root, results_dir, cfg, fcfg.samples, fcfg.split, fcfg.labels)
         return memo["split"]
 
     return data
@@ -211,16 +222,23 @@ def matrix_key(
     sigma2: float,
     fcfg: FisherConfig,
     networks: dict[str, str],
+    parameters: str = "all",
 ) -> dict:
     """What a distance matrix depends on (the Fishers' own keys follow from these)."""
     return {
+        "parameters": parameters,
         "tasks": [t.to_dict() for t in tasks],
         "seeds": list(seeds),
         "arch": arch,
         "distance": distance,
         "estimator": estimator,
         "sigma2": sigma2 if distance in SIGMA_DISTANCES else None,
-        "fisher": {"samples": fcfg.samples, "batch_size": fcfg.batch_size, "split": fcfg.split},
+        "fisher": {
+            "samples": fcfg.samples,
+            "batch_size": fcfg.batch_size,
+            "split": fcfg.split,
+            "labels": fcfg.labels,
+        },
         "networks": networks,
         "code": code_version("distance-matrix"),
     }
@@ -234,6 +252,7 @@ def variant(
     *,
     preset_cfg: TrainConfig,
     preset_fcfg: FisherConfig,
+    parameters: str = "all",
 ) -> str:
     """The file-name suffix of a matrix made with non-default settings (networks' seeds or epochs,
     Fisher samples or batch size, sigma^2), so that it never replaces the preset's matrix, which
@@ -251,6 +270,10 @@ def variant(
         parts.append(f"f{fcfg.split}")
     if distance in SIGMA_DISTANCES and sigma2 != DEFAULT_SIGMA2:
         parts.append(f"sigma{sigma2:g}")
+    if parameters != "all":
+        parts.append(parameters)
+    if fcfg.labels != preset_fcfg.labels:
+        parts.append(f"labels-{fcfg.labels}")
     return "".join(f"_{p}" for p in parts)
 
 
@@ -350,6 +373,7 @@ def read_mean_matrix(
         [int(name.rsplit("/seed", 1)[1]) for name in networks]
         seeds, samples, code = key["seeds"], key["fisher"]["samples"], key["code"]
         split = key["fisher"].get("split", "test")
+        control = (key.get("parameters", "all"), key["fisher"].get("labels", "true"))
     except (TypeError, KeyError, AttributeError, IndexError, ValueError):
         raise UserError(
             f"{mean_csv} has no readable manifest {manifest.name} (made by an older version, or "
@@ -367,6 +391,11 @@ def read_mean_matrix(
     datasets = {TASKS[n].dataset for n in tasks if n in TASKS}
     cfgs = {ds: train_config(preset, ds, arch=arch) for ds in datasets}
     preset_seeds = tuple(seeds) if seeds is not None else (next(iter(cfgs.values())).seeds if cfgs else ())
+    if control != ("all", "true"):
+        raise UserError(
+            f"{mean_csv} is a control matrix (parameters {control[0]}, target labels {control[1]}), not the "
+            f"preset's; recompute it: {command}"
+        )
     if split != fisher_split:
         raise UserError(
             f"{mean_csv} was computed on the targets' {split} split, not their {fisher_split} "

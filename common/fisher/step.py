@@ -46,10 +46,16 @@ def distance_step(args, argv, script: str):
     datasets = {t.dataset for t in tasks}
     cfgs = train_configs(args.preset, datasets, args.arch, check_seeds(args.seeds), positive("epochs", args.epochs))
     cfg = next(iter(cfgs.values()))
-    fcfg = fisher_config(args.preset, args.fisher_samples, args.batch_size, args.fisher_split)
+    fcfg = fisher_config(args.preset, args.fisher_samples, args.batch_size, args.fisher_split, args.target_labels)
     preset_cfg = next(iter(train_configs(args.preset, datasets, args.arch, None).values()))
     suffix = variant(
-        cfg, fcfg, args.distance, args.sigma2, preset_cfg=preset_cfg, preset_fcfg=fisher_config(args.preset)
+        cfg,
+        fcfg,
+        args.distance,
+        args.sigma2,
+        preset_cfg=preset_cfg,
+        preset_fcfg=fisher_config(args.preset),
+        parameters=args.parameters,
     )
     device = select_device(args.device)
     check_results_dir(args.results_dir)
@@ -78,7 +84,7 @@ def distance_step(args, argv, script: str):
             return (
                 Cost(
                     f"{cfg.arch} Fisher x {len(tasks)} sources",
-                    lambda: build_network(cfg.arch, target),
+                    lambda: build_network(cfg.arch, target, seed=0),
                     f"{cfg.arch}/{target.dataset}/fisher",
                     "fisher",
                     len(tasks) * min(split, fcfg.samples or split),
@@ -108,6 +114,7 @@ def distance_step(args, argv, script: str):
             measures=[(args.distance, args.sigma2)],
             device=device,
             force=args.force,
+            parameters=args.parameters,
         )
         key = matrix_key(
             tasks,
@@ -118,11 +125,18 @@ def distance_step(args, argv, script: str):
             sigma2=args.sigma2,
             fcfg=fcfg,
             networks=networks,
+            parameters=args.parameters,
         )
         mean, std = mean_std_matrices(long, [t.name for t in tasks])
         out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator, suffix)
+        control = "".join(
+            [
+                ", head left out" if args.parameters == "body" else "",
+                ", target labels permuted" * (fcfg.labels != "true"),
+            ]
+        )
         title = (
-            f"{args.distance} d(source→target), {cfg.arch}, {args.estimator} Fisher on {fcfg.split}, "
+            f"{args.distance} d(source→target){control}, {cfg.arch}, {args.estimator} Fisher on {fcfg.split}, "
             f"{len(cfg.seeds)} seed(s), preset {args.preset}"
         )
         write_matrix_outputs(long, mean, std, out, key, title, device, samples_used=samples_used)

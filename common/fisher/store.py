@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from common.data.decode import data_identity
-from common.data.splits import Normalizer, Split, iterate_batches, task_splits
+from common.data.decode import Split, data_identity
+from common.data.splits import Normalizer, iterate_batches, task_splits
 from common.fisher.estimators import fisher_diag
 from common.presets import FisherConfig, TrainConfig
 from common.run.errors import UserError
@@ -23,18 +23,32 @@ from common.training.checkpoints import network_from, network_id
 
 
 def fisher_data(
-    task: Task, data_root, results_dir, cfg: TrainConfig, samples: int | None, split: str = "test"
+    task: Task,
+    data_root,
+    results_dir,
+    cfg: TrainConfig,
+    samples: int | None,
+    split: str = "test",
+    labels: str = "true",
 ) -> Split:
     """The target task's ``split`` ("test": the authors computed the Fisher on it; "val": the seeded
     validation carve-out of the train split, so that no test label is read), a seeded subset of
-    ``samples`` images when given."""
-    test = task_splits(
+    ``samples`` images when given. ``labels`` "permuted": every class index shifted by one,
+    y -> (y + 1) mod C, so that no class keeps its output unit (the head-confound control)."""
+    data = task_splits(
         task, data_root, paths.data_cache_dir(results_dir), val_fraction=cfg.val_fraction, split_seed=cfg.split_seed
     )[split]
-    if samples is None or samples >= len(test):
-        return test
-    g = torch.Generator().manual_seed(cfg.split_seed)
-    return test.subset(torch.randperm(len(test), generator=g)[:samples].sort().values)
+    if samples is not None and samples < len(data):
+        g = torch.Generator().manual_seed(cfg.split_seed)
+        data = data.subset(torch.randperm(len(data), generator=g)[:samples].sort().values)
+    if labels == "permuted":
+        data = Split(data.x, permuted_labels(data.y, task.num_classes))
+    return data
+
+
+def permuted_labels(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """The cyclic permutation of the class indices (no fixed point for any C >= 2)."""
+    return (y + 1) % num_classes
 
 
 def fisher_key(
@@ -59,6 +73,7 @@ def fisher_key(
         "samples": fcfg.samples,
         "batch_size": fcfg.batch_size,
         "fisher_split": fcfg.split,
+        "labels": fcfg.labels,
         "split": {"val_fraction": target_cfg.val_fraction, "split_seed": target_cfg.split_seed},
         "data": data_identity(target.dataset, data_root, paths.data_cache_dir(results_dir)),
         "code": code_version("fisher"),
@@ -117,6 +132,8 @@ def cached_fisher(
         target.name,
         seed,
         fcfg.split,
+        fcfg.labels,
+        checkpoint["key"]["sgd_seed"],
     )
 
     def compute():

@@ -169,9 +169,9 @@ def run_retrain(
             max_train=rcfg.max_train,
             max_eval=rcfg.max_eval,
         )
-        torch.manual_seed(seed)
+        torch.manual_seed(seed)  # the NAS network's weights (the ε-architectures seed themselves)
         built = (
-            build_network(record["arch"], task)
+            build_network(record["arch"], task, seed=seed)
             if hand_designed
             else build_nas_network(record["genotype"], task, width, cfg.depth)
         )

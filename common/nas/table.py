@@ -15,6 +15,7 @@ from common.report.markdown import row
 from common.report.markdown import table as markdown_table
 from common.store import paths
 from common.store.io import atomic_write_csv, atomic_write_text
+from common.studies.paired_stats import paired_comparison
 from common.studies.ranking import spearman
 from common.tasks import Task
 
@@ -134,6 +135,11 @@ def write_table(
             }
         )
     table = pd.DataFrame(rows)
+    # the main search (first method) minus each other method, paired by seed: points, p, interval
+    paired = paired_rows(runs, methods)
+    for col, field in (("diff_vs_first_points", "mean"), ("paired_p", "p"), ("paired_lo", "lo"), ("paired_hi", "hi")):
+        table[col] = [paired[m][field] if m in paired else float("nan") for m in methods]
+    table["paired_verdict"] = [paired[m]["verdict"] if m in paired else "" for m in methods]
     out = paths.nas_table_outputs(results_dir, preset, target.name, baselines)
     atomic_write_csv(table, out["csv"])
     atomic_write_csv(runs, out["runs"])
@@ -156,45 +162,32 @@ def write_table(
     return {"table": table, "runs": runs, "outputs": out}
 
 
-BOOTSTRAP_RESAMPLES = 10_000
-
-
-def paired_verdict(diff: pd.Series, resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
-    """Per-seed differences (points) -> mean, 95 % bootstrap interval of the mean (seeded), sign count
-    and the verdict: "better" when the interval lies above 0, "worse" when below, else "no evidence
-    at this budget"."""
-    values = np.asarray(diff, dtype=float)
-    n, wins = len(values), int((values > 0).sum())
-    if n < 2:
-        return {
-            "mean": float(values.mean()) if n else float("nan"),
-            "lo": float("nan"),
-            "hi": float("nan"),
-            "wins": wins,
-            "n": n,
-            "verdict": "no evidence at this budget (fewer than 2 seeds)",
-        }
-    rng = np.random.default_rng(0)
-    means = values[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    verdict = "better" if lo > 0 else "worse" if hi < 0 else "no evidence at this budget"
-    return {"mean": float(values.mean()), "lo": float(lo), "hi": float(hi), "wins": wins, "n": n, "verdict": verdict}
-
-
-def _comparisons(runs: pd.DataFrame, methods: list[str]) -> list[str]:
-    """Paired (same seed) differences of test accuracy between the main search and each baseline,
-    with a bootstrap interval, the sign count and a verdict computed from them."""
-    main, lines = methods[0], []
+def paired_rows(runs: pd.DataFrame, methods: list[str]) -> dict[str, dict]:
+    """method -> the paired (same seed) comparison of the main search (``methods[0]``) minus that
+    method, in test-accuracy points (``common/studies/paired_stats.py``: exact sign-flip p, t-interval)."""
+    main, out = methods[0], {}
     a = runs[runs.method == main].set_index("seed").test_acc
     for other in methods[1:]:
         b = runs[runs.method == other].set_index("seed").test_acc
         common = a.index.intersection(b.index)
-        v = paired_verdict((a[common] - b[common]) * 100)
-        interval = f", 95 % bootstrap interval [{v['lo']:+.2f}, {v['hi']:+.2f}]" if v["n"] > 1 else ""
+        out[other] = paired_comparison((a[common] - b[common]) * 100)
+    return out
+
+
+def _comparisons(runs: pd.DataFrame, methods: list[str]) -> list[str]:
+    """One line per baseline: the paired difference, its t-interval, exact p, sign count and verdict."""
+    main, lines = methods[0], []
+    for other, v in paired_rows(runs, methods).items():
+        interval = f", 95 % paired t-interval [{v['lo']:+.2f}, {v['hi']:+.2f}]" if v["n"] > 1 else ""
+        verdict = v["verdict"]
         lines.append(
             f"- {method_label(main)} − {method_label(other)}: {v['mean']:+.2f} points (paired by seed{interval}; "
-            f"higher in {v['wins']} of {v['n']} seeds) → **{method_label(main)} {v['verdict']}**"
-            + ("" if v["verdict"].startswith("no evidence") else f" than {method_label(other)}")
+            f"exact sign-flip p = {v['p']:.3g}; higher in {v['wins']} of {v['n']} seeds) → "
+            + (
+                f"**{method_label(main)} {verdict}** than {method_label(other)}"
+                if verdict in ("better", "worse")
+                else f"**{verdict}**"
+            )
         )
     return lines
 

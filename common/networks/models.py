@@ -1,8 +1,9 @@
-"""The ε-approximation networks: one registry, one builder, ``build_network(arch, task)``.
+"""The ε-approximation networks: one registry, one builder, ``build_network(arch, task, seed=k)``.
 
 Every network takes 3 x 32 x 32 inputs (MNIST is padded and repeated to 3 channels) and has as
 many outputs as the task has labels. The ImageNet models of torchvision get a CIFAR-style stem
-(3x3 stride-1 first convolution, no initial max-pool), as in the papers' code.
+(3x3 stride-1 first convolution, no initial max-pool), as in the papers' code. The initial weights
+follow ``common/networks/init.py``: the body depends on the seed only, the head on its own generator.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import torch.nn as nn
 import torchvision
 
+from common.networks.init import seeded_network
 from common.run.errors import UserError
 from common.tasks import Task
 
@@ -71,10 +73,12 @@ NETWORKS = {
 }
 
 
-def build_network(arch: str, task: Task) -> nn.Module:
+def build_network(arch: str, task: Task, *, seed: int) -> nn.Module:
+    """The ``arch`` network of ``task`` exactly as training builds it: the body of ``seed`` (the same for
+    every task), the head of ``seed`` sized for the task's labels."""
     if arch not in NETWORKS:
         raise UserError(f"unknown arch '{arch}'; choose from {', '.join(NETWORKS)}")
-    return NETWORKS[arch](num_classes=task.num_classes)
+    return seeded_network(lambda outputs: NETWORKS[arch](num_classes=outputs), task.num_classes, seed)
 
 
 def count_parameters(net: nn.Module) -> int:

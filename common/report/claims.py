@@ -1,24 +1,38 @@
-"""The papers' qualitative claims (../shared/PAPERS.md, "Claims a report can check"), each decided
-by code from the result files: "reproduced", "not reproduced", "inconclusive" (the seeds disagree
-or the statistics cannot tell) or "not run" (the result files are missing: the evidence says which
-command makes them). Nothing here is written by hand; ``common/report/tables.py`` renders the list.
+"""The papers' qualitative claims (../shared/PAPERS.md, "Claims a report can check") and the suite's own
+checks, each decided by code from the result files: "reproduced", "not reproduced", "inconclusive" (the
+seeds disagree, or the statistics cannot tell) or "not run" (the result files are missing: the evidence
+says which command makes them). Nothing here is written by hand; ``common/report/claim_list.py`` lists
+them, ``common/report/tables.py`` renders them. On ``smoke`` (tiny subsets) every verdict reads "code
+path checked": it is no evidence.
 
 Decision rules (stated once, here):
-* a closest-source claim is *reproduced* when the mean matrix names that source and every seed's
-  matrix does too; *inconclusive* when the mean does but some seed does not (or there is one seed);
-  *not reproduced* when the mean names another source;
-* bounds: every entry of every seed in [0, 1] and d(a, a) = 0 (to 1e-9); asymmetry: at least one
-  pair whose two directions differ by more than twice the larger of their seed std's;
-* consistency over seeds: the closest source per target is the mean's in ≥ 90 % of (target, seed);
-* consistency across architectures (consistency study (c)): *reproduced* when every target keeps its
-  closest source and every target's Kendall τ (ordering of its sources) is > 0; *not reproduced*
-  when at most half of the targets keep their closest source; else *inconclusive*;
-* same dataset closer: the mean within-dataset distance is below the across-dataset one *and* most
-  targets have a same-dataset closest source (both: reproduced; neither: not reproduced);
-* NAS: the paired bootstrap verdict of ``common/nas/table.py`` ("better" / "worse" / no evidence);
+* **noise floor**: a difference between two entries of a mean matrix means something only when it
+  exceeds the matrix's floor, 2 · std(entry noise) · √(2 / seeds), where the entry noise is how much an
+  entry moves when its source network is replaced by its null twin (same task, same initial weights,
+  other SGD noise; ``common/studies/noise_floor.py``). Without a noise floor the claims that need one are
+  inconclusive;
+* a closest-source claim is *reproduced* when the mean matrix names that source, by a margin over the
+  runner-up above the floor, and every seed's matrix names it too; *not reproduced* when the mean names
+  another source by a margin above the floor; else *inconclusive* (margin within the floor, seeds
+  disagree, or one seed);
+* bounds: every entry of every seed in [0, 1] and d(a, a) = 0 (to 1e-9); asymmetry: at least one pair
+  whose two directions differ by more than twice the larger of their seed std's;
+* ordering claims (over seeds, across architectures) test the whole ordering of every target's sources:
+  Kendall τ between the matrices' columns, averaged over targets, against its permutation null
+  (``studies.ranking.ordering_agreement``): *reproduced* at p < 0.05 with τ > 0 for every target; *not
+  reproduced* when the mean τ ≤ 0; else *inconclusive*;
+* same dataset closer: the mean within-dataset distance below the across-dataset one by more than the
+  floor *and* most targets with a same-dataset closest source (both: reproduced; neither: not
+  reproduced; else inconclusive);
+* NAS: every baseline of the claim beaten at p < 0.05 (exact sign-flip test over paired seeds,
+  ``common/studies/paired_stats.py``): reproduced; any baseline better at p < 0.05: not reproduced; else
+  inconclusive, also whenever the search does not rank its candidates at this budget (Spearman between
+  α and the candidates' own validation accuracy ≤ 0 on the target);
 * Taskonomy affinities (``fisher_distance_taskonomy.py --task-set taskonomy --affinity CSV``): the mean
   per-target Spearman(−d, affinity) ≥ 0.5 and positive for most targets: reproduced; ≤ 0: not
-  reproduced; else inconclusive. The derived ``taskonomy-2d`` set is no evidence for this claim.
+  reproduced; else inconclusive. The derived ``taskonomy-2d`` set is no evidence for this claim;
+* a claim decided by the same runs as another (the same matrix entries, the same NAS records) names it
+  in ``same_runs_as`` and is not counted again.
 """
 
 from __future__ import annotations
@@ -27,27 +41,28 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from common.experiments import nas_targets
-from common.nas.table import paired_verdict
-from common.report.results import mean_std, read_long, read_runs, seed_matrices
+from common.report.results import mean_std, seed_matrices
 from common.store import paths
-from common.studies.ranking import closest_sources
+from common.studies.paired_stats import ALPHA, paired_comparison
+from common.studies.ranking import closest_sources, ordering_agreement
 from common.tasks import get_task, train_script
 
 # commands in the evidence start like the README's (not like this interpreter: the text is compared)
 PY = ".venv/bin/python"
-# the FTD paper's ε-networks, checked beside the suite's default network (claims 2 and 3)
-PAPER_NETWORKS = ("resnet18", "vgg16", "densenet121")
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_RUN = "reproduced", "not reproduced", "inconclusive", "not run"
+CODE_PATH_CHECKED = "code path checked"  # every verdict on smoke: tiny subsets are no evidence
+PAPERS, BEYOND = "papers", "beyond the papers"
 
 
 @dataclass(frozen=True)
 class Claim:
-    number: str  # the claim's number in PAPERS.md (with a letter per case)
-    paper: str  # "FTD" or "log-det"
+    number: str  # the claim's number in PAPERS.md (with a letter per case); B<n>: the suite's own checks
+    paper: str  # "FTD" or "log-det" ("suite" for the suite's own checks)
     statement: str
     status: str
     evidence: str
+    section: str = PAPERS
+    same_runs_as: str = ""  # decided by the same runs as that claim: shown, not counted
 
 
 def _command(preset: str, arch: str, label: str, distance: str) -> str:
@@ -55,39 +70,55 @@ def _command(preset: str, arch: str, label: str, distance: str) -> str:
     return f"{PY} fisher_distance.py --preset {preset} --task-set {label} --arch {arch}{extra} --data-root <data>"
 
 
-def _not_run(number, paper, statement, what: str) -> Claim:
-    return Claim(number, paper, statement, NOT_RUN, what)
+def _not_run(number, paper, statement, what: str, **kw) -> Claim:
+    return Claim(number, paper, statement, NOT_RUN, what, **kw)
+
+
+def _floor_text(floor: float | None) -> str:
+    return "no noise floor" if floor is None else f"noise floor {floor:.3f}"
 
 
 def closest_claim(
-    number: str, paper: str, long: pd.DataFrame | None, target: str, source: str, where: str, command: str
+    number: str,
+    paper: str,
+    long: pd.DataFrame | None,
+    target: str,
+    source: str,
+    where: str,
+    command: str,
+    floor: float | None = None,
+    **kw,
 ) -> Claim:
+    """``floor``: the matrix's noise floor (None: unknown, so the margin cannot be judged)."""
     statement = f"the closest source of {target} is {source} ({where})"
     if long is None:
-        return _not_run(number, paper, statement, f"no distance matrix; make it: `{command}`")
+        return _not_run(number, paper, statement, f"no distance matrix; make it: `{command}`", **kw)
     mean, std = mean_std(long)
     if target not in mean.columns or source not in mean.index:
-        return _not_run(number, paper, statement, f"the matrix has no {target} or {source}; make it: `{command}`")
+        return _not_run(number, paper, statement, f"the matrix has no {target} or {source}; make it: `{command}`", **kw)
     per_seed = {s: closest_sources(m)[target] for s, m in seed_matrices(long).items()}
     best = closest_sources(mean)[target]
     agree = sum(v == source for v in per_seed.values())
     column = mean[target].drop(target).sort_values()
     runner = column.index[1] if column.index[0] == source and len(column) > 1 else column.index[0]
+    margin = abs(column[source] - column[runner]) if runner != source else float("nan")
     spread = std.loc[best, target]
     evidence = (
         f"mean: {best} {column[best]:.3f}"
         + ("" if pd.isna(spread) else f" ± {spread:.3f}")
         + (f", next {runner} {column[runner]:.3f}" if runner != best else "")
         + (f", {source} {column[source]:.3f}" if best != source else "")
-        + f"; {source} closest in {agree} of {len(per_seed)} seed(s)"
+        + f"; margin {margin:.3f} vs {_floor_text(floor)}; {source} closest in {agree} of {len(per_seed)} seed(s)"
     )
-    if best != source:
+    if floor is None or not margin > floor:
+        status = INCONCLUSIVE
+    elif best != source:
         status = NOT_REPRODUCED
     elif agree == len(per_seed) and len(per_seed) > 1:
         status = REPRODUCED
     else:
         status = INCONCLUSIVE
-    return Claim(number, paper, statement, status, evidence)
+    return Claim(number, paper, statement, status, evidence, **kw)
 
 
 def bounds_claim(number: str, long: pd.DataFrame | None, label: str, command: str) -> Claim:
@@ -115,23 +146,40 @@ def bounds_claim(number: str, long: pd.DataFrame | None, label: str, command: st
     return Claim(number, "FTD", statement, status, evidence)
 
 
+def ordering_status(result: dict) -> str:
+    """The ordering rule of the module docstring, from ``ranking.ordering_agreement``."""
+    taus = [t for t in result["per_target"].values() if t == t]
+    if not taus or result["tau"] != result["tau"]:
+        return INCONCLUSIVE
+    if result["tau"] <= 0:
+        return NOT_REPRODUCED
+    return REPRODUCED if result["p"] < ALPHA and all(t > 0 for t in taus) else INCONCLUSIVE
+
+
+def _ordering_evidence(result: dict, what: str) -> str:
+    taus = [t for t in result["per_target"].values() if t == t]
+    return (
+        f"Kendall τ of every target's ordering of its sources, {what}: mean {result['tau']:+.2f} (per target "
+        f"{min(taus):+.2f} to {max(taus):+.2f}), permutation p = {result['p']:.4f}"
+    )
+
+
 def consistency_claim(number: str, long: pd.DataFrame | None, label: str, command: str) -> Claim:
-    statement = f"the distances keep their ordering over seeds ({label}; published std ≈ 0.005–0.05)"
+    statement = (
+        f"the distances keep their ordering over seeds ({label}: every target's whole ordering of its sources; "
+        "published std ≈ 0.005–0.05)"
+    )
     if long is None:
         return _not_run(number, "FTD", statement, f"no distance matrix; make it: `{command}`")
-    mean, std = mean_std(long)
-    best = closest_sources(mean)
+    _, std = mean_std(long)
     per_seed = seed_matrices(long)
-    agree = sum(closest_sources(m)[t] == best[t] for m in per_seed.values() for t in mean.columns)
-    total = len(per_seed) * len(mean.columns)
     off = std.where(~_eye(std)).stack()
-    spread = f"off-diagonal std {off.min():.3f}–{off.max():.3f}" if off.notna().any() else "no std"
-    evidence = (
-        f"closest source = the mean's in {agree} of {total} (target, seed); {spread} over {len(per_seed)} seed(s)"
-    )
+    spread = f"; off-diagonal std {off.min():.3f}–{off.max():.3f}" if off.notna().any() else ""
     if len(per_seed) < 2:
-        return Claim(number, "FTD", statement, INCONCLUSIVE, evidence)
-    return Claim(number, "FTD", statement, REPRODUCED if agree >= 0.9 * total else NOT_REPRODUCED, evidence)
+        return Claim(number, "FTD", statement, INCONCLUSIVE, f"one seed: nothing to compare{spread}")
+    result = ordering_agreement(list(per_seed.values()))
+    evidence = _ordering_evidence(result, f"between {len(per_seed)} seeds' matrices (pairs averaged)") + spread
+    return Claim(number, "FTD", statement, ordering_status(result), evidence)
 
 
 def _eye(frame: pd.DataFrame) -> pd.DataFrame:
@@ -140,7 +188,9 @@ def _eye(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def same_dataset_claim(number: str, long: pd.DataFrame | None, distance: str, command: str) -> Claim:
+def same_dataset_claim(
+    number: str, long: pd.DataFrame | None, distance: str, command: str, floor: float | None = None
+) -> Claim:
     statement = f"tasks of the same dataset are usually closer than tasks of different datasets (ldnas8, {distance})"
     if long is None:
         return _not_run(number, "log-det", statement, f"no 8-task matrix; make it: `{command}`")
@@ -158,18 +208,22 @@ def same_dataset_claim(number: str, long: pd.DataFrame | None, distance: str, co
         for m in seeds.values()
     )
     evidence = (
-        f"mean within {w:.3f} vs across {a:.3f} (within lower in {seeds_closer} of {len(seeds)} seed(s)); "
-        f"{same} of {len(closest)} targets have a same-dataset closest source"
+        f"mean within {w:.3f} vs across {a:.3f}, difference {a - w:+.3f} vs {_floor_text(floor)} (within lower "
+        f"in {seeds_closer} of {len(seeds)} seed(s)); {same} of {len(closest)} targets have a same-dataset "
+        "closest source"
     )
     majority = same > len(closest) / 2
-    status = REPRODUCED if w < a and majority else NOT_REPRODUCED if w >= a and not majority else INCONCLUSIVE
+    if floor is None or not abs(a - w) > floor:
+        status = INCONCLUSIVE
+    else:
+        status = REPRODUCED if w < a and majority else NOT_REPRODUCED if w >= a and not majority else INCONCLUSIVE
     return Claim(number, "log-det", statement, status, evidence)
 
 
-def seed_noise_claim(number: str, results_dir, preset: str, arch: str) -> Claim:
-    """Issue 12's consistency (a): are two seeds of one task closer than any two tasks?"""
+def seed_noise_claim(number: str, results_dir, preset: str, arch: str, seeds: int) -> Claim:
+    """The suite's own check (consistency study (a)): are two seeds of one task closer than any two tasks?"""
     statement = (
-        "two independently seeded networks of one task are closer than that task is to any other "
+        "two networks of one task with other initial weights are closer than that task is to any other "
         "(seed-to-seed FTD below the smallest between-task FTD)"
     )
     path = paths.study_outputs(results_dir, preset, arch, "consistency_seeds")["csv"]
@@ -177,49 +231,69 @@ def seed_noise_claim(number: str, results_dir, preset: str, arch: str) -> Claim:
         table = pd.read_csv(path)
         ratio = table.set_index("task").ratio.dropna()
     except (OSError, ValueError, KeyError, AttributeError):
-        return _not_run(
-            number,
-            "FTD",
-            statement,
-            f"no seed study; make it: `{PY} consistency_study.py --preset {preset} --data-root <data>`",
+        make = (
+            f"it needs ≥ 2 seeds (preset {preset} has {seeds}): `{PY} consistency_study.py --preset {preset} "
+            "--seeds 0 1 --data-root <data>` after training those seeds"
+            if seeds < 2
+            else f"make it: `{PY} consistency_study.py --preset {preset} --data-root <data>`"
         )
+        return _not_run(number, "suite", statement, f"no seed study; {make}", section=BEYOND)
     if ratio.empty:
-        return _not_run(number, "FTD", statement, f"{path.name} has no between-task reference")
+        return _not_run(number, "suite", statement, f"{path.name} has no between-task reference", section=BEYOND)
     evidence = (
         f"seed-to-seed / smallest between-task FTD: {ratio.min():.2f}–{ratio.max():.2f} over {len(ratio)} "
-        f"tasks ({(ratio < 1).sum()} below 1); the networks of one seed share their initial weights, "
-        "those of two seeds do not"
+        f"tasks ({(ratio < 1).sum()} below 1); the networks of one seed share their body's initial weights "
+        "(common/networks/init.py), those of two seeds do not"
     )
     status = REPRODUCED if (ratio < 1).all() else NOT_REPRODUCED if (ratio >= 1).all() else INCONCLUSIVE
-    return Claim(number, "FTD", statement, status, evidence)
+    return Claim(number, "suite", statement, status, evidence, section=BEYOND)
 
 
-def architecture_claim(number: str, results_dir, preset: str, arch: str, label: str, other: str) -> Claim:
-    """Claim 3 across networks, from consistency study (c)'s table."""
-    statement = f"the distances keep their ordering across architectures ({label}: {arch} vs {other})"
-    path = paths.study_outputs(results_dir, preset, arch, "consistency_architectures")["csv"]
-    try:
-        table = pd.read_csv(path)
-        rows = table[(table.task_set == label) & (table.other == other)]
-    except (OSError, ValueError, AttributeError):
-        rows = None
-    if rows is None or rows.empty:
-        return _not_run(
-            number,
-            "FTD",
-            statement,
-            f"no {other} matrix of {label} in the architectures study; make it: `{_train_command(preset, label, other)}`, "
-            f"`{_command(preset, other, label, 'frechet')}`, then `{PY} consistency_study.py --preset {preset} --parts c`",
-        )
-    same, n = int(rows.same_closest.sum()), len(rows)
+def noise_floor_claim(number: str, label: str, floor: dict | None, command: str) -> Claim:
+    """The suite's own check: are the matrix's between-task entries above its null (SGD noise alone)?"""
+    statement = (
+        f"two runs of one task that differ by SGD noise alone are closer than two tasks ({label}: every "
+        "null distance below the smallest between-task entry, paired seeds)"
+    )
+    if floor is None:
+        return _not_run(number, "suite", statement, f"no noise floor; make it: `{command}`", section=BEYOND)
+    null, paired = floor["null"], floor["paired, between tasks"]
     evidence = (
-        f"Kendall τ per target {rows.kendall_tau.min():+.2f} to {rows.kendall_tau.max():+.2f}; closest source "
-        f"the same for {same} of {n} targets; Spearman over all entries {rows.spearman_all.iloc[0]:+.2f}"
+        f"null {null['mean']:.3f} ± {null['std']:.3f} (max {null['max']:.3f}, n = {null['n']}) vs between tasks "
+        f"{paired['mean']:.3f} ± {paired['std']:.3f} (min {paired['min']:.3f}, n = {paired['n']}); entry noise std "
+        f"{floor['entry_noise_std']:.3f}, floor of a difference {floor['floor']:.3f}"
     )
     status = (
-        REPRODUCED if same == n and (rows.kendall_tau > 0).all() else NOT_REPRODUCED if same <= n / 2 else INCONCLUSIVE
+        REPRODUCED
+        if null["max"] < paired["min"]
+        else NOT_REPRODUCED
+        if null["mean"] >= paired["mean"]
+        else INCONCLUSIVE
     )
-    return Claim(number, "FTD", statement, status, evidence)
+    return Claim(number, "suite", statement, status, evidence, section=BEYOND)
+
+
+def architecture_claim(
+    number: str, ours: pd.DataFrame | None, theirs: pd.DataFrame | None, arch: str, label: str, other: str, command: str
+) -> Claim:
+    """Claim 3 across networks: the ordering test between the two networks' mean matrices."""
+    statement = f"the distances keep their ordering across architectures ({label}: {arch} vs {other})"
+    if ours is None or theirs is None:
+        missing = arch if ours is None else other
+        return _not_run(number, "FTD", statement, f"no {missing} matrix of {label}; make it: `{command}`")
+    mean_ours, _ = mean_std(ours)
+    mean_theirs, _ = mean_std(theirs)
+    tasks = [t for t in mean_ours.index if t in mean_theirs.index]
+    result = ordering_agreement([mean_ours.loc[tasks, tasks], mean_theirs.loc[tasks, tasks]])
+    same = sum(
+        closest_sources(mean_ours.loc[tasks, tasks])[t] == closest_sources(mean_theirs.loc[tasks, tasks])[t]
+        for t in tasks
+    )
+    evidence = (
+        _ordering_evidence(result, "between the two mean matrices")
+        + f"; closest source the same for {same} of {len(tasks)}"
+    )
+    return Claim(number, "FTD", statement, ordering_status(result), evidence)
 
 
 def _train_command(preset: str, label: str, arch: str) -> str:
@@ -258,6 +332,9 @@ def affinity_claim(number: str, results_dir, preset: str) -> Claim:
     return Claim(number, "FTD", statement, status, evidence)
 
 
+NAS_NAMES = {"random": "random search", "full": "full-space FUSE", "hand-smallcnn": "the hand-designed smallcnn"}
+
+
 def nas_claim(
     number: str,
     paper: str,
@@ -266,106 +343,43 @@ def nas_claim(
     baselines: str,
     preset: str,
     against: tuple[str, ...] = ("random", "hand-smallcnn"),
+    **kw,
 ) -> Claim:
-    names = {"random": "random search", "full": "full-space FUSE", "hand-smallcnn": "the hand-designed smallcnn"}
+    """Task-aware FUSE against *every* method of ``against``, paired by seed (the rule of the docstring)."""
     statement = (
-        f"FUSE in the closest task's space beats {' and '.join(names.get(m, m) for m in against)} on "
+        f"FUSE in the closest task's space beats {' and '.join(NAS_NAMES.get(m, m) for m in against)} on "
         f"{target} (baselines {baselines}, equal budget)"
     )
     if runs is None:
         command = f"{PY} nas_fuse.py --preset {preset} --target {target} --task-set {baselines} --data-root <data>"
-        return _not_run(number, paper, statement, f"no NAS runs; make them: `{command}`")
-    main = runs[runs.method == "task-aware"].set_index("seed").test_acc
+        return _not_run(number, paper, statement, f"no NAS runs; make them: `{command}`", **kw)
+    aware = runs[runs.method == "task-aware"]
+    main = aware.set_index("seed").test_acc
     verdicts, parts = [], []
     for other in against:
         b = runs[runs.method == other].set_index("seed").test_acc
         common = main.index.intersection(b.index)
         if not len(common):
-            return _not_run(number, paper, statement, f"no {other} rows in the NAS runs of {target}")
-        v = paired_verdict((main[common] - b[common]) * 100)
+            return _not_run(number, paper, statement, f"no {other} rows in the NAS runs of {target}", **kw)
+        v = paired_comparison((main[common] - b[common]) * 100)
         verdicts.append(v["verdict"])
-        interval = f" [{v['lo']:+.2f}, {v['hi']:+.2f}]" if v["n"] > 1 else ""
+        interval = f", t-interval [{v['lo']:+.2f}, {v['hi']:+.2f}]" if v["n"] > 1 else ""
         parts.append(
-            f"vs {names.get(other, other)} {v['mean']:+.2f} points{interval}, higher in {v['wins']} of "
-            f"{v['n']} seed(s): {v['verdict']}"
+            f"vs {NAS_NAMES.get(other, other)} {v['mean']:+.2f} points{interval}, higher in {v['wins']} of "
+            f"{v['n']} seed(s), exact p = {v['p']:.3g}: {v['verdict']}"
         )
-    status = (
-        NOT_REPRODUCED if "worse" in verdicts else REPRODUCED if all(v == "better" for v in verdicts) else INCONCLUSIVE
+    rank = aware.alpha_rank_stage.mean() if "alpha_rank_stage" in aware else float("nan")
+    searching = rank == rank and rank > 0
+    parts.append(
+        f"α–accuracy Spearman of the task-aware search {rank:+.2f}"
+        + ("" if searching else ": inconclusive, the search does not rank its candidates at this budget")
     )
-    return Claim(number, paper, statement, status, "; ".join(parts))
-
-
-def all_claims(results_dir, preset: str, arch: str = "smallcnn") -> list[Claim]:
-    """Every claim of PAPERS.md that the suite can check, decided from ``results/<preset>/``."""
-    claims: list[Claim] = []
-    longs = {label: read_long(results_dir, preset, arch, label, "frechet") for label in ("mnist", "cifar10", "ldnas8")}
-    for i, label in enumerate(("mnist", "cifar10")):
-        claims.append(bounds_claim(f"1{'ab'[i]}", longs[label], label, _command(preset, arch, label, "frechet")))
-    for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
-        claims.append(
-            closest_claim(
-                f"2{'ab'[i]}",
-                "FTD",
-                longs[label],
-                f"{label}-2",
-                f"{label}-3",
-                f"{name}, {arch}, FTD",
-                _command(preset, arch, label, "frechet"),
-            )
-        )
-    claims.append(
-        closest_claim(
-            "2c",
-            "FTD",
-            read_long(results_dir, preset, arch, "cifar100", "frechet"),
-            "cifar100-2",
-            "cifar100-3",
-            f"CIFAR-100, {arch}, FTD",
-            f"{_train_command(preset, 'cifar100', arch)}` then `{_command(preset, arch, 'cifar100', 'frechet')}",
-        )
-    )
-    # the same claims with the papers' networks as ε-networks (trained on a GPU when one is at hand):
-    # 2d/2e and 3d/3e ResNet-18, 2f/2g and 3f/3g VGG-16, 2h/2i and 3h/3i DenseNet-121
-    for k, other in enumerate(PAPER_NETWORKS):
-        letters = "defghi"[2 * k : 2 * k + 2]
-        for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
-            claims.append(
-                closest_claim(
-                    f"2{letters[i]}",
-                    "FTD",
-                    read_long(results_dir, preset, other, label, "frechet"),
-                    f"{label}-2",
-                    f"{label}-3",
-                    f"{name}, {other}, FTD",
-                    f"{_train_command(preset, label, other)}` then `{_command(preset, other, label, 'frechet')}",
-                )
-            )
-            claims.append(architecture_claim(f"3{letters[i]}", results_dir, preset, arch, label, other))
-    for i, label in enumerate(("mnist", "cifar10")):
-        claims.append(consistency_claim(f"3{'ab'[i]}", longs[label], label, _command(preset, arch, label, "frechet")))
-    claims.append(seed_noise_claim("3c", results_dir, preset, arch))
-    claims.append(affinity_claim("4", results_dir, preset))
-    for i, nas in enumerate(nas_targets("FTD")):
-        runs = read_runs(results_dir, preset, nas.target, nas.baselines)
-        claims.append(nas_claim(f"5{'ab'[i]}", "FTD", runs, nas.target, nas.baselines, preset))
-        claims.append(nas_claim(f"5{'cd'[i]}", "FTD", runs, nas.target, nas.baselines, preset, against=("full",)))
-    for distance, tags in (("frechet", "ab"), ("logdet", "cd")):
-        long = longs["ldnas8"] if distance == "frechet" else read_long(results_dir, preset, arch, "ldnas8", "logdet")
-        command = _command(preset, arch, "ldnas8", distance)
-        claims.append(same_dataset_claim(f"6{'ab'[tags == 'cd']}", long, distance, command))
-        for tag, nas in zip(tags, nas_targets("log-det")):
-            claims.append(
-                closest_claim(f"7{tag}", "log-det", long, nas.target, "cifar10-3", f"ldnas8, {distance}", command)
-            )
-    for i, nas in enumerate(nas_targets("log-det")):
-        claims.append(
-            nas_claim(
-                f"8{'ab'[i]}",
-                "log-det",
-                read_runs(results_dir, preset, nas.target, nas.baselines),
-                nas.target,
-                nas.baselines,
-                preset,
-            )
-        )
-    return sorted(claims, key=lambda c: c.number)
+    if not searching:
+        status = INCONCLUSIVE
+    elif "worse" in verdicts:
+        status = NOT_REPRODUCED
+    elif all(v == "better" for v in verdicts):
+        status = REPRODUCED
+    else:
+        status = INCONCLUSIVE
+    return Claim(number, paper, statement, status, "; ".join(parts), **kw)

@@ -14,7 +14,6 @@ from common.experiments import MATRICES
 from common.report.markdown import table
 from common.report.tables import (
     architectures_markdown,
-    claims_markdown,
     dense_markdown,
     logdet_study_markdown,
     matrix_markdown,
@@ -27,6 +26,7 @@ from common.report.tables import (
     transfer_markdown,
     user_folder_markdown,
 )
+from common.report.verdicts import claims_markdown, controls_markdown, noise_floor_markdown
 from common.run.steps import CORE_BUDGET_MIN, CORE_SECTIONS, SECTIONS, STEPS
 from common.store import paths
 
@@ -35,6 +35,8 @@ def blocks(results_dir, preset: str) -> dict[str, str]:
     """Every generated block, by the name the README's markers use."""
     out = {
         "claims": claims_markdown(results_dir, preset),
+        "noise-floor": noise_floor_markdown(results_dir, preset),
+        "controls": controls_markdown(results_dir, preset),
         "published": published_markdown(results_dir, preset),
         "train": train_markdown(results_dir, preset),
         "nas": nas_markdown(results_dir, preset),
@@ -184,15 +186,6 @@ def report_markdown(results_dir, preset: str) -> str:
         "",
         "## Claims",
         "",
-        *(
-            [
-                "The `smoke` preset trains on tiny subsets for seconds: its verdicts test the code path, "
-                "not the papers.",
-                "",
-            ]
-            if preset == "smoke"
-            else []
-        ),
         b["claims"],
         "",
         "## Run",
@@ -210,6 +203,12 @@ def report_markdown(results_dir, preset: str) -> str:
         lines += [b[f"matrix-{label}-{distance}"], ""]
     lines += ["Heatmaps:", ""] + [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in heatmaps] + [""]
     lines += [
+        "## Noise floor and head-confound controls",
+        "",
+        b["noise-floor"],
+        "",
+        b["controls"],
+        "",
         "## The published matrices side by side",
         "",
         b["published"],

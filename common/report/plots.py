@@ -103,3 +103,30 @@ def affinity_panels(mean: pd.DataFrame, affinity: pd.DataFrame, table: pd.DataFr
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def noise_floor_figure(table: pd.DataFrame, floor: dict, path, title: str) -> Path:
+    """Box plots of the distances of each kind of a noise-floor table (``common/studies/noise_floor.py``):
+    the null (same task, same initialisation, other SGD noise), two initialisations of one task, and the
+    between-task entries paired by seed and across seeds; the floor of a difference printed in the title."""
+    cross = table[table.kind == "cross-seed"]
+    groups = {
+        "null: same task,\nsame init, other SGD noise": table[table.kind == "null"].distance,
+        "same task,\nother init (cross-seed)": cross[cross.source == cross.target].distance,
+        "between tasks,\npaired seed (the matrix)": table[table.kind == "paired"].distance,
+        "between tasks,\nother seeds (cross-seed)": cross[cross.source != cross.target].distance,
+    }
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.boxplot([g.values for g in groups.values()], showmeans=True)
+    ax.set_xticks(range(1, len(groups) + 1), [f"{k}\n(n = {len(g)})" for k, g in groups.items()], fontsize=7)
+    ax.set_ylabel("FTD d(source → target)")
+    ax.set_ylim(0, 1)
+    ax.set_title(
+        f"{title}\nentry noise (source swapped for its twin) std {floor['entry_noise_std']:.3f}; "
+        f"floor of a difference of two {floor['seeds']}-seed means {floor['floor']:.3f}",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    out = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    plt.close(fig)
+    return out

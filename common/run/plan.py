@@ -208,7 +208,7 @@ def nas_costs(
     sizes = task_sizes(target, rcfg)
     if method.startswith("hand-"):
         arch = method.removeprefix("hand-")
-        network, key = (lambda: build_network(arch, target)), f"{arch}/{target.dataset}/train"
+        network, key = (lambda: build_network(arch, target, seed=0)), f"{arch}/{target.dataset}/train"
     else:
         width = width_for_params(genotype, target, cfg.depth, cfg.retrain_params) if cfg.retrain_params else cfg.width
         network, key = (lambda: build_nas_network(genotype, target, width, cfg.depth)), f"nas/{width}x{cfg.depth}/train"

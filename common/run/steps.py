@@ -34,9 +34,14 @@ SECTIONS: dict[str, str] = {
     "(mnist-3 and cifar10-2 among ldnas8; it reuses the full-space cells of section nas)",
     "dense": "the Taskonomy application: dense ε-networks, matrix and atlas, transfer (taskonomy-2d on CIFAR-10)",
     "transfer": "transfer study of the mnist, cifar10 and ldnas8 sets",
+    "controls": "noise floor (null twins, cross-seed matrix) and head-confound controls (body-only, "
+    "label-permuted) of the mnist, cifar10 and ldnas8 matrices",
+    "nas-seeds": "NAS for mnist-2 and cifar10-2 at 6 seeds (the fewest at which an exact paired test can reach "
+    "p < 0.05)",
     "report": "REPORT.md from the results",
 }
 CORE_SECTIONS = ("train", "distances", "study", "nas")
+OPT_IN_SECTIONS = ("nas-seeds",)  # run only when named: 6 NAS seeds cost as much again as section nas
 CORE_BUDGET_MIN = 45  # the core's wall time from scratch on 2 CPU cores, at most (preset cpu)
 DATASETS = ("mnist", "cifar10", "cifar100", "taskonomy")
 # Data reproduce.py never downloads: their steps run only when the files are under --data-root
@@ -52,6 +57,8 @@ def _datasets_of(tasks) -> tuple[str, ...]:
 
 
 _NAS_SPACES = ("--space", "task-aware", "task-aware-warm")
+_CONTROL_SETS = (("mnist", ("mnist",)), ("cifar10", ("cifar10",)), ("ldnas8", _BOTH))
+NAS_SEEDS = tuple(range(6))  # section nas-seeds: 2 / 2^6 = 0.031 is the exact paired test's floor
 
 STEPS: tuple[Step, ...] = (
     Step("train", "1a. ε-networks, MNIST tasks", "train_task_mnist", ("--tasks", "mnist", "mnist-oddeven"), ("mnist",)),
@@ -148,6 +155,45 @@ STEPS: tuple[Step, ...] = (
             _BOTH,
         )
         for t in nas_targets("log-det")
+    ),
+    *(
+        Step("controls", f"2c. noise floor, {label}", "noise_floor", ("--task-set", label), datasets, jobs=False)
+        for label, datasets in _CONTROL_SETS
+    ),
+    *(
+        Step(
+            "controls",
+            f"2d. {what} {distance} matrix, {label}",
+            "fisher_distance",
+            ("--task-set", label, "--distance", distance, *flags),
+            datasets,
+        )
+        for label, datasets in _CONTROL_SETS
+        for distance in (("frechet", "logdet") if label == "ldnas8" else ("frechet",))
+        for what, flags in (
+            ("body-only", ("--parameters", "body")),
+            ("label-permuted", ("--target-labels", "permuted")),
+        )
+    ),
+    *(
+        Step(
+            "nas-seeds",
+            f"3d. full-space cells of {target} at {len(NAS_SEEDS)} seeds",
+            "nas_fuse",
+            ("--target", target, "--space", "full", "--search-only", "--seeds", *map(str, NAS_SEEDS)),
+            _datasets_of((target,)),
+        )
+        for target in FULL_SPACE_CELLS
+    ),
+    *(
+        Step(
+            "nas-seeds",
+            f"3d. NAS for {t.target} at {len(NAS_SEEDS)} seeds (baselines {t.baselines})",
+            "nas_fuse",
+            ("--target", t.target, *_NAS_SPACES, "--seeds", *map(str, NAS_SEEDS)),
+            _datasets_of((t.target,)),
+        )
+        for t in reversed(nas_targets("FTD"))
     ),
     Step("transfer", "4. transfer study, mnist", "transfer", ("--task-set", "mnist"), ("mnist",)),
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),

@@ -49,20 +49,28 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
     ),
     "taskonomy-data": ("dense.taskonomy",),
     # step 1: the trained ε-networks
-    "epsilon-network": ("data.splits", "networks.models", "training.train"),
+    "epsilon-network": ("data.splits", "networks.init", "networks.models", "training.train"),
     # step 2: Fishers and distance matrices
     "fisher": ("fisher.estimators", "fisher.store"),
     "distance-matrix": ("fisher.distance", "fisher.estimators", "fisher.store"),
     # step 3: NAS searches and the retraining of the cells found
     "nas-search": ("data.splits", "nas.ops", "nas.space", "nas.fuse"),
-    "nas-retrain": ("data.splits", "networks.models", "nas.ops", "nas.space", "training.train"),
+    "nas-retrain": ("data.splits", "networks.init", "networks.models", "nas.ops", "nas.space", "training.train"),
     # step 4: fine-tuning transfer runs
-    "transfer": ("data.splits", "networks.models", "training.train", "transfer_learning.runs"),
+    "transfer": ("data.splits", "networks.init", "networks.models", "training.train", "transfer_learning.runs"),
     # dense (Taskonomy) tasks
-    "dense-network": ("dense.data", "dense.models", "dense.train", "dense.derived_targets", "dense.taskonomy"),
+    "dense-network": (
+        "dense.data",
+        "networks.init",
+        "dense.models",
+        "dense.train",
+        "dense.derived_targets",
+        "dense.taskonomy",
+    ),
     "dense-fisher": (
         "dense.data",
         "dense.fisher",
+        "networks.init",
         "dense.models",
         "dense.runs",
         "dense.derived_targets",
@@ -72,6 +80,7 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
     "dense-transfer": (
         "dense.data",
         "dense.fisher",
+        "networks.init",
         "dense.models",
         "dense.train",
         "dense.derived_targets",
@@ -81,19 +90,11 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
 }
 
 # concept -> {digest of today's definitions: the identity its existing results carry} (see above)
+# (the concepts whose code changed since, with the initialisation protocol of 2026-12-02, have none)
 ALIASES: dict[str, dict[str, str]] = {  # made by tools/alias_legacy_code_keys.py --commit a613659
     "decoded-data": {"9bb9c6a5a74a355b": "40079cba7660e3f9"},
     "taskonomy-data": {"e00bc06104590497": "1a4dd8ffbcdd08fa"},
-    "epsilon-network": {"fbc37ad1f8e34d42": "0fe0a05161dc5b0c"},
-    "fisher": {"70f80f130d412e13": "27e66c987b5c32de"},
-    "distance-matrix": {"82991190901dac82": "c9d568f88fdabf94"},
     "nas-search": {"34350c89a2bae292": "de77d6908a5f09f2"},
-    "nas-retrain": {"a3203f82f2b8104e": "f4487cd16951fc51"},
-    "transfer": {"3a6fb694cf9dc7f3": "ad807ea8db2ccb36"},
-    "dense-network": {"e4b140fe240057d6": "dadc2e47838d6499"},
-    "dense-fisher": {"a5305993a786ae07": "e6a4b7f064197d2a"},
-    "dense-matrix": {"c39d310e39e0a324": "24305d588a9f7f9b"},
-    "dense-transfer": {"ce08f6400b29c230": "0217172eca35e251"},
 }
 
 PACKAGE = "common"  # module names in KEYED_CODE are relative to it

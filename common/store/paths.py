@@ -27,12 +27,14 @@ def run_dir(results_dir, preset: str) -> Path:
     return Path(results_dir) / preset
 
 
-def checkpoint_path(results_dir, preset: str, arch: str, task: str, seed: int) -> Path:
-    return run_dir(results_dir, preset) / "checkpoints" / arch / task / f"seed{seed}.pt"
+def checkpoint_path(results_dir, preset: str, arch: str, task: str, seed: int, sgd_seed: int | None = None) -> Path:
+    """``seed<k>.pt``; a null twin (same initialisation, SGD noise of ``sgd_seed``): ``seed<k>-sgd<j>.pt``."""
+    twin = "" if sgd_seed is None or sgd_seed == seed else f"-sgd{sgd_seed}"
+    return run_dir(results_dir, preset) / "checkpoints" / arch / task / f"seed{seed}{twin}.pt"
 
 
-def record_path(results_dir, preset: str, arch: str, task: str, seed: int) -> Path:
-    return checkpoint_path(results_dir, preset, arch, task, seed).with_suffix(".json")
+def record_path(results_dir, preset: str, arch: str, task: str, seed: int, sgd_seed: int | None = None) -> Path:
+    return checkpoint_path(results_dir, preset, arch, task, seed, sgd_seed).with_suffix(".json")
 
 
 def checkpoints_root(results_dir, preset: str) -> Path:
@@ -57,11 +59,15 @@ def fisher_cache_path(
     target: str,
     seed: int,
     split: str = "test",
+    labels: str = "true",
+    sgd_seed: int | None = None,
 ) -> Path:
-    """Fisher of the (source, seed) network on the target's ``split`` (git-ignored cache)."""
+    """Fisher of the (source, seed) network on the target's ``split`` (git-ignored cache); ``labels``
+    "permuted": the target's class indices permuted (the head-confound control); ``sgd_seed``: of a null twin."""
     n = "all" if samples is None else str(samples)
-    folder = f"{estimator}_n{n}" + ("" if split == "test" else f"_{split}")
-    return run_dir(results_dir, preset) / "fisher" / arch / folder / source / f"on_{target}_seed{seed}.pt"
+    folder = f"{estimator}_n{n}" + ("" if split == "test" else f"_{split}") + ("" if labels == "true" else f"_{labels}")
+    twin = "" if sgd_seed is None or sgd_seed == seed else f"-sgd{sgd_seed}"
+    return run_dir(results_dir, preset) / "fisher" / arch / folder / source / f"on_{target}_seed{seed}{twin}.pt"
 
 
 def distances_dir(results_dir, preset: str, arch: str) -> Path:

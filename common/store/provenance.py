@@ -14,7 +14,8 @@ import torchvision
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """Short commit of the suite's checkout, suffixed ``-dirty`` when tracked files are modified."""
+    """Short commit of the suite's checkout, suffixed ``-dirty`` when tracked files outside ``results/`` are
+    modified (a run rewrites its tracked result tables: they do not change the code that made them)."""
     here = Path(__file__).resolve().parent
     try:
         head = subprocess.run(
@@ -23,7 +24,7 @@ def git_commit() -> str:
         if not head:
             return "unknown"
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":(exclude,top)results"],
             capture_output=True,
             text=True,
             cwd=here,

@@ -52,7 +52,9 @@ def seed_distances(
 
         def data(task=task, memo=memo):
             if "split" not in memo:
-                memo["split"] = fisher_data(task, data_root, results_dir, cfgs[task.dataset], fcfg.samples, fcfg.split)
+                memo["split"] = fisher_data(
+                    task, data_root, results_dir, cfgs[task.dataset], fcfg.samples, fcfg.split, fcfg.labels
+                )
             return memo["split"]
 
         fishers = {

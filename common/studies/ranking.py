@@ -73,3 +73,43 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> dict:
         "closest_ours": closest_ours,
         "closest_theirs": closest_theirs,
     }
+
+
+ORDERING_DRAWS = 5000  # Monte Carlo draws of the ordering test's null (seeded)
+
+
+def ordering_agreement(matrices: list[pd.DataFrame], draws: int = ORDERING_DRAWS, seed: int = 0) -> dict:
+    """Do several matrices (seeds, or architectures) order every target's sources alike? The statistic:
+    Kendall τ-b between the columns (sources of one target, the target itself left out) of every pair of
+    matrices, averaged over pairs and then over targets. Its null: each matrix's columns reordered
+    independently at random (every ordering of a target's sources equally likely), ``draws`` seeded
+    draws; one-sided p = (1 + #null >= observed) / (1 + draws). Returns the mean τ, the per-target τ, p."""
+    import itertools
+
+    import numpy as np
+
+    targets = list(matrices[0].columns)
+    order = {t: matrices[0][t].drop(t).index for t in targets}
+    # values[m, t, i]: matrix m's distance from the i-th source of target t (sources: all tasks but t)
+    values = np.array([[m[t].drop(t).reindex(order[t]).to_numpy(float) for t in targets] for m in matrices])
+    n = values.shape[-1]
+    iu, ju = np.triu_indices(n, 1)
+    pairs = list(itertools.combinations(range(len(matrices)), 2))
+
+    def taus(v):  # v[..., M, T, n] -> per-target τ averaged over matrix pairs, [..., T]
+        signs = np.sign(v[..., iu] - v[..., ju])
+        per_pair = []
+        for a, b in pairs:
+            sa, sb = signs[..., a, :, :], signs[..., b, :, :]
+            denom = np.sqrt((sa != 0).sum(-1) * (sb != 0).sum(-1))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                per_pair.append(np.where(denom > 0, (sa * sb).sum(-1) / denom, np.nan))
+        return np.nanmean(np.stack(per_pair), axis=0)
+
+    per_target = taus(values)
+    observed = float(np.nanmean(per_target)) if np.isfinite(per_target).any() else float("nan")
+    rng = np.random.default_rng(seed)
+    perm = np.argsort(rng.random((draws, *values.shape)), axis=-1)
+    null = np.nanmean(taus(np.take_along_axis(np.broadcast_to(values, perm.shape), perm, axis=-1)), axis=-1)
+    p = float((1 + (null >= observed - 1e-12).sum()) / (1 + draws)) if observed == observed else float("nan")
+    return {"tau": observed, "per_target": dict(zip(targets, map(float, per_target))), "p": p, "pairs": len(pairs)}

@@ -42,8 +42,12 @@ from common.training.accel import BROKEN_PRECISION, Accel, on_device
 from common.training.train import fit, prepare
 
 
-def checkpoint_key(task: Task, arch: str, cfg: TrainConfig, seed: int, *, data_root, results_dir) -> dict:
-    """Everything a trained network depends on (the run's provenance is stored beside it)."""
+def checkpoint_key(
+    task: Task, arch: str, cfg: TrainConfig, seed: int, *, data_root, results_dir, sgd_seed: int | None = None
+) -> dict:
+    """Everything a trained network depends on (the run's provenance is stored beside it). ``seed`` draws
+    the initial weights (``common/networks/init.py``), ``sgd_seed`` (default: ``seed``) the data order and
+    augmentation; a network with ``sgd_seed != seed`` is the null twin of seed ``seed``."""
     config = cfg.to_dict()
     config.pop("seeds")
     return {
@@ -51,6 +55,7 @@ def checkpoint_key(task: Task, arch: str, cfg: TrainConfig, seed: int, *, data_r
         "arch": arch,
         "config": config,
         "seed": seed,
+        "sgd_seed": seed if sgd_seed is None else sgd_seed,
         "data": data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir)),
         "code": code_version("epsilon-network"),
     }
@@ -112,11 +117,13 @@ def train_or_load(
     force: bool = False,
     log=None,
     accel: Accel = Accel(),
+    sgd_seed: int | None = None,
 ) -> tuple[dict, bool]:
     """The record of the (task, arch, seed) network: reused when its checkpoint's key matches,
     else trained (and written atomically). Returns (record, trained now). ``accel``: how the
-    training uses a GPU (``common/training/accel.py``; recorded in the record, not the key)."""
-    key = checkpoint_key(task, arch, cfg, seed, data_root=data_root, results_dir=results_dir)
+    training uses a GPU (``common/training/accel.py``; recorded in the record, not the key);
+    ``sgd_seed``: train the null twin (same initial weights, other data order and augmentation)."""
+    key = checkpoint_key(task, arch, cfg, seed, data_root=data_root, results_dir=results_dir, sgd_seed=sgd_seed)
 
     def train() -> dict:
         splits = task_splits(
@@ -128,22 +135,23 @@ def train_or_load(
             max_train=cfg.max_train,
             max_eval=cfg.max_eval,
         )
-        torch.manual_seed(seed)
-        net = prepare(build_network(arch, task), device)
+        net = prepare(build_network(arch, task, seed=seed), device)
         with accel.autocast():
             metrics = fit(
                 accel.wrap(net),
                 on_device(splits, device),
                 cfg,
                 task.dataset,
-                seed,
+                key["sgd_seed"],  # the data order and augmentation
                 device,
-                desc=f"{task.name} {arch} seed {seed}",
+                desc=f"{task.name} {arch} seed {seed}"
+                + ("" if key["sgd_seed"] == seed else f" (sgd {key['sgd_seed']})"),
             )
         row = {
             "task": task.name,
             "arch": arch,
             "seed": seed,
+            "sgd_seed": key["sgd_seed"],
             "preset": preset,
             "epochs": cfg.epochs,
             **{k: round(v, 6) for k, v in metrics.items()},
@@ -160,7 +168,7 @@ def train_or_load(
         return {"state_dict": {k: v.cpu() for k, v in net.state_dict().items()}, "record": record}
 
     value, hit = cached(
-        paths.checkpoint_path(results_dir, preset, arch, task.name, seed),
+        paths.checkpoint_path(results_dir, preset, arch, task.name, seed, sgd_seed),
         key,
         train,
         force=force,
@@ -169,7 +177,7 @@ def train_or_load(
         log=log,
     )
     record = value["record"]
-    sidecar = paths.record_path(results_dir, preset, arch, task.name, seed)
+    sidecar = paths.record_path(results_dir, preset, arch, task.name, seed, sgd_seed)
     stored, _ = check_entry(sidecar, key, fmt="json", what="run record")
     if stored is None or stored["value"] != record:
         write_entry(sidecar, key, record, "json")
@@ -177,15 +185,27 @@ def train_or_load(
 
 
 def verify_checkpoints(
-    tasks: list[Task], seeds, arch: str, cfgs: dict[str, TrainConfig], *, preset: str, data_root, results_dir
+    tasks: list[Task],
+    seeds,
+    arch: str,
+    cfgs: dict[str, TrainConfig],
+    *,
+    preset: str,
+    data_root,
+    results_dir,
+    sgd_seeds: dict[int, int] | None = None,
 ) -> dict[tuple[str, int], dict]:
     """(task, seed) -> verified checkpoint entry, for every task and seed; one error line with the
-    training command for all missing, unreadable or stale ones (checked before any other work)."""
+    training command for all missing, unreadable or stale ones (checked before any other work).
+    ``sgd_seeds``: seed -> the SGD seed of its null twin, to verify the twins instead."""
     entries, redo, reasons = {}, {}, []
     for task in tasks:
         for seed in seeds:
-            key = checkpoint_key(task, arch, cfgs[task.dataset], seed, data_root=data_root, results_dir=results_dir)
-            path = paths.checkpoint_path(results_dir, preset, arch, task.name, seed)
+            twin = None if sgd_seeds is None else sgd_seeds[seed]
+            key = checkpoint_key(
+                task, arch, cfgs[task.dataset], seed, data_root=data_root, results_dir=results_dir, sgd_seed=twin
+            )
+            path = paths.checkpoint_path(results_dir, preset, arch, task.name, seed, twin)
             entry, why = check_entry(path, key, what="checkpoint")
             if entry is not None:
                 entries[(task.name, seed)] = entry
@@ -207,7 +227,7 @@ def verify_checkpoints(
 
 def network_from(entry: dict, task: Task, device="cpu") -> nn.Module:
     """The network of a checkpoint entry verified for ``task``, in eval mode on ``device``."""
-    net = build_network(entry["key"]["arch"], task)
+    net = build_network(entry["key"]["arch"], task, seed=entry["key"]["seed"])
     net.load_state_dict(entry["value"]["state_dict"])
     return prepare(net, torch.device(device)).eval()
 
@@ -234,6 +254,8 @@ def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
     checkpoints did not travel) are kept, so that a rerun never drops them; a record replaces its row."""
     rows, seen = [], set()
     for p in sorted(paths.checkpoints_root(results_dir, preset).glob("*/*/seed*.json")):
+        if "-sgd" in p.stem:  # null twins (noise_floor.py) are not step 1's networks
+            continue
         seen.add((p.parent.parent.name, p.parent.name, p.stem.removeprefix("seed"), preset))
         entry = read_entry(p, "json", "run record")
         if entry is None:
@@ -267,6 +289,8 @@ def collect_metrics(results_dir, preset: str) -> pd.DataFrame:
         keep = old[[tuple(map(str, r)) not in seen and r[1] in TASKS for r in old[run_key].values]]
         if "precision" in keep:  # rows of runs trained under the broken autocast (accel.retired)
             keep = keep[keep["precision"].astype(str) != BROKEN_PRECISION]
+        # rows without sgd_seed were trained before the initialisation protocol (common/networks/init.py)
+        keep = keep[keep["sgd_seed"].notna()] if "sgd_seed" in keep else keep.iloc[0:0]
         df = pd.concat([df, keep], ignore_index=True) if len(df) else keep
     if len(df):
         first = [

@@ -79,7 +79,7 @@ def train_tasks(dataset: str, args, argv=None, *, script: str) -> pd.DataFrame |
         return (
             Cost(
                 f"{cfg.arch} train",
-                lambda: build_network(cfg.arch, task),
+                lambda: build_network(cfg.arch, task, seed=0),
                 f"{cfg.arch}/{dataset}/train",
                 "train",
                 cfg.epochs * sizes["train"],
@@ -93,7 +93,7 @@ def train_tasks(dataset: str, args, argv=None, *, script: str) -> pd.DataFrame |
         return Job(f"{task.name}/seed{seed}", lambda: train(task, seed), lambda: costs(task))
 
     def merge() -> pd.DataFrame:
-        params = count_parameters(build_network(cfg.arch, tasks[0])) / 1e6
+        params = count_parameters(build_network(cfg.arch, tasks[0], seed=0)) / 1e6
         print(
             f"training {len(runs)} run(s): {cfg.arch} ({params:.2f} M parameters) on "
             f"{', '.join(t.name for t in tasks)}, seeds {list(cfg.seeds)}, preset {args.preset}, device {device}"

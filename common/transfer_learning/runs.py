@@ -25,6 +25,7 @@ import torch.nn as nn
 
 from common.data.decode import data_identity
 from common.data.splits import Normalizer, Split, iterate_batches, task_splits
+from common.networks.init import head_module
 from common.networks.models import build_network
 from common.presets import TrainConfig, TransferConfig
 from common.run.errors import UserError
@@ -37,18 +38,10 @@ from common.training.checkpoints import network_id
 from common.training.train import fit, prepare
 
 
-def head_name(net: nn.Module) -> str:
-    """The name prefix of the network's classifier: its last Linear layer."""
-    names = [name for name, module in net.named_modules() if isinstance(module, nn.Linear)]
-    if not names:
-        raise UserError("the network has no Linear classifier to replace")
-    return names[-1]
-
-
 def transplant(source_state: dict, target_net: nn.Module) -> nn.Module:
     """``target_net`` (fresh, with the target's head) with every parameter and buffer of the source
     network except the head's: the new head keeps its random initialisation."""
-    head = head_name(target_net) + "."
+    head = head_module(target_net)[0] + "."
     own = target_net.state_dict()
     body = {k: v for k, v in source_state.items() if not k.startswith(head)}
     wrong = [k for k, v in body.items() if k not in own or own[k].shape != v.shape]
@@ -174,11 +167,10 @@ def transfer_run(
 
     def run() -> dict:
         splits = budget_splits(target, tcfg, train_cfg, data_root, results_dir)
-        torch.manual_seed(seed)  # the new head (or the whole scratch network)
-        net = build_network(train_cfg.arch, target)
+        net = build_network(train_cfg.arch, target, seed=seed)  # the new head (or the whole scratch network)
         score = float("nan")
         if source is not None:
-            src = prepare(build_network(train_cfg.arch, source), device)
+            src = prepare(build_network(train_cfg.arch, source, seed=seed), device)
             src.load_state_dict(checkpoint["value"]["state_dict"])
             score = leep(
                 src,

@@ -113,7 +113,7 @@ def transfer_step(args, argv, script: str):
         return (
             Cost(
                 f"{cfg.arch} fine-tune x {len(tasks)}",
-                lambda: build_network(cfg.arch, target),
+                lambda: build_network(cfg.arch, target, seed=0),
                 f"{cfg.arch}/{target.dataset}/train",
                 "train",
                 len(tasks) * tcfg.epochs * tcfg.images,

@@ -1,0 +1,233 @@
+"""Every claim the suite decides, in order: the papers' claims (``section`` "papers", counted once each)
+and the suite's own checks ("beyond the papers": the seed-to-seed check, the noise floors, TA-NAS against
+the full space), plus the head-confound controls of claims 2, 6 and 7 (the same rules on the body-only
+and label-permuted matrices). The rules are ``common/report/claims.py``'s."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from common.experiments import nas_targets
+from common.presets import train_config
+from common.report import claims as c
+from common.report.results import mean_std, read_long, read_runs
+from common.store import paths
+from common.store.cache import read_entry
+from common.tasks import TASK_SETS
+
+# the FTD paper's ε-networks, checked beside the suite's default network (claims 2 and 3); their matrices
+# need a GPU: bench/device_matrices.sh (see its header)
+PAPER_NETWORKS = ("resnet18", "vgg16", "densenet121")
+# the controls of the head confound: (file-name variant of fisher_distance.py, what the column says)
+CONTROLS = (("_body", "body-only (head left out)"), ("_labels-permuted", "target labels permuted"))
+
+
+def noise_floor(results_dir, preset: str, arch: str, label: str, measure: str = "frechet") -> dict | None:
+    """The noise-floor summary of a task set's matrix (``noise_floor.py``), or None when missing,
+    unreadable, or made from other networks than the matrix's (then the floor does not describe it)."""
+    stem = paths.study_outputs(results_dir, preset, arch, f"noise_floor_{label}")["csv"]
+    entry = read_entry(stem.with_suffix(".json"), "json", "noise floor")
+    matrix = read_entry(
+        paths.distance_outputs(results_dir, preset, arch, label, measure, "empirical")["manifest"],
+        "json",
+        "distance manifest",
+    )
+    try:
+        floor, networks = entry["value"][measure], entry["key"]["networks"]
+        used = matrix["key"]["networks"]
+        float(floor["floor"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    return floor if all(networks.get(name) == run for name, run in used.items()) else None
+
+
+def _floor_command(preset: str, label: str) -> str:
+    return f"{c.PY} noise_floor.py --preset {preset} --task-set {label} --data-root <data>"
+
+
+def _device_command(arch: str) -> str:
+    # closed by the caller's backtick: the script runs on a lent GPU machine (its header says how)
+    return f"bash bench/device_matrices.sh {arch}` on a GPU machine, then `{c.PY} consistency_study.py --parts c"
+
+
+def _same_closest_entries(ldnas8: pd.DataFrame | None, own: pd.DataFrame | None, target: str) -> bool:
+    """Whether the ldnas8 claim on ``target`` is decided by the same entries as its own task set's claim:
+    the closest source in ldnas8 is one of the own set's tasks and those entries are the same numbers."""
+    if ldnas8 is None or own is None:
+        return False
+    big, small = mean_std(ldnas8)[0], mean_std(own)[0]
+    if target not in big.columns or target not in small.columns:
+        return False
+    column = big[target].drop(target)
+    shared = [s for s in small.index if s in column.index and s != target]
+    return column.idxmin() in shared and all(abs(column[s] - small.loc[s, target]) < 1e-9 for s in shared)
+
+
+def _same_runs(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
+    cols = ["method", "seed", "genotype", "test_acc"]
+    if a is None or b is None or not set(cols) <= set(a.columns) & set(b.columns):
+        return False
+    key = lambda f: f[cols].sort_values(["method", "seed"]).reset_index(drop=True)  # noqa: E731
+    return key(a).equals(key(b))
+
+
+def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list[c.Claim]:
+    """Claims 1-8 of PAPERS.md. ``variant``: a control's matrices (claims 2, 6, 7 only make sense there)."""
+    out: list[c.Claim] = []
+
+    def long(label, distance="frechet", network=arch):
+        return read_long(results_dir, preset, network, label, distance, variant=variant)
+
+    def floor(label, distance="frechet"):
+        found = noise_floor(results_dir, preset, arch, label, distance)
+        return None if found is None else found["floor"]
+
+    longs = {label: long(label) for label in ("mnist", "cifar10", "ldnas8")}
+    for i, label in enumerate(("mnist", "cifar10")):
+        out.append(c.bounds_claim(f"1{'ab'[i]}", longs[label], label, c._command(preset, arch, label, "frechet")))
+    for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
+        out.append(
+            c.closest_claim(
+                f"2{'ab'[i]}",
+                "FTD",
+                longs[label],
+                f"{label}-2",
+                f"{label}-3",
+                f"{name}, {arch}, FTD",
+                c._command(preset, arch, label, "frechet"),
+                floor(label),
+            )
+        )
+    out.append(
+        c.closest_claim(
+            "2c",
+            "FTD",
+            long("cifar100"),
+            "cifar100-2",
+            "cifar100-3",
+            f"CIFAR-100, {arch}, FTD",
+            f"{c._train_command(preset, 'cifar100', arch)}` then `{c._command(preset, arch, 'cifar100', 'frechet')}",
+            floor("cifar100"),
+        )
+    )
+    # the papers' networks (a GPU): 2d/2e and 3d/3e ResNet-18, 2f/2g and 3f/3g VGG-16, 2h/2i and 3h/3i DenseNet-121
+    for k, other in enumerate(PAPER_NETWORKS):
+        letters = "defghi"[2 * k : 2 * k + 2]
+        for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
+            theirs = long(label, network=other)
+            out.append(
+                c.closest_claim(
+                    f"2{letters[i]}",
+                    "FTD",
+                    theirs,
+                    f"{label}-2",
+                    f"{label}-3",
+                    f"{name}, {other}, FTD",
+                    _device_command(other),
+                    None if theirs is None else _other_floor(results_dir, preset, other, label),
+                )
+            )
+            out.append(
+                c.architecture_claim(f"3{letters[i]}", longs[label], theirs, arch, label, other, _device_command(other))
+            )
+    for i, label in enumerate(("mnist", "cifar10")):
+        out.append(c.consistency_claim(f"3{'ab'[i]}", longs[label], label, c._command(preset, arch, label, "frechet")))
+    out.append(c.affinity_claim("4", results_dir, preset))
+    ftd_runs = {}
+    for i, nas in enumerate(nas_targets("FTD")):
+        ftd_runs[nas.target] = runs = read_runs(results_dir, preset, nas.target, nas.baselines)
+        out.append(c.nas_claim(f"5{'ab'[i]}", "FTD", runs, nas.target, nas.baselines, preset))
+    for distance, tags in (("frechet", "ab"), ("logdet", "cd")):
+        ld = longs["ldnas8"] if distance == "frechet" else long("ldnas8", "logdet")
+        command = c._command(preset, arch, "ldnas8", distance)
+        out.append(c.same_dataset_claim(f"6{'ab'[tags == 'cd']}", ld, distance, command, floor("ldnas8", distance)))
+        for tag, nas in zip(tags, nas_targets("log-det")):
+            own = next((s for s in ("mnist", "cifar10") if nas.target in TASK_SETS[s]), None)
+            same = tag == "b" and _same_closest_entries(ld, longs.get(own), nas.target)
+            out.append(
+                c.closest_claim(
+                    f"7{tag}",
+                    "log-det",
+                    ld,
+                    nas.target,
+                    "cifar10-3",
+                    f"ldnas8, {distance}",
+                    command,
+                    floor("ldnas8", distance),
+                    same_runs_as="2b" if same else "",
+                )
+            )
+    for i, nas in enumerate(nas_targets("log-det")):
+        runs = read_runs(results_dir, preset, nas.target, nas.baselines)
+        twin = next(
+            (f"5{'ab'[k]}" for k, t in enumerate(nas_targets("FTD")) if _same_runs(runs, ftd_runs.get(t.target))), ""
+        )
+        out.append(c.nas_claim(f"8{'ab'[i]}", "log-det", runs, nas.target, nas.baselines, preset, same_runs_as=twin))
+    return out
+
+
+def _other_floor(results_dir, preset: str, arch: str, label: str) -> float | None:
+    found = noise_floor(results_dir, preset, arch, label)
+    return None if found is None else found["floor"]
+
+
+def beyond_claims(results_dir, preset: str, arch: str) -> list[c.Claim]:
+    """The suite's own checks: not claims of the papers."""
+    seeds = len(train_config(preset, "mnist", arch=arch).seeds)
+    out = [c.seed_noise_claim("B1", results_dir, preset, arch, seeds)]
+    for letter, label in zip("abc", ("mnist", "cifar10", "ldnas8")):
+        out.append(
+            c.noise_floor_claim(
+                f"B2{letter}", label, noise_floor(results_dir, preset, arch, label), _floor_command(preset, label)
+            )
+        )
+    for i, nas in enumerate(nas_targets("FTD")):
+        runs = read_runs(results_dir, preset, nas.target, nas.baselines)
+        claim = c.nas_claim(f"B3{'ab'[i]}", "suite", runs, nas.target, nas.baselines, preset, against=("full",))
+        out.append(replace(claim, section=c.BEYOND))
+    return out
+
+
+def all_claims(results_dir, preset: str, arch: str = "smallcnn") -> list[c.Claim]:
+    """Every claim of PAPERS.md that the suite can check and its own checks, from ``results/<preset>/``;
+    on ``smoke`` every verdict is "code path checked"."""
+    claims = sorted(paper_claims(results_dir, preset, arch), key=lambda x: x.number) + beyond_claims(
+        results_dir, preset, arch
+    )
+    if preset == "smoke":
+        claims = [x if x.status == c.NOT_RUN else replace(x, status=c.CODE_PATH_CHECKED) for x in claims]
+    return claims
+
+
+def counted(claims: list[c.Claim]) -> list[c.Claim]:
+    """The papers' claims each counted once (not the suite's checks, not a repeat of another claim's runs)."""
+    return [x for x in claims if x.section == c.PAPERS and not x.same_runs_as]
+
+
+def control_rows(results_dir, preset: str, arch: str = "smallcnn") -> list[tuple[c.Claim, list[c.Claim]]]:
+    """Claims 2, 6 and 7 on the papers' protocol beside the same rules on each control's matrices."""
+    numbers = ("2a", "2b", "6a", "6b", "7a", "7b", "7c", "7d")
+    main = {x.number: x for x in paper_claims(results_dir, preset, arch)}
+    controls = [{x.number: x for x in paper_claims(results_dir, preset, arch, variant)} for variant, _ in CONTROLS]
+    rows = [(main[n], [ctl[n] for ctl in controls]) for n in numbers]
+    if preset == "smoke":
+        smoke = lambda x: x if x.status == c.NOT_RUN else replace(x, status=c.CODE_PATH_CHECKED)  # noqa: E731
+        rows = [(smoke(m), [smoke(x) for x in ctl]) for m, ctl in rows]
+    return rows
+
+
+def padded_share(results_dir, preset: str, arch: str = "smallcnn") -> dict | None:
+    """For the ldnas8 log-det matrix: the mean share of the sum that comes from zero-padded head entries,
+    over all ordered pairs and over the pairs whose heads differ."""
+    long = read_long(results_dir, preset, arch, "ldnas8", "logdet")
+    if long is None or "padded_share" not in long:
+        return None
+    unequal = long[long.padded_share > 0]
+    return {
+        "all": float(long.padded_share.mean()),
+        "unequal": float(unequal.padded_share.mean()) if len(unequal) else 0.0,
+        "pairs_unequal": int(len(unequal)),
+        "pairs": int(len(long)),
+    }
