@@ -1,16 +1,21 @@
-# Not a test: how the GPU-made matrices of results/cpu/distances/{resnet18,vgg16}/ were made (2026-11-27)
-# on a lent GPU machine (the `device` tool: it copies the repo, runs this, returns what is under $OUT).
-# For each network named and each of the mnist and cifar10 task sets, one chain in parallel on the GPU:
-# the `cpu` preset's epsilon-networks, then the FTD matrix for each Fisher split of $SPLITS; each chain
-# cut at $CHAIN_TIMEOUT s so that its outputs still return. Runs made:
-#   SPLITS="test val" bash bench/device_matrices.sh resnet18               (about 5 min per task set on an H200)
-#   CHAIN_TIMEOUT=360 bash bench/device_matrices.sh vgg16 densenet121      (only vgg16/mnist finished)
+# Not a test: remakes the matrices of the FTD paper's networks on a lent GPU machine (the `device` tool: it
+# copies the repo, runs this, returns what is under $OUT). For each network named and each of the mnist and
+# cifar10 task sets, one chain in parallel on the GPU: the `cpu` preset's epsilon-networks, then the FTD
+# matrix for each Fisher split of $SPLITS; each chain cut at $CHAIN_TIMEOUT s so that its outputs still
+# return. The matrices made on 2026-11-27 (ResNet-18 both sets, VGG-16 mnist) were built before the one
+# initialisation protocol (common/networks/init.py, 2026-12-02: torchvision's ResNet-18/DenseNet-121 drew
+# their head before their init loop, so the networks of one seed did not share their body) and were removed;
+# the claims 2d-2i / 3d-3i say "not run" until this is run again. One call for all three (≈ 10 min on an H200:
+# on 2026-11-27 ResNet-18 took ≈ 5 min per task set, DenseNet-121 did not finish in 360 s, so give it the
+# whole budget):
+#   CHAIN_TIMEOUT=540 bash bench/device_matrices.sh resnet18 vgg16 densenet121
 # Before: pack the data into .pack/ (git-ignored via .git/info/exclude), 28 MB:
 #   (cd ../shared/data && tar cf - MNIST | xz -6 -T2 > ../../main/.pack/mnist.tar.xz)
 #   (cd ../shared/data && tar cf - cifar10 | xz -6 -T2 > ../../main/.pack/cifar10.tar.xz)
 # Call the device tool with carry [".pack"]. After: untar $OUT/<set>_<net>.tgz, copy cpu/distances/<net>/
 # into results/cpu/distances/, append its train_metrics.csv rows to results/cpu/train_metrics.csv, then
 # `.venv/bin/python consistency_study.py --preset cpu --parts c` and `.venv/bin/python collect.py --preset cpu`.
+# The results must come from a clean commit (tests/test_committed_results.py): commit before the call.
 set -o pipefail
 export PYTHONUNBUFFERED=1 FTD_OFFLINE=1
 SPLITS=${SPLITS:-test}

@@ -146,6 +146,27 @@ TASKS: dict[str, Task] = {
             False,
             "10-class: all classes (CIFAR-10 as a user's folder)",
         ),
+        # The transferability benchmark's pool (issue 25, ``transfer16``): with the 9 tasks above, binary,
+        # few-class and 10-class tasks of varied difficulty, so that every target has 15 sources.
+        Task("mnist-lowhigh", "mnist", ((0, 1, 2, 3, 4), (5, 6, 7, 8, 9)), False, "binary: digits 0-4 vs 5-9"),
+        Task("mnist-1738", "mnist", ((1, 7), (3, 8)), True, "3-class: {1, 7}, {3, 8} and other"),
+        Task("mnist-49", "mnist", ((4,), (9,)), False, "binary: digit 4 vs 9 (a hard pair)"),
+        Task(
+            "cifar10-animals",
+            "cifar10",
+            ((2, 3, 4, 5, 6, 7), (0, 1, 8, 9)),
+            False,
+            "binary: animals vs vehicles",
+        ),
+        Task("cifar10-catdog", "cifar10", ((3,), (5,)), False, "binary: cat vs dog (a hard pair)"),
+        Task(
+            "cifar10-vehicles",
+            "cifar10",
+            _singletons((0, 1, 8, 9)),
+            False,
+            "4-class: airplane, automobile, ship, truck",
+        ),
+        Task("cifar10-animals5", "cifar10", _singletons((2, 3, 4, 5, 6)), False, "5-class: bird, cat, deer, dog, frog"),
     ]
 }
 
@@ -156,6 +177,25 @@ TASK_SETS: dict[str, tuple[str, ...]] = {
     "cifar10-folder": ("cifar10-folder-0", "cifar10-folder-1", "cifar10-folder-2", "cifar10-folder-3"),
     # The log-det paper's 8 tasks, in its order (0-3 MNIST, 4-7 CIFAR-10).
     "ldnas8": ("mnist-0", "mnist-1", "mnist-oddeven", "mnist-3", "cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),
+    # The transferability benchmark's pool (transferability.py): 8 MNIST and 8 CIFAR-10 tasks, 15 sources per target.
+    "transfer16": (
+        "mnist-0",
+        "mnist-1",
+        "mnist-2",
+        "mnist-3",
+        "mnist-oddeven",
+        "mnist-lowhigh",
+        "mnist-1738",
+        "mnist-49",
+        "cifar10-0",
+        "cifar10-1",
+        "cifar10-2",
+        "cifar10-3",
+        "cifar10-animals",
+        "cifar10-catdog",
+        "cifar10-vehicles",
+        "cifar10-animals5",
+    ),
 }
 
 

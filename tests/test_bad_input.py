@@ -19,6 +19,7 @@ from PIL import Image
 
 import fisher_distance
 import nas_fuse
+import noise_floor
 import train_task_cifar
 import train_task_mnist
 from common import tasks
@@ -30,6 +31,7 @@ SCRIPTS = {
     "train_task_cifar.py": train_task_cifar.main,
     "fisher_distance.py": fisher_distance.main,
     "nas_fuse.py": nas_fuse.main,
+    "noise_floor.py": noise_floor.main,
 }
 PAIR = ["--tasks", "mnist-0", "mnist-3"]
 NAS = ["--target", "mnist-3", "--baselines", "mnist-0", "mnist-3"]
@@ -343,6 +345,26 @@ CASES = [
         redefine_mnist0,
     ),
     ("F17", "fisher_distance.py", [*PAIR, "--arch", "vgg16"], "--arch vgg16 --tasks mnist-0 mnist-3", None, None, None),
+    ("F18", "fisher_distance.py", [*PAIR, "--parameters", "head"], "invalid choice: 'head'", None, None, None),
+    (
+        "F19",
+        "fisher_distance.py",
+        [*PAIR, "--target-labels", "shuffled"],
+        "invalid choice: 'shuffled'",
+        None,
+        None,
+        None,
+    ),
+    ("F20", "noise_floor.py", ["--tasks", "mnist-0"], "a noise floor needs at least two tasks", None, None, None),
+    (
+        "F21",
+        "noise_floor.py",
+        ["--tasks", "mnist-0", "mnist-2"],
+        "1 checkpoint(s) under {results}/smoke/checkpoints/smallcnn cannot be used (mnist-2/seed0.pt missing)",
+        None,
+        None,
+        None,
+    ),
     ("N01", "nas_fuse.py", ["--target", "mnist-9"], "unknown task 'mnist-9'", None, None, None),
     ("N02", "nas_fuse.py", [*NAS, "--budget", "0"], "--budget must be positive", None, None, None),
     (

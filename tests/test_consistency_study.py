@@ -10,7 +10,6 @@ from report_helpers import (
     golden_tree,
     long_frame,
     seeds_of,
-    write_architectures_study,
 )
 
 from common.report import claims
@@ -39,27 +38,29 @@ def test_architecture_agreement_and_claim(tmp_path):
     same_order = architecture_agreement(frame(ref), frame(0.1 + 0.8 * ref))
     assert (same_order.kendall_tau == 1).all() and same_order.same_closest.all()
     assert same_order.spearman_all.iloc[0] == pytest.approx(1.0)
-    write_architectures_study(tmp_path, ref, 0.1 + 0.8 * ref)
-    claim = claims.architecture_claim("3d", tmp_path, "cpu", "smallcnn", "mnist", "resnet18")
-    assert claim.status == claims.REPRODUCED and "4 of 4" in claim.evidence
-    # one target's sources reordered: its tau drops, its closest source changes -> inconclusive
+
+    # the claim: the ordering test between the two networks' mean matrices (per-seed long tables)
+    def claim(other):
+        ours, theirs = long_frame(seeds_of(ref)), long_frame(seeds_of(other))
+        return claims.architecture_claim("3d", ours, theirs, "smallcnn", "mnist", "resnet18", "cmd")
+
+    c = claim(0.1 + 0.8 * ref)
+    assert c.status == claims.REPRODUCED and "4 of 4" in c.evidence
+    # one target's sources reordered: its tau drops to 1/3 -> not every target agrees -> inconclusive
     swapped = ref.copy()
     swapped[[3, 1], 2] = swapped[[1, 3], 2]  # column mnist-2: mnist-3 and mnist-1 trade places
     table = architecture_agreement(frame(ref), frame(swapped)).set_index("target")
     assert table.loc["mnist-2", "kendall_tau"] == pytest.approx(1 / 3)  # 3 sources: 2 concordant, 1 discordant
     assert not table.loc["mnist-2", "same_closest"] and table.drop("mnist-2").same_closest.all()
-    write_architectures_study(tmp_path, ref, swapped)
-    assert (
-        claims.architecture_claim("3d", tmp_path, "cpu", "smallcnn", "mnist", "resnet18").status == claims.INCONCLUSIVE
-    )
-    # the seeded bug: the other network's matrix transposed (rows = target) keeps at most half the closest sources
-    write_architectures_study(tmp_path, ref, ref.T)
-    assert (
-        claims.architecture_claim("3d", tmp_path, "cpu", "smallcnn", "mnist", "resnet18").status
-        == claims.NOT_REPRODUCED
-    )
-    missing = claims.architecture_claim("3d", tmp_path / "none", "cpu", "smallcnn", "mnist", "resnet18")
-    assert missing.status == claims.NOT_RUN and "--arch resnet18" in missing.evidence
+    assert claim(swapped).status == claims.INCONCLUSIVE
+    # the seeded bug: the other network's matrix reversed in every column is caught
+    reversed_ = ref.copy()
+    for j in range(4):
+        rows = [i for i in range(4) if i != j]
+        reversed_[rows, j] = reversed_[rows, j][::-1]
+    assert claim(reversed_).status == claims.NOT_REPRODUCED
+    missing = claims.architecture_claim("3d", long_frame(seeds_of(ref)), None, "smallcnn", "mnist", "resnet18", "mk")
+    assert missing.status == claims.NOT_RUN and "no resnet18 matrix" in missing.evidence
 
 
 def test_measure_agreement_and_seed_summary():

@@ -4,6 +4,7 @@ on rerun; --plan lists the right jobs quickly; --amp on a CPU is ignored with on
 
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -29,23 +30,27 @@ TIMING = [
     "train_hours",
     "closest_search_hours",
 ]
-TASKS = ["--tasks", "mnist-0", "mnist-3"]
+# One seed: 2 training and 2 Fisher jobs (one wave on 2 workers), 3 NAS jobs (full and random search, the
+# hand-designed network: more jobs than workers). Each job is a process that imports torch (~8 s of CPU
+# here), so the number of job processes is what these tests cost.
+TASKS = ["--tasks", "mnist-0", "mnist-3", "--seeds", "0"]
+NAS = ["--target", "mnist-3", "--space", "full"]
 
 
 def smoke(data_root, results, *extra):
     return ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(results), *extra]
 
 
-def outputs(results) -> dict[str, pd.DataFrame]:
+def outputs(results, steps=("train", "fisher", "nas")) -> dict[str, pd.DataFrame]:
     """The step CSVs a launcher must reproduce (timing and device columns aside)."""
-    files = [
-        paths.train_metrics_csv(results, "smoke"),
-        paths.distance_outputs(results, "smoke", "smallcnn", "mnist-0-mnist-3", "frechet", "empirical", "_seeds0-1")[
+    files = {
+        "train": paths.train_metrics_csv(results, "smoke"),
+        "fisher": paths.distance_outputs(results, "smoke", "smallcnn", "mnist-0-mnist-3", "frechet", "empirical")[
             "long"
         ],
-        paths.nas_table_outputs(results, "smoke", "mnist-3")["csv"],
-    ]
-    return {p.name: pd.read_csv(p).drop(columns=TIMING, errors="ignore") for p in files}
+        "nas": paths.nas_table_outputs(results, "smoke", "mnist-3")["csv"],
+    }
+    return {files[s].name: pd.read_csv(files[s]).drop(columns=TIMING, errors="ignore") for s in steps}
 
 
 def same_results(a: dict, b: dict) -> None:
@@ -58,16 +63,30 @@ def same_results(a: dict, b: dict) -> None:
         pd.testing.assert_frame_equal(left, right, obj=name)
 
 
+def same_networks(results, inline) -> None:
+    """The ε-networks' weights equal inline's, bit for bit (what the Fisher step would read)."""
+    from common.store.cache import read_entry
+
+    for task in ("mnist-0", "mnist-3"):
+        ours, theirs = (
+            read_entry(paths.checkpoint_path(r, "smoke", "smallcnn", task, 0))["value"]["state_dict"]
+            for r in (results, inline)
+        )
+        assert ours.keys() == theirs.keys()
+        assert all(torch.equal(ours[k], theirs[k]) for k in ours), task
+
+
 def run_all(data_root, results, *launcher):
-    train_task_mnist.main(smoke(data_root, results, *TASKS, "--seeds", "0", "1", *launcher))
-    fisher_distance.main(smoke(data_root, results, *TASKS, "--seeds", "0", "1", *launcher))
-    nas_fuse.main(smoke(data_root, results, "--target", "mnist-3", "--space", "full", *launcher))
+    train_task_mnist.main(smoke(data_root, results, *TASKS, *launcher))
+    fisher_distance.main(smoke(data_root, results, *TASKS, *launcher))
+    nas_fuse.main(smoke(data_root, results, *NAS, *launcher))
 
 
 @pytest.fixture(scope="module")
-def inline_results(data_root, tmp_path_factory):
-    """The inline loop with one thread, the thread count of each job of a 2-worker launcher on
-    2 cores (oneDNN's float sums depend on the thread count, so only equal counts compare bit for bit)."""
+def inline_results(data_root, tmp_path_factory) -> Path:
+    """The results directory of the inline loop with one thread, the thread count of each job of a 2-worker
+    launcher on 2 cores (oneDNN's float sums depend on the thread count, so only equal counts compare bit
+    for bit)."""
     results = tmp_path_factory.mktemp("inline")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -75,92 +94,87 @@ def inline_results(data_root, tmp_path_factory):
         run_all(data_root, results)
     finally:
         torch.set_num_threads(threads)
-    return outputs(results)
+    return results
 
 
 def test_local_launcher_with_two_workers_equals_inline(data_root, tmp_path, inline_results, monkeypatch, capsys):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # 2 workers x 1 thread, on any machine
     run_all(data_root, tmp_path, "--launcher", "local", "--workers", "2")
-    same_results(outputs(tmp_path), inline_results)
+    same_results(outputs(tmp_path), outputs(inline_results))
     logs = paths.launcher_logs(tmp_path, "smoke", "train_task_mnist")
-    assert sorted(p.name for p in logs.iterdir()) == [f"mnist-{t}_seed{s}.log" for t in (0, 3) for s in (0, 1)]
+    assert sorted(p.name for p in logs.iterdir()) == ["mnist-0_seed0.log", "mnist-3_seed0.log"]
+    logs = paths.launcher_logs(tmp_path, "smoke", "nas_fuse")
+    assert sorted(p.name for p in logs.iterdir()) == ["full_seed0.log", "hand-smallcnn_seed0.log", "random_seed0.log"]
     capsys.readouterr()
-    train_task_mnist.main(smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local"))
-    assert "4 job(s), 4 finished earlier, 0 to run" in capsys.readouterr().out  # a rerun launches nothing
+    train_task_mnist.main(smoke(data_root, tmp_path, *TASKS, "--launcher", "local"))
+    assert "2 job(s), 2 finished earlier, 0 to run" in capsys.readouterr().out  # a rerun launches nothing
 
 
 def test_submitit_local_executor_runs_a_step_and_merges(data_root, tmp_path, inline_results, monkeypatch):
-    pytest.importorskip("submitit")
+    submitit = pytest.importorskip("submitit")
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    train_task_mnist.main(
-        smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "submitit", "--array-parallelism", "2")
-    )
-    fisher_distance.main(smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "submitit"))
-    nas_fuse.main(smoke(data_root, tmp_path, "--target", "mnist-3", "--space", "full", "--launcher", "submitit"))
-    same_results(outputs(tmp_path), inline_results)
+    # submitit polls its jobs every 10 s by default: each wave of jobs waited up to 10 s after it ended
+    monkeypatch.setattr(submitit.helpers, "as_completed", partial(submitit.helpers.as_completed, poll_frequency=0.5))
+    train_task_mnist.main(smoke(data_root, tmp_path, *TASKS, "--launcher", "submitit", "--array-parallelism", "2"))
+    fisher_distance.main(smoke(data_root, tmp_path, *TASKS, "--launcher", "submitit"))
+    nas_fuse.main(smoke(data_root, tmp_path, *NAS, "--launcher", "submitit"))  # 3 jobs: 2 waves of up to 2
+    same_results(outputs(tmp_path), outputs(inline_results))
     assert list(paths.launcher_logs(tmp_path, "smoke", "fisher_distance").rglob("*_log.out"))
+    assert len(list(paths.launcher_logs(tmp_path, "smoke", "nas_fuse").rglob("*_log.out"))) == 3
 
 
 def test_killed_jobs_are_reported_and_resubmitted_alone(data_root, tmp_path, inline_results, monkeypatch, capsys):
+    """The training step (whose networks every later step reads; the later steps' jobs run like these):
+    killed jobs are reported with their logs, a rerun resumes them, a rerun after one job's output is lost
+    runs that job alone, and the networks equal inline's."""
+    from common.run.cli import run
+
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    argv = smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local", "--workers", "2")
+    argv = smoke(data_root, tmp_path, *TASKS, "--launcher", "local", "--workers", "2")
     monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")  # every job dies in its first atomic write (its checkpoint)
     with pytest.raises(SystemExit) as exit_info:
-        from common.run.cli import run
-
         run(train_task_mnist.main, argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "4 of 4 job(s) of step 1, mnist ε-networks failed" in err
-    assert "failed: mnist-3/seed1: exit code -9" in err and "redo it alone: " in err and "--job mnist-3/seed1" in err
-    assert paths.launcher_logs(tmp_path, "smoke", "train_task_mnist").joinpath("mnist-3_seed1.log").is_file()
+    assert "2 of 2 job(s) of step 1, mnist ε-networks failed" in err
+    assert "failed: mnist-3/seed0: exit code -9" in err and "redo it alone: " in err and "--job mnist-3/seed0" in err
+    assert paths.launcher_logs(tmp_path, "smoke", "train_task_mnist").joinpath("mnist-3_seed0.log").is_file()
     assert not list(paths.checkpoints_root(tmp_path, "smoke").rglob("*.pt"))
     monkeypatch.delenv("FTD_KILL_AT_WRITE")
     train_task_mnist.main(argv)  # rerun = resume
-    paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "mnist-0", 1).unlink()  # one job's output lost
-    capsys.readouterr()
+    assert "2 job(s), 0 finished earlier, 2 to run" in capsys.readouterr().out
+    paths.checkpoint_path(tmp_path, "smoke", "smallcnn", "mnist-0", 0).unlink()  # one job's output lost
     train_task_mnist.main(argv)
-    assert "4 job(s), 3 finished earlier, 1 to run" in capsys.readouterr().out
-    fisher_distance.main(smoke(data_root, tmp_path, *TASKS, "--seeds", "0", "1", "--launcher", "local"))
-    nas_fuse.main(smoke(data_root, tmp_path, "--target", "mnist-3", "--space", "full", "--launcher", "local"))
-    same_results(outputs(tmp_path), inline_results)
+    assert "2 job(s), 1 finished earlier, 1 to run" in capsys.readouterr().out
+    same_results(outputs(tmp_path, ["train"]), outputs(inline_results, ["train"]))
+    same_networks(tmp_path, inline_results)
 
 
 def test_jobs_per_process_runs_groups_of_jobs_and_redoes_a_failed_groups_jobs_alone(
     data_root, tmp_path, inline_results, monkeypatch, capsys
 ):
-    """--jobs-per-process 3 with 2 workers: 4 training jobs in 2 processes (2 + 2: never fewer processes
-    than workers), 4 Fisher jobs likewise. A killed process lists each of its unfinished jobs with the
-    command that redoes it alone; a rerun resumes, and the results equal inline."""
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    argv = smoke(
-        data_root,
-        tmp_path,
-        *TASKS,
-        "--seeds",
-        "0",
-        "1",
-        "--launcher",
-        "local",
-        "--workers",
-        "2",
-        "--jobs-per-process",
-        "3",
-    )
-    monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")  # each process dies in its first job's checkpoint write
-    with pytest.raises(SystemExit):
-        from common.run.cli import run
+    """--jobs-per-process 3 with 2 workers: the 3 NAS jobs in 2 processes (2 + 1: never fewer processes
+    than workers). A killed process lists each of its unfinished jobs, the one it never started too, with
+    the command that redoes it alone; a rerun resumes, in groups, and the table equals inline's."""
+    from common.run.cli import run
 
-        run(train_task_mnist.main, argv)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    argv = smoke(data_root, tmp_path, *NAS, "--launcher", "local", "--workers", "2", "--jobs-per-process", "3")
+    monkeypatch.setenv("FTD_KILL_AT_WRITE", "1")  # each process dies in its first job's first atomic write
+    with pytest.raises(SystemExit):
+        run(nas_fuse.main, argv)
     err = capsys.readouterr().err
-    assert "4 of 4 job(s) of step 1, mnist ε-networks failed" in err
-    assert err.count("redo it alone: ") == 4 and "--job mnist-0/seed1\n" in err + "\n"
-    logs = sorted(p.name for p in paths.launcher_logs(tmp_path, "smoke", "train_task_mnist").iterdir())
-    assert logs == ["mnist-0_seed0..mnist-0_seed1.log", "mnist-3_seed0..mnist-3_seed1.log"]
+    assert "3 of 3 job(s) of step 3, NAS for mnist-3 failed" in err
+    redo = [line.split("redo it alone: ")[1] for line in err.splitlines() if "redo it alone: " in line]
+    assert sorted(cmd.split("--job ")[1] for cmd in redo) == ["full/seed0", "hand-smallcnn/seed0", "random/seed0"]
+    assert all(cmd.count("--job ") == 1 for cmd in redo)  # each alone, not its process's group
+    logs = sorted(p.name for p in paths.launcher_logs(tmp_path, "smoke", "nas_fuse").iterdir())
+    assert logs == ["full_seed0..random_seed0.log", "hand-smallcnn_seed0.log"]
     monkeypatch.delenv("FTD_KILL_AT_WRITE")
-    run_all(data_root, tmp_path, *argv[argv.index("--launcher") :])  # rerun = resume, in groups
-    assert "4 job(s), 0 finished earlier, 4 to run" in capsys.readouterr().out
-    same_results(outputs(tmp_path), inline_results)
+    nas_fuse.main(argv)  # rerun = resume, in groups
+    out = capsys.readouterr().out
+    assert "3 job(s), 0 finished earlier, 3 to run" in out and "2 process(es) of up to 3 job(s) each" in out
+    same_results(outputs(tmp_path, ["nas"]), outputs(inline_results, ["nas"]))
 
 
 def test_groups_of_jobs_never_leave_a_worker_idle():
@@ -352,11 +366,18 @@ def test_runs_trained_under_the_broken_autocast_are_redone(data_root, tmp_path, 
     entry["value"]["metrics"]["precision"] = "bf16-autocast"
     write_entry(record, entry["key"], entry["value"], "json")
     metrics_csv = paths.train_metrics_csv(tmp_path, "smoke")
-    elsewhere = {"task": "mnist-3", "arch": "smallcnn", "seed": 7, "preset": "smoke", "test_acc": 0.3}
+    # (sgd_seed: trained under the initialisation protocol; a row without it predates it and is dropped)
+    elsewhere = {"task": "mnist-3", "arch": "smallcnn", "seed": 7, "sgd_seed": 7, "preset": "smoke", "test_acc": 0.3}
     pd.concat(
         [
             pd.read_csv(metrics_csv),
-            pd.DataFrame([{**elsewhere, "precision": "bf16-autocast"}, {**elsewhere, "seed": 8, "precision": "bf16"}]),
+            pd.DataFrame(
+                [
+                    {**elsewhere, "precision": "bf16-autocast"},
+                    {**elsewhere, "seed": 8, "sgd_seed": 8, "precision": "bf16"},
+                    {**elsewhere, "seed": 9, "sgd_seed": None, "precision": "bf16"},  # made before the protocol
+                ]
+            ),
         ]
     ).to_csv(metrics_csv, index=False)
     capsys.readouterr()
@@ -376,14 +397,25 @@ def test_retired_records_of_every_shape_and_registered_in_every_process():
     assert retired({"state_dict": {}, "record": {"metrics": {"precision": "bf16-autocast"}}})
     assert retired({"test_acc": 0.5, "precision": "bf16-autocast", "provenance": {}})
     assert retired({"record": {"metrics": {"precision": "bf16"}}}) is None and retired({"test_acc": 0.5}) is None
-    for module in (
+    # One process for the four readers (a process each cost ~10 s of imports): before each reader the
+    # suite's modules are dropped from sys.modules, so that it and what it imports run again, as in a new
+    # process, with a new cache.RETIRED; the third-party modules (torch, pandas) stay imported.
+    code = """
+import importlib, sys
+registries = []
+for module in sys.argv[1:]:
+    for name in [n for n in sys.modules if n.split(".")[0] == "common"]:
+        del sys.modules[name]
+    importlib.import_module(module)
+    cache, accel = importlib.import_module("common.store.cache"), importlib.import_module("common.training.accel")
+    assert all(cache.RETIRED is not r for r in registries), "not a new registry"
+    registries.append(cache.RETIRED)
+    assert accel.retired in cache.RETIRED, f"not registered by importing {module} alone"
+"""
+    readers = [
         "common.fisher.matrices",
         "common.nas.task_space",
         "common.transfer_learning.table",
         "common.training.checkpoints",
-    ):
-        code = (
-            f"import {module}, common.store.cache as c, common.training.accel as a; "
-            "assert a.retired in c.RETIRED, 'not registered'"
-        )
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    ]
+    subprocess.run([sys.executable, "-c", code, *readers], check=True, cwd=Path(__file__).resolve().parents[1])

@@ -187,7 +187,43 @@ def beyond_claims(results_dir, preset: str, arch: str) -> list[c.Claim]:
         runs = read_runs(results_dir, preset, nas.target, nas.baselines)
         claim = c.nas_claim(f"B3{'ab'[i]}", "suite", runs, nas.target, nas.baselines, preset, against=("full",))
         out.append(replace(claim, section=c.BEYOND))
+    out += benchmark_claims(results_dir, preset)
     return out
+
+
+def benchmark_claims(results_dir, preset: str, label: str = "transfer16") -> list[c.Claim]:
+    """The FTD paper's transfer application on the benchmark (``transferability.py``): does the FTD rank the
+    sources of a target like their fine-tuning accuracy, better than chance and than LEEP / LogME (weighted τ
+    per target, exact sign-flip test over targets, p < 0.05)?"""
+    from common.transferability.report import verdicts
+
+    out = paths.benchmark_outputs(results_dir, preset, label)
+    try:
+        board = pd.read_csv(out["leaderboard"])
+    except (OSError, ValueError):
+        board = None
+    command = f"{c.PY} transferability.py --preset {preset} --data-root <data>"
+    found = verdicts(board) if board is not None else {}
+    claims = []
+    for letter, other, what in (
+        ("a", "random", "chance (random scores)"),
+        ("b", "leep", "LEEP"),
+        ("c", "logme", "LogME"),
+    ):
+        statement = f"FTD ranks a target's sources by fine-tuning accuracy better than {what} ({label}, weighted τ)"
+        v = found.get(other, {"verdict": "not run"})
+        if v["verdict"] == "not run":
+            claims.append(
+                c._not_run(f"B4{letter}", "suite", statement, f"no benchmark; make it: `{command}`", section=c.BEYOND)
+            )
+            continue
+        status = {"better": c.REPRODUCED, "worse": c.NOT_REPRODUCED}.get(v["verdict"], c.INCONCLUSIVE)
+        evidence = (
+            f"weighted τ FTD {v['ftd_mean']:+.2f} vs {other} {v['other_mean']:+.2f} (mean over targets), "
+            f"difference {v['ftd_minus_other']:+.2f}, exact sign-flip p = {v['p_value']:.3g}: {v['verdict']}"
+        )
+        claims.append(c.Claim(f"B4{letter}", "suite", statement, status, evidence, section=c.BEYOND))
+    return claims
 
 
 def all_claims(results_dir, preset: str, arch: str = "smallcnn") -> list[c.Claim]:

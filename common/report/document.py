@@ -29,6 +29,7 @@ from common.report.tables import (
 from common.report.verdicts import claims_markdown, controls_markdown, noise_floor_markdown
 from common.run.steps import CORE_BUDGET_MIN, CORE_SECTIONS, SECTIONS, STEPS
 from common.store import paths
+from common.transferability.report import benchmark_markdown
 
 
 def blocks(results_dir, preset: str) -> dict[str, str]:
@@ -46,12 +47,40 @@ def blocks(results_dir, preset: str) -> dict[str, str]:
         "logdet-study": logdet_study_markdown(results_dir, preset),
         "plan": plan_markdown(results_dir, preset),
         "transfer": transfer_markdown(results_dir, preset),
+        "transfer-benchmark": benchmark_markdown(results_dir, preset),
         "dense": dense_markdown(results_dir, preset),
         "user-folder": user_folder_markdown(results_dir, preset),
     }
     for label, distance in MATRICES:
         out[f"matrix-{label}-{distance}"] = matrix_markdown(results_dir, preset, label, distance)
     return out
+
+
+def result_commits(results_dir, preset: str) -> set[str]:
+    """Every suite commit the results of ``preset`` record: the step-1 metrics and every table's
+    ``git_commit`` column, and the provenance of every JSON record (matrix manifests, NAS and transfer
+    records, noise floors). A commit ending in ``-dirty`` names uncommitted code."""
+    run = paths.run_dir(results_dir, preset)
+    commits: set[str] = set()
+    for csv in run.rglob("*.csv") if run.is_dir() else ():
+        if "checkpoints" in csv.parts or "fisher" in csv.parts:
+            continue
+        try:
+            frame = pd.read_csv(csv, usecols=lambda c: c == "git_commit")
+        except (OSError, ValueError):
+            continue
+        if "git_commit" in frame:
+            commits |= {c for v in frame.git_commit.dropna().astype(str) for c in v.split(", ")}
+    for record in run.rglob("*.json") if run.is_dir() else ():
+        if "checkpoints" in record.parts:
+            continue
+        try:
+            commit = json.loads(record.read_text()).get("provenance", {}).get("git_commit")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if commit:
+            commits.add(str(commit))
+    return commits
 
 
 def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
@@ -63,8 +92,16 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
 
     commit = git_commit()
     state = "uncommitted changes when the report was written" if commit.endswith("-dirty") else "a clean tree"
+    made = sorted(result_commits(results_dir, preset))
+    unclean = [c for c in made if c.endswith("-dirty") or c == "unknown"]
     lines = [
         f"- suite commit: `{commit}` ({state})",
+        f"- results made at commit(s) {', '.join(f'`{c}`' for c in made) or 'none'}"
+        + (
+            f": **not committed results**, {', '.join(unclean)} named uncommitted code (rerun at a clean commit)"
+            if unclean
+            else " (every one a clean commit)"
+        ),
         f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()}",
     ]
     if log:
@@ -240,6 +277,9 @@ def report_markdown(results_dir, preset: str) -> str:
     transfer = sorted(run.glob("transfer/*/*_scatter.png"))
     lines += ["## Transfer: does a small distance mean a good transfer?", "", b["transfer"], ""]
     lines += [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in transfer] + [""]
+    benchmark = sorted(run.glob("transfer/benchmark/*_leaderboard.png"))
+    lines += ["## Transferability benchmark: the field's scorers and metrics", "", b["transfer-benchmark"], ""]
+    lines += [f"![{p.name}]({p.relative_to(run).as_posix()})" for p in benchmark] + [""]
     dense = sorted(run.glob("dense/*/*/*_frechet_mean.png")) + sorted(run.glob("dense/*/*/*_atlas.png"))
     lines += ["## Your own images: CIFAR-10 registered as a user's folder", "", b["user-folder"], ""]
     lines += ["## Dense tasks: Taskonomy and the derived taskonomy-2d set", "", b["dense"], ""]

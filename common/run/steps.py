@@ -34,6 +34,8 @@ SECTIONS: dict[str, str] = {
     "(mnist-3 and cifar10-2 among ldnas8; it reuses the full-space cells of section nas)",
     "dense": "the Taskonomy application: dense ε-networks, matrix and atlas, transfer (taskonomy-2d on CIFAR-10)",
     "transfer": "transfer study of the mnist, cifar10 and ldnas8 sets",
+    "benchmark": "the transferability benchmark: ε-networks of the transfer16 pool's new tasks, then FTD and the "
+    "field's scorers against fine-tuning and head-only ground truths",
     "controls": "noise floor (null twins, cross-seed matrix) and head-confound controls (body-only, "
     "label-permuted) of the mnist, cifar10 and ldnas8 matrices",
     "nas-seeds": "NAS for mnist-2 and cifar10-2 at 6 seeds (the fewest at which an exact paired test can reach "
@@ -57,6 +59,9 @@ def _datasets_of(tasks) -> tuple[str, ...]:
 
 
 _NAS_SPACES = ("--space", "task-aware", "task-aware-warm")
+# the benchmark pool's tasks beyond those of section train (common/tasks.py, task set transfer16)
+_POOL_MNIST = ("mnist-lowhigh", "mnist-1738", "mnist-49")
+_POOL_CIFAR = ("cifar10-animals", "cifar10-catdog", "cifar10-vehicles", "cifar10-animals5")
 _CONTROL_SETS = (("mnist", ("mnist",)), ("cifar10", ("cifar10",)), ("ldnas8", _BOTH))
 NAS_SEEDS = tuple(range(6))  # section nas-seeds: 2 / 2^6 = 0.031 is the exact paired test's floor
 
@@ -195,6 +200,21 @@ STEPS: tuple[Step, ...] = (
         )
         for t in reversed(nas_targets("FTD"))
     ),
+    Step(
+        "benchmark",
+        "1g. ε-networks of the benchmark pool, MNIST",
+        "train_task_mnist",
+        ("--tasks", *_POOL_MNIST),
+        ("mnist",),
+    ),
+    Step(
+        "benchmark",
+        "1g. ε-networks of the benchmark pool, CIFAR-10",
+        "train_task_cifar",
+        ("--tasks", *_POOL_CIFAR),
+        ("cifar10",),
+    ),
+    Step("benchmark", "5. transferability benchmark, transfer16", "transferability", (), _BOTH, jobs=False),
     Step("transfer", "4. transfer study, mnist", "transfer", ("--task-set", "mnist"), ("mnist",)),
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
     Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),

@@ -87,6 +87,28 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
         "dense.taskonomy",
         "dense.transfer_runs",
     ),
+    # the transferability benchmark (transferability.py): its ground-truth runs, and its per-pair scores (apart,
+    # so that editing a scorer does not redo the ground truth)
+    "transferability-truth": (
+        "data.splits",
+        "networks.init",
+        "networks.models",
+        "training.train",
+        "transfer_learning.runs",
+        "transferability.pool",
+        "transferability.ground_truth",
+    ),
+    "transferability-scores": (
+        "data.splits",
+        "networks.init",
+        "networks.models",
+        "fisher.distance",
+        "fisher.estimators",
+        "fisher.store",
+        "transferability.pool",
+        "transferability.inputs",
+        "transferability.scorers",
+    ),
 }
 
 # concept -> {digest of today's definitions: the identity its existing results carry} (see above)

@@ -246,3 +246,30 @@ def study_outputs(results_dir, preset: str, arch: str, name: str) -> dict:
     """A study's table (CSV, Markdown) and its long per-seed CSV: results/<preset>/studies/<arch>/<name>.*"""
     stem = run_dir(results_dir, preset) / "studies" / arch / name
     return {"csv": Path(f"{stem}.csv"), "md": Path(f"{stem}.md"), "long": Path(f"{stem}_long.csv")}
+
+
+# The transferability benchmark (transferability.py, common/transferability/):
+# results/<preset>/transfer/benchmark/<set>_{pairs,leaderboard,per_target}.csv, _leaderboard.md, .png
+# results/<preset>/transfer/benchmark/runs/<protocol>/<source>_to_<target>_seed<k>.json (one keyed record each)
+def benchmark_dir(results_dir, preset: str) -> Path:
+    return run_dir(results_dir, preset) / "transfer" / "benchmark"
+
+
+def benchmark_record_path(
+    results_dir, preset: str, arch: str, protocol: str, source: str, target: str, seed: int
+) -> Path:
+    """One keyed record of the benchmark: a ground-truth run (``finetune``, ``head``, ``scratch``: source
+    "scratch") or a pair's scores (``scores``), or a task's Task2Vec embedding (``task2vec``: source "probe")."""
+    return benchmark_dir(results_dir, preset) / "runs" / arch / protocol / f"{source}_to_{target}_seed{seed}.json"
+
+
+def benchmark_outputs(results_dir, preset: str, label: str) -> dict:
+    """The benchmark's tables and figure: pairs, per-target metrics, leaderboard (CSV + Markdown), figure."""
+    stem = benchmark_dir(results_dir, preset) / label
+    return {
+        "pairs": Path(f"{stem}_pairs.csv"),
+        "per_target": Path(f"{stem}_per_target.csv"),
+        "leaderboard": Path(f"{stem}_leaderboard.csv"),
+        "md": Path(f"{stem}_leaderboard.md"),
+        "png": Path(f"{stem}_leaderboard.png"),
+    }

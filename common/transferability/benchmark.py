@@ -1,0 +1,268 @@
+"""The transferability benchmark: does a small distance predict a good transfer?
+
+``run_benchmark`` computes, for every (source, target, seed) of the pool (``pool.py``): every scorer of
+``scorers.SCORERS`` from the target's validation images (``inputs.py``), and the two ground truths and the scratch
+reference (``ground_truth.py``); each as one keyed record, so a rerun resumes. ``pairs_table`` makes one row per
+(source, target, seed); ``metric_tables`` the per-target metrics (weighted tau, Pearson, Spearman, top-1 hit and
+regret, ``metrics.per_target_metrics``) for both ground truths and the leaderboard (two-level bootstrap intervals
+over targets and seeds, the paired sign-flip test of FTD against every other scorer: ``metrics.leaderboard``).
+The outputs are written by ``report.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from common.data.decode import prepare_data
+from common.presets import FisherConfig, TrainConfig
+from common.run.errors import UserError
+from common.store import paths
+from common.tasks import Task
+from common.training.checkpoints import verify_checkpoints
+from common.transferability import metrics as M
+from common.transferability import scorers as S
+from common.transferability.ground_truth import ground_truth, truth_splits
+from common.transferability.inputs import (
+    cached_pair_scores,
+    pair_scores,
+    pool_fishers,
+    score_inputs_key,
+    scorer_images,
+    task2vec_embedding,
+)
+from common.transferability.pool import BenchmarkConfig, probe_task, sources_of
+
+TRUTHS = {"finetune": "finetune_test_acc", "head": "head_test_acc"}  # ground truth -> its pairs column
+REFERENCE = "ftd"
+
+
+@dataclass
+class Benchmark:
+    """Everything one benchmark run needs (made by the step after its checks)."""
+
+    tasks: list[Task]
+    seeds: tuple[int, ...]
+    arch: str
+    preset: str
+    cfgs: dict[str, TrainConfig]
+    budget: BenchmarkConfig
+    fcfg: FisherConfig
+    data_root: str
+    results_dir: str
+    device: torch.device
+    force: bool = False
+
+
+def check_inputs(b: Benchmark) -> dict:
+    """Before any long work: every ε-network of the pool verified (one error line with the training command for
+    the missing or stale ones), the data decoded. Returns the verified checkpoint entries."""
+    checkpoints = verify_checkpoints(
+        b.tasks, b.seeds, b.arch, b.cfgs, preset=b.preset, data_root=b.data_root, results_dir=b.results_dir
+    )
+    for dataset in sorted({t.dataset for t in b.tasks}):
+        prepare_data(dataset, b.data_root, paths.data_cache_dir(b.results_dir))
+    return checkpoints
+
+
+def _memo(fn):
+    box: dict = {}
+
+    def get():
+        if "v" not in box:
+            box["v"] = fn()
+        return box["v"]
+
+    return get
+
+
+def run_benchmark(b: Benchmark, checkpoints: dict) -> tuple[list[dict], int]:
+    """(records, how many were computed now): per (target, seed) the scratch run, and per source its scores and
+    its ``finetune`` and ``head`` runs."""
+    probe = probe_task(b.tasks, b.budget)
+    records, computed = [], 0
+    n_pairs = sum(len(sources_of(t, b.tasks)) for t in b.tasks) * len(b.seeds)
+    bar = tqdm(total=n_pairs, desc="benchmark pairs", unit="pair")
+    images_of: dict[str, object] = {}
+
+    def images(task: Task):
+        if task.name not in images_of:
+            images_of[task.name] = _memo(
+                lambda: scorer_images(task, b.cfgs[task.dataset], b.fcfg, b.data_root, b.results_dir)
+            )
+        return images_of[task.name]
+
+    for target in b.tasks:
+        splits = _memo(lambda t=target: truth_splits(t, b.budget, b.cfgs[t.dataset], b.data_root, b.results_dir))
+        for seed in b.seeds:
+            common = dict(preset=b.preset, data_root=b.data_root, results_dir=b.results_dir, device=b.device)
+            train_cfg = b.cfgs[target.dataset]
+            rec, hit = ground_truth(
+                "scratch", None, None, target, seed, b.budget, train_cfg, splits, force=b.force, **common
+            )
+            records.append(rec)
+            computed += not hit
+            fishers = _memo(
+                lambda t=target, s=seed: pool_fishers(
+                    t, s, b.tasks, checkpoints, images(t), cfgs=b.cfgs, fcfg=b.fcfg, force=b.force, **common
+                )
+            )
+            embedded: dict[str, tuple] = {}
+
+            def embeddings(task: Task, s=seed):
+                if task.name not in embedded:
+                    embedded[task.name] = task2vec_embedding(
+                        task,
+                        s,
+                        probe,
+                        checkpoints[(probe.name, s)],
+                        images(task),
+                        arch=b.arch,
+                        fcfg=b.fcfg,
+                        force=b.force,
+                        **common,
+                    )
+                return embedded[task.name]
+
+            for source in sources_of(target, b.tasks):
+                bar.set_postfix_str(f"{source.name} -> {target.name} seed {seed}")
+                key = score_inputs_key(
+                    source,
+                    target,
+                    seed,
+                    checkpoints,
+                    probe,
+                    arch=b.arch,
+                    fcfg=b.fcfg,
+                    data_root=b.data_root,
+                    results_dir=b.results_dir,
+                )
+                path = paths.benchmark_record_path(
+                    b.results_dir, b.preset, b.arch, "scores", source.name, target.name, seed
+                )
+                rec, hit = cached_pair_scores(
+                    key,
+                    path,
+                    lambda s=source, k=seed: pair_scores(
+                        s,
+                        target,
+                        k,
+                        checkpoints,
+                        images(target),
+                        fishers,
+                        embeddings,
+                        eval_batch=train_cfg.eval_batch_size,
+                        device=b.device,
+                    ),
+                    force=b.force,
+                )
+                records.append({"protocol": "scores", **rec})
+                computed += not hit
+                for protocol in ("finetune", "head"):
+                    rec, hit = ground_truth(
+                        protocol,
+                        source,
+                        checkpoints[(source.name, seed)],
+                        target,
+                        seed,
+                        b.budget,
+                        train_cfg,
+                        splits,
+                        force=b.force,
+                        **common,
+                    )
+                    records.append(rec)
+                    computed += not hit
+                bar.update()
+    bar.close()
+    return records, computed
+
+
+def budget_text(budget: BenchmarkConfig) -> str:
+    """The protocol in one line (the pairs CSV's ``protocol`` column and the Markdown)."""
+    lrs = "/".join(f"{v:g}" for v in budget.finetune_lrs)
+    head = "/".join(f"{v:g}" for v in budget.head_lrs)
+    return (
+        f"test accuracy ({budget.test_images} target test images) at the (learning rate, epoch) with the best accuracy "
+        f"on {budget.val_images} target validation images; {budget.train_images} target training images; "
+        f"finetune: all layers, Adam lr {lrs}, {budget.epochs} epoch(s), batch {budget.batch_size}; "
+        f"head: body frozen, linear head, Adam lr {head}, {budget.head_epochs} epochs; scratch: as finetune"
+    )
+
+
+def pairs_table(records: list[dict], tasks: list[Task], seeds, budget: BenchmarkConfig) -> pd.DataFrame:
+    """One row per (source, target, seed): every scorer (higher = predicted better), its seconds, both ground
+    truths (test accuracy, selected lr and epoch, validation accuracy), scratch, and the gains over scratch."""
+    by = {(r["protocol"], r["source"], r["target"], r["seed"]): r for r in records}
+    datasets = {t.name: t.dataset for t in tasks}
+    rows = []
+    for target in tasks:
+        for seed in seeds:
+            scratch = by[("scratch", "scratch", target.name, seed)]
+            for source in sources_of(target, tasks):
+                sc = by[("scores", source.name, target.name, seed)]
+                row = {
+                    "source": source.name,
+                    "target": target.name,
+                    "seed": seed,
+                    "source_dataset": datasets[source.name],
+                    "target_dataset": target.dataset,
+                    **{name: sc["scores"][name] for name in S.SCORERS},
+                    **{f"seconds_{name}": sc["seconds"][name] for name in S.SCORERS},
+                }
+                for protocol in ("finetune", "head"):
+                    r = by[(protocol, source.name, target.name, seed)]
+                    row.update(
+                        {
+                            f"{protocol}_test_acc": r["test_acc"],
+                            f"{protocol}_val_acc": r["val_acc"],
+                            f"{protocol}_lr": r["lr"],
+                            f"{protocol}_epoch": r["epoch"],
+                            f"{protocol}_gain": round(r["test_acc"] - scratch["test_acc"], 6),
+                        }
+                    )
+                row.update(
+                    {
+                        "scratch_test_acc": scratch["test_acc"],
+                        "scratch_lr": scratch["lr"],
+                        "n_images_scorers": sc["n_images"],
+                        "fisher_from_cache": sc["fisher_from_cache"],
+                        "protocol": budget_text(budget),
+                    }
+                )
+                rows.append(row)
+    df = pd.DataFrame(rows)
+    check_no_nan(df, "the pairs table")
+    return df
+
+
+def check_no_nan(df: pd.DataFrame, what: str) -> None:
+    numeric = df.select_dtypes("number")
+    bad = [c for c in numeric if not numeric[c].map(lambda v: math.isfinite(float(v))).all()]
+    if bad:
+        raise UserError(f"{what} has NaN or infinite values in {', '.join(bad[:3])}; nothing was written")
+
+
+def metric_tables(pairs: pd.DataFrame, n_boot: int = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-target metrics, leaderboard) for both ground truths (column ``truth``). Per-target rows whose metric
+    is undefined (constant score or truth) are left out of the table and counted in the leaderboard's
+    ``n_excluded``; a scorer x metric undefined on every target is left out of the leaderboard."""
+    scorers = [s for s in S.SCORERS if s in pairs.columns]
+    per, boards = [], []
+    for truth, col in TRUTHS.items():
+        long = M.per_target_metrics(pairs, scorers, col)
+        board = M.leaderboard(long, n_boot=n_boot, reference=REFERENCE)
+        long.insert(0, "truth", truth)
+        board.insert(0, "truth", truth)
+        per.append(long)
+        boards.append(board)
+    per_target = pd.concat(per, ignore_index=True)
+    board = pd.concat(boards, ignore_index=True)
+    board = board[board["n_targets"] > 0].reset_index(drop=True)
+    seconds = {s: float(pairs[f"seconds_{s}"].median()) for s in scorers}
+    board["seconds_per_pair"] = board["scorer"].map(seconds)
+    return per_target, board

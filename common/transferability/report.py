@@ -1,0 +1,192 @@
+"""The benchmark's outputs: pairs CSV, per-target metrics CSV, leaderboard CSV + Markdown, one figure, and the
+verdicts the claims read (``verdicts``). Nothing is written when a table holds a NaN where a number belongs."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from common.run.errors import UserError  # noqa: E402
+from common.store.io import atomic_write, atomic_write_csv, atomic_write_text  # noqa: E402
+from common.transferability.benchmark import REFERENCE, TRUTHS, check_no_nan  # noqa: E402
+
+ALPHA = 0.05  # "better" only at p < ALPHA (docs/verdicts.md)
+METRIC_TITLES = {
+    "weighted_tau": "weighted τ",
+    "pearson": "Pearson",
+    "spearman": "Spearman",
+    "top1_hit": "top-1 hit",
+    "top1_regret": "top-1 regret",
+}
+BASELINES = ("random", "leep", "logme")  # what the claims compare FTD against
+
+
+def check_leaderboard(board: pd.DataFrame) -> None:
+    """Every interval finite; a p-value missing only for the reference itself or where the reference is absent."""
+    check_no_nan(board[["mean", "low", "high", "n_targets"]], "the leaderboard")
+    has_ref = set(
+        board.loc[board["scorer"] == REFERENCE, "metric"] + "/" + board.loc[board["scorer"] == REFERENCE, "truth"]
+    )
+    for _, r in board.iterrows():
+        if r["scorer"] != REFERENCE and f"{r['metric']}/{r['truth']}" in has_ref and not math.isfinite(r["p_vs_ftd"]):
+            raise UserError(f"the leaderboard has no p-value for {r['scorer']} ({r['truth']}, {r['metric']})")
+
+
+def verdicts(board: pd.DataFrame, truth: str = "finetune", metric: str = "weighted_tau") -> dict:
+    """The benchmark's answers on ``metric`` for ``truth``: FTD better than chance (its paired test against
+    ``random``) and better than each of LEEP / LogME; "better", "worse" or "no evidence" at p < ALPHA."""
+    rows = board[(board["truth"] == truth) & (board["metric"] == metric)].set_index("scorer")
+    out = {}
+    for other in BASELINES:
+        if REFERENCE not in rows.index or other not in rows.index:
+            out[other] = {"verdict": "not run"}
+            continue
+        diff, p = float(rows.loc[other, "diff_vs_ftd"]), float(rows.loc[other, "p_vs_ftd"])  # other - ftd
+        verdict = "no evidence" if not p < ALPHA else ("better" if diff < 0 else "worse")
+        out[other] = {
+            "verdict": verdict,
+            "ftd_minus_other": -diff,
+            "p_value": p,
+            "ftd_mean": float(rows.loc[REFERENCE, "mean"]),
+            "other_mean": float(rows.loc[other, "mean"]),
+        }
+    return out
+
+
+def _cell(r) -> str:
+    return f"{r['mean']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}]"
+
+
+def leaderboard_markdown(board: pd.DataFrame, title: str, protocol: str, n_pairs: int) -> str:
+    metrics = [m for m in METRIC_TITLES if m in set(board["metric"])]
+    lines = [
+        f"# {title}",
+        "",
+        f"Ground truth: {protocol}. {n_pairs} (source, target, seed) pairs. Every scorer reads the target's "
+        "validation images only. Per target and seed the metric between score (higher = predicted better) and "
+        "ground truth over the sources; mean over targets [95 % two-level bootstrap interval over targets and "
+        "seeds]; p vs FTD: exact sign-flip permutation test over targets on the weighted τ (per-target seed means).",
+        "",
+    ]
+    for truth in TRUTHS:
+        sub = board[board["truth"] == truth]
+        if not len(sub):
+            continue
+        lines += [
+            f"## Ground truth: {truth} ({'all layers fine-tuned' if truth == 'finetune' else 'head only, body frozen'})",
+            "",
+            "| scorer | " + " | ".join(METRIC_TITLES[m] for m in metrics) + " | p vs FTD (w. τ) | s / pair |",
+            "|---|" + "---|" * (len(metrics) + 2),
+        ]
+        wt = sub[sub["metric"] == "weighted_tau"].set_index("scorer")
+        order = wt["mean"].sort_values(ascending=False).index.tolist() if len(wt) else []
+        order += [s for s in dict.fromkeys(sub["scorer"]) if s not in order]
+        for scorer in order:
+            cells = []
+            for m in metrics:
+                r = sub[(sub["scorer"] == scorer) & (sub["metric"] == m)]
+                cells.append(_cell(r.iloc[0]) if len(r) else "undefined")
+            p = wt.loc[scorer, "p_vs_ftd"] if scorer in wt.index else math.nan
+            p_text = "—" if scorer == REFERENCE else (f"{p:.3f}" if math.isfinite(p) else "undefined")
+            sec = sub[sub["scorer"] == scorer]["seconds_per_pair"].iloc[0]
+            lines.append(f"| {scorer} | " + " | ".join(cells) + f" | {p_text} | {sec:.3f} |")
+        lines.append("")
+        v = verdicts(board, truth)
+        said = "; ".join(
+            f"FTD vs {'chance (random)' if k == 'random' else k}: {d['verdict']}"
+            + (f" (Δ weighted τ {d['ftd_minus_other']:+.2f}, p = {d['p_value']:.3f})" if "p_value" in d else "")
+            for k, d in v.items()
+        )
+        lines += [f"Verdicts ({truth}, weighted τ, p < {ALPHA}): {said}.", ""]
+    return "\n".join(lines)
+
+
+def _zscore(v: pd.Series) -> pd.Series:
+    sd = v.std(ddof=0)
+    return (v - v.mean()) / sd if sd > 0 else v * 0.0
+
+
+def figure(board: pd.DataFrame, pairs: pd.DataFrame, path, title: str):
+    """Left: per scorer the mean weighted τ with its interval, one marker per ground truth. Right: for the two
+    best scorers (fine-tuning weighted τ), score against fine-tuning accuracy, both centred within each target
+    and seed (the target's difficulty taken out)."""
+    wt = board[board["metric"] == "weighted_tau"]
+    ft = wt[wt["truth"] == "finetune"].sort_values("mean")
+    order = ft["scorer"].tolist() + [s for s in dict.fromkeys(wt["scorer"]) if s not in set(ft["scorer"])]
+    best = ft.sort_values("mean", ascending=False)["scorer"].tolist()[:2]
+    fig, axes = plt.subplots(1, 1 + len(best), figsize=(5.5 + 4.2 * len(best), 0.35 * len(order) + 2.8))
+    axes = np.atleast_1d(axes)
+    ax = axes[0]
+    for i, (truth, colour) in enumerate((("finetune", "tab:blue"), ("head", "tab:orange"))):
+        sub = wt[wt["truth"] == truth].set_index("scorer")
+        ys = [k + (i - 0.5) * 0.3 for k, s in enumerate(order) if s in sub.index]
+        rows = [sub.loc[s] for s in order if s in sub.index]
+        if rows:
+            mean = np.array([r["mean"] for r in rows])
+            err = np.array([[r["mean"] - r["low"] for r in rows], [r["high"] - r["mean"] for r in rows]])
+            label = "fine-tuning (all layers)" if truth == "finetune" else "head only (body frozen)"
+            ax.errorbar(mean, ys, xerr=err, fmt="o", color=colour, capsize=3, label=label)
+    ax.axvline(0, color="grey", lw=1, ls="--")
+    ax.set_yticks(range(len(order)), order)
+    ax.set_xlabel("weighted Kendall τ(score, test accuracy) per target\nmean over targets, 95 % bootstrap interval")
+    ax.set_title("does the score rank the sources as transfer does?", fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    for ax, scorer in zip(axes[1:], best):
+        grouped = pairs.groupby(["target", "seed"])
+        x = grouped[scorer].transform(_zscore)
+        y = 100 * (pairs["finetune_test_acc"] - grouped["finetune_test_acc"].transform("mean"))
+        for target, idx in pairs.groupby("target").groups.items():
+            ax.scatter(x[idx], y[idx], s=10, alpha=0.7, label=target)
+        ax.set_xlabel(f"{scorer} score, z-scored within each target and seed\n(higher = predicted better)")
+        ax.set_ylabel("fine-tuning test accuracy − target's mean over sources (points)")
+        ax.set_title(f"{scorer}", fontsize=9)
+        ax.axhline(0, color="grey", lw=0.8)
+    if len(axes) > 1:
+        axes[-1].legend(fontsize=6, ncol=2, loc="best", title="target", title_fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    try:
+        out = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    finally:
+        plt.close(fig)
+    return out
+
+
+def write_outputs(pairs: pd.DataFrame, per_target: pd.DataFrame, board: pd.DataFrame, out: dict, title: str) -> None:
+    """Every output, after every check (a NaN where a number belongs stops the write of all of them)."""
+    check_no_nan(pairs, "the pairs table")
+    check_leaderboard(board)
+    kept = per_target[per_target["excluded"] == ""].reset_index(drop=True)
+    check_no_nan(kept[["value"]], "the per-target metrics")
+    protocol = str(pairs["protocol"].iloc[0])
+    text = leaderboard_markdown(board, title, protocol, len(pairs))
+    atomic_write_csv(pairs, out["pairs"])
+    atomic_write_csv(kept, out["per_target"])
+    atomic_write_csv(board.assign(protocol=protocol), out["leaderboard"])
+    atomic_write_text(text, out["md"], seal=True)
+    figure(board, pairs, out["png"], title)
+
+
+def benchmark_markdown(results_dir, preset: str, label: str = "transfer16") -> str:
+    """The report block: the leaderboard of ``results/<preset>/transfer/benchmark/<label>_leaderboard.csv``
+    (both ground truths, intervals, p vs FTD, the verdicts), or how to make it."""
+    from common.store import paths
+
+    out = paths.benchmark_outputs(results_dir, preset, label)
+    try:
+        board = pd.read_csv(out["leaderboard"], keep_default_na=False, na_values=[""])
+        pairs = pd.read_csv(out["pairs"])
+    except (OSError, ValueError):
+        return (
+            f"No transferability benchmark in `results/{preset}/` yet: `.venv/bin/python transferability.py "
+            f"--preset {preset} --data-root <data>` (after step 1 of the `{label}` tasks)."
+        )
+    protocol = str(board["protocol"].iloc[0]) if "protocol" in board and len(board) else "?"
+    text = leaderboard_markdown(board, f"Transferability benchmark, {label}, preset `{preset}`", protocol, len(pairs))
+    return "\n".join(text.splitlines()[2:])  # the block has no title of its own

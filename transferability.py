@@ -1,0 +1,35 @@
+"""The transferability benchmark (issue 25): does a small distance predict a good transfer?
+
+    .venv/bin/python transferability.py --preset cpu --data-root ../shared/data
+
+For every (source, target, seed) of the pool (default task set transfer16: 16 tasks, every other task a source):
+the FTD, its body-only and log-det variants, LEEP, NCE, LogME, H-score, a Task2Vec distance and three baselines,
+all from the target's validation images; against two ground truths (full fine-tuning and head-only, each over a
+learning-rate grid selected on validation, reported as test accuracy) and scratch. Needs the step-1 ε-networks
+of every task of the pool (train_task_mnist.py / train_task_cifar.py --tasks ...). Writes
+results/<preset>/transfer/benchmark/<set>_{pairs,per_target,leaderboard}.csv, _leaderboard.{md,png}.
+"""
+
+from common.run.cli import common_parser, run
+from common.tasks import TASK_SETS
+
+
+def main(argv=None):
+    p = common_parser(__doc__, training=False, launchers=False)
+    p.add_argument(
+        "--task-set", choices=tuple(TASK_SETS), help="the pool, a named task set (default: transfer16; or --tasks)"
+    )
+    args = p.parse_args(argv)
+    if args.task_set and args.tasks:
+        p.error("give either --task-set or --tasks, not both")
+    if not args.task_set and not args.tasks:
+        args.task_set = "transfer16"
+
+    from common.transferability.step import benchmark_step  # torch: only after parsing
+
+    outputs = benchmark_step(args)
+    print("outputs:\n  " + "\n  ".join(map(str, outputs.values())))
+
+
+if __name__ == "__main__":
+    run(main)
