@@ -46,13 +46,17 @@ def test_architecture_agreement_and_claim(tmp_path):
 
     c = claim(0.1 + 0.8 * ref)
     assert c.status == claims.REPRODUCED and "4 of 4" in c.evidence
-    # one target's sources reordered: its tau drops to 1/3 -> not every target agrees -> inconclusive
+    # one target's top two sources swapped: its tau drops to 1/3, still > 0 -> the whole-ordering rule holds
     swapped = ref.copy()
     swapped[[3, 1], 2] = swapped[[1, 3], 2]  # column mnist-2: mnist-3 and mnist-1 trade places
     table = architecture_agreement(frame(ref), frame(swapped)).set_index("target")
     assert table.loc["mnist-2", "kendall_tau"] == pytest.approx(1 / 3)  # 3 sources: 2 concordant, 1 discordant
     assert not table.loc["mnist-2", "same_closest"] and table.drop("mnist-2").same_closest.all()
-    assert claim(swapped).status == claims.INCONCLUSIVE
+    assert claim(swapped).status == claims.REPRODUCED
+    # one target's ordering reversed (tau -1): not every target agrees -> inconclusive
+    one_reversed = ref.copy()
+    one_reversed[[0, 1, 3], 2] = one_reversed[[3, 1, 0], 2]
+    assert claim(one_reversed).status == claims.INCONCLUSIVE
     # the seeded bug: the other network's matrix reversed in every column is caught
     reversed_ = ref.copy()
     for j in range(4):

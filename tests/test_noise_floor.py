@@ -36,7 +36,7 @@ def test_twins_share_task_and_seed_and_differ_by_sgd_seed(floor_run):
 def test_null_distance_equals_the_distance_of_the_two_fisher_files(floor_run):
     out = paths.study_outputs(floor_run, "smoke", "smallcnn", "noise_floor_mnist-0-mnist-3")
     long = pd.read_csv(out["long"])
-    null = long[(long.kind == "null") & (long.measure == "frechet") & (long.target == "mnist-3")].distance.item()
+    null = long[(long.kind == "null twin") & (long.measure == "frechet") & (long.target == "mnist-3")].distance.item()
 
     def fisher(sgd):
         path = paths.fisher_cache_path(
@@ -45,7 +45,7 @@ def test_null_distance_equals_the_distance_of_the_two_fisher_files(floor_run):
         return torch.load(path, weights_only=False)["value"]
 
     assert null == pytest.approx(task_distance(fisher(100), fisher(None)))
-    assert set(long.kind) == {"null", "paired", "twin-swap"}  # one seed: no cross-seed pairs
+    assert set(long.kind) == {"null twin", "paired", "twin-swap"}  # one seed: no cross-seed pairs
     manifest = json.loads(out["csv"].with_suffix(".json").read_text())
     assert manifest["value"]["frechet"]["floor"] > 0 and "mnist-3/seed0-sgd100" in manifest["key"]["networks"]
 

@@ -91,14 +91,14 @@ def test_fisher_split_val_reads_the_validation_images_never_the_test_ones(data_r
 def test_noise_floor_summary_and_the_margin_rule():
     delta = [0.01, -0.01, 0.03, -0.03]
     table = pd.DataFrame(
-        [{"kind": "null", "source": "a", "target": "a", "distance": d, "delta": float("nan")} for d in (0.2, 0.3)]
+        [{"kind": "null twin", "source": "a", "target": "a", "distance": d, "delta": float("nan")} for d in (0.2, 0.3)]
         + [{"kind": "twin-swap", "source": "b", "target": "a", "distance": 0.5, "delta": d} for d in delta]
         + [{"kind": "paired", "source": "b", "target": "a", "distance": d, "delta": float("nan")} for d in (0.5, 0.6)]
     )
     s = summary(table, seeds=3)
     assert s["entry_noise_std"] == pytest.approx(np.std(delta, ddof=1))
     assert s["floor"] == pytest.approx(2 * np.std(delta, ddof=1) * math.sqrt(2 / 3))
-    assert s["null"]["max"] == 0.3 and s["paired, between tasks"]["min"] == 0.5
+    assert s["null twin"]["max"] == 0.3 and s["paired, between tasks"]["min"] == 0.5
     assert claims.noise_floor_claim("B2a", "mnist", s, "cmd").status == claims.REPRODUCED
     long = long_frame(seeds_of(base_matrix()))  # mnist-3 wins column mnist-2 by 0.3 (0.2 vs 0.5)
     assert claims.closest_claim("2a", "FTD", long, "mnist-2", "mnist-3", "t", "c", floor=0.1).status == "reproduced"

@@ -257,7 +257,7 @@ def noise_floor_claim(number: str, label: str, floor: dict | None, command: str)
     )
     if floor is None:
         return _not_run(number, "suite", statement, f"no noise floor; make it: `{command}`", section=BEYOND)
-    null, paired = floor["null"], floor["paired, between tasks"]
+    null, paired = floor["null twin"], floor["paired, between tasks"]
     evidence = (
         f"null {null['mean']:.3f} ± {null['std']:.3f} (max {null['max']:.3f}, n = {null['n']}) vs between tasks "
         f"{paired['mean']:.3f} ± {paired['std']:.3f} (min {paired['min']:.3f}, n = {paired['n']}); entry noise std "

@@ -111,7 +111,7 @@ def noise_floor_figure(table: pd.DataFrame, floor: dict, path, title: str) -> Pa
     between-task entries paired by seed and across seeds; the floor of a difference printed in the title."""
     cross = table[table.kind == "cross-seed"]
     groups = {
-        "null: same task,\nsame init, other SGD noise": table[table.kind == "null"].distance,
+        "null: same task,\nsame init, other SGD noise": table[table.kind == "null twin"].distance,
         "same task,\nother init (cross-seed)": cross[cross.source == cross.target].distance,
         "between tasks,\npaired seed (the matrix)": table[table.kind == "paired"].distance,
         "between tasks,\nother seeds (cross-seed)": cross[cross.source != cross.target].distance,

@@ -95,7 +95,7 @@ def noise_floor_markdown(results_dir, preset: str, arch: str = "smallcnn") -> st
                 [
                     label,
                     measure,
-                    cell("null"),
+                    cell("null twin"),
                     cell("cross-seed, same task"),
                     cell("paired, between tasks"),
                     cell("cross-seed, between tasks"),

@@ -5,7 +5,7 @@ The matrices pair seed k of every task: N_a^k and N_b^k share their body's initi
 **null twins** separate the two: the twin of N_a^k has the same task and the same initial weights, and
 only another SGD seed (``twin_sgd_seed``). From the Fisher store (one table, one row per distance):
 
-* ``null``: d(twin of a^k -> a^k) on X_a, per task and seed (>= 3 pairs per task at 3 seeds): the
+* ``null twin``: d(twin of a^k -> a^k) on X_a, per task and seed (>= 3 pairs per task at 3 seeds): the
   distance between two runs that differ by SGD noise alone;
 * ``cross-seed``: d(a^i -> b^j) for seeds i != j (a = b included: two initialisations of one task),
   from the same Fishers as the matrix (F of N_a^i on X_b, F of N_b^j on X_b);
@@ -32,7 +32,7 @@ from common.tasks import Task
 from common.training.checkpoints import network_id, train_or_load, verify_checkpoints
 
 NULL_SGD_OFFSET = 100  # the twin of seed k trains with SGD seed 100 + k (never a training seed of a preset)
-KINDS = ("null", "cross-seed", "paired", "twin-swap")
+KINDS = ("null twin", "cross-seed", "paired", "twin-swap")
 MEASURES = ("frechet", "logdet")  # the FTD and the log-det paper's distance (sigma^2 its default)
 
 
@@ -139,7 +139,7 @@ def noise_table(
                 )
 
         for k in seeds:
-            row("null", t, k, k, twin[(t, k)], own[(t, k)])
+            row("null twin", t, k, k, twin[(t, k)], own[(t, k)])
             for s in tasks:
                 if s.name == t:
                     continue
@@ -167,7 +167,7 @@ def summary(table: pd.DataFrame, seeds: int) -> dict:
 
     cross = table[table.kind == "cross-seed"]
     groups = {
-        "null": table[table.kind == "null"],
+        "null twin": table[table.kind == "null twin"],  # not "null": pandas reads that back as NaN
         "cross-seed, same task": cross[cross.source == cross.target],
         "cross-seed, between tasks": cross[cross.source != cross.target],
         "paired, between tasks": table[table.kind == "paired"],
