@@ -66,7 +66,7 @@ def result_commits(results_dir, preset: str) -> set[str]:
         if "checkpoints" in csv.parts or "fisher" in csv.parts:
             continue
         try:
-            frame = pd.read_csv(csv, usecols=lambda c: c == "git_commit")
+            frame = pd.read_csv(csv, usecols=lambda c: c == "git_commit", dtype=str)
         except (OSError, ValueError):
             continue
         if "git_commit" in frame:
