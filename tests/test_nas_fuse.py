@@ -390,17 +390,18 @@ def test_candidate_draws_depend_on_seed_task_and_space():
 @pytest.mark.parametrize(
     "diffs, verdict",
     [
-        ([1.0, 1.2, 0.9, 1.1, 1.3], "better"),
-        ([-0.8, -1.1, -0.9, -1.2, -1.0], "worse"),
-        ([0.5, -0.4, 0.2, -0.3, 0.1], "no evidence at this budget"),
-        ([2.0], "no evidence at this budget (fewer than 2 seeds)"),
+        ([1.0, 1.2, 0.9, 1.1, 1.3, 1.0], "better"),
+        ([-0.8, -1.1, -0.9, -1.2, -1.0, -0.7], "worse"),
+        ([0.5, -0.4, 0.2, -0.3, 0.1, -0.2], "no evidence (p = "),
+        ([1.0, 1.2, 0.9], "no evidence (3 seeds cannot reach p < 0.05"),
+        ([2.0], "no evidence (fewer than 2 seeds)"),
     ],
 )
 def test_verdict_on_constructed_per_seed_differences(diffs, verdict):
-    from common.nas.table import paired_verdict
+    from common.studies.paired_stats import paired_comparison
 
-    v = paired_verdict(pd.Series(diffs))
-    assert v["verdict"] == verdict and v["n"] == len(diffs) and v["wins"] == sum(d > 0 for d in diffs)
+    v = paired_comparison(pd.Series(diffs))
+    assert v["verdict"].startswith(verdict) and v["n"] == len(diffs) and v["wins"] == sum(d > 0 for d in diffs)
     if len(diffs) > 1:
         assert v["lo"] <= v["mean"] <= v["hi"]
 
