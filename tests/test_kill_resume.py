@@ -7,7 +7,9 @@ CSVs equal those of an uninterrupted run (timings and device columns aside).
 Each run is ``python <script> <flags>`` as a child forked from one server process that has only
 imported the modules (torch, pandas, the steps' code) and run nothing: a run starts from what is on
 disk alone, as a fresh process does, without paying the imports (~8 s of CPU) again in each of the
-~17 runs (subprocess runs made this test take 3 minutes on 2 cores)."""
+~17 runs (subprocess runs made this test take 3 minutes on 2 cores). Every run, the reference too,
+computes with one thread: the smoke networks are tiny, so a second thread only adds overhead (on 2
+busy cores the NAS step took 10x the CPU time with 2 threads)."""
 
 import contextlib
 import json
@@ -67,7 +69,7 @@ for line in sys.stdin:
 @contextlib.contextmanager
 def fork_server():
     """``run(script, argv, kill_at, log) -> exit code``, each run a fresh child of the server."""
-    env = {**os.environ, "FTD_OFFLINE": "1"}
+    env = {**os.environ, "FTD_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env.pop("FTD_KILL_AT_WRITE", None)
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -122,8 +124,13 @@ def final_csvs(results) -> dict:
 def test_kill_anywhere_then_resume_equals_an_uninterrupted_run(data_root, tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
     common = ["--preset", "smoke", "--data-root", str(data_root), "--seeds", "0"]
-    for module, _, extra in STEPS:
-        module.main(common + ["--results-dir", str(reference)] + extra)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the killed runs (OMP_NUM_THREADS=1)
+    try:
+        for module, _, extra in STEPS:
+            module.main(common + ["--results-dir", str(reference)] + extra)
+    finally:
+        torch.set_num_threads(threads)
 
     kills = 0
     with fork_server() as run:

@@ -31,8 +31,9 @@ TIMING = [
     "closest_search_hours",
 ]
 # One seed: 2 training and 2 Fisher jobs (one wave on 2 workers), 3 NAS jobs (full and random search, the
-# hand-designed network: more jobs than workers). Each job is a process that imports torch (~8 s of CPU
-# here), so the number of job processes is what these tests cost.
+# hand-designed network: more jobs than workers). Each job is a process that imports torch and the step's
+# code (~10 s of CPU on 2 cores), so the number of job processes is what these tests cost: each test runs
+# the steps it needs.
 TASKS = ["--tasks", "mnist-0", "mnist-3", "--seeds", "0"]
 NAS = ["--target", "mnist-3", "--space", "full"]
 
@@ -98,28 +99,31 @@ def inline_results(data_root, tmp_path_factory) -> Path:
 
 
 def test_local_launcher_with_two_workers_equals_inline(data_root, tmp_path, inline_results, monkeypatch, capsys):
+    """Training and Fishers (whose merge computes the distances in this process) on 2 workers; NAS jobs
+    on the local launcher: test_jobs_per_process_..., which compares them with inline too."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # 2 workers x 1 thread, on any machine
-    run_all(data_root, tmp_path, "--launcher", "local", "--workers", "2")
-    same_results(outputs(tmp_path), outputs(inline_results))
-    logs = paths.launcher_logs(tmp_path, "smoke", "train_task_mnist")
-    assert sorted(p.name for p in logs.iterdir()) == ["mnist-0_seed0.log", "mnist-3_seed0.log"]
-    logs = paths.launcher_logs(tmp_path, "smoke", "nas_fuse")
-    assert sorted(p.name for p in logs.iterdir()) == ["full_seed0.log", "hand-smallcnn_seed0.log", "random_seed0.log"]
+    launcher = ["--launcher", "local", "--workers", "2"]
+    train_task_mnist.main(smoke(data_root, tmp_path, *TASKS, *launcher))
+    fisher_distance.main(smoke(data_root, tmp_path, *TASKS, *launcher))
+    same_results(outputs(tmp_path, ["train", "fisher"]), outputs(inline_results, ["train", "fisher"]))
+    for script in ("train_task_mnist", "fisher_distance"):
+        logs = paths.launcher_logs(tmp_path, "smoke", script)
+        assert sorted(p.name for p in logs.iterdir()) == ["mnist-0_seed0.log", "mnist-3_seed0.log"], script
     capsys.readouterr()
     train_task_mnist.main(smoke(data_root, tmp_path, *TASKS, "--launcher", "local"))
     assert "2 job(s), 2 finished earlier, 0 to run" in capsys.readouterr().out  # a rerun launches nothing
 
 
-def test_submitit_local_executor_runs_a_step_and_merges(data_root, tmp_path, inline_results, monkeypatch):
+def test_submitit_local_executor_runs_a_step_and_merges(data_root, tmp_path, inline_results, monkeypatch, capsys):
+    """The NAS step (it needs no earlier step in the full space): 3 jobs, in 2 waves on 2 cores, then the
+    merge; the other steps' jobs are run by the same code (test_local_launcher_...)."""
     submitit = pytest.importorskip("submitit")
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     # submitit polls its jobs every 10 s by default: each wave of jobs waited up to 10 s after it ended
     monkeypatch.setattr(submitit.helpers, "as_completed", partial(submitit.helpers.as_completed, poll_frequency=0.5))
-    train_task_mnist.main(smoke(data_root, tmp_path, *TASKS, "--launcher", "submitit", "--array-parallelism", "2"))
-    fisher_distance.main(smoke(data_root, tmp_path, *TASKS, "--launcher", "submitit"))
-    nas_fuse.main(smoke(data_root, tmp_path, *NAS, "--launcher", "submitit"))  # 3 jobs: 2 waves of up to 2
-    same_results(outputs(tmp_path), outputs(inline_results))
-    assert list(paths.launcher_logs(tmp_path, "smoke", "fisher_distance").rglob("*_log.out"))
+    nas_fuse.main(smoke(data_root, tmp_path, *NAS, "--launcher", "submitit"))
+    assert "submitit launcher (local executor): 3 job(s), 2 at a time" in capsys.readouterr().out
+    same_results(outputs(tmp_path, ["nas"]), outputs(inline_results, ["nas"]))
     assert len(list(paths.launcher_logs(tmp_path, "smoke", "nas_fuse").rglob("*_log.out"))) == 3
 
 
