@@ -90,9 +90,12 @@ def test_metrics_keep_runs_trained_elsewhere(data_root, tmp_path):
         "train_seconds": 1.0,
         "device": "cuda",
         "git_commit": "abc",
+        "sgd_seed": 0,
     }
     stale_here = dict(elsewhere, arch="smallcnn", test_acc=0.001, device="cpu")
-    pd.DataFrame([elsewhere, stale_here]).to_csv(metrics, index=False)
+    # trained before the initialisation protocol (no sgd_seed): dropped, not kept (common/networks/init.py)
+    old_protocol = dict(elsewhere, task="mnist-1", sgd_seed=None)
+    pd.DataFrame([elsewhere, stale_here, old_protocol]).to_csv(metrics, index=False)
     train_task_mnist.main(
         [
             "--preset",
@@ -108,7 +111,7 @@ def test_metrics_keep_runs_trained_elsewhere(data_root, tmp_path):
         ]
     )
     df = pd.read_csv(metrics)
-    assert len(df) == 2 and set(df.arch) == {"resnet18", "smallcnn"}
+    assert len(df) == 2 and set(df.arch) == {"resnet18", "smallcnn"} and set(df.task) == {"mnist-0"}
     assert df[df.arch == "resnet18"].test_acc.item() == 0.123  # kept as it was
     assert df[df.arch == "smallcnn"].test_acc.item() != 0.001  # the new record's row
 

@@ -15,6 +15,7 @@ from conftest import ROOT
 
 import collect
 from common.store import verify
+from common.store.cache import code_version
 from common.store.io import atomic_write_csv
 from common.store.seals import check_seal, seal_path
 
@@ -81,9 +82,9 @@ def test_swapped_manifests_and_records_are_named(results):
     a_text = a.read_text()
     a.write_text(b.read_text())
     b.write_text(a_text)
-    (run / "distances/resnet18/mnist_frechet_empirical.json").write_text(
-        (run / "distances/vgg16/mnist_frechet_empirical.json").read_text()
-    )
+    # a matrix of one network in another network's folder (the GPU-made folders need not be committed)
+    (run / "distances/resnet18").mkdir(exist_ok=True)
+    (run / "distances/resnet18/mnist_frechet_empirical.json").write_text(a_text)
     genotypes = run / "nas/genotypes"
     shutil.copy(genotypes / "mnist-2_full_seed1.json", genotypes / "mnist-2_full_seed0.json")
     transfer = next((run / "transfer/smallcnn/runs").glob("mnist-0_to_mnist-1_seed0.json"))
@@ -97,7 +98,7 @@ def test_swapped_manifests_and_records_are_named(results):
         "nas/genotypes/mnist-2_full_seed0_retrain.json",
         "transfer/smallcnn/runs/mnist-0_to_mnist-1_seed0.json",
     }
-    assert "vgg16" in found["distances/resnet18/mnist_frechet_empirical.json"]
+    assert "smallcnn" in found["distances/resnet18/mnist_frechet_empirical.json"]
     assert "does not match" in found["distances/smallcnn/mnist_frechet_empirical.json"]
     found = {p.rsplit("/", 1)[1]: why for p, why in found.items()}
     assert "seed 1" in found["mnist-2_full_seed0.json"]
@@ -159,3 +160,34 @@ def test_reformatting_and_commenting_every_module_leaves_verify_at_zero(tmp_path
     )
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
     assert "0 problem(s)" in out.stdout
+
+
+def test_benchmark_records_are_checked_as_the_benchmark_s(tmp_path):
+    """The transferability benchmark's records sit under transfer/ too, one folder deeper (fnmatch's * matches
+    "/"): each is checked against its own code and its folders, not as a transfer-study run."""
+    runs = tmp_path / "cpu" / "transfer" / "benchmark" / "runs" / "smallcnn"
+
+    def record(protocol: str, source, where: Path, concept: str) -> Path:
+        task = lambda name: {"name": name}  # noqa: E731  (only the names are read)
+        key = {"protocol": protocol, "source": source and task(source), "target": task("mnist-2"), "seed": 1}
+        key |= {"arch": "smallcnn", "code": code_version(concept)}
+        where.parent.mkdir(parents=True, exist_ok=True)
+        where.write_text(json.dumps({"key": key, "value": {}}))
+        return where
+
+    record("finetune", "mnist-3", runs / "finetune/mnist-3_to_mnist-2_seed1.json", "transferability-truth")
+    record("scratch", None, runs / "scratch/scratch_to_mnist-2_seed1.json", "transferability-truth")
+    record("scores", "mnist-3", runs / "scores/mnist-3_to_mnist-2_seed1.json", "transferability-scores")
+    assert verify.problems(tmp_path, "cpu") == []
+    record("finetune", "mnist-3", runs / "finetune/mnist-0_to_mnist-2_seed1.json", "transferability-truth")
+    record("head", "mnist-3", runs / "head/mnist-3_to_mnist-2_seed1.json", "transferability-scores")
+    record("head", "mnist-3", runs / "scores/mnist-3_to_mnist-2_seed1.json", "transferability-scores")
+    found = {p.relative_to(runs).as_posix(): why for p, why in verify.problems(tmp_path, "cpu")}
+    assert set(found) == {
+        "finetune/mnist-0_to_mnist-2_seed1.json",
+        "head/mnist-3_to_mnist-2_seed1.json",
+        "scores/mnist-3_to_mnist-2_seed1.json",
+    }
+    assert "holds the record mnist-3_to_mnist-2_seed1" in found["finetune/mnist-0_to_mnist-2_seed1.json"]
+    assert "other code than today's transferability-truth" in found["head/mnist-3_to_mnist-2_seed1.json"]
+    assert "holds a smallcnn head record, in smallcnn/scores" in found["scores/mnist-3_to_mnist-2_seed1.json"]

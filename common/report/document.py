@@ -182,7 +182,7 @@ def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
         )
     metrics = paths.train_metrics_csv(results_dir, preset)
     if metrics.is_file():
-        df = pd.read_csv(metrics)
+        df = pd.read_csv(metrics, dtype={"git_commit": str})  # a commit such as 0872525 is not a number
         lines.append(
             f"- step 1 ran on: {', '.join(sorted(df.device.astype(str).unique()))}; commits "
             f"{', '.join(sorted(df.git_commit.astype(str).unique()))}"

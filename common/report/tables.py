@@ -487,7 +487,7 @@ def user_folder_markdown(results_dir, preset: str, arch: str = "smallcnn") -> st
 def plan_markdown(results_dir, preset: str) -> str:
     """``reproduce.py --plan``'s estimate per step: jobs, device-hours, and the device it was measured on."""
     try:
-        plan = pd.read_csv(paths.plan_csv(results_dir, preset))
+        plan = pd.read_csv(paths.plan_csv(results_dir, preset), dtype={"git_commit": str})  # 0872525 stays
     except (OSError, ValueError):
         return f"_No plan for preset {preset}: run `.venv/bin/python reproduce.py --preset {preset} --plan`._\n"
     # plans written before --plan timed training under --amp have no precision: fp32 then

@@ -7,8 +7,9 @@ Checked, for ``results/<preset>/`` (read only; no data, no network):
 * every distance-matrix manifest (``distances/<arch>/<stem>.json``, dense ``<label>_frechet.json``):
   readable, its CSVs' hashes, its arch and measure equal to what its file name says, and its code
   identity today's (``common/store/code_identity.py``);
-* every keyed record (NAS searches and retrainings, transfer runs): readable, named after the task,
-  method/source and seed its key holds (a retraining: its search's key), and made by today's code.
+* every keyed record (NAS searches and retrainings, transfer runs, the transferability benchmark's runs and
+  scores): readable, named after the task, method/source and seed its key holds (a retraining: its search's
+  key; a benchmark record: also its network and protocol folders), and made by today's code.
 
 ``problems(results_dir, preset)`` lists ``(path, why)``; nothing listed means every result verifies.
 """
@@ -24,8 +25,10 @@ from common.store.cache import code_version, fingerprint
 from common.store.seals import SUFFIX, check_seal, sha256
 
 # where each kind of keyed file lives under results/<preset>/, and the concept of the code that makes it
-# (first match wins)
+# (first match wins: fnmatch's * also matches "/", so the benchmark's deeper records come before transfer's)
 KEYED_FILES: tuple[tuple[str, str], ...] = (
+    ("transfer/benchmark/runs/*/scores/*.json", "transferability-scores"),
+    ("transfer/benchmark/runs/*/*/*.json", "transferability-truth"),
     ("distances/*/*.json", "distance-matrix"),
     ("dense/*/*/transfer/runs/*.json", "dense-transfer"),
     ("dense/*/*/*_frechet.json", "dense-matrix"),
@@ -98,6 +101,8 @@ def _check_keyed(path: Path, concept: str) -> str:
         "nas-retrain": _retrain,
         "transfer": _transfer_run,
         "dense-transfer": _transfer_run,
+        "transferability-truth": _benchmark_run,
+        "transferability-scores": _benchmark_run,
     }[concept]
     try:
         return check(path, key, entry["value"])
@@ -151,6 +156,18 @@ def _transfer_run(path: Path, key: dict, value: dict) -> str:
     expected = f"{source}_to_{key['target']['name']}_seed{key['seed']}"
     if path.stem != expected and not path.stem.startswith(expected + "_"):
         return f"holds the run {expected}, not {path.stem}"
+    return ""
+
+
+def _benchmark_run(path: Path, key: dict, value: dict) -> str:
+    # transfer/benchmark/runs/<arch>/<protocol>/<source>_to_<target>_seed<k>.json (common/store/paths.py)
+    source = key["source"]["name"] if key["source"] else "scratch"
+    expected = f"{source}_to_{key['target']['name']}_seed{key['seed']}"
+    if path.stem != expected:
+        return f"holds the record {expected}, not {path.stem}"
+    protocol = key["protocol"]
+    if path.parent.name != protocol or path.parent.parent.name != key["arch"]:
+        return f"holds a {key['arch']} {protocol} record, in {path.parent.parent.name}/{path.parent.name}"
     return ""
 
 
