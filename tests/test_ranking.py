@@ -75,4 +75,6 @@ def test_logdet_study_smoke(data_root, tmp_path, capsys):
     g = long[(long.estimator == "empirical") & (long.measure == "frechet")]
     mean = g.groupby(["source", "target"]).distance.mean().unstack()
     assert compare(mean, as_frame(PUBLISHED["logdet-ldnas8"]))["spearman"] == pytest.approx(row.spearman)
-    assert "| estimator | distance | σ² |" in out["md"].read_text()  # the report's renderer (common/report/tables.py)
+    assert (
+        "| estimator | distance | σ² |" in out["md"].read_text()
+    )  # the report's renderer (common/report/study_tables.py)

@@ -2,7 +2,7 @@
 checks, each decided by code from the result files: "reproduced", "not reproduced", "inconclusive" (the
 seeds disagree, or the statistics cannot tell) or "not run" (the result files are missing: the evidence
 says which command makes them). Nothing here is written by hand; ``common/report/claim_list.py`` lists
-them, ``common/report/tables.py`` renders them. On ``smoke`` (tiny subsets) every verdict reads "code
+them, ``common/report/verdicts.py`` renders them. On ``smoke`` (tiny subsets) every verdict reads "code
 path checked": it is no evidence.
 
 Decision rules (stated once, here):

@@ -1,6 +1,6 @@
-"""``results/<preset>/REPORT.md``: every block of ``common/report/tables.py`` under its heading, with the
-run's metadata (commit, machine, the reproduce log's steps), and ``blocks``: the blocks by the names the
-README's ``<!-- generated:NAME -->`` markers use."""
+"""``results/<preset>/REPORT.md``: every block of ``common/report/*tables.py`` and ``verdicts.py`` under its
+heading, with the run's metadata (commit, machine, the reproduce log's steps), and ``blocks``: the blocks by
+the names the README's ``<!-- generated:NAME -->`` markers use."""
 
 from __future__ import annotations
 
@@ -11,19 +11,14 @@ from pathlib import Path
 import pandas as pd
 
 from common.experiments import MATRICES
+from common.report.application_tables import dense_markdown, nas_markdown, transfer_markdown
 from common.report.markdown import table
+from common.report.study_tables import architectures_markdown, logdet_study_markdown, samples_markdown, seeds_markdown
 from common.report.tables import (
-    architectures_markdown,
-    dense_markdown,
-    logdet_study_markdown,
     matrix_markdown,
-    nas_markdown,
     plan_markdown,
     published_markdown,
-    samples_markdown,
-    seeds_markdown,
     train_markdown,
-    transfer_markdown,
     user_folder_markdown,
 )
 from common.report.verdicts import claims_markdown, controls_markdown, noise_floor_markdown

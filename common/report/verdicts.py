@@ -8,11 +8,7 @@ import pandas as pd
 
 from common.report.claim_list import CONTROLS, all_claims, control_rows, counted, noise_floor, padded_share
 from common.report.claims import CODE_PATH_CHECKED, NOT_REPRODUCED, PAPERS
-from common.report.markdown import table
-
-
-def _pm(mean: float, std: float, digits: int) -> str:
-    return f"{mean:.{digits}f}" + ("" if pd.isna(std) else f" ± {std:.{digits}f}")
+from common.report.markdown import mean_pm, table
 
 
 def _claim_rows(claims) -> list[str]:
@@ -90,7 +86,7 @@ def noise_floor_markdown(results_dir, preset: str, arch: str = "smallcnn") -> st
             f = noise_floor(results_dir, preset, arch, label, measure)
             if f is None:
                 continue
-            cell = lambda k: _pm(f[k]["mean"], f[k]["std"], 3) if k in f else "—"  # noqa: E731
+            cell = lambda k: mean_pm(f[k]["mean"], f[k]["std"], 3) if k in f else "—"  # noqa: E731
             rows.append(
                 [
                     label,

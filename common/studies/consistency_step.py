@@ -1,6 +1,6 @@
 """The body of ``consistency_study.py``: parts (a) seed to seed, (b) Fisher samples, (c) architectures and
 (d) estimators and distances (the computations are in ``common/studies/consistency.py``; the tables are
-rendered by ``common/report/tables.py``, as in REPORT.md)."""
+rendered by ``common/report/study_tables.py``, as in REPORT.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from common.fisher.matrices import distance_table  # noqa: E402
 from common.presets import fisher_config, train_configs  # noqa: E402
 from common.report.markdown import table as markdown_table  # noqa: E402
 from common.report.results import mean_std, read_long  # noqa: E402
-from common.report.tables import samples_table, seeds_table  # noqa: E402
+from common.report.study_tables import samples_table, seeds_table  # noqa: E402
 from common.run.device import select_device  # noqa: E402
 from common.run.errors import UserError, check_results_dir, check_seeds  # noqa: E402
 from common.run.names import NETWORK_NAMES  # noqa: E402

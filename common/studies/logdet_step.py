@@ -8,7 +8,7 @@ import pandas as pd
 
 from common.data.decode import check_data
 from common.presets import fisher_config, train_configs
-from common.report.tables import logdet_table
+from common.report.study_tables import logdet_table
 from common.run.device import select_device
 from common.run.errors import UserError, check_results_dir, check_seeds, finite_positive
 from common.store import paths
