@@ -189,4 +189,5 @@ def benchmark_markdown(results_dir, preset: str, label: str = "transfer16") -> s
         )
     protocol = str(board["protocol"].iloc[0]) if "protocol" in board and len(board) else "?"
     text = leaderboard_markdown(board, f"Transferability benchmark, {label}, preset `{preset}`", protocol, len(pairs))
-    return "\n".join(text.splitlines()[2:])  # the block has no title of its own
+    # the block has no title of its own (REPORT.md gives it one); its sections sit one level below
+    return "\n".join("#" + line if line.startswith("## ") else line for line in text.splitlines()[2:])
