@@ -168,8 +168,8 @@ def test_benchmark_records_are_checked_as_the_benchmark_s(tmp_path):
     runs = tmp_path / "cpu" / "transfer" / "benchmark" / "runs" / "smallcnn"
 
     def record(protocol: str, source, where: Path, concept: str) -> Path:
-        task = lambda name: {"name": name}  # noqa: E731  (only the names are read)
-        key = {"protocol": protocol, "source": source and task(source), "target": task("mnist-2"), "seed": 1}
+        # only the tasks' names are read
+        key = {"protocol": protocol, "source": source and {"name": source}, "target": {"name": "mnist-2"}, "seed": 1}
         key |= {"arch": "smallcnn", "code": code_version(concept)}
         where.parent.mkdir(parents=True, exist_ok=True)
         where.write_text(json.dumps({"key": key, "value": {}}))

@@ -151,9 +151,14 @@ def _retrain(path: Path, key: dict, value: dict) -> str:
     return ""
 
 
-def _transfer_run(path: Path, key: dict, value: dict) -> str:
+def _run_stem(key: dict) -> str:
+    """``<source>_to_<target>_seed<k>``: the file name a transfer or benchmark run's key gives (no source: scratch)."""
     source = key["source"]["name"] if key["source"] else "scratch"
-    expected = f"{source}_to_{key['target']['name']}_seed{key['seed']}"
+    return f"{source}_to_{key['target']['name']}_seed{key['seed']}"
+
+
+def _transfer_run(path: Path, key: dict, value: dict) -> str:
+    expected = _run_stem(key)
     if path.stem != expected and not path.stem.startswith(expected + "_"):
         return f"holds the run {expected}, not {path.stem}"
     return ""
@@ -161,9 +166,7 @@ def _transfer_run(path: Path, key: dict, value: dict) -> str:
 
 def _benchmark_run(path: Path, key: dict, value: dict) -> str:
     # transfer/benchmark/runs/<arch>/<protocol>/<source>_to_<target>_seed<k>.json (common/store/paths.py)
-    source = key["source"]["name"] if key["source"] else "scratch"
-    expected = f"{source}_to_{key['target']['name']}_seed{key['seed']}"
-    if path.stem != expected:
+    if path.stem != (expected := _run_stem(key)):
         return f"holds the record {expected}, not {path.stem}"
     protocol = key["protocol"]
     if path.parent.name != protocol or path.parent.parent.name != key["arch"]:
