@@ -20,9 +20,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from common.base.cli import Parser, run
+from common.base.errors import UserError
 from common.presets import PRESET_NAMES
-from common.run.cli import Parser, run
-from common.run.errors import UserError
 
 
 def main(argv=None):

@@ -16,8 +16,8 @@ Needs the step-1 checkpoints and the step-2 matrices. Writes results/<preset>/st
 consistency_{seeds,samples,architectures,measures}.*
 """
 
-from common.run.cli import common_parser, run
-from common.run.names import NETWORK_NAMES
+from common.base.cli import common_parser, run
+from common.base.names import NETWORK_NAMES
 
 
 def main(argv=None):

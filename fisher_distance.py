@@ -11,9 +11,9 @@ Writes results/<preset>/distances/<arch>/<label>_<distance>_<estimator>_{long,me
 _{mean,std}.png; Fishers are cached under results/<preset>/fisher/ (a rerun computes none).
 """
 
+from common.base.cli import common_parser, run
+from common.base.names import DISTANCE_NAMES, ESTIMATOR_NAMES
 from common.presets import FISHER_LABELS, FISHER_SPLITS, PARAMETER_PARTS
-from common.run.cli import common_parser, run
-from common.run.names import DISTANCE_NAMES, ESTIMATOR_NAMES
 from common.tasks import TASK_SETS
 
 

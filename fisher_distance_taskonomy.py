@@ -14,7 +14,7 @@ transfer, e.g. Taskonomy's published affinities) <set>_frechet_affinity.{csv,png
 Spearman correlation between −d(source → target) and the affinity.
 """
 
-from common.run.cli import dense_parser, run
+from common.base.cli import dense_parser, run
 
 
 def main(argv=None):

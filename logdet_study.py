@@ -10,11 +10,11 @@ shared with fisher_distance.py through the cache. Writes results/<preset>/studie
 logdet_ldnas8.{csv,md} and logdet_ldnas8_long.csv (every distance, per seed).
 """
 
-from common.run.cli import common_parser, run
+from common.base.cli import common_parser, run
 
 
 def main(argv=None):
-    from common.run.names import DISTANCE_NAMES, ESTIMATOR_NAMES
+    from common.base.names import DISTANCE_NAMES, ESTIMATOR_NAMES
 
     p = common_parser(__doc__, training=False, launchers=False)
     p.add_argument(

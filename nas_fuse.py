@@ -20,8 +20,8 @@ and retrainings are skipped on rerun (--force redoes them). The common flags mea
 --epochs, the retraining's epochs; --batch-size, the search's and the retraining's batch size.
 """
 
-from common.run.cli import common_parser, parameter_count, run
-from common.run.names import DISTANCE_NAMES, ESTIMATOR_NAMES, NAS_SPACE_NAMES
+from common.base.cli import common_parser, parameter_count, run
+from common.base.names import DISTANCE_NAMES, ESTIMATOR_NAMES, NAS_SPACE_NAMES
 from common.tasks import TASK_SETS
 
 

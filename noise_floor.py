@@ -11,7 +11,7 @@ step-1 checkpoints. Writes results/<preset>/studies/<arch>/noise_floor_<task set
 and _long.csv.
 """
 
-from common.run.cli import common_parser, run
+from common.base.cli import common_parser, run
 from common.tasks import TASK_SETS
 
 

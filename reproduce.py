@@ -11,7 +11,7 @@ step 3 (task-aware NAS), then results/<preset>/REPORT.md with the papers' claims
     .venv/bin/python reproduce.py --preset paper --device cuda --plan         # jobs and GPU-hours, runs nothing
     .venv/bin/python reproduce.py --preset paper --data-root DATA --device cuda --launcher submitit --partition gpu
 
-The steps (common/run/steps.py) are the step scripts, called in paper order with the shared
+The steps (common/steps.py) are the step scripts, called in paper order with the shared
 flags; each prints its own progress and this prints one line per step with its wall time. Finished
 work is reused (every file is keyed), so a rerun resumes; a step whose data is missing is skipped
 with one line. Step times, the device and the data identities go to results/<preset>/reproduce_log.json.
@@ -22,10 +22,10 @@ studies and the report run in this process); --plan prints every step's jobs and
 import argparse
 import importlib
 
+from common.base.cli import Parser, add_launcher_flags, run
+from common.base.names import DEVICE_NAMES
 from common.presets import PRESET_NAMES
-from common.run.cli import Parser, add_launcher_flags, run
-from common.run.names import DEVICE_NAMES
-from common.run.steps import OPT_IN_SECTIONS, SECTIONS, STEPS
+from common.steps import OPT_IN_SECTIONS, SECTIONS, STEPS
 
 
 def main(argv=None):

@@ -10,8 +10,8 @@ results/<preset>/checkpoints/<arch>/<task>/seed<k>.pt, one metrics row per run i
 results/<preset>/train_metrics.csv, finished runs skipped on rerun (--force redoes).
 """
 
+from common.base.cli import common_parser, run
 from common.datasets import DATASETS
-from common.run.cli import common_parser, run
 
 
 def main(argv=None):
@@ -21,7 +21,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     from common.tasks import tasks_of_dataset
-    from common.training.runs import train_tasks  # torch only after parsing: --help answers at once
+    from common.training.step import train_tasks  # torch only after parsing: --help answers at once
 
     if not args.tasks:
         args.tasks = tasks_of_dataset(args.dataset)

@@ -13,12 +13,12 @@ one metrics row per run to results/<preset>/train_metrics.csv. Finished runs are
 (--force redoes).
 """
 
-from common.run.cli import common_parser, run
+from common.base.cli import common_parser, run
 
 
 def main(argv=None):
     args = common_parser(__doc__).parse_args(argv)
-    from common.training.runs import train_tasks  # torch only after parsing: --help answers at once
+    from common.training.step import train_tasks  # torch only after parsing: --help answers at once
 
     return train_tasks("cifar100", args, argv, script=__file__)
 

@@ -8,12 +8,12 @@ Checkpoints go to results/<preset>/checkpoints/<arch>/<task>/seed<k>.pt, one met
 run to results/<preset>/train_metrics.csv. Finished runs are skipped on rerun (--force redoes).
 """
 
-from common.run.cli import common_parser, run
+from common.base.cli import common_parser, run
 
 
 def main(argv=None):
     args = common_parser(__doc__).parse_args(argv)
-    from common.training.runs import train_tasks  # torch only after parsing: --help answers at once
+    from common.training.step import train_tasks  # torch only after parsing: --help answers at once
 
     return train_tasks("mnist", args, argv, script=__file__)
 

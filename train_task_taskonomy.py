@@ -12,7 +12,7 @@ pixel on val / test, and the MSE of predicting the mean training target):
 results/<preset>/dense/<arch>/<images>/train_metrics.csv. Finished runs are skipped (--force redoes).
 """
 
-from common.run.cli import dense_parser, run
+from common.base.cli import dense_parser, run
 
 
 def main(argv=None):

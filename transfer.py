@@ -13,7 +13,7 @@ Writes results/<preset>/transfer/<arch>/<set>_{pairs,correlations}.csv, _correla
 _scatter.png; one keyed JSON per run under transfer/<arch>/runs/ (a rerun trains nothing).
 """
 
-from common.run.cli import common_parser, run
+from common.base.cli import common_parser, run
 from common.tasks import TASK_SETS
 
 

@@ -12,7 +12,7 @@ results/<preset>/dense/<arch>/<images>/transfer/<set>_{pairs,correlations}.csv, 
 _scatter.png; one keyed JSON per run under transfer/runs/.
 """
 
-from common.run.cli import dense_parser, run
+from common.base.cli import dense_parser, run
 
 
 def main(argv=None):

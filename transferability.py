@@ -10,7 +10,7 @@ of every task of the pool (train_task_mnist.py / train_task_cifar.py --tasks ...
 results/<preset>/transfer/benchmark/<set>_{pairs,per_target,leaderboard}.csv, _leaderboard.{md,png}.
 """
 
-from common.run.cli import common_parser, run
+from common.base.cli import common_parser, run
 from common.tasks import TASK_SETS
 
 

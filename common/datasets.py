@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from common.run.errors import UserError, require
+from common.base.errors import UserError, require
 
 IMAGE_SIZE = 32  # side of the images every network sees
 RECIPES = ("mnist", "cifar")  # training recipes of common/presets.py (PRESETS[preset][recipe])

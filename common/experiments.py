@@ -1,5 +1,5 @@
 """The experiment list: what the papers' steps compute and what the report shows, in one place.
-Plain data, importable without torch. ``common/run/steps.py`` builds reproduce.py's NAS steps from
+Plain data, importable without torch. ``common/steps.py`` builds reproduce.py's NAS steps from
 ``NAS_TARGETS``; the report (``common/report/``) and the claims read the lists below.
 
 The task sets themselves (``TASK_SETS``) are task definitions: they live with the tasks, in

@@ -18,10 +18,10 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from common.base.errors import UserError
 from common.fisher.distance import DEFAULT_SIGMA2
 from common.fisher.distance import task_distance as distance_of_fishers
 from common.fisher.estimators import _SquaredGradHooks, fisher_diag, fisher_diag_reference
-from common.run.errors import UserError
 
 
 def _batches(loader, device):

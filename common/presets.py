@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from common.base.errors import UserError, positive
 from common.datasets import DATASETS, RECIPES
-from common.run.errors import UserError, positive
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import asdict, dataclass
 
+from common.base.errors import UserError, require
 from common.datasets import DATASETS
-from common.run.errors import UserError, require
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import noise_floor
 import train_task_cifar
 import train_task_mnist
 from common import tasks
-from common.run import cli
+from common.base import cli
 from common.store import paths
 
 SCRIPTS = {

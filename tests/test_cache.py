@@ -13,8 +13,8 @@ from conftest import ROOT, make_mnist
 
 import fisher_distance
 import train_task_mnist
+from common.base.errors import UserError
 from common.data import decode as datasets
-from common.run.errors import UserError
 from common.store import cache, paths
 
 

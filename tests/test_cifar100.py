@@ -10,8 +10,8 @@ from conftest import CIFAR100_NAMES
 
 import fisher_distance
 import train_task_cifar100
+from common.base.errors import UserError
 from common.data.splits import task_splits
-from common.run.errors import UserError
 from common.store import paths
 from common.tasks import TASK_SETS, get_task
 

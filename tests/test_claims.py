@@ -23,15 +23,19 @@ def test_closest_claim_reproduced_inconclusive_and_transposed():
     assert claims.closest_claim("2a", "FTD", None, "mnist-2", "mnist-3", "test", "make it").status == claims.NOT_RUN
 
 
-def test_bounds_and_consistency_claims():
+def test_asymmetry_claim_construction_check_and_consistency_claims():
     long = long_frame(seeds_of(base_matrix()))
-    assert claims.bounds_claim("1a", long, "mnist", "cmd").status == claims.REPRODUCED
+    assert claims.asymmetry_claim("1a", long, "mnist", "cmd").status == claims.REPRODUCED
+    assert claims.construction_check("C1a", long, "mnist", "cmd").status == claims.PASSES
     symmetric = base_matrix()
     symmetric = (symmetric + symmetric.T) / 2
-    assert claims.bounds_claim("1a", long_frame(seeds_of(symmetric)), "mnist", "cmd").status == claims.NOT_REPRODUCED
+    assert claims.asymmetry_claim("1a", long_frame(seeds_of(symmetric)), "mnist", "cmd").status == claims.NOT_REPRODUCED
+    assert claims.asymmetry_claim("1a", long_frame(seeds_of(base_matrix(), n=1)), "mnist", "c").status == (
+        claims.INCONCLUSIVE
+    )
     too_big = base_matrix()
     too_big[0, 3] = 1.2
-    assert claims.bounds_claim("1a", long_frame(seeds_of(too_big)), "mnist", "cmd").status == claims.NOT_REPRODUCED
+    assert claims.construction_check("C1a", long_frame(seeds_of(too_big)), "mnist", "cmd").status == claims.FAILS
     assert claims.consistency_claim("3a", long, "mnist", "cmd").status == claims.REPRODUCED
     shuffled = [m if s != 1 else m.T for s, m in enumerate(seeds_of(base_matrix()))]  # one seed's order differs
     # two seeds agree, the third disagrees: not every target's ordering holds -> not reproduced as "keeps"

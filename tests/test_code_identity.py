@@ -15,7 +15,9 @@ from common.store.code_identity import KEYED_CODE, digest, selected
 
 
 def module_file(root, module: str):
-    return root / "common" / (module.replace(".", "/") + ".py")
+    """The file of ``module`` (relative to common): a module's ``.py``, or a package's ``__init__.py``."""
+    path = root / "common" / module.replace(".", "/")
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
 def digests(root, registry=KEYED_CODE) -> dict[str, str]:

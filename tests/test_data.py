@@ -5,9 +5,9 @@ import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
 
+from common.base.errors import UserError
 from common.data.decode import load_raw
 from common.data.splits import Normalizer, iterate_batches, random_crop_flip, task_splits
-from common.run.errors import UserError
 from common.tasks import get_task
 
 

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
+from common.base.errors import UserError
 from common.fisher.distance import DISTANCES, task_distance
-from common.run.errors import UserError
 
 FA = torch.tensor([1.0, 1.0, 2.0])  # unit trace: [0.25, 0.25, 0.5]
 FB = torch.tensor([1.0, 0.0, 3.0])  # unit trace: [0.25, 0.0, 0.75]

@@ -145,6 +145,7 @@ def parse_only(command: str, monkeypatch) -> argparse.Namespace | None:
     monkeypatch.setattr(sys, "argv", [str(script), *argv[1:]])
     spec = importlib.util.spec_from_file_location(f"_docs_{script.stem}", script)
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # a script's dataclasses look their module up there
     spec.loader.exec_module(module)
     try:
         module.main(argv[1:]) if "argv" in module.main.__code__.co_varnames else module.main()
@@ -210,7 +211,7 @@ def test_collect_checks_and_fills_every_docs_page(tmp_path, capsys):
 
 def test_collect_refuses_a_missing_readme_in_one_line(tmp_path, capsys):
     import collect
-    from common.run.cli import run
+    from common.base.cli import run
 
     with pytest.raises(SystemExit) as exit_info:
         run(collect.main, ["--readme", str(tmp_path / "nowhere.md"), "--check"])

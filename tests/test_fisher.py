@@ -4,10 +4,10 @@ import pytest
 import torch
 import torch.nn as nn
 
+from common.base.errors import UserError
 from common.fisher import estimators as fisher
 from common.fisher.estimators import _conv_per_sample_sq_grads, fisher_diag, fisher_diag_reference
 from common.networks.models import NETWORKS, build_network
-from common.run.errors import UserError
 from common.tasks import TASKS
 
 

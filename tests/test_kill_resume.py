@@ -49,7 +49,7 @@ TIMING = [
 # code 1) and answers the child's exit code (-9: SIGKILLed).
 SERVER = """
 import json, os, runpy, sys
-import common.fisher.step, common.nas.step, common.training.runs  # the steps' code; torch, pandas
+import common.fisher.step, common.nas.step, common.training.step  # the steps' code; torch, pandas
 for line in sys.stdin:
     script, argv, kill_at, log = json.loads(line)
     pid = os.fork()

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from common.base.errors import UserError
 from common.networks.models import NETWORKS, build_network, count_parameters
-from common.run.errors import UserError
 from common.tasks import TASKS
 
 

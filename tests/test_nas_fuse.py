@@ -14,12 +14,13 @@ from test_train_scripts import run_script
 import fisher_distance
 import nas_fuse
 import train_task_mnist
+from common.base.errors import UserError
 from common.data.splits import Split
 from common.nas import fuse, task_space
 from common.nas import runs as nas_runs
 from common.nas.space import Genotype, SearchSpace, build_nas_network
+from common.nas.spec import NASRun
 from common.presets import NAS_PRESETS, train_config
-from common.run.errors import UserError
 from common.store import paths
 from common.tasks import get_task
 
@@ -167,13 +168,12 @@ def test_search_pipeline_never_reads_the_test_split(data_root, tmp_path, monkeyp
         "task_splits",
         lambda *a, **k: {name: TracedSplit(split, name, log, phase) for name, split in real(*a, **k).items()},
     )
-    kwargs = dict(preset="smoke", data_root=data_root, results_dir=tmp_path, device="cpu")
-    record, searched = nas_runs.run_search(
-        TASK, "full", 0, CFG, CFG.stages, train_config("smoke", "mnist"), space=SearchSpace(), closest=None, **kwargs
-    )
+    run = NASRun(TASK, ("full",), CFG, CFG.stages, train_config("smoke", "mnist"), "smoke", data_root)
+    kwargs = dict(results_dir=tmp_path, device="cpu")
+    record, searched = nas_runs.run_search(run, "full", 0, space=SearchSpace(), closest=None, **kwargs)
     assert searched and {name for name, _ in log} == {"train", "val"}
     phase[-1] = "retrain"
-    nas_runs.run_retrain(record, TASK, CFG, train_config("smoke", "mnist"), **kwargs)
+    nas_runs.run_retrain(record, run, **kwargs)
     assert ("test", "retrain") in log and ("test", "search") not in log
 
 
@@ -423,14 +423,12 @@ def test_alpha_rank_on_a_constructed_history():
 
 
 def test_a_stale_search_record_is_searched_again(data_root, tmp_path):
-    kwargs = dict(
-        space=SearchSpace(), closest=None, preset="smoke", data_root=data_root, results_dir=tmp_path, device="cpu"
-    )
-    train_cfg = train_config("smoke", "mnist")
-    _, searched = nas_runs.run_search(TASK, "full", 0, CFG, 1, train_cfg, **kwargs)
+    kwargs = dict(space=SearchSpace(), closest=None, results_dir=tmp_path, device="cpu")
+    run = NASRun(TASK, ("full",), CFG, 1, train_config("smoke", "mnist"), "smoke", data_root)
+    _, searched = nas_runs.run_search(run, "full", 0, **kwargs)
     assert searched
-    assert not nas_runs.run_search(TASK, "full", 0, CFG, 1, train_cfg, **kwargs)[1]  # reused
-    assert nas_runs.run_search(TASK, "full", 0, replace(CFG, lr=1e-3), 1, train_cfg, **kwargs)[1]  # other config
+    assert not nas_runs.run_search(run, "full", 0, **kwargs)[1]  # reused
+    assert nas_runs.run_search(replace(run, cfg=replace(CFG, lr=1e-3)), "full", 0, **kwargs)[1]  # other config
 
 
 def test_the_whole_step_reads_test_labels_only_in_final_evaluations(data_root, with_matrix, tmp_path, monkeypatch):

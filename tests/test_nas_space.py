@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from common.base.errors import UserError
 from common.nas.space import (
     EDGES,
     OP_NAMES,
@@ -19,7 +20,6 @@ from common.nas.space import (
     build_nas_network,
     cell_is_alive,
 )
-from common.run.errors import UserError
 from common.tasks import TASKS, get_task
 
 # Uses every op of the table at least once (12 edges, 10 ops), with different ops on the edges.
@@ -276,8 +276,8 @@ def test_network_rejects_bad_sizes():
 def test_parameter_count_flag_and_width_matching():
     import argparse
 
+    from common.base.cli import parameter_count
     from common.nas.space import width_for_params
-    from common.run.cli import parameter_count
 
     assert parameter_count("0.2M") == 2e5 and parameter_count("150k") == 1.5e5 and parameter_count("2000") == 2000
     for bad in ("abc", "-1", "nan", "inf", ""):

@@ -15,11 +15,11 @@ import pytest
 from conftest import ROOT
 from PIL import Image
 
+from common.base.errors import UserError
 from common.data import decode as datasets
 from common.data import tree_checks
 from common.data.class_names import check_class_names
 from common.datasets import DATASETS, image_folder
-from common.run.errors import UserError
 from common.tasks import TASKS, Task, get_task
 
 TOY = ("cat", "dog")
@@ -132,7 +132,7 @@ def test_empty_class_folder_is_refused_before_decoding(toy):
         f.unlink()
     (toy / "toy" / "test" / "dog" / "notes.txt").write_text("no images here")
     with pytest.raises(UserError, match=r"class folder .*test/dog holds no image the reader accepts"):
-        datasets.check_data("toy", toy)
+        tree_checks.check_data("toy", toy)
 
 
 def test_skipped_files_and_duplicated_test_images_are_one_warning_each(toy, tmp_path, capsys):
@@ -156,7 +156,7 @@ def test_mistyped_data_root_is_refused_before_anything_is_created(tmp_path, monk
     monkeypatch.delenv("FTD_OFFLINE", raising=False)
     typo = tmp_path / "dta"
     with pytest.raises(UserError, match=r"--data-root .*dta does not exist"):
-        datasets.check_data("mnist", typo)
+        tree_checks.check_data("mnist", typo)
     assert not typo.exists()
 
 
@@ -183,21 +183,23 @@ def test_no_progress_bars_when_stderr_is_not_a_terminal():
 DRIVER = r"""
 import sys, types
 from pathlib import Path
-from common.run import launch
+from common.run import launchers as launch
 out = Path(sys.argv[1])
-job = "import sys, time; time.sleep(2.5); open(sys.argv[1], 'w').write('done')"
+job = "import sys, time; time.sleep(60); open(sys.argv[1], 'w').write('done')"
 jobs = [launch.Job(f"j{i}", lambda: None) for i in range(5)]
 commands = {j.name: [sys.executable, "-c", job, str(out / f"{j.name}.done")] for j in jobs}
 args = types.SimpleNamespace(launcher="local", workers=2, device="cpu")
 (out / "started").write_text("")
-from common.run.cli import run
+from common.base.cli import run
 run(lambda argv: launch._run_local(jobs, commands, args, out))
 """
 
 
 def test_ctrl_c_stops_the_local_launcher_at_once(tmp_path):
     """Before: the running jobs died, but the pool went on starting the queued ones (their files written)
-    and the parent exited only when the queue was done."""
+    and the parent exited only when the queue was done. The jobs sleep 60 s: a parent that waited for its
+    queue (150 s) would not exit within the 40 s allowed (no tighter time is asserted: a busy machine is
+    slow)."""
     import signal
     import time
 
@@ -215,19 +217,17 @@ def test_ctrl_c_stops_the_local_launcher_at_once(tmp_path):
         time.sleep(0.05)
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
-    signalled = time.monotonic()
-    _, err = proc.communicate(timeout=30)
-    assert time.monotonic() - signalled < 5, err
+    _, err = proc.communicate(timeout=40)
     assert proc.returncode == 130, err
     assert "interrupted: 0 of 5 job(s) finished" in err and "Rerun the same command" in err, err
-    time.sleep(3)  # a job started after the signal would have written by now
+    time.sleep(1)  # a job started after the signal would have opened its log by now
     assert not list(tmp_path.glob("*.done")), err
     assert sorted(p.name for p in tmp_path.glob("*.log")) == ["j0.log", "j1.log"]
 
 
 # --------------------------------------------------------------------------- 3. tiny splits
 def run_cli(main, argv, capsys) -> tuple[int, str]:
-    from common.run import cli
+    from common.base import cli
 
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
@@ -346,7 +346,7 @@ def test_launcher_flags_are_checked_before_any_work(flags, tmp_path, capsys):
 def test_an_out_of_range_seed_is_one_line_before_the_data(tmp_path, capsys, monkeypatch):
     """Before: an overflow traceback in manual_seed, after the data decode."""
     import train_task_mnist
-    from common.training import runs as train_runs
+    from common.training import step as train_runs
 
     monkeypatch.setattr(train_runs, "prepare_inputs", lambda *a: pytest.fail("data read before the seeds were checked"))
     code, err = run_cli(

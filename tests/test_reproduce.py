@@ -1,4 +1,4 @@
-"""reproduce.py's runner (common/run/pipeline.py, common/run/steps.py) and the run log in REPORT.md."""
+"""reproduce.py's runner (common/run/pipeline.py, common/steps.py) and the run log in REPORT.md."""
 
 import json
 import time
@@ -43,7 +43,7 @@ def test_reproduce_log_keeps_the_time_of_the_run_that_computed(tmp_path, capsys)
     from argparse import Namespace
 
     from common.run.pipeline import run_steps
-    from common.run.steps import Step
+    from common.steps import Step
     from common.store.cache import cached
 
     args = Namespace(
@@ -81,7 +81,7 @@ def test_reproduce_log_counts_what_a_step_computed_and_reused(tmp_path, capsys, 
     from argparse import Namespace
 
     from common.run.pipeline import run_steps
-    from common.run.steps import Step
+    from common.steps import Step
     from common.store import cache
     from common.store.cache import cached
 
@@ -122,7 +122,7 @@ def test_report_wall_time_per_section_and_the_cpu_budget(tmp_path):
     """REPORT.md's run metadata: seconds summed per section (a step no longer planned goes to "other"),
     and, for preset cpu only, the core's time with how many of its steps the log holds."""
     from common.report.document import _metadata
-    from common.run.steps import CORE_SECTIONS, STEPS
+    from common.steps import CORE_SECTIONS, STEPS
 
     entry = {"launcher": "inline", "peak_rss_gib": 1.0, "finished": "2026-11-29T00:00:00+0000"}
     log = {
@@ -154,7 +154,7 @@ def test_reproduce_passes_the_shared_flags():
     from argparse import Namespace
 
     from common.run.pipeline import step_argv
-    from common.run.steps import STEPS
+    from common.steps import STEPS
 
     args = Namespace(
         preset="cpu",
@@ -191,7 +191,7 @@ def test_reproduce_smoke_end_to_end_writes_the_report(data_root, tmp_path, capsy
     """reproduce.py on fabricated data, steps of the MNIST half (train, both matrices, the closest
     task's cells, the target's NAS, the report): every step runs in order and REPORT.md holds the
     claims decided from what was just made; a rerun reuses everything."""
-    from common.run import steps as reproduce_plan
+    from common import steps as reproduce_plan
 
     wanted = (
         "1a.",

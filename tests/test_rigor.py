@@ -62,10 +62,11 @@ def test_a_nas_claim_needs_every_baseline_beaten():
     runs.loc[runs.method == "hand-smallcnn", "test_acc"] += 0.2
     c = claims.nas_claim("5a", "FTD", runs, "mnist-2", "mnist", "cpu")
     assert c.status == claims.NOT_REPRODUCED
-    # a search that does not rank its candidates decides nothing
+    # issue 33: the α-rank is a diagnostic beside the verdict, it does not decide (it was a veto, added after
+    # the results had been seen; tests/test_rigor_second_round.py)
     runs = runs_frame(0.05, seeds=6)
     runs["alpha_rank_stage"] = -0.1
-    assert claims.nas_claim("5a", "FTD", runs, "mnist-2", "mnist", "cpu").status == claims.INCONCLUSIVE
+    assert claims.nas_claim("5a", "FTD", runs, "mnist-2", "mnist", "cpu").status == claims.REPRODUCED
 
 
 def test_the_nas_tables_difference_is_main_minus_baseline():

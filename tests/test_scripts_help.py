@@ -48,18 +48,18 @@ def test_help_answers_without_importing_torch():
 
 
 def test_registry_names_agree_with_the_registries():
+    from common.base import device, names
     from common.fisher import distance
     from common.fisher import estimators as fisher
-    from common.nas import runs as nas_runs
+    from common.nas import spec as nas_spec
     from common.networks import models
-    from common.run import device, names
 
     assert names.NETWORK_NAMES == tuple(models.NETWORKS) and names.DISTANCE_NAMES == tuple(distance.DISTANCES)
     from common.dense import models as dense_models
 
     assert names.DENSE_NETWORK_NAMES == tuple(dense_models.DENSE_NETWORKS)
     assert names.ESTIMATOR_NAMES == fisher.ESTIMATORS and device.DEVICES == names.DEVICE_NAMES
-    assert nas_runs.SPACES == names.NAS_SPACE_NAMES
-    from common.run import launch
+    assert nas_spec.SPACES == names.NAS_SPACE_NAMES
+    from common.run import launchers
 
-    assert set(names.LAUNCHERS) == {"inline", *launch.LAUNCH}  # every launcher a flag offers exists
+    assert set(names.LAUNCHERS) == {"inline", *launchers.LAUNCH}  # every launcher a flag offers exists

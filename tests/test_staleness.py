@@ -11,7 +11,7 @@ import fisher_distance
 import nas_fuse
 import train_task_mnist
 from common import tasks
-from common.run.errors import UserError
+from common.base.errors import UserError
 from common.store import paths
 
 TASKS = ["mnist-0", "mnist-2", "mnist-3"]

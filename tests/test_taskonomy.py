@@ -9,6 +9,8 @@ from PIL import Image
 
 import fisher_distance_taskonomy
 import train_task_taskonomy
+from common.base import cli
+from common.base.errors import UserError
 from common.dense.data import dense_splits, iterate
 from common.dense.derived_targets import GENERATORS, inpainting_mask
 from common.dense.fisher import gaussian_fisher_diag, match_channels
@@ -18,8 +20,6 @@ from common.dense.taskonomy import load_tree
 from common.dense_tasks import DENSE_TASK_SETS, DENSE_TASKS
 from common.fisher.distance import task_distance
 from common.presets import dense_config
-from common.run import cli
-from common.run.errors import UserError
 from common.store import paths
 from common.studies.atlas import compare_affinity, mds_map, read_affinity
 

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
+from common.base.errors import UserError
 from common.data.splits import relabel_and_balance
 from common.datasets import DATASETS
-from common.run.errors import UserError
 from common.tasks import TASK_SETS, TASKS, get_task, resolve_tasks
 
 

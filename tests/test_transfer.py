@@ -12,11 +12,11 @@ import torch.nn as nn
 import fisher_distance
 import train_task_mnist
 import transfer
+from common.base.errors import UserError
 from common.data.decode import Split
 from common.data.splits import Normalizer
 from common.networks.init import head_module
 from common.networks.models import build_network
-from common.run.errors import UserError
 from common.store import paths
 from common.tasks import get_task
 from common.transfer_learning.runs import leep, transplant

@@ -14,12 +14,12 @@ from threadpoolctl import threadpool_limits
 
 import train_task_mnist
 import transferability
+from common.base.errors import UserError
 from common.data.splits import task_splits
 from common.fisher import store as fisher_store
 from common.networks.init import head_module
 from common.networks.models import build_network
 from common.presets import train_configs
-from common.run.errors import UserError
 from common.store import paths
 from common.tasks import get_task
 from common.transfer_learning.runs import transplant
@@ -50,7 +50,7 @@ def trained(data_root, tmp_path_factory):
     return results
 
 
-def _bench(data_root, results, force=False) -> Benchmark:
+def _bench(data_root) -> Benchmark:
     tasks = pool(POOL)
     cfgs = train_configs("smoke", {t.dataset for t in tasks}, None, None)
     return Benchmark(
@@ -62,9 +62,6 @@ def _bench(data_root, results, force=False) -> Benchmark:
         budget=benchmark_config("smoke"),
         fcfg=I.scorer_fisher_config("smoke"),
         data_root=str(data_root),
-        results_dir=str(results),
-        device=torch.device("cpu"),
-        force=force,
     )
 
 
@@ -84,11 +81,11 @@ def _scorer_images_seen(monkeypatch, data_root, results) -> set[str]:
 
     monkeypatch.setattr(I, "iterate_batches", spy)
     monkeypatch.setattr(fisher_store, "iterate_batches", spy)
-    b = _bench(data_root, results, force=True)
+    b = _bench(data_root)
     b = replace(b, fcfg=I.scorer_fisher_config("smoke"))  # read SCORER_SPLIT now (a test patches it)
     # only the scorers: the ground truth may read test images (it reports test accuracy)
     monkeypatch.setattr("common.transferability.benchmark.ground_truth", _no_truth)
-    run_benchmark(b, check_inputs(b))
+    run_benchmark(b, check_inputs(b, results), results, device=torch.device("cpu"), force=True)
     return seen
 
 

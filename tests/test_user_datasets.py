@@ -16,12 +16,13 @@ from PIL import Image
 
 import fisher_distance
 import train_task
+from common.base.errors import UserError
 from common.data.class_names import check_class_names
-from common.data.decode import check_data, data_identity, load_raw
+from common.data.decode import data_identity, load_raw
 from common.data.splits import Normalizer
+from common.data.tree_checks import check_data
 from common.datasets import DATASETS, IMAGE_SIZE, image_folder
 from common.presets import train_config
-from common.run.errors import UserError
 from common.store import paths
 from common.tasks import TASK_SETS, TASKS, Task, get_task
 

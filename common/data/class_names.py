@@ -7,13 +7,14 @@ of torchvision's ``cifar-100-python`` layout (``fine_label_names``). MNIST's IDX
 CIFAR-10's pickles carry none worth checking (the CIFAR-10 ImageFolder folders are checked when
 decoded, ``common/data/decode.py``).
 """
+
 from __future__ import annotations
 
 import pickle
 import unicodedata
 from pathlib import Path
 
-from common.run.errors import UserError
+from common.base.errors import UserError
 from common.datasets import get_dataset
 
 
@@ -34,8 +35,10 @@ def names_in_data(dataset: str, data_root) -> dict[str, tuple[str, ...]]:
                 with open(meta, "rb") as f:
                     found[str(meta)] = tuple(pickle.load(f, encoding="latin1")[field])
             except Exception as exc:  # noqa: BLE001 - any damage: one line
-                raise UserError(f"cannot read the class names in {meta} ({type(exc).__name__}: {exc}); "
-                                f"the file is damaged or not torchvision's {dataset} meta file: replace it") from None
+                raise UserError(
+                    f"cannot read the class names in {meta} ({type(exc).__name__}: {exc}); "
+                    f"the file is damaged or not torchvision's {dataset} meta file: replace it"
+                ) from None
     return found
 
 
@@ -49,13 +52,17 @@ def check_class_names(dataset: str, data_root) -> None:
             want = expected[diff] if diff < len(expected) else "(none)"
             if unicodedata.normalize("NFC", got) == unicodedata.normalize("NFC", want):
                 # the same name to the eye, other code points: say which, or the message reads 'café' vs 'café'
-                raise UserError(f"{where}: class {diff} is {_code_points(got)} and the registry (common/"
-                                f"dataset_registry.py, {dataset}) has {_code_points(want)}: the same name in two "
-                                "Unicode forms (decomposed vs composed); rename the folder or the registry's name "
-                                f"to one form (NFC: {unicodedata.normalize('NFC', want)!a})")
-            raise UserError(f"{where} names {len(names)} classes, class {diff} '{got}'; the registry "
-                            f"(common/datasets.py, {dataset}) has {len(expected)}, class {diff} "
-                            f"'{want}': tasks are defined by class ids, so fix the data or the registry")
+                raise UserError(
+                    f"{where}: class {diff} is {_code_points(got)} and the registry (common/"
+                    f"dataset_registry.py, {dataset}) has {_code_points(want)}: the same name in two "
+                    "Unicode forms (decomposed vs composed); rename the folder or the registry's name "
+                    f"to one form (NFC: {unicodedata.normalize('NFC', want)!a})"
+                )
+            raise UserError(
+                f"{where} names {len(names)} classes, class {diff} '{got}'; the registry "
+                f"(common/datasets.py, {dataset}) has {len(expected)}, class {diff} "
+                f"'{want}': tasks are defined by class ids, so fix the data or the registry"
+            )
 
 
 def _code_points(name: str) -> str:

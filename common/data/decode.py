@@ -22,6 +22,7 @@ edited registry entry) are decoded anew and make the results computed from the o
 Damaged files (an undecodable image, a wrong-size image, labels out of range, a truncated pickle)
 stop the run with one line naming the file.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,16 +36,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
+from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
+from torchvision.transforms.v2 import functional as TF
 from tqdm import tqdm
 
-from common.store.cache import cached, code_version, fingerprint, read_entry, warn, write_entry
+from common.base.errors import UserError
+from common.data.files import locate, where
+from common.data.tree_checks import check_data, warn_about_files
 from common.datasets import IMAGE_SIZE, Dataset, get_dataset
-from common.run.errors import UserError
+from common.store.cache import cached, code_version, fingerprint, read_entry, write_entry
 
 
 @dataclass
 class Split:
     """Images as uint8 N x 3 x 32 x 32 and task labels as int64 N."""
+
     x: torch.Tensor
     y: torch.Tensor
 
@@ -63,7 +69,7 @@ class _CIFARFiles:
         folder = Path(self.root) / self.base_folder
         return all((folder / name).is_file() for name, _ in self.train_list + self.test_list)
 
-    def _load_meta(self) -> None:   # class names are not needed: labels are ids
+    def _load_meta(self) -> None:  # class names are not needed: labels are ids
         self.classes = []
 
 
@@ -92,15 +98,16 @@ def _fit(img, size: int):
     torchvision's Resize + CenterCrop; an image of the right size is kept as it is."""
     if img.size == (size, size):
         return img
-    from torchvision.transforms.v2 import functional as TF
     return TF.center_crop(TF.resize(img, size, interpolation=TF.InterpolationMode.BICUBIC), [size, size])
 
 
 def _read_image_folder(folder: Path, entry: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
     ds = torchvision.datasets.ImageFolder(str(folder))
     if tuple(ds.classes) != entry.classes:
-        raise UserError(f"{folder} has class folders {ds.classes}; the registry entry of {entry.name} "
-                        f"(common/datasets.py) has {list(entry.classes)}")
+        raise UserError(
+            f"{folder} has class folders {ds.classes}; the registry entry of {entry.name} "
+            f"(common/datasets.py) has {list(entry.classes)}"
+        )
     mode = "L" if entry.grey else "RGB"
     size = entry.native_size
     images = []
@@ -109,18 +116,24 @@ def _read_image_folder(folder: Path, entry: Dataset) -> tuple[torch.Tensor, torc
             img = ds.loader(path).convert(mode)
             img = np.array(img if size else _fit(img, IMAGE_SIZE))
         except Exception as exc:  # noqa: BLE001 - PIL raises several types for a damaged file
-            raise UserError(f"cannot decode image {path} ({type(exc).__name__}: {exc}); "
-                            "replace or delete the file") from None
+            raise UserError(
+                f"cannot decode image {path} ({type(exc).__name__}: {exc}); replace or delete the file"
+            ) from None
         if size and img.shape[:2] != (size, size):
-            raise UserError(f"image {path} is {img.shape[1]}x{img.shape[0]} pixels; every {entry.name} image "
-                            f"must be {size}x{size}: resize or remove it")
+            raise UserError(
+                f"image {path} is {img.shape[1]}x{img.shape[0]} pixels; every {entry.name} image "
+                f"must be {size}x{size}: resize or remove it"
+            )
         images.append(torch.from_numpy(img))
     images = [img.unsqueeze(-1) if img.dim() == 2 else img for img in images]  # H x W x C
     return torch.stack(images).permute(0, 3, 1, 2), torch.tensor(ds.targets, dtype=torch.int64)
 
 
-_READERS = {"MNIST": (torchvision.datasets.MNIST, None), "CIFAR10": (torchvision.datasets.CIFAR10, _CIFAR10Files),
-            "CIFAR100": (torchvision.datasets.CIFAR100, _CIFAR100Files)}
+_READERS = {
+    "MNIST": (torchvision.datasets.MNIST, None),
+    "CIFAR10": (torchvision.datasets.CIFAR10, _CIFAR10Files),
+    "CIFAR100": (torchvision.datasets.CIFAR100, _CIFAR100Files),
+}
 
 
 def _read_torchvision(entry: Dataset, split: str, root: Path, download: bool):
@@ -133,59 +146,13 @@ def _read_torchvision(entry: Dataset, split: str, root: Path, download: bool):
     return torch.from_numpy(ds.data).permute(0, 3, 1, 2), torch.tensor(ds.targets, dtype=torch.int64)
 
 
-def locate(dataset: str, split: str, root: Path) -> tuple[str, Path]:
-    """Where ``split`` of ``dataset`` is read from: ("imagefolder", tree), ("torchvision", folder),
-    ("download", root) or, for a user's folder that is not there, ("missing", tree)."""
-    entry = get_dataset(dataset)
-    folder = root / entry.folder / split
-    if folder.is_dir():
-        return "imagefolder", folder
-    if entry.torchvision is None:
-        return "missing", folder
-    tv = root / entry.torchvision[1]
-    if tv.is_dir() and any(tv.iterdir()):
-        return "torchvision", tv
-    return "download", root
-
-
-def where(dataset: str, split: str, root: Path) -> str:
-    """Where the files of ``split`` are looked for, for messages."""
-    entry = get_dataset(dataset)
-    tree = f"{root / entry.folder / split}/<class>/"
-    return f"{tree} or {root / entry.torchvision[1]}" if entry.torchvision else tree
-
-
-def check_data(dataset: str, data_root) -> None:
-    """Before any work: the dataset is registered and its files are there, or may be downloaded
-    (not FTD_OFFLINE; a user's folder never is)."""
-    get_dataset(dataset)
-    from common.data.tree_checks import check_data_root, empty_class_folders
-    check_data_root(data_root, dataset)
-    root = Path(data_root).expanduser().resolve()
-    empty = empty_class_folders(dataset, root)
-    if empty:
-        from torchvision.datasets.folder import IMG_EXTENSIONS
-        raise UserError(f"class folder {empty[0]} holds no image the reader accepts ({' '.join(IMG_EXTENSIONS)})"
-                        + (f", and {len(empty) - 1} more" if len(empty) > 1 else "")
-                        + f": add its images, or remove the class from {dataset}'s entry in common/datasets.py")
-    for split in ("train", "test"):
-        kind, _ = locate(dataset, split, root)
-        if kind == "missing":
-            raise UserError(f"{dataset} {split} images not found: put them at {where(dataset, split, root)} "
-                            "(one folder per class), or pass the --data-root that holds them")
-        if kind == "download" and os.environ.get("FTD_OFFLINE"):
-            raise UserError(f"{dataset} {split} data not found under {root} (downloads disabled by "
-                            f"FTD_OFFLINE); put the files at {where(dataset, split, root)}, or pass "
-                            "--data-root (offline here: --data-root ../shared/data)")
-
-
 def _image_folder_files(source: Path) -> list[Path]:
     """The files torchvision's ImageFolder reads from the tree ``source``: those with an image extension
     (``IMG_EXTENSIONS``, any case) in its class folders, links followed (torchvision's own listing)."""
-    from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
     classes = sorted(e.name for e in os.scandir(source) if e.is_dir())
-    samples = make_dataset(str(source), {c: i for i, c in enumerate(classes)}, extensions=IMG_EXTENSIONS,
-                           allow_empty=True)
+    samples = make_dataset(
+        str(source), {c: i for i, c in enumerate(classes)}, extensions=IMG_EXTENSIONS, allow_empty=True
+    )
     return [Path(path) for path, _ in samples]
 
 
@@ -220,7 +187,7 @@ def _content_digest(kind: str, source: str, memo_dir: str) -> str:
     for p, (rel, *_) in zip(files, stats):
         h.update(rel.encode() + b"\0" + p.read_bytes() + b"\0")
     digest = h.hexdigest()[:16]
-    _PENDING_MEMOS[str(memo)] = (stamp, digest)   # written once the files decode (load_raw)
+    _PENDING_MEMOS[str(memo)] = (stamp, digest)  # written once the files decode (load_raw)
     return digest
 
 
@@ -232,8 +199,14 @@ def raw_key(dataset: str, split: str, data_root, cache_dir) -> dict:
     root = Path(data_root).expanduser().resolve()
     kind, source = locate(dataset, split, root)
     content = None if kind in ("download", "missing") else _content_digest(kind, str(source), str(cache_dir))
-    return {"dataset": dataset, "split": split, "layout": kind, "content": content,
-            "entry": get_dataset(dataset).identity(), "code": code_version("decoded-data")}
+    return {
+        "dataset": dataset,
+        "split": split,
+        "layout": kind,
+        "content": content,
+        "entry": get_dataset(dataset).identity(),
+        "code": code_version("decoded-data"),
+    }
 
 
 def data_identity(dataset: str, data_root, cache_dir) -> dict:
@@ -260,17 +233,23 @@ def _decode(dataset: str, split: str, root: Path) -> dict:
     except Exception as exc:  # download failed (no internet) or unreadable files
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         if kind == "download":
-            raise UserError(f"{dataset} {split} data not found under {root} and could not be downloaded "
-                            f"({detail}); put the files at {where(dataset, split, root)}, or pass "
-                            "--data-root (offline here: --data-root ../shared/data)") from None
-        raise UserError(f"cannot read {dataset} {split} data in {source} ({detail}); the files are damaged "
-                        "or not in torchvision's format: replace them") from None
+            raise UserError(
+                f"{dataset} {split} data not found under {root} and could not be downloaded "
+                f"({detail}); put the files at {where(dataset, split, root)}, or pass "
+                "--data-root (offline here: --data-root ../shared/data)"
+            ) from None
+        raise UserError(
+            f"cannot read {dataset} {split} data in {source} ({detail}); the files are damaged "
+            "or not in torchvision's format: replace them"
+        ) from None
     n = len(entry.classes)
     if len(y) == 0:
         raise UserError(f"{source} holds no {dataset} {split} images")
     if int(y.min()) < 0 or int(y.max()) >= n:
-        raise UserError(f"{dataset} {split} labels in {source} run from {int(y.min())} to {int(y.max())}; "
-                        f"{dataset} has classes 0..{n - 1}: the files are damaged or of another dataset")
+        raise UserError(
+            f"{dataset} {split} labels in {source} run from {int(y.min())} to {int(y.max())}; "
+            f"{dataset} has classes 0..{n - 1}: the files are damaged or of another dataset"
+        )
     return {"x": _to_32x32x3(x), "y": y}
 
 
@@ -279,8 +258,7 @@ def _decoded(path: str, key_digest: str, data_root: str) -> Split:
     """Decoded split, kept in memory: every task of a dataset reads the same file (callers only
     index it, never write into it)."""
     key = json.loads(key_digest)
-    value, _ = cached(path, key, lambda: _decode(key["dataset"], key["split"], Path(data_root)),
-                      what="decoded data")
+    value, _ = cached(path, key, lambda: _decode(key["dataset"], key["split"], Path(data_root)), what="decoded data")
     return Split(value["x"], value["y"])
 
 
@@ -302,7 +280,6 @@ def load_raw(dataset: str, split: str, data_root, cache_dir) -> Split:
 
 def prepare_data(dataset: str, data_root, cache_dir) -> None:
     """Decode (or check the cache of) both splits now, so that damaged files stop a run before its
-    long work starts."""
+    long work starts; then warn about what the files hold (skipped files, test copies of train images)."""
     splits = {split: load_raw(dataset, split, data_root, cache_dir) for split in ("train", "test")}
-    from common.data.tree_checks import warn_about_files
     warn_about_files(dataset, data_root, splits)

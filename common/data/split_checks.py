@@ -16,15 +16,16 @@ below it stops the step with one line that names the task, the split and the siz
 The minimums are deliberately low (a tiny fabricated tree still runs the code path); they catch the
 degenerate splits, not the small ones.
 """
+
 from __future__ import annotations
 
-from common.run.errors import UserError
+from common.base.errors import UserError
 
 MIN_TEST_PER_LABEL = 2
 MIN_TEST = 10
 MIN_VAL = 2
 MIN_FISHER = 2
-MIN_DENSE = 1          # dense tasks: a non-empty validation and test split (MSEs of nothing are NaN)
+MIN_DENSE = 1  # dense tasks: a non-empty validation and test split (MSEs of nothing are NaN)
 
 
 def _label_counts(y, num_classes: int) -> list[int]:
@@ -37,19 +38,25 @@ def check_task_splits(task, splits: dict, *, fix: str) -> None:
     counts = _label_counts(test.y, task.num_classes)
     if len(test) < MIN_TEST or min(counts) < MIN_TEST_PER_LABEL:
         worst = min(range(len(counts)), key=counts.__getitem__)
-        raise UserError(f"{task.name}: its test split has {len(test)} image(s), {counts[worst]} of label {worst} "
-                        f"({task.class_names[worst]}); a test accuracy needs at least {MIN_TEST_PER_LABEL} of every "
-                        f"label and {MIN_TEST} in all (common/data/split_checks.py): {fix}")
+        raise UserError(
+            f"{task.name}: its test split has {len(test)} image(s), {counts[worst]} of label {worst} "
+            f"({task.class_names[worst]}); a test accuracy needs at least {MIN_TEST_PER_LABEL} of every "
+            f"label and {MIN_TEST} in all (common/data/split_checks.py): {fix}"
+        )
     if len(splits["val"]) < MIN_VAL:
-        raise UserError(f"{task.name}: its validation split has {len(splits['val'])} image(s), fewer than "
-                        f"{MIN_VAL} (common/data/split_checks.py): {fix}")
+        raise UserError(
+            f"{task.name}: its validation split has {len(splits['val'])} image(s), fewer than "
+            f"{MIN_VAL} (common/data/split_checks.py): {fix}"
+        )
 
 
 def check_fisher_data(task, n_used: int, split: str, *, fix: str) -> None:
     """One error line when the target's Fisher data is below the minimum."""
     if n_used < MIN_FISHER:
-        raise UserError(f"{task.name}: its {split} split holds {n_used} image(s) for the Fisher; it needs at least "
-                        f"{MIN_FISHER} (common/data/split_checks.py): {fix}")
+        raise UserError(
+            f"{task.name}: its {split} split holds {n_used} image(s) for the Fisher; it needs at least "
+            f"{MIN_FISHER} (common/data/split_checks.py): {fix}"
+        )
 
 
 def check_dense_splits(task, splits: dict, *, fix: str) -> None:
@@ -57,5 +64,7 @@ def check_dense_splits(task, splits: dict, *, fix: str) -> None:
     for name in ("val", "test"):
         n = len(splits[name])
         if n < MIN_DENSE:
-            raise UserError(f"{task.name}: its {'validation' if name == 'val' else 'test'} split has {n} image(s), "
-                            f"fewer than {MIN_DENSE} (common/data/split_checks.py): {fix}")
+            raise UserError(
+                f"{task.name}: its {'validation' if name == 'val' else 'test'} split has {n} image(s), "
+                f"fewer than {MIN_DENSE} (common/data/split_checks.py): {fix}"
+            )

@@ -3,13 +3,14 @@ datasets (``common/data/decode.py``), and a tensor batch pipeline: augmentation 
 padding 4, horizontal flip) runs on whole batches (``bench/train_throughput.py`` measures the
 difference to per-sample PIL transforms).
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from common.datasets import DATASETS
 from common.data.decode import Split, load_raw
+from common.datasets import DATASETS
 from common.tasks import Task
 
 
@@ -43,18 +44,30 @@ def _cap(split: Split, cap: int | None, generator: torch.Generator) -> Split:
     return split.subset(torch.randperm(len(split), generator=generator)[:cap].sort().values)
 
 
-def task_splits(task: Task, data_root, cache_dir, *, val_fraction: float = 0.1, split_seed: int = 0,
-                max_train: int | None = None, max_eval: int | None = None) -> dict[str, Split]:
+def task_splits(
+    task: Task,
+    data_root,
+    cache_dir,
+    *,
+    val_fraction: float = 0.1,
+    split_seed: int = 0,
+    max_train: int | None = None,
+    max_eval: int | None = None,
+) -> dict[str, Split]:
     """Train / val / test splits of a task. ``val`` is carved (seeded) from the official train split;
     ``test`` is the official test split. Every split is relabelled and balanced the same way."""
-    raw = {"train": load_raw(task.dataset, "train", data_root, cache_dir),
-           "test": load_raw(task.dataset, "test", data_root, cache_dir)}
+    raw = {
+        "train": load_raw(task.dataset, "train", data_root, cache_dir),
+        "test": load_raw(task.dataset, "test", data_root, cache_dir),
+    }
     g = torch.Generator().manual_seed(split_seed)
     perm = torch.randperm(len(raw["train"]), generator=g)
     n_val = int(round(val_fraction * len(perm)))
-    parts = {"train": raw["train"].subset(perm[n_val:].sort().values),
-             "val": raw["train"].subset(perm[:n_val].sort().values),
-             "test": raw["test"]}
+    parts = {
+        "train": raw["train"].subset(perm[n_val:].sort().values),
+        "val": raw["train"].subset(perm[:n_val].sort().values),
+        "test": raw["test"],
+    }
     out = {}
     for i, (name, part) in enumerate(parts.items()):
         gi = torch.Generator().manual_seed(split_seed * 1000 + i)
@@ -75,19 +88,22 @@ def random_crop_flip(x: torch.Tensor, generator: torch.Generator, pad: int = 4) 
     dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
     dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
     flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
-    rows = dy[:, None] + torch.arange(h, device=x.device)                       # n x h
-    cols = dx[:, None] + torch.arange(w, device=x.device)                       # n x w
+    rows = dy[:, None] + torch.arange(h, device=x.device)  # n x h
+    cols = dx[:, None] + torch.arange(w, device=x.device)  # n x w
     cols = torch.where(flip[:, None], cols.flip(1), cols)
-    return padded[torch.arange(n, device=x.device)[:, None, None, None],
-                  torch.arange(c, device=x.device)[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]
+    return padded[
+        torch.arange(n, device=x.device)[:, None, None, None],
+        torch.arange(c, device=x.device)[None, :, None, None],
+        rows[:, None, :, None],
+        cols[:, None, None, :],
+    ]
 
 
 class Normalizer:
     """uint8 batch -> normalised float batch, on the batch's device."""
 
     def __init__(self, dataset: str, device):
-        mean, std = DATASETS[dataset].normalization   # common/datasets.py
+        mean, std = DATASETS[dataset].normalization  # common/datasets.py
         self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255
         self.std = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255
 
@@ -95,14 +111,21 @@ class Normalizer:
         return (x.float() - self.mean) / self.std
 
 
-def iterate_batches(split: Split, batch_size: int, normalize: Normalizer, *, shuffle: bool = False,
-                    augment: bool = False, generator: torch.Generator | None = None, device="cpu"):
+def iterate_batches(
+    split: Split,
+    batch_size: int,
+    normalize: Normalizer,
+    *,
+    shuffle: bool = False,
+    augment: bool = False,
+    generator: torch.Generator | None = None,
+    device="cpu",
+):
     """Yield (normalised float images, labels) on ``device``; the data is moved there once."""
     x, y = split.x.to(device), split.y.to(device)
-    order = (torch.randperm(len(y), generator=generator).to(device) if shuffle
-             else torch.arange(len(y), device=device))
+    order = torch.randperm(len(y), generator=generator).to(device) if shuffle else torch.arange(len(y), device=device)
     for start in range(0, len(y), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         xb = x[idx]
         if augment:
             xb = random_crop_flip(xb, generator)

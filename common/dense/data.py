@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from common.data.decode import data_identity, load_raw
+from common.data.tree_checks import check_data
 from common.dense import taskonomy
 from common.dense.derived_targets import GENERATORS
 from common.dense_tasks import DenseTask
@@ -71,8 +72,6 @@ def check_images_present(tasks, images: str, data_root) -> None:
             domains.update(_domains(t))
         taskonomy.paired_files(root, domains)
     else:
-        from common.data.decode import check_data
-
         check_data(images, data_root)
 
 

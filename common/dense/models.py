@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import torch.nn as nn
 
+from common.base.errors import UserError
 from common.networks.init import seeded_network
-from common.run.errors import UserError
 
 
 class EncoderDecoder(nn.Module):

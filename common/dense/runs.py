@@ -5,17 +5,20 @@ identity, the config, the seed and the code (``common/store/code_identity.py``);
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import torch
 from tqdm import tqdm
 
+from common.base.errors import UserError
 from common.dense.data import dense_splits, image_identity, iterate
 from common.dense.fisher import gaussian_fisher_diag
 from common.dense.models import build_dense_network, compared_parameters
 from common.dense.train import train_network
 from common.dense_tasks import DenseTask
 from common.fisher.distance import task_distance
-from common.run.errors import UserError
+from common.presets import DENSE_PRESETS
 from common.store import paths
 from common.store.cache import cached, code_version, fingerprint, verified
 from common.store.provenance import provenance
@@ -92,7 +95,6 @@ def train_or_load(
 
 def train_command(preset: str, images: str, tasks, cfg, data_root, results_dir) -> str:
     """The command that trains these networks, naming the epochs / batch size when not the preset's."""
-    from common.presets import DENSE_PRESETS
 
     extra = "".join(
         f" --{flag} {getattr(cfg, field)}"
@@ -111,7 +113,6 @@ def load_checkpoint(task: DenseTask, images: str, seed: int, cfg, *, preset: str
     script does not train)."""
     key = checkpoint_key(task, images, cfg, seed, data_root=data_root, results_dir=results_dir)
     path = paths.dense_checkpoint_path(results_dir, preset, cfg.arch, images, task.name, seed)
-    from dataclasses import replace
 
     redo = train_command(preset, images, [task.name], replace(cfg, seeds=(seed,)), data_root, results_dir)
     return verified(path, key, what="checkpoint", redo=redo)
@@ -146,7 +147,6 @@ def metrics_table(tasks, images: str, cfg, *, preset: str, data_root, results_di
 def variant(cfg, preset: str) -> str:
     """The file-name suffix of a matrix or transfer table made from non-preset networks (seeds, epochs,
     batch size), so that it never replaces the preset's ('' for the preset's)."""
-    from common.presets import DENSE_PRESETS
 
     base = DENSE_PRESETS[preset]
     parts = [] if cfg.seeds == base.seeds else [f"seeds{'-'.join(map(str, cfg.seeds))}"]

@@ -3,31 +3,38 @@ then train / measure through ``common/dense/runs.py``, then write the tables and
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+
 import pandas as pd
 from tqdm import tqdm
 
+from common.base.device import select_device
+from common.base.errors import UserError, check_results_dir, check_seeds, positive
 from common.data.split_checks import check_dense_splits
-from common.dense.data import check_images_present
+from common.dense.data import check_images_present, dense_splits
 from common.dense.runs import (
     checkpoint_key,
     current_matrix_key,
     distance_matrix,
+    load_checkpoint,
     metrics_table,
     train_command,
     train_or_load,
     variant,
 )
+from common.dense.transfer_runs import DENSE_SCORES, transfer_run
 from common.dense_tasks import DEFAULT_IMAGES, DENSE_TASK_SETS, check_images, resolve_dense_tasks
-from common.fisher.matrices import mean_std_matrices, write_matrix_outputs
-from common.presets import dense_config
+from common.fisher.matrix_files import mean_std_matrices, write_matrix_outputs
+from common.presets import TRANSFER_PRESETS, dense_config
 from common.report.plots import affinity_panels, atlas_map
-from common.run.device import select_device
-from common.run.errors import UserError, check_results_dir, check_seeds, positive
 from common.run.launch import prepare_inputs
 from common.store import paths
 from common.store.cache import check_entry
 from common.store.io import atomic_write_csv
 from common.studies.atlas import compare_affinity, mds_map, read_affinity
+from common.transfer_learning.runs import budget_variant
+from common.transfer_learning.table import correlations, pair_table, write_outputs
 
 
 def _resolve(args, training: bool):
@@ -56,7 +63,6 @@ def _resolve(args, training: bool):
 def train_dense_tasks(args) -> pd.DataFrame:
     tasks, label, images, cfg, device = _resolve(args, training=True)
     runs = [(t, s) for t in tasks for s in cfg.seeds]
-    from common.dense.data import dense_splits
 
     for task in tasks:  # before the first run: an empty split would surface only after training
         check_dense_splits(
@@ -174,7 +180,6 @@ def dense_distances(args) -> pd.DataFrame:
 def _read_matrix(tasks, label, images, cfg, args) -> pd.DataFrame:
     """The mean FTD matrix of fisher_distance_taskonomy.py for these networks, after checking its
     manifest (same networks, samples and code; the CSV unchanged); else one line with the command."""
-    import hashlib
 
     out = paths.dense_distance_outputs(
         args.results_dir, args.preset, cfg.arch, images, label, variant(cfg, args.preset)
@@ -197,12 +202,6 @@ def _read_matrix(tasks, label, images, cfg, args) -> pd.DataFrame:
 
 
 def dense_transfer_study(args) -> pd.DataFrame:
-    from dataclasses import replace
-
-    from common.dense.transfer_runs import DENSE_SCORES, transfer_run
-    from common.presets import TRANSFER_PRESETS
-    from common.transfer_learning.runs import budget_variant
-    from common.transfer_learning.table import correlations, pair_table, write_outputs
 
     tasks, label, images, cfg, device = _resolve(args, training=False)
     if len(tasks) < 2:
@@ -223,7 +222,6 @@ def dense_transfer_study(args) -> pd.DataFrame:
             + train_command(args.preset, images, [t.name for t in tasks], cfg, args.data_root, args.results_dir)
         )
     distances = _read_matrix(tasks, label, images, cfg, args)  # step 2 first, before any training
-    from common.dense.runs import load_checkpoint
 
     print(
         f"transfer study of {label} on {images} images: {cfg.arch}, seeds {list(cfg.seeds)}, budget {tcfg.images} "

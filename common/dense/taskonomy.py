@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
-from common.run.errors import UserError
+from common.base.errors import UserError
 from common.store.cache import cached, code_version
 
 FOLDER = "taskonomy"

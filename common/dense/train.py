@@ -12,9 +12,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from common.base.errors import UserError
 from common.dense.data import DenseSplit, dense_splits, iterate
 from common.dense.models import build_dense_network
-from common.run.errors import UserError
 
 
 @torch.no_grad()

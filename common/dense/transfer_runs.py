@@ -21,13 +21,13 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
+from common.base.errors import UserError
 from common.dense.data import dense_splits, image_identity, iterate
 from common.dense.fisher import match_channels
 from common.dense.models import build_dense_network
 from common.dense.train import fit_dense
 from common.dense_tasks import DenseTask
 from common.presets import DenseConfig, TransferConfig
-from common.run.errors import UserError
 from common.store import paths
 from common.store.cache import cached, code_version, fingerprint
 from common.store.provenance import provenance

@@ -28,7 +28,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from common.run.errors import UserError
+from common.base.errors import UserError
 
 
 # Every distance takes the two unit-trace vectors, sigma^2 and the sizes of the parameter tensors

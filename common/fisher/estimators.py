@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common.run.errors import UserError
+from common.base.errors import UserError
 
 ESTIMATORS = ("empirical", "mc", "legacy-batch", "legacy-code")
 

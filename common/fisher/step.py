@@ -5,25 +5,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from common.fisher.distance import DEFAULT_SIGMA2
-from common.fisher.matrices import (
-    distance_table,
-    fisher_job,
-    matrix_key,
-    mean_std_matrices,
-    variant,
-    write_matrix_outputs,
-)
-from common.networks.models import build_network
-from common.presets import fisher_config, train_configs
-from common.run.device import select_device
-from common.run.errors import (
+from common.base.device import select_device
+from common.base.errors import (
     UserError,
     check_results_dir,
     check_seeds,
     finite_positive,
     positive,
 )
+from common.data.split_checks import check_fisher_data
+from common.fisher.distance import DEFAULT_SIGMA2
+from common.fisher.matrices import distance_table, fisher_job
+from common.fisher.matrix_files import matrix_key, mean_std_matrices, variant, write_matrix_outputs
+from common.fisher.store import fisher_data
+from common.networks.models import build_network
+from common.presets import fisher_config, train_configs
 from common.run.launch import Job, prepare_inputs, run_step
 from common.run.plan import Cost, task_sizes
 from common.store.paths import distance_outputs
@@ -159,8 +155,6 @@ def distance_step(args, argv, script: str):
 
 def fisher_samples_used(tasks, args, cfgs, fcfg) -> dict[str, int]:
     """Target -> the images its Fishers are computed on, checked against the minimum before any Fisher."""
-    from common.data.split_checks import check_fisher_data
-    from common.fisher.store import fisher_data
 
     used = {}
     for target in tasks:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import torch
 
+from common.base.errors import UserError
 from common.data.decode import Split, data_identity
 from common.data.splits import Normalizer, iterate_batches, task_splits
 from common.fisher.estimators import fisher_diag
 from common.presets import FisherConfig, TrainConfig
-from common.run.errors import UserError
 from common.store import paths
 from common.store.cache import cached, code_version
 from common.tasks import Task

@@ -45,10 +45,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from common.base.errors import UserError
 from common.data.splits import Normalizer, Split, iterate_batches, num_batches
 from common.nas.space import Genotype, SearchSpace, build_nas_network
 from common.presets import NASConfig
-from common.run.errors import UserError
 from common.store.cache import fingerprint
 from common.tasks import Task
 from common.training.train import prepare

@@ -14,28 +14,25 @@ import math
 import torch
 from tqdm import tqdm
 
+from common.base.errors import UserError
 from common.data.decode import data_identity
 from common.data.splits import Split, task_splits
 from common.nas.fuse import fuse_search, random_search
 from common.nas.keys import hand_designed_record, retrain_config, retrain_key, search_key
 from common.nas.space import Genotype, SearchSpace, build_nas_network, width_for_params
+from common.nas.spec import TASK_AWARE, NASRun
 from common.nas.table import write_table
 from common.nas.task_space import default_baselines, distance_matrix_source, task_aware_spaces
 from common.networks.complexity import count_macs
 from common.networks.models import build_network, count_parameters
 from common.presets import NASConfig, TrainConfig
-from common.run.errors import UserError
-from common.run.names import NAS_SPACE_NAMES
 from common.store import paths
 from common.store.cache import cached
 from common.store.io import atomic_write_csv
 from common.store.provenance import device_name, provenance
 from common.tasks import Task
-from common.training.accel import Accel, on_device
+from common.training.accel import on_device
 from common.training.train import fit, prepare
-
-SPACES = NAS_SPACE_NAMES  # task-aware, task-aware-warm, full (common/run/names.py)
-TASK_AWARE = ("task-aware", "task-aware-warm")
 
 
 def search_splits(task: Task, data_root, results_dir, cfg: NASConfig, train_cfg: TrainConfig) -> dict[str, Split]:
@@ -54,17 +51,12 @@ def search_splits(task: Task, data_root, results_dir, cfg: NASConfig, train_cfg:
 
 
 def run_search(
-    task: Task,
+    run: NASRun,
     method: str,
     seed: int,
-    cfg: NASConfig,
-    stages: int,
-    train_cfg: TrainConfig,
     *,
     space: SearchSpace,
     closest: dict | None,
-    preset: str,
-    data_root,
     results_dir,
     device,
     baselines: str = "",
@@ -75,6 +67,14 @@ def run_search(
     ``baselines``: "from-<closest task>" for a task-aware space (in the file name, so the searches of
     one target against two closest tasks keep both, and two task sets with the same closest task
     share them; the key decides reuse); "" for the full space."""
+    task, cfg, stages, train_cfg, preset, data_root = (
+        run.target,
+        run.cfg,
+        run.stages,
+        run.train_cfg,
+        run.preset,
+        run.data_root,
+    )
     path = paths.nas_record_path(results_dir, preset, task.name, method, seed, baselines)
     key = search_key(
         task,
@@ -133,21 +133,17 @@ def _check_retrain(value: dict) -> None:
         raise UserError(f"the retraining gave {bad[0]} = {value[bad[0]]} (an empty split? check the NAS preset's caps)")
 
 
-def run_retrain(
-    record: dict,
-    task: Task,
-    cfg: NASConfig,
-    train_cfg: TrainConfig,
-    *,
-    preset: str,
-    data_root,
-    results_dir,
-    device,
-    force: bool = False,
-    accel: Accel = Accel(),
-) -> tuple[dict, bool]:
+def run_retrain(record: dict, run: NASRun, *, results_dir, device, force: bool = False) -> tuple[dict, bool]:
     """Retrain the record's genotype from scratch on the train split and test it once (its own
     keyed file next to the record). Returns (record with "retrain", retrained now)."""
+    task, cfg, train_cfg, data_root, accel, preset = (
+        run.target,
+        run.cfg,
+        run.train_cfg,
+        run.data_root,
+        run.accel,
+        run.preset,
+    )
     rcfg = retrain_config(cfg, train_cfg)
     seed = record["seed"]
     hand_designed = "arch" in record
@@ -204,46 +200,17 @@ def run_retrain(
     return {**record, "retrain": retrained}, not hit
 
 
-def nas_methods(main_spaces: list[str], search_only: bool) -> list[str]:
-    """The searched methods of a NAS run: the main space(s), then (unless ``search_only``) the
-    full-space FUSE and random-search baselines at equal budget."""
-    return main_spaces if search_only else main_spaces + [m for m in ("full", "random") if m not in main_spaces]
-
-
-def run_nas(
-    target: Task,
-    *,
-    space: str | list[str],
-    names: list[str] | None,
-    cfg: NASConfig,
-    stages: int,
-    train_cfg: TrainConfig,
-    preset: str,
-    arch: str,
-    distance: str,
-    estimator: str,
-    data_root,
-    results_dir,
-    device,
-    force: bool = False,
-    search_only: bool = False,
-    only: set[tuple[str, int]] | None = None,
-    accel: Accel = Accel(),
-) -> dict:
-    """The body of ``nas_fuse.py``: the main search(es) (``space``: one name of ``SPACES`` or a list)
-    for every seed, then, unless ``search_only``, the baselines at equal budget, every retraining and
-    the table. Returns the records by (method, seed) and, with the table, its output paths.
-    ``only``: the (method, seed) pairs to run, "hand-<arch>" for a hand-designed network (one launcher
-    job); no table is written then. ``accel``: how the retrainings use a GPU (the searches stay fp32)."""
-    main_spaces = [space] if isinstance(space, str) else list(dict.fromkeys(space))
-    unknown = [s for s in main_spaces if s not in SPACES]
-    if unknown or not main_spaces:
-        raise UserError(f"unknown space '{(unknown or [''])[0]}'; choose from {', '.join(SPACES)}")
+def run_nas(run: NASRun, results_dir, *, device, force: bool = False, only: set[tuple[str, int]] | None = None) -> dict:
+    """The body of ``nas_fuse.py``: the main search(es) for every seed, then, unless ``run.search_only``, the
+    baselines at equal budget, every retraining and the table. Returns the records by (method, seed) and,
+    with the table, its output paths. ``only``: the (method, seed) pairs to run, "hand-<arch>" for a
+    hand-designed network (one launcher job); no table is written then."""
+    target, cfg, stages, preset, search_only = run.target, run.cfg, run.stages, run.preset, run.search_only
     seeds = list(cfg.seeds)
     spaces = {seed: (SearchSpace(), None) for seed in seeds}
     label = ""  # the baseline task set of the task-aware rows (in their file names and the table's)
-    if any(s in TASK_AWARE for s in main_spaces):
-        names = names or default_baselines(target)
+    if run.task_aware:
+        names = list(run.baselines or default_baselines(target))
         label = distance_matrix_source(target, names)[0]
         spaces = task_aware_spaces(
             target,
@@ -251,12 +218,12 @@ def run_nas(
             seeds,
             cfg=cfg,
             preset=preset,
-            arch=arch,
-            distance=distance,
-            estimator=estimator,
+            arch=run.arch,
+            distance=run.distance,
+            estimator=run.estimator,
             stages=stages,
             default_stages=cfg.stages,
-            data_root=data_root,
+            data_root=run.data_root,
             results_dir=results_dir,
         )
         closest = spaces[seeds[0]][1]
@@ -268,7 +235,7 @@ def run_nas(
                 for s, (sp, _) in spaces.items()
             )
         )
-    methods = nas_methods(main_spaces, search_only)
+    methods = run.methods
     width = f"widened to ~{cfg.retrain_params / 1e6:g} M parameters" if cfg.retrain_params else "same width"
     print(
         f"NAS for {target.name}: {', '.join(methods)}; {stages} stage(s), seeds {seeds}, preset {preset}, "
@@ -279,16 +246,11 @@ def run_nas(
     for seed, method in tqdm(pairs, desc=f"NAS {target.name}", unit="run"):
         method_space, closest = spaces[seed] if method in TASK_AWARE else (SearchSpace(), None)
         record, searched = run_search(
-            target,
+            run,
             method,
             seed,
-            cfg,
-            stages,
-            train_cfg,
             space=method_space,
             closest=closest,
-            preset=preset,
-            data_root=data_root,
             results_dir=results_dir,
             device=device,
             force=force,
@@ -301,18 +263,7 @@ def run_nas(
             f"{method} seed {seed}: {record['genotype']} ({took})"
         )
         if not search_only:
-            record, trained = run_retrain(
-                record,
-                target,
-                cfg,
-                train_cfg,
-                preset=preset,
-                data_root=data_root,
-                results_dir=results_dir,
-                device=device,
-                force=force,
-                accel=accel,
-            )
+            record, trained = run_retrain(record, run, results_dir=results_dir, device=device, force=force)
             r = record["retrain"]
             took = f"{r['train_seconds']:.0f} s" if trained else f"took {r['train_seconds']:.0f} s then"
             tqdm.write(
@@ -325,16 +276,7 @@ def run_nas(
             (s, a) for s in seeds for a in cfg.retrain_archs if only is None or (f"hand-{a}", s) in only
         ]:
             record, trained = run_retrain(
-                hand_designed_record(target, arch, seed),
-                target,
-                cfg,
-                train_cfg,
-                preset=preset,
-                data_root=data_root,
-                results_dir=results_dir,
-                device=device,
-                force=force,
-                accel=accel,
+                hand_designed_record(target, arch, seed), run, results_dir=results_dir, device=device, force=force
             )
             tqdm.write(
                 f"{'retrained' if trained else 'skip retraining (finished earlier)'} {target.name} {arch} "
@@ -352,7 +294,7 @@ def run_nas(
                 records,
                 cfg=cfg,
                 stages=stages,
-                train_cfg=train_cfg,
+                train_cfg=run.train_cfg,
                 preset=preset,
                 results_dir=results_dir,
                 baselines=label,

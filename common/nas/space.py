@@ -24,8 +24,8 @@ from typing import Callable, Sequence
 import torch
 import torch.nn as nn
 
+from common.base.errors import UserError
 from common.nas.ops import OP_NAMES, OPS, ReLUConvBN
-from common.run.errors import UserError
 from common.tasks import Task
 
 # The cell DAG (log-det paper, "Search space"): node 0 is the cell input, node j sums its incoming

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from common.nas.runs import nas_methods, run_nas
+from common.base.device import select_device
+from common.base.errors import UserError, check_results_dir, check_seeds, positive
+from common.nas.runs import run_nas
+from common.nas.spec import NASRun
 from common.presets import NAS_PRESETS, train_config
-from common.run.device import select_device
-from common.run.errors import UserError, check_results_dir, check_seeds, positive
 from common.run.launch import Job, prepare_inputs, run_step
 from common.run.plan import nas_costs
 from common.tasks import get_task
@@ -36,29 +37,26 @@ def nas_step(args, argv, script: str):
     prepare_inputs(args, [target.dataset])
     accel = from_args(args, device)
 
+    run = NASRun(
+        target,
+        spaces=tuple(dict.fromkeys(args.space)),
+        cfg=cfg,
+        stages=stages,
+        train_cfg=train_cfg,
+        preset=args.preset,
+        data_root=args.data_root,
+        baselines=tuple(names) if names else None,
+        distance=args.distance,
+        estimator=args.estimator,
+        search_only=args.search_only,
+        accel=accel,
+    )
+
     def nas(only=None):
-        return run_nas(
-            target,
-            space=args.space,
-            names=names,
-            cfg=cfg,
-            stages=stages,
-            train_cfg=train_cfg,
-            preset=args.preset,
-            arch=train_cfg.arch,
-            distance=args.distance,
-            estimator=args.estimator,
-            data_root=args.data_root,
-            results_dir=args.results_dir,
-            device=device,
-            force=args.force,
-            search_only=args.search_only,
-            only=only,
-            accel=accel,
-        )
+        return run_nas(run, args.results_dir, device=device, force=args.force, only=only)
 
     def jobs():
-        methods = nas_methods(list(dict.fromkeys(args.space)), args.search_only)
+        methods = run.methods
         hand = [] if args.search_only else [f"hand-{a}" for a in cfg.retrain_archs]
         return [
             Job(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from common.base.errors import UserError
 from common.data.decode import data_identity
-from common.fisher.matrices import read_mean_matrix
+from common.fisher.matrix_files import read_mean_matrix
 from common.nas.keys import search_key
 from common.nas.space import Genotype, SearchSpace
 from common.presets import NASConfig, train_config
-from common.run.errors import UserError
 from common.store import paths
 from common.store.cache import check_entry
 from common.tasks import TASK_SETS, Task, get_task, resolve_tasks, tasks_label

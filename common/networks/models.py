@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch.nn as nn
 import torchvision
 
+from common.base.errors import UserError
 from common.networks.init import seeded_network
-from common.run.errors import UserError
 from common.tasks import Task
 
 

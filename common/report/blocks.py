@@ -21,8 +21,10 @@ import ast
 import re
 from pathlib import Path
 
+import common
+from common.base.errors import UserError
 from common.report.document import blocks
-from common.run.errors import UserError
+from common.store.code_identity import table
 
 MARKER = re.compile(
     r"(?P<open><!-- generated:(?P<name>[\w.-]+)(?: preset=(?P<preset>\w+))? -->\n)(?P<body>.*?)"
@@ -40,7 +42,6 @@ def pages(readme) -> list[Path]:
 
 def repository_root() -> Path:
     """The checkout: the folder that holds the ``common`` package (wherever this module sits in it)."""
-    import common
 
     return Path(common.__file__).resolve().parent.parent
 
@@ -76,7 +77,6 @@ def fill(text: str, results_dir, cache: dict | None = None) -> str:
 
 def keyed_code_table() -> str:
     """The registry of keyed code (``common/store/code_identity.py``): each concept, its code, its identity today."""
-    from common.store.code_identity import table
 
     rows = [
         f"| `{r['concept']}` | {', '.join(f'`{e}`' for e in r['code'].split(', '))} | `{r['identity']}` |"

@@ -1,7 +1,8 @@
 """Every claim the suite decides, in order: the papers' claims (``section`` "papers", counted once each)
 and the suite's own checks ("beyond the papers": the seed-to-seed check, the noise floors, TA-NAS against
-the full space), plus the head-confound controls of claims 2, 6 and 7 (the same rules on the body-only
-and label-permuted matrices). The rules are ``common/report/claims.py``'s."""
+the full space, the benchmark), the checks of the code (true by construction, listed apart), plus the
+head-confound controls of claims 2, 6 and 7 (the same rules on the body-only and label-permuted matrices).
+The rules are ``common/report/rules.py``'s."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from common.experiments import nas_targets
 from common.presets import train_config
 from common.report import claims as c
 from common.report.results import mean_std, read_long, read_runs
+from common.report.rules import rule
 from common.store import paths
 from common.store.cache import read_entry
 from common.tasks import TASK_SETS
+from common.transferability.report import verdicts
 
 # the FTD paper's ε-networks, checked beside the suite's default network (claims 2 and 3); their matrices
 # need a GPU: bench/device_matrices.sh (see its header)
@@ -65,12 +68,20 @@ def _same_closest_entries(ldnas8: pd.DataFrame | None, own: pd.DataFrame | None,
     return column.idxmin() in shared and all(abs(column[s] - small.loc[s, target]) < 1e-9 for s in shared)
 
 
-def _same_runs(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
+def shared_runs(a: pd.DataFrame | None, b: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The runs of two NAS tables that are one comparison: every run of the seeds they share the same in
+    both (method, seed, genotype, test accuracy). Returns the runs of every seed of either (the shared
+    claim is decided on all of them), or None when they share no seed or differ on one."""
     cols = ["method", "seed", "genotype", "test_acc"]
     if a is None or b is None or not set(cols) <= set(a.columns) & set(b.columns):
-        return False
-    key = lambda f: f[cols].sort_values(["method", "seed"]).reset_index(drop=True)  # noqa: E731
-    return key(a).equals(key(b))
+        return None
+    shared = set(a.seed) & set(b.seed)
+    if not shared:
+        return None
+    key = lambda f: f[f.seed.isin(shared)][cols].sort_values(["method", "seed"]).reset_index(drop=True)  # noqa: E731
+    if not key(a).equals(key(b)):
+        return None
+    return pd.concat([b, a[~a.seed.isin(set(b.seed))]], ignore_index=True)
 
 
 def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list[c.Claim]:
@@ -86,7 +97,9 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
 
     longs = {label: long(label) for label in ("mnist", "cifar10", "ldnas8")}
     for i, label in enumerate(("mnist", "cifar10")):
-        out.append(c.bounds_claim(f"1{'ab'[i]}", longs[label], label, c._command(preset, arch, label, "frechet")))
+        command = c._command(preset, arch, label, "frechet")
+        out.append(c.asymmetry_claim(f"1{'ab'[i]}", longs[label], label, command))
+        out.append(c.construction_check(f"C1{'ab'[i]}", longs[label], label, command))
     for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
         out.append(
             c.closest_claim(
@@ -161,9 +174,12 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
             )
     for i, nas in enumerate(nas_targets("log-det")):
         runs = read_runs(results_dir, preset, nas.target, nas.baselines)
-        twin = next(
-            (f"5{'ab'[k]}" for k, t in enumerate(nas_targets("FTD")) if _same_runs(runs, ftd_runs.get(t.target))), ""
-        )
+        twin = next((f"5{'ab'[k]}" for k, t in enumerate(nas_targets("FTD")) if t.target == nas.target), "")
+        merged = shared_runs(runs, ftd_runs.get(nas.target)) if twin else None
+        if merged is None:
+            twin = ""
+        else:
+            runs = merged  # one comparison with 5's: decided on every seed of either
         out.append(c.nas_claim(f"8{'ab'[i]}", "log-det", runs, nas.target, nas.baselines, preset, same_runs_as=twin))
     return out
 
@@ -194,9 +210,7 @@ def beyond_claims(results_dir, preset: str, arch: str) -> list[c.Claim]:
 def benchmark_claims(results_dir, preset: str, label: str = "transfer16") -> list[c.Claim]:
     """The FTD paper's transfer application on the benchmark (``transferability.py``): does the FTD rank the
     sources of a target like their fine-tuning accuracy, better than chance and than LEEP / LogME (weighted τ
-    per target, exact sign-flip test over targets, p < 0.05)?"""
-    from common.transferability.report import verdicts
-
+    per target, exact sign-flip test over targets, Holm over FTD's comparisons with every scorer, p < 0.05)?"""
     out = paths.benchmark_outputs(results_dir, preset, label)
     try:
         board = pd.read_csv(out["leaderboard"])
@@ -204,6 +218,7 @@ def benchmark_claims(results_dir, preset: str, label: str = "transfer16") -> lis
         board = None
     command = f"{c.PY} transferability.py --preset {preset} --data-root <data>"
     found = verdicts(board) if board is not None else {}
+    alpha = rule("benchmark").alpha
     claims = []
     for letter, other, what in (
         ("a", "random", "chance (random scores)"),
@@ -214,13 +229,15 @@ def benchmark_claims(results_dir, preset: str, label: str = "transfer16") -> lis
         v = found.get(other, {"verdict": "not run"})
         if v["verdict"] == "not run":
             claims.append(
-                c._not_run(f"B4{letter}", "suite", statement, f"no benchmark; make it: `{command}`", section=c.BEYOND)
+                c.not_run(f"B4{letter}", "suite", statement, f"no benchmark; make it: `{command}`", section=c.BEYOND)
             )
             continue
-        status = {"better": c.REPRODUCED, "worse": c.NOT_REPRODUCED}.get(v["verdict"], c.INCONCLUSIVE)
+        significant = v["p_holm"] < alpha
+        status = c.INCONCLUSIVE if not significant else c.REPRODUCED if v["ftd_minus_other"] > 0 else c.NOT_REPRODUCED
         evidence = (
             f"weighted τ FTD {v['ftd_mean']:+.2f} vs {other} {v['other_mean']:+.2f} (mean over targets), "
-            f"difference {v['ftd_minus_other']:+.2f}, exact sign-flip p = {v['p_value']:.3g}: {v['verdict']}"
+            f"difference {v['ftd_minus_other']:+.2f}, exact sign-flip p = {v['p_value']:.3g}, Holm over FTD's "
+            f"{v['family']} comparisons {v['p_holm']:.3g}: {v['verdict']}"
         )
         claims.append(c.Claim(f"B4{letter}", "suite", statement, status, evidence, section=c.BEYOND))
     return claims
@@ -238,7 +255,8 @@ def all_claims(results_dir, preset: str, arch: str = "smallcnn") -> list[c.Claim
 
 
 def counted(claims: list[c.Claim]) -> list[c.Claim]:
-    """The papers' claims each counted once (not the suite's checks, not a repeat of another claim's runs)."""
+    """The papers' claims each counted once (not the suite's checks, not the checks of the code, not a repeat of
+    another claim's runs)."""
     return [x for x in claims if x.section == c.PAPERS and not x.same_runs_as]
 
 

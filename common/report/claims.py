@@ -5,73 +5,43 @@ says which command makes them). Nothing here is written by hand; ``common/report
 them, ``common/report/verdicts.py`` renders them. On ``smoke`` (tiny subsets) every verdict reads "code
 path checked": it is no evidence.
 
-Decision rules (stated once, here):
-* **noise floor**: a difference between two entries of a mean matrix means something only when it
-  exceeds the matrix's floor, 2 · std(entry noise) · √(2 / seeds), where the entry noise is how much an
-  entry moves when its source network is replaced by its null twin (same task, same initial weights,
-  other SGD noise; ``common/studies/noise_floor.py``). Without a noise floor the claims that need one are
-  inconclusive;
-* a closest-source claim is *reproduced* when the mean matrix names that source, by a margin over the
-  runner-up above the floor, and every seed's matrix names it too; *not reproduced* when the mean names
-  another source by a margin above the floor; else *inconclusive* (margin within the floor, seeds
-  disagree, or one seed);
-* bounds: every entry of every seed in [0, 1] and d(a, a) = 0 (to 1e-9); asymmetry: at least one pair
-  whose two directions differ by more than twice the larger of their seed std's;
-* ordering claims (over seeds, across architectures) test the whole ordering of every target's sources:
-  Kendall τ between the matrices' columns, averaged over targets, against its permutation null
-  (``studies.ranking.ordering_agreement``): *reproduced* at p < 0.05 with τ > 0 for every target; *not
-  reproduced* when the mean τ ≤ 0; else *inconclusive*;
-* same dataset closer: the mean within-dataset distance below the across-dataset one by more than the
-  floor *and* most targets with a same-dataset closest source (both: reproduced; neither: not
-  reproduced; else inconclusive);
-* NAS: every baseline of the claim beaten at p < 0.05 (exact sign-flip test over paired seeds,
-  ``common/studies/paired_stats.py``): reproduced; any baseline better at p < 0.05: not reproduced; else
-  inconclusive, also whenever the search does not rank its candidates at this budget (Spearman between
-  α and the candidates' own validation accuracy ≤ 0 on the target);
-* Taskonomy affinities (``fisher_distance_taskonomy.py --task-set taskonomy --affinity CSV``): the mean
-  per-target Spearman(−d, affinity) ≥ 0.5 and positive for most targets: reproduced; ≤ 0: not
-  reproduced; else inconclusive. The derived ``taskonomy-2d`` set is no evidence for this claim;
-* a claim decided by the same runs as another (the same matrix entries, the same NAS records) names it
-  in ``same_runs_as`` and is not counted again.
+The decision rules are plain data in ``common/report/rules.py`` (``RULES``, the table of docs/verdicts.md):
+each function here reads its thresholds from its rule. The NAS claims are ``common/report/nas_claims.py``'s
+(``nas_claim`` is re-exported here). A claim decided by the same runs as another (the same matrix entries,
+the same NAS records) names it in ``same_runs_as`` and is not counted again; the checks of the code (d(a, a)
+= 0 and 0 ≤ d ≤ 1, true of the formula) are listed apart (``CHECKS``) and are no evidence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
+from common.report.claim_types import (  # noqa: F401 (re-exported: the claims' vocabulary, one import for callers)
+    BEYOND,
+    CHECKS,
+    CODE_PATH_CHECKED,
+    FAILS,
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    NOT_RUN,
+    PAPERS,
+    PASSES,
+    PY,
+    REPRODUCED,
+    Claim,
+    not_run,
+)
+from common.report.nas_claims import NAS_NAMES, nas_claim  # noqa: F401 (re-exported)
 from common.report.results import mean_std, seed_matrices
+from common.report.rules import rule
 from common.store import paths
-from common.studies.paired_stats import ALPHA, paired_comparison
 from common.studies.ranking import closest_sources, ordering_agreement
 from common.tasks import get_task, train_script
-
-# commands in the evidence start like the README's (not like this interpreter: the text is compared)
-PY = ".venv/bin/python"
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_RUN = "reproduced", "not reproduced", "inconclusive", "not run"
-CODE_PATH_CHECKED = "code path checked"  # every verdict on smoke: tiny subsets are no evidence
-PAPERS, BEYOND = "papers", "beyond the papers"
-
-
-@dataclass(frozen=True)
-class Claim:
-    number: str  # the claim's number in PAPERS.md (with a letter per case); B<n>: the suite's own checks
-    paper: str  # "FTD" or "log-det" ("suite" for the suite's own checks)
-    statement: str
-    status: str
-    evidence: str
-    section: str = PAPERS
-    same_runs_as: str = ""  # decided by the same runs as that claim: shown, not counted
 
 
 def _command(preset: str, arch: str, label: str, distance: str) -> str:
     extra = "" if distance == "frechet" else f" --distance {distance}"
     return f"{PY} fisher_distance.py --preset {preset} --task-set {label} --arch {arch}{extra} --data-root <data>"
-
-
-def _not_run(number, paper, statement, what: str, **kw) -> Claim:
-    return Claim(number, paper, statement, NOT_RUN, what, **kw)
 
 
 def _floor_text(floor: float | None) -> str:
@@ -92,10 +62,10 @@ def closest_claim(
     """``floor``: the matrix's noise floor (None: unknown, so the margin cannot be judged)."""
     statement = f"the closest source of {target} is {source} ({where})"
     if long is None:
-        return _not_run(number, paper, statement, f"no distance matrix; make it: `{command}`", **kw)
+        return not_run(number, paper, statement, f"no distance matrix; make it: `{command}`", **kw)
     mean, std = mean_std(long)
     if target not in mean.columns or source not in mean.index:
-        return _not_run(number, paper, statement, f"the matrix has no {target} or {source}; make it: `{command}`", **kw)
+        return not_run(number, paper, statement, f"the matrix has no {target} or {source}; make it: `{command}`", **kw)
     per_seed = {s: closest_sources(m)[target] for s, m in seed_matrices(long).items()}
     best = closest_sources(mean)[target]
     agree = sum(v == source for v in per_seed.values())
@@ -114,35 +84,44 @@ def closest_claim(
         status = INCONCLUSIVE
     elif best != source:
         status = NOT_REPRODUCED
-    elif agree == len(per_seed) and len(per_seed) > 1:
+    elif agree == len(per_seed) and len(per_seed) >= rule("closest").min_seeds:
         status = REPRODUCED
     else:
         status = INCONCLUSIVE
     return Claim(number, paper, statement, status, evidence, **kw)
 
 
-def bounds_claim(number: str, long: pd.DataFrame | None, label: str, command: str) -> Claim:
-    statement = f"d(a,a) = 0, 0 ≤ d ≤ 1, and d is asymmetric ({label})"
+def construction_check(number: str, long: pd.DataFrame | None, label: str, command: str) -> Claim:
+    """d(a, a) = 0 and 0 ≤ d ≤ 1 on every seed: true of the formula for any Fishers, so a check of the code
+    (section ``CHECKS``), not evidence for the paper."""
+    statement = f"d(a,a) = 0 and 0 ≤ d ≤ 1 on every seed ({label}; true by construction of the distance)"
     if long is None:
-        return _not_run(number, "FTD", statement, f"no distance matrix; make it: `{command}`")
+        return not_run(number, "FTD", statement, f"no distance matrix; make it: `{command}`", section=CHECKS)
     diag = long[long.source == long.target].distance.abs().max()
     low, high = long.distance.min(), long.distance.max()
+    evidence = f"max |d(a,a)| = {diag:.1e}, d in [{low:.3f}, {high:.3f}] over {long.seed.nunique()} seed(s)"
+    bounded = diag <= rule("construction").threshold and low >= 0 and high <= 1
+    return Claim(number, "FTD", statement, PASSES if bounded else FAILS, evidence, section=CHECKS)
+
+
+def asymmetry_claim(number: str, long: pd.DataFrame | None, label: str, command: str) -> Claim:
+    """Claim 1's part that can fail: some pair's two directions differ beyond the seeds' spread."""
+    statement = f"d is asymmetric ({label})"
+    if long is None:
+        return not_run(number, "FTD", statement, f"no distance matrix; make it: `{command}`")
+    asym = rule("asymmetry")
     mean, std = mean_std(long)
     tasks = list(mean.index)
     pairs = [(a, b) for i, a in enumerate(tasks) for b in tasks[i + 1 :]]
     gaps = {(a, b): abs(mean.loc[a, b] - mean.loc[b, a]) for a, b in pairs}
     seeds = long.seed.nunique()
-    spread = {(a, b): 2 * max(std.loc[a, b], std.loc[b, a]) for a, b in pairs}
-    asymmetric = sum(gaps[p] > spread[p] for p in pairs) if seeds > 1 else 0
+    spread = {(a, b): asym.threshold * max(std.loc[a, b], std.loc[b, a]) for a, b in pairs}
+    asymmetric = sum(gaps[p] > spread[p] for p in pairs) if seeds >= asym.min_seeds else 0
     evidence = (
-        f"max |d(a,a)| = {diag:.1e}, d in [{low:.3f}, {high:.3f}]; max |d(a→b) − d(b→a)| = "
-        f"{max(gaps.values()):.3f}; {asymmetric} of {len(pairs)} pairs differ by more than twice the "
-        f"seed std ({seeds} seed(s))"
+        f"max |d(a→b) − d(b→a)| = {max(gaps.values()):.3f}; {asymmetric} of {len(pairs)} pairs differ by more "
+        f"than {asym.threshold:g} × the larger seed std ({seeds} seed(s))"
     )
-    bounded = diag <= 1e-9 and low >= 0 and high <= 1
-    status = (
-        NOT_REPRODUCED if not bounded else REPRODUCED if asymmetric else INCONCLUSIVE if seeds < 2 else NOT_REPRODUCED
-    )
+    status = REPRODUCED if asymmetric else INCONCLUSIVE if seeds < asym.min_seeds else NOT_REPRODUCED
     return Claim(number, "FTD", statement, status, evidence)
 
 
@@ -153,7 +132,7 @@ def ordering_status(result: dict) -> str:
         return INCONCLUSIVE
     if result["tau"] <= 0:
         return NOT_REPRODUCED
-    return REPRODUCED if result["p"] < ALPHA and all(t > 0 for t in taus) else INCONCLUSIVE
+    return REPRODUCED if result["p"] < rule("ordering").alpha and all(t > 0 for t in taus) else INCONCLUSIVE
 
 
 def _ordering_evidence(result: dict, what: str) -> str:
@@ -170,7 +149,7 @@ def consistency_claim(number: str, long: pd.DataFrame | None, label: str, comman
         "published std ≈ 0.005–0.05)"
     )
     if long is None:
-        return _not_run(number, "FTD", statement, f"no distance matrix; make it: `{command}`")
+        return not_run(number, "FTD", statement, f"no distance matrix; make it: `{command}`")
     _, std = mean_std(long)
     per_seed = seed_matrices(long)
     off = std.where(~_eye(std)).stack()
@@ -193,7 +172,7 @@ def same_dataset_claim(
 ) -> Claim:
     statement = f"tasks of the same dataset are usually closer than tasks of different datasets (ldnas8, {distance})"
     if long is None:
-        return _not_run(number, "log-det", statement, f"no 8-task matrix; make it: `{command}`")
+        return not_run(number, "log-det", statement, f"no 8-task matrix; make it: `{command}`")
     mean, _ = mean_std(long)
     dataset = {t: get_task(t).dataset for t in mean.index}
     within = [mean.loc[a, b] for a in mean.index for b in mean.columns if a != b and dataset[a] == dataset[b]]
@@ -237,15 +216,16 @@ def seed_noise_claim(number: str, results_dir, preset: str, arch: str, seeds: in
             if seeds < 2
             else f"make it: `{PY} consistency_study.py --preset {preset} --data-root <data>`"
         )
-        return _not_run(number, "suite", statement, f"no seed study; {make}", section=BEYOND)
+        return not_run(number, "suite", statement, f"no seed study; {make}", section=BEYOND)
     if ratio.empty:
-        return _not_run(number, "suite", statement, f"{path.name} has no between-task reference", section=BEYOND)
+        return not_run(number, "suite", statement, f"{path.name} has no between-task reference", section=BEYOND)
     evidence = (
         f"seed-to-seed / smallest between-task FTD: {ratio.min():.2f}–{ratio.max():.2f} over {len(ratio)} "
         f"tasks ({(ratio < 1).sum()} below 1); the networks of one seed share their body's initial weights "
         "(common/networks/init.py), those of two seeds do not"
     )
-    status = REPRODUCED if (ratio < 1).all() else NOT_REPRODUCED if (ratio >= 1).all() else INCONCLUSIVE
+    one = rule("seed-to-seed").threshold
+    status = REPRODUCED if (ratio < one).all() else NOT_REPRODUCED if (ratio >= one).all() else INCONCLUSIVE
     return Claim(number, "suite", statement, status, evidence, section=BEYOND)
 
 
@@ -256,7 +236,7 @@ def noise_floor_claim(number: str, label: str, floor: dict | None, command: str)
         "null distance below the smallest between-task entry, paired seeds)"
     )
     if floor is None:
-        return _not_run(number, "suite", statement, f"no noise floor; make it: `{command}`", section=BEYOND)
+        return not_run(number, "suite", statement, f"no noise floor; make it: `{command}`", section=BEYOND)
     null, paired = floor["null twin"], floor["paired, between tasks"]
     evidence = (
         f"null {null['mean']:.3f} ± {null['std']:.3f} (max {null['max']:.3f}, n = {null['n']}) vs between tasks "
@@ -280,7 +260,7 @@ def architecture_claim(
     statement = f"the distances keep their ordering across architectures ({label}: {arch} vs {other})"
     if ours is None or theirs is None:
         missing = arch if ours is None else other
-        return _not_run(number, "FTD", statement, f"no {missing} matrix of {label}; make it: `{command}`")
+        return not_run(number, "FTD", statement, f"no {missing} matrix of {label}; make it: `{command}`")
     mean_ours, _ = mean_std(ours)
     mean_theirs, _ = mean_std(theirs)
     tasks = [t for t in mean_ours.index if t in mean_theirs.index]
@@ -307,7 +287,7 @@ def affinity_claim(number: str, results_dir, preset: str) -> Claim:
     try:
         table = pd.read_csv(found[0])
     except (IndexError, OSError, ValueError):
-        return _not_run(
+        return not_run(
             number,
             "FTD",
             statement,
@@ -323,63 +303,10 @@ def affinity_claim(number: str, results_dir, preset: str) -> Claim:
         f"{positive}; closest by d = highest affinity for "
         f"{int((table.closest_by_d == table.highest_affinity).sum())} of {len(table)} ({found[0].parent.parent.name})"
     )
-    if len(rho) and rho.mean() >= 0.5 and positive > len(rho) / 2:
+    if len(rho) and rho.mean() >= rule("affinity").threshold and positive > len(rho) / 2:
         status = REPRODUCED
     elif not len(rho) or rho.mean() <= 0:
         status = NOT_REPRODUCED
     else:
         status = INCONCLUSIVE
     return Claim(number, "FTD", statement, status, evidence)
-
-
-NAS_NAMES = {"random": "random search", "full": "full-space FUSE", "hand-smallcnn": "the hand-designed smallcnn"}
-
-
-def nas_claim(
-    number: str,
-    paper: str,
-    runs: pd.DataFrame | None,
-    target: str,
-    baselines: str,
-    preset: str,
-    against: tuple[str, ...] = ("random", "hand-smallcnn"),
-    **kw,
-) -> Claim:
-    """Task-aware FUSE against *every* method of ``against``, paired by seed (the rule of the docstring)."""
-    statement = (
-        f"FUSE in the closest task's space beats {' and '.join(NAS_NAMES.get(m, m) for m in against)} on "
-        f"{target} (baselines {baselines}, equal budget)"
-    )
-    if runs is None:
-        command = f"{PY} nas_fuse.py --preset {preset} --target {target} --task-set {baselines} --data-root <data>"
-        return _not_run(number, paper, statement, f"no NAS runs; make them: `{command}`", **kw)
-    aware = runs[runs.method == "task-aware"]
-    main = aware.set_index("seed").test_acc
-    verdicts, parts = [], []
-    for other in against:
-        b = runs[runs.method == other].set_index("seed").test_acc
-        common = main.index.intersection(b.index)
-        if not len(common):
-            return _not_run(number, paper, statement, f"no {other} rows in the NAS runs of {target}", **kw)
-        v = paired_comparison((main[common] - b[common]) * 100)
-        verdicts.append(v["verdict"])
-        interval = f", t-interval [{v['lo']:+.2f}, {v['hi']:+.2f}]" if v["n"] > 1 else ""
-        parts.append(
-            f"vs {NAS_NAMES.get(other, other)} {v['mean']:+.2f} points{interval}, higher in {v['wins']} of "
-            f"{v['n']} seed(s), exact p = {v['p']:.3g}: {v['verdict']}"
-        )
-    rank = aware.alpha_rank_stage.mean() if "alpha_rank_stage" in aware else float("nan")
-    searching = rank == rank and rank > 0
-    parts.append(
-        f"α–accuracy Spearman of the task-aware search {rank:+.2f}"
-        + ("" if searching else ": inconclusive, the search does not rank its candidates at this budget")
-    )
-    if not searching:
-        status = INCONCLUSIVE
-    elif "worse" in verdicts:
-        status = NOT_REPRODUCED
-    elif all(v == "better" for v in verdicts):
-        status = REPRODUCED
-    else:
-        status = INCONCLUSIVE
-    return Claim(number, paper, statement, status, "; ".join(parts), **kw)

@@ -9,6 +9,7 @@ import platform
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from common.experiments import MATRICES
 from common.report.application_tables import dense_markdown, nas_markdown, transfer_markdown
@@ -22,8 +23,12 @@ from common.report.tables import (
     user_folder_markdown,
 )
 from common.report.verdicts import claims_markdown, controls_markdown, noise_floor_markdown
-from common.run.steps import CORE_BUDGET_MIN, CORE_SECTIONS, SECTIONS, STEPS
+from common.steps import CORE_BUDGET_MIN, CORE_SECTIONS, SECTIONS, STEPS
 from common.store import paths
+from common.store.io import atomic_write_text
+from common.store.provenance import (
+    git_commit,  # imports torch: only when a report is written
+)
 from common.transferability.report import benchmark_markdown
 
 
@@ -79,11 +84,6 @@ def result_commits(results_dir, preset: str) -> set[str]:
 
 
 def _metadata(results_dir, preset: str, log: dict | None) -> list[str]:
-    import torch
-
-    from common.store.provenance import (
-        git_commit,  # imports torch: only when a report is written
-    )
 
     commit = git_commit()
     state = "uncommitted changes when the report was written" if commit.endswith("-dirty") else "a clean tree"
@@ -283,7 +283,6 @@ def report_markdown(results_dir, preset: str) -> str:
 
 
 def write_report(results_dir, preset: str) -> Path:
-    from common.store.io import atomic_write_text
 
     path = paths.report_path(results_dir, preset)
     atomic_write_text(report_markdown(results_dir, preset), path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from common.fisher.distance import DEFAULT_SIGMA2
 from common.report.markdown import mean_pm, table
 from common.store import paths
 
@@ -98,7 +99,6 @@ def architectures_markdown(results_dir, preset: str, arch: str = "smallcnn") -> 
 def logdet_study_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
     """The log-det study (``logdet_study.py``): each estimator × distance at its best σ², best first, and
     the log-det paper's own setting (empirical Fisher, Eq. 2, the default σ²) wherever it ranks."""
-    from common.fisher.distance import DEFAULT_SIGMA2
 
     path = paths.study_outputs(results_dir, preset, arch, "logdet_ldnas8")["csv"]
     try:

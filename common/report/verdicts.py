@@ -1,5 +1,5 @@
 """The claims blocks of REPORT.md and the README: the claims table (the papers' claims, each counted once,
-and the suite's own checks apart), the noise floors and the head-confound controls, rendered from the
+the suite's own checks and the checks of the code apart), the noise floors and the head-confound controls, rendered from the
 verdicts of ``common/report/claim_list.py``."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from common.report.claim_list import CONTROLS, all_claims, control_rows, counted, noise_floor, padded_share
-from common.report.claims import CODE_PATH_CHECKED, NOT_REPRODUCED, PAPERS
+from common.report.claims import CHECKS, CODE_PATH_CHECKED, FAILS, NOT_REPRODUCED, PAPERS
 from common.report.markdown import mean_pm, table
 
 
@@ -18,8 +18,9 @@ def _claim_rows(claims) -> list[str]:
             [
                 x.number,
                 x.paper,
-                x.statement + (f" (the same runs as {x.same_runs_as}: not counted again)" if x.same_runs_as else ""),
-                f"**{x.status.upper()}**" if x.status == NOT_REPRODUCED else x.status,
+                x.statement
+                + (f" (same runs as {x.same_runs_as}: decided there, not counted)" if x.same_runs_as else ""),
+                f"**{x.status.upper()}**" if x.status in (NOT_REPRODUCED, FAILS) else x.status,
                 x.evidence.replace("|", "\\|"),
             ]
             for x in claims
@@ -34,12 +35,13 @@ def claims_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
     order = ("reproduced", "not reproduced", "inconclusive", "not run")
     if preset == "smoke":
         order = (CODE_PATH_CHECKED, "not run")
-    repeats = [x.number for x in claims if x.section == PAPERS and x.same_runs_as]
+    repeats = [f"{x.number} = {x.same_runs_as}" for x in claims if x.section == PAPERS and x.same_runs_as]
+    checks = [x for x in claims if x.section == CHECKS]
     lines = [
-        f"Claims of the papers (`../shared/PAPERS.md`), decided by `common/report/claims.py` from `results/{preset}/`, "
-        f"each counted once ({len(once)}"
-        + (f"; {', '.join(repeats)} repeat other claims' runs" if repeats else "")
-        + "): "
+        f"Claims of the papers (`../shared/PAPERS.md`), decided by `common/report/claims.py` from `results/{preset}/` "
+        f"by the rules of docs/verdicts.md: {len(once)} distinct claims"
+        + (f" ({', '.join(repeats)}: the same entries or runs, shown, not counted)" if repeats else "")
+        + ": "
         + ", ".join(f"{counts.get(s, 0)} {s}" for s in order)
         + "."
         + (" `smoke` runs tiny subsets: it checks code paths, not claims." if preset == "smoke" else ""),
@@ -48,8 +50,16 @@ def claims_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
         "",
         "Beyond the papers (the suite's own checks, not counted above):",
         "",
-        *_claim_rows([x for x in claims if x.section != PAPERS]),
+        *_claim_rows([x for x in claims if x.section not in (PAPERS, CHECKS)]),
     ]
+    if checks:
+        lines += [
+            "",
+            "Checks of the code (true of the distance's formula for any Fishers: they test the code, are no "
+            "evidence for the papers, and are not counted above):",
+            "",
+            *_claim_rows(checks),
+        ]
     return "\n".join(lines)
 
 

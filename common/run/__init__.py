@@ -1,12 +1,11 @@
-"""Running the suite: flags, errors, devices, launchers, cost plans, the steps of reproduce.py.
+"""The top floor: the orchestration of the steps, which imports the step rooms (nothing below imports it).
 
-cli       flags shared by every script, and the one-line error handling (``run``)
-errors    ``UserError`` and the input checks
-names     the registries' names, importable without torch (for ``--help``)
-device    ``--device``
-launch    launchers: how a step runs its independent jobs
-plan      ``--plan``: what a step's jobs cost before anything runs
+launch       how a step runs its independent jobs: the jobs, the finished ones, the merge (``run_step``)
+launchers    the ``local`` and ``submitit`` launchers: job processes, their logs, Ctrl-C
+plan         ``--plan``: what a step's jobs cost before anything runs
 throughputs  ``--plan``'s measured throughputs per device and network (``results/throughputs.csv``)
-steps     the papers' steps in order, as plain data
-pipeline  reproduce.py's runner
+pipeline     reproduce.py's runner: the steps of ``common/steps.py`` in order
+
+Each room's step module (``fisher/step.py``, ``nas/step.py``, ``training/step.py``, ...: the body of a step
+script) stands on this floor too, between ``launch`` (which it uses) and ``pipeline`` (which runs it).
 """

@@ -1,33 +1,41 @@
-"""reproduce.py's runner: the steps of ``common/run/steps.py`` in order, each a step script's
+"""reproduce.py's runner: the steps of ``common/steps.py`` in order, each a step script's
 ``main(argv)``, one progress line per step with its wall time, and ``reproduce_log.json`` (step
 times, device, threads, data identities) for the report."""
 
 from __future__ import annotations
 
+import json
+import re
 import resource
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
-from common.data.decode import check_data, data_identity
+import pandas as pd
+import torch
+
+from common.base.cli import launcher_argv
+from common.base.device import select_device
+from common.base.errors import UserError, check_results_dir, check_seeds
+from common.data.decode import data_identity
+from common.data.files import locate
+from common.data.files import where as where_files
+from common.data.tree_checks import check_data
 from common.datasets import DATASETS as REGISTERED
-from common.run.cli import launcher_argv
-from common.run.errors import UserError, check_results_dir, check_seeds
-from common.run.steps import DATASETS, LOCAL_ONLY, Step
+from common.dense.taskonomy import FOLDER
+from common.steps import DATASETS, LOCAL_ONLY, Step
 from common.store import paths
 from common.store.cache import computed_count, fingerprint, reused_under
-from common.store.io import atomic_write_json
+from common.store.io import atomic_write_csv, atomic_write_json
+from common.store.provenance import device_name, git_commit
 
 
 def is_local(dataset: str, data_root) -> bool:
     """Whether both splits of ``dataset`` (or a Taskonomy tree) are on disk under ``data_root``."""
     root = Path(data_root).expanduser().resolve()
     if dataset == "taskonomy":
-        from common.dense.taskonomy import FOLDER
-
         return (root / FOLDER).is_dir()
-    from common.data.decode import locate
 
     return all(locate(dataset, split, root)[0] not in ("download", "missing") for split in ("train", "test"))
 
@@ -35,10 +43,7 @@ def is_local(dataset: str, data_root) -> bool:
 def where(dataset: str, data_root) -> str:
     root = Path(data_root).expanduser().resolve()
     if dataset == "taskonomy":
-        from common.dense.taskonomy import FOLDER
-
         return f"a Taskonomy tree {root / FOLDER}/<domain>/<building>/*.png"
-    from common.data.decode import where as where_files
 
     return where_files(dataset, "train", root)
 
@@ -46,7 +51,6 @@ def where(dataset: str, data_root) -> str:
 def check_inputs(args) -> dict[str, str]:
     """Before any work: results dir writable, seeds valid, device present; returns dataset -> ""
     when usable, else the reason it is not (its steps are skipped)."""
-    from common.run.device import select_device
 
     check_results_dir(args.results_dir)
     check_seeds(args.seeds)
@@ -93,7 +97,6 @@ def peak_rss_gib() -> float:
 
 def _write_log(args, entries: list[dict], device: str) -> None:
     path = paths.reproduce_log(args.results_dir, args.preset)
-    import torch
 
     data = {}
     for dataset in DATASETS:
@@ -119,16 +122,10 @@ def _write_log(args, entries: list[dict], device: str) -> None:
 def run_steps(steps: list[Step], args, available: dict[str, str], load: Callable[[str], Callable]) -> None:
     if args.plan:
         return plan_steps(steps, args, load)
-    import torch
-
-    from common.run.device import select_device
-    from common.store.provenance import device_name
 
     device = device_name(select_device(args.device))
     old = {}
     try:
-        import json
-
         old = {
             e["step"]: e for e in json.loads(paths.reproduce_log(args.results_dir, args.preset).read_text())["steps"]
         }
@@ -185,10 +182,6 @@ def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None
     """--plan: every job step's plan (no data needed, nothing run), then the total. The plan goes to
     ``plan.csv`` unless that holds another device's plan (a measured result, e.g. the H200's): then to
     ``plan_<device>.csv`` beside it, unless --force."""
-    import pandas as pd
-
-    from common.run.device import select_device
-    from common.store.provenance import device_name
 
     device = device_name(select_device(args.device))
     out = plan_path(paths.plan_csv(args.results_dir, args.preset), device, force=args.force)
@@ -201,9 +194,6 @@ def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None
         if table is not None and len(table):
             tables.append(table.assign(step=step.name))  # reproduce's names are unique (3b and 3c share targets)
     if tables:
-        from common.store.io import atomic_write_csv
-        from common.store.provenance import git_commit
-
         table = pd.concat(tables, ignore_index=True)
         table = table.assign(device=device, git_commit=git_commit(), date=time.strftime("%Y-%m-%d"))
         atomic_write_csv(table, out)
@@ -216,9 +206,6 @@ def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None
 def plan_path(default: Path, device: str, *, force: bool = False) -> Path:
     """Where this device's plan goes: ``default`` when it is absent, this device's or --force; else a file of
     its own beside it, so that a plan measured on one device is never replaced by another's estimates."""
-    import re
-
-    import pandas as pd
 
     try:
         devices = set(pd.read_csv(default, usecols=["device"]).device.astype(str))

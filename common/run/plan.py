@@ -19,11 +19,17 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
+from common.base.errors import UserError
 from common.datasets import DATASETS
+from common.fisher.estimators import fisher_diag
+from common.nas.keys import retrain_config
+from common.nas.space import SearchSpace, build_nas_network, width_for_params
 from common.networks.complexity import count_macs
+from common.networks.models import build_network
 from common.presets import TrainConfig
-from common.run.errors import UserError
 from common.tasks import Task
+from common.training.accel import Accel
+from common.training.train import prepare
 
 KINDS = ("train", "fisher")
 EVAL_COST = 1 / 3  # a forward pass is about a third of forward + backward
@@ -78,9 +84,6 @@ def timed_batch(cost: Cost, device: torch.device) -> int:
 def _time_steps(cost: Cost, device: torch.device, amp: bool = False) -> float:
     """Images per second of ``cost.kind`` steps on ``device`` (one warm-up step first); training steps
     under bf16 autocast when ``amp`` (what ``--amp`` does to the job), Fisher passes always fp32."""
-    from common.fisher.estimators import fisher_diag
-    from common.training.accel import Accel
-    from common.training.train import prepare
 
     steps = 10 if device.type == "cuda" else 3  # GPU steps take milliseconds: time more of them
     net = prepare(cost.network(), device)
@@ -177,9 +180,6 @@ def nas_costs(
     """The parts of one NAS job: the search (FUSE trains its candidates side by side; random search
     validates once per stage) unless ``search`` is False, then the retraining at the retraining width
     unless ``retrain`` is False (``--search-only``: 3a's full-space cells)."""
-    from common.nas.keys import retrain_config
-    from common.nas.space import SearchSpace, build_nas_network, width_for_params
-    from common.networks.models import build_network
 
     uncapped = task_sizes(target, replace(train_cfg, max_train=None, max_eval=None))
     genotype = SearchSpace().sample(torch.Generator().manual_seed(0))  # a typical cell for the timing

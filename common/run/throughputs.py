@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+import torch
 
+from common.networks.complexity import count_macs
 from common.store.io import atomic_write_csv
 
 COLUMNS = ["device", "measure_key", "precision", "batch_size", "images_per_s", "macs", "torch", "date"]
@@ -79,9 +81,6 @@ class StoredThroughputs:
         return macs
 
     def _store(self, cost, precision: str, batch: int, ips: float) -> None:
-        import torch
-
-        from common.networks.complexity import count_macs
 
         t = self.table
         keep = t[

@@ -31,7 +31,7 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
-from common.run.errors import UserError
+from common.base.errors import UserError
 from common.store import code_identity
 from common.store.io import atomic_torch_save, atomic_write_json
 

@@ -107,7 +107,12 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
         "fisher.store",
         "transferability.pool",
         "transferability.inputs",
-        "transferability.scorers",
+        "transferability.scorers",  # a package: its __init__ (the registry), then one module per family
+        "transferability.scorers.validation",
+        "transferability.scorers.label_based",
+        "transferability.scorers.feature_based",
+        "transferability.scorers.distances",
+        "transferability.scorers.baselines",
     ),
 }
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from .seals import seal_path, seal_text
+
 _writes = 0
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -89,7 +91,6 @@ def atomic_write_csv(df, path) -> Path:
 def write_seal(path) -> Path:
     """Write the seal of the table at ``path`` (``common/store/seals.py``); only the code that computes a
     table calls this, never a publisher."""
-    from .seals import seal_path, seal_text
 
     text = seal_text(path)
     atomic_write(seal_path(path), lambda tmp: Path(tmp).write_text(text))

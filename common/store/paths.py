@@ -20,6 +20,8 @@ results/cache/data/                         decoded datasets as uint8 tensors (g
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 
@@ -229,8 +231,6 @@ def python_command() -> str:
     """How the commands the suite prints should start: ``python`` when that is the interpreter
     running now (an activated venv), else the path of this interpreter (``.venv/bin/python``),
     so that a printed command works when pasted as it is."""
-    import shutil
-    import sys
 
     on_path = shutil.which("python")
     here = Path(sys.executable)

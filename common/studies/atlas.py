@@ -19,8 +19,9 @@ import math
 
 import numpy as np
 import pandas as pd
+from sklearn.manifold import MDS
 
-from common.run.errors import UserError
+from common.base.errors import UserError
 from common.studies.ranking import spearman
 
 
@@ -30,7 +31,6 @@ def symmetrised(mean: pd.DataFrame) -> pd.DataFrame:
 
 def mds_map(mean: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, float]:
     """(task, x, y) coordinates of the symmetrised matrix and the stress-1 of the map."""
-    from sklearn.manifold import MDS
 
     if list(mean.index) != list(mean.columns):
         raise ValueError("the matrix needs the same task order in rows and columns")

@@ -13,15 +13,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
 import pandas as pd  # noqa: E402
 
-from common.data.decode import check_data  # noqa: E402
+from common.base.device import select_device  # noqa: E402
+from common.base.errors import UserError, check_results_dir, check_seeds  # noqa: E402
+from common.base.names import NETWORK_NAMES  # noqa: E402
+from common.data.tree_checks import check_data  # noqa: E402
 from common.fisher.matrices import distance_table  # noqa: E402
 from common.presets import fisher_config, train_configs  # noqa: E402
 from common.report.markdown import table as markdown_table  # noqa: E402
 from common.report.results import mean_std, read_long  # noqa: E402
 from common.report.study_tables import samples_table, seeds_table  # noqa: E402
-from common.run.device import select_device  # noqa: E402
-from common.run.errors import UserError, check_results_dir, check_seeds  # noqa: E402
-from common.run.names import NETWORK_NAMES  # noqa: E402
 from common.store import paths  # noqa: E402
 from common.store.io import atomic_write, atomic_write_csv, atomic_write_text  # noqa: E402
 from common.store.provenance import git_commit  # noqa: E402

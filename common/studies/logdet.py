@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from common.fisher.distance import SIGMA_DISTANCES
-from common.fisher.matrices import distance_table, mean_std_matrices
+from common.fisher.matrices import distance_table
+from common.fisher.matrix_files import mean_std_matrices
 from common.studies.published import PublishedMatrix
 from common.studies.ranking import as_frame, compare, off_diagonal, spearman
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from common.data.decode import check_data
+from common.base.device import select_device
+from common.base.errors import UserError, check_results_dir, check_seeds, finite_positive
+from common.data.tree_checks import check_data
 from common.presets import fisher_config, train_configs
 from common.report.study_tables import logdet_table
-from common.run.device import select_device
-from common.run.errors import UserError, check_results_dir, check_seeds, finite_positive
 from common.store import paths
 from common.store.io import atomic_write_csv, atomic_write_text
 from common.store.provenance import git_commit
-from common.studies.logdet import rank_variants, run_study
+from common.studies.logdet import DISTANCES_STUDIED, SIGMAS_STUDIED, rank_variants, run_study
 from common.studies.published import PUBLISHED, PublishedMatrix
 from common.studies.ranking import as_frame
 from common.tasks import resolve_tasks
@@ -22,7 +22,6 @@ from common.tasks import resolve_tasks
 
 def logdet_study(args, command: str) -> dict:
     """Runs the study of ``args`` (``command``: how it was called, for the .md); the files written."""
-    from common.studies.logdet import DISTANCES_STUDIED, SIGMAS_STUDIED
 
     args.distances = args.distances or list(DISTANCES_STUDIED)
     args.sigma2s = args.sigma2s or list(SIGMAS_STUDIED)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.data.decode import check_data
+from common.base.device import select_device
+from common.base.errors import UserError, check_results_dir, check_seeds
+from common.data.tree_checks import check_data
 from common.presets import fisher_config, train_configs
 from common.report.markdown import table as markdown_table
 from common.report.plots import noise_floor_figure
-from common.run.device import select_device
-from common.run.errors import UserError, check_results_dir, check_seeds
 from common.store import paths
 from common.store.cache import code_version, write_entry
 from common.store.io import atomic_write_csv, atomic_write_text

@@ -13,7 +13,8 @@ the unit of evidence is the per-seed difference d_1..d_n. Two statements are mad
   resample is all one value, so its 95 % "interval" is exactly [min, max].)
 
 "better" / "worse" only at p < ``ALPHA``; otherwise "no evidence", and the verdict says when the number
-of seeds could not have reached ``ALPHA``.
+of seeds could not have reached ``ALPHA``. A family of comparisons (FTD against every scorer of the
+benchmark, task-aware FUSE against each baseline of one claim) is corrected by Holm's step-down (``holm``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,26 @@ def paired_comparison(diffs, alpha: float = ALPHA) -> dict:
     else:
         out["verdict"] = f"no evidence (p = {p:.3g})"
     return out
+
+
+def holm(pvalues) -> list[float]:
+    """Holm's step-down adjusted p-values of one family, in the order given: the i-th smallest of the m
+    finite p's becomes max over j <= i of min(1, (m - j + 1) * p_(j)); a NaN stays NaN and is not counted
+    in m. Rejecting where the adjusted p < alpha holds the family-wise error at alpha."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return [float(x) for x in out]
+
+
+def holm_floor(n: int, m: int) -> float:
+    """The smallest Holm-adjusted p of a family of ``m`` exact sign-flip tests over ``n`` pairs each."""
+    return min(1.0, m * min_p(n))
 
 
 def kendall_with_p(x, y) -> tuple[float, float]:

@@ -3,8 +3,10 @@ the off-diagonal entries, and the closest source of each target (rows = source, 
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import numpy as np
 import pandas as pd
 
 from common.studies.published import PublishedMatrix
@@ -84,9 +86,6 @@ def ordering_agreement(matrices: list[pd.DataFrame], draws: int = ORDERING_DRAWS
     matrices, averaged over pairs and then over targets. Its null: each matrix's columns reordered
     independently at random (every ordering of a target's sources equally likely), ``draws`` seeded
     draws; one-sided p = (1 + #null >= observed) / (1 + draws). Returns the mean τ, the per-target τ, p."""
-    import itertools
-
-    import numpy as np
 
     targets = list(matrices[0].columns)
     order = {t: matrices[0][t].drop(t).index for t in targets}

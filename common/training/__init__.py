@@ -3,5 +3,5 @@
 train        the training algorithm of every network (Adam; accuracies) (keyed code)
 accel        bf16 autocast / TF32 on accelerators, and the retired precision of before
 checkpoints  one keyed checkpoint per (preset, arch, task, seed): train or load, metrics tables
-runs         the body of ``train_task_<dataset>.py``: every task x seed of a dataset
+step         the body of ``train_task_<dataset>.py``: every task x seed of a dataset
 """

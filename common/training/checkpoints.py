@@ -18,11 +18,11 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
+from common.base.errors import UserError
 from common.data.decode import data_identity
 from common.data.splits import task_splits
 from common.networks.models import build_network, count_parameters
 from common.presets import TrainConfig, train_config
-from common.run.errors import UserError
 from common.store import paths
 from common.store.cache import (
     cached,

@@ -14,9 +14,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from common.base.errors import UserError
 from common.data.splits import Normalizer, Split, iterate_batches, num_batches
 from common.presets import TrainConfig
-from common.run.errors import UserError
 
 
 def prepare(net: nn.Module, device: torch.device) -> nn.Module:

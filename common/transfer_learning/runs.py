@@ -23,12 +23,12 @@ import math
 import torch
 import torch.nn as nn
 
+from common.base.errors import UserError
 from common.data.decode import data_identity
 from common.data.splits import Normalizer, Split, iterate_batches, task_splits
 from common.networks.init import head_module
 from common.networks.models import build_network
 from common.presets import TrainConfig, TransferConfig
-from common.run.errors import UserError
 from common.store import paths
 from common.store.cache import cached, code_version
 from common.store.provenance import device_name, provenance

@@ -7,19 +7,20 @@ from dataclasses import replace
 
 import pandas as pd
 
+from common.base.device import select_device
+from common.base.errors import UserError, check_results_dir, check_seeds, positive
 from common.fisher.distance import DEFAULT_SIGMA2
-from common.fisher.matrices import read_mean_matrix, variant
+from common.fisher.matrix_files import read_mean_matrix, variant
 from common.networks.models import build_network
 from common.presets import TRANSFER_PRESETS, fisher_config, train_configs
-from common.run.device import select_device
-from common.run.errors import UserError, check_results_dir, check_seeds, positive
 from common.run.launch import Job, prepare_inputs, run_step
 from common.run.plan import Cost
 from common.store import paths
 from common.tasks import resolve_tasks, tasks_label
 from common.training.accel import from_args
 from common.training.checkpoints import verify_checkpoints
-from common.transfer_learning.runs import budget_variant, transfer_run
+from common.transfer_learning.runs import budget_variant
+from common.transfer_learning.study import TransferStudy, target_runs
 from common.transfer_learning.table import correlations, pair_table, write_outputs
 
 
@@ -83,31 +84,12 @@ def transfer_step(args, argv, script: str):
         )  # step 1 first: one line with its command
         distances()  # step 2 too, before any training
 
-    def target_runs(target, seed):
-        """One job: scratch and every source fine-tuned on (target, seed)."""
-        checkpoints = verify_checkpoints(
-            tasks, [seed], cfg.arch, cfgs, preset=args.preset, data_root=args.data_root, results_dir=args.results_dir
-        )
-        out = []
-        for source in [None] + [t for t in tasks if t != target]:
-            out.append(
-                transfer_run(
-                    source,
-                    checkpoints[(source.name, seed)] if source else None,
-                    target,
-                    seed,
-                    tcfg,
-                    cfgs[target.dataset],
-                    preset=args.preset,
-                    data_root=args.data_root,
-                    results_dir=args.results_dir,
-                    device=device,
-                    force=args.force,
-                    variant=budget,
-                    accel=accel,
-                )
-            )
-        return out
+    study = TransferStudy(
+        tuple(tasks), label, tcfg, cfgs, preset=args.preset, data_root=args.data_root, budget=budget, accel=accel
+    )
+
+    def runs_of(target, seed):
+        return target_runs(study, target, seed, args.results_dir, device=device, force=args.force)
 
     def costs(target):
         return (
@@ -124,7 +106,7 @@ def transfer_step(args, argv, script: str):
         )
 
     def job(target, seed):
-        return Job(f"{target.name}/seed{seed}", lambda: target_runs(target, seed), lambda: costs(target))
+        return Job(f"{target.name}/seed{seed}", lambda: runs_of(target, seed), lambda: costs(target))
 
     def merge():
         print(
@@ -134,7 +116,7 @@ def transfer_step(args, argv, script: str):
         rows, done = [], 0
         for target in tasks:
             for seed in cfg.seeds:
-                for record, ran in target_runs(target, seed):
+                for record, ran in runs_of(target, seed):
                     rows.append({k: v for k, v in record.items() if k != "provenance"})
                     done += ran
         print(f"{done} run(s) trained now, {len(rows) - done} read from earlier runs")

@@ -18,9 +18,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from common.base.errors import UserError
 from common.data.decode import prepare_data
 from common.presets import FisherConfig, TrainConfig
-from common.run.errors import UserError
 from common.store import paths
 from common.tasks import Task
 from common.training.checkpoints import verify_checkpoints
@@ -41,9 +41,11 @@ TRUTHS = {"finetune": "finetune_test_acc", "head": "head_test_acc"}  # ground tr
 REFERENCE = "ftd"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Benchmark:
-    """Everything one benchmark run needs (made by the step after its checks)."""
+    """What one benchmark run scores and fine-tunes (made by the step after its checks): the pool, seeds, the
+    ε-networks' configurations, the budget of the ground truth and of the scorers' Fishers. Where it runs
+    (device, results directory) and ``force`` are not part of it: they change no result."""
 
     tasks: list[Task]
     seeds: tuple[int, ...]
@@ -53,19 +55,16 @@ class Benchmark:
     budget: BenchmarkConfig
     fcfg: FisherConfig
     data_root: str
-    results_dir: str
-    device: torch.device
-    force: bool = False
 
 
-def check_inputs(b: Benchmark) -> dict:
+def check_inputs(b: Benchmark, results_dir) -> dict:
     """Before any long work: every ε-network of the pool verified (one error line with the training command for
     the missing or stale ones), the data decoded. Returns the verified checkpoint entries."""
     checkpoints = verify_checkpoints(
-        b.tasks, b.seeds, b.arch, b.cfgs, preset=b.preset, data_root=b.data_root, results_dir=b.results_dir
+        b.tasks, b.seeds, b.arch, b.cfgs, preset=b.preset, data_root=b.data_root, results_dir=results_dir
     )
     for dataset in sorted({t.dataset for t in b.tasks}):
-        prepare_data(dataset, b.data_root, paths.data_cache_dir(b.results_dir))
+        prepare_data(dataset, b.data_root, paths.data_cache_dir(results_dir))
     return checkpoints
 
 
@@ -80,7 +79,9 @@ def _memo(fn):
     return get
 
 
-def run_benchmark(b: Benchmark, checkpoints: dict) -> tuple[list[dict], int]:
+def run_benchmark(
+    b: Benchmark, checkpoints: dict, results_dir, *, device: torch.device, force: bool = False
+) -> tuple[list[dict], int]:
     """(records, how many were computed now): per (target, seed) the scratch run, and per source its scores and
     its ``finetune`` and ``head`` runs."""
     probe = probe_task(b.tasks, b.budget)
@@ -92,23 +93,23 @@ def run_benchmark(b: Benchmark, checkpoints: dict) -> tuple[list[dict], int]:
     def images(task: Task):
         if task.name not in images_of:
             images_of[task.name] = _memo(
-                lambda: scorer_images(task, b.cfgs[task.dataset], b.fcfg, b.data_root, b.results_dir)
+                lambda: scorer_images(task, b.cfgs[task.dataset], b.fcfg, b.data_root, results_dir)
             )
         return images_of[task.name]
 
     for target in b.tasks:
-        splits = _memo(lambda t=target: truth_splits(t, b.budget, b.cfgs[t.dataset], b.data_root, b.results_dir))
+        splits = _memo(lambda t=target: truth_splits(t, b.budget, b.cfgs[t.dataset], b.data_root, results_dir))
         for seed in b.seeds:
-            common = dict(preset=b.preset, data_root=b.data_root, results_dir=b.results_dir, device=b.device)
+            common = dict(preset=b.preset, data_root=b.data_root, results_dir=results_dir, device=device)
             train_cfg = b.cfgs[target.dataset]
             rec, hit = ground_truth(
-                "scratch", None, None, target, seed, b.budget, train_cfg, splits, force=b.force, **common
+                "scratch", None, None, target, seed, b.budget, train_cfg, splits, force=force, **common
             )
             records.append(rec)
             computed += not hit
             fishers = _memo(
                 lambda t=target, s=seed: pool_fishers(
-                    t, s, b.tasks, checkpoints, images(t), cfgs=b.cfgs, fcfg=b.fcfg, force=b.force, **common
+                    t, s, b.tasks, checkpoints, images(t), cfgs=b.cfgs, fcfg=b.fcfg, force=force, **common
                 )
             )
             embedded: dict[str, tuple] = {}
@@ -123,7 +124,7 @@ def run_benchmark(b: Benchmark, checkpoints: dict) -> tuple[list[dict], int]:
                         images(task),
                         arch=b.arch,
                         fcfg=b.fcfg,
-                        force=b.force,
+                        force=force,
                         **common,
                     )
                 return embedded[task.name]
@@ -139,10 +140,10 @@ def run_benchmark(b: Benchmark, checkpoints: dict) -> tuple[list[dict], int]:
                     arch=b.arch,
                     fcfg=b.fcfg,
                     data_root=b.data_root,
-                    results_dir=b.results_dir,
+                    results_dir=results_dir,
                 )
                 path = paths.benchmark_record_path(
-                    b.results_dir, b.preset, b.arch, "scores", source.name, target.name, seed
+                    results_dir, b.preset, b.arch, "scores", source.name, target.name, seed
                 )
                 rec, hit = cached_pair_scores(
                     key,
@@ -156,9 +157,9 @@ def run_benchmark(b: Benchmark, checkpoints: dict) -> tuple[list[dict], int]:
                         fishers,
                         embeddings,
                         eval_batch=train_cfg.eval_batch_size,
-                        device=b.device,
+                        device=device,
                     ),
-                    force=b.force,
+                    force=force,
                 )
                 records.append({"protocol": "scores", **rec})
                 computed += not hit
@@ -172,7 +173,7 @@ def run_benchmark(b: Benchmark, checkpoints: dict) -> tuple[list[dict], int]:
                         b.budget,
                         train_cfg,
                         splits,
-                        force=b.force,
+                        force=force,
                         **common,
                     )
                     records.append(rec)

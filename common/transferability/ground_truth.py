@@ -32,12 +32,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from common.base.errors import UserError
 from common.data.decode import Split, data_identity
 from common.data.splits import Normalizer, iterate_batches, task_splits
 from common.networks.init import head_module
 from common.networks.models import build_network
 from common.presets import TrainConfig
-from common.run.errors import UserError
 from common.store import paths
 from common.store.cache import cached, code_version
 from common.store.provenance import device_name

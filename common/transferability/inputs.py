@@ -30,6 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from common.base.errors import UserError
 from common.data.decode import Split, data_identity
 from common.data.splits import Normalizer, iterate_batches
 from common.fisher.distance import DEFAULT_SIGMA2, task_distance, without
@@ -38,7 +39,6 @@ from common.fisher.store import cached_fisher, fisher_data
 from common.networks.init import head_module, head_parameter_names
 from common.networks.models import build_network
 from common.presets import FisherConfig, TrainConfig, fisher_config
-from common.run.errors import UserError
 from common.store import paths
 from common.store.cache import cached, code_version
 from common.tasks import Task

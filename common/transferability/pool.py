@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from common.run.errors import UserError
+from common.base.errors import UserError
 from common.tasks import Task, resolve_tasks
 
 DEFAULT_TASK_SET = "transfer16"

@@ -12,11 +12,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from common.run.errors import UserError  # noqa: E402
+from common.base.errors import UserError  # noqa: E402
+from common.store import paths  # noqa: E402
 from common.store.io import atomic_write, atomic_write_csv, atomic_write_text  # noqa: E402
+from common.studies.paired_stats import holm  # noqa: E402
 from common.transferability.benchmark import REFERENCE, TRUTHS, check_no_nan  # noqa: E402
 
-ALPHA = 0.05  # "better" only at p < ALPHA (docs/verdicts.md)
+ALPHA = 0.05  # "better" only at Holm-adjusted p < ALPHA over FTD's comparisons (docs/verdicts.md)
 METRIC_TITLES = {
     "weighted_tau": "weighted τ",
     "pearson": "Pearson",
@@ -38,21 +40,33 @@ def check_leaderboard(board: pd.DataFrame) -> None:
             raise UserError(f"the leaderboard has no p-value for {r['scorer']} ({r['truth']}, {r['metric']})")
 
 
+def holm_by_scorer(rows: pd.DataFrame) -> dict[str, float]:
+    """One truth and metric's rows (indexed by scorer): Holm's adjusted p of FTD against every other scorer,
+    the family being all of them that have a p."""
+    others = [s for s in rows.index if s != REFERENCE and math.isfinite(float(rows.loc[s, "p_vs_ftd"]))]
+    return dict(zip(others, holm([float(rows.loc[s, "p_vs_ftd"]) for s in others])))
+
+
 def verdicts(board: pd.DataFrame, truth: str = "finetune", metric: str = "weighted_tau") -> dict:
     """The benchmark's answers on ``metric`` for ``truth``: FTD better than chance (its paired test against
-    ``random``) and better than each of LEEP / LogME; "better", "worse" or "no evidence" at p < ALPHA."""
+    ``random``) and better than each of LEEP / LogME; "better", "worse" or "no evidence" at Holm-adjusted
+    p < ALPHA, the family being FTD against every scorer of the leaderboard (raw p kept beside it)."""
     rows = board[(board["truth"] == truth) & (board["metric"] == metric)].set_index("scorer")
+    adjusted = holm_by_scorer(rows) if REFERENCE in rows.index else {}
     out = {}
     for other in BASELINES:
         if REFERENCE not in rows.index or other not in rows.index:
             out[other] = {"verdict": "not run"}
             continue
         diff, p = float(rows.loc[other, "diff_vs_ftd"]), float(rows.loc[other, "p_vs_ftd"])  # other - ftd
-        verdict = "no evidence" if not p < ALPHA else ("better" if diff < 0 else "worse")
+        p_holm = adjusted.get(other, math.nan)
+        verdict = "no evidence" if not p_holm < ALPHA else ("better" if diff < 0 else "worse")
         out[other] = {
             "verdict": verdict,
             "ftd_minus_other": -diff,
             "p_value": p,
+            "p_holm": p_holm,
+            "family": len(adjusted),
             "ftd_mean": float(rows.loc[REFERENCE, "mean"]),
             "other_mean": float(rows.loc[other, "mean"]),
         }
@@ -71,7 +85,8 @@ def leaderboard_markdown(board: pd.DataFrame, title: str, protocol: str, n_pairs
         f"Ground truth: {protocol}. {n_pairs} (source, target, seed) pairs. Every scorer reads the target's "
         "validation images only. Per target and seed the metric between score (higher = predicted better) and "
         "ground truth over the sources; mean over targets [95 % two-level bootstrap interval over targets and "
-        "seeds]; p vs FTD: exact sign-flip permutation test over targets on the weighted τ (per-target seed means).",
+        "seeds]; p vs FTD: exact sign-flip permutation test over targets on the weighted τ (per-target seed means), "
+        "raw and Holm-adjusted over FTD's comparisons with every scorer (the verdicts use the adjusted p).",
         "",
     ]
     for truth in TRUTHS:
@@ -81,10 +96,11 @@ def leaderboard_markdown(board: pd.DataFrame, title: str, protocol: str, n_pairs
         lines += [
             f"## Ground truth: {truth} ({'all layers fine-tuned' if truth == 'finetune' else 'head only, body frozen'})",
             "",
-            "| scorer | " + " | ".join(METRIC_TITLES[m] for m in metrics) + " | p vs FTD (w. τ) | s / pair |",
-            "|---|" + "---|" * (len(metrics) + 2),
+            "| scorer | " + " | ".join(METRIC_TITLES[m] for m in metrics) + " | p vs FTD (w. τ) | Holm | s / pair |",
+            "|---|" + "---|" * (len(metrics) + 3),
         ]
         wt = sub[sub["metric"] == "weighted_tau"].set_index("scorer")
+        adjusted = holm_by_scorer(wt) if REFERENCE in wt.index else {}
         order = wt["mean"].sort_values(ascending=False).index.tolist() if len(wt) else []
         order += [s for s in dict.fromkeys(sub["scorer"]) if s not in order]
         for scorer in order:
@@ -94,16 +110,21 @@ def leaderboard_markdown(board: pd.DataFrame, title: str, protocol: str, n_pairs
                 cells.append(_cell(r.iloc[0]) if len(r) else "undefined")
             p = wt.loc[scorer, "p_vs_ftd"] if scorer in wt.index else math.nan
             p_text = "—" if scorer == REFERENCE else (f"{p:.3f}" if math.isfinite(p) else "undefined")
+            holm_text = f"{adjusted[scorer]:.3f}" if scorer in adjusted else "—"
             sec = sub[sub["scorer"] == scorer]["seconds_per_pair"].iloc[0]
-            lines.append(f"| {scorer} | " + " | ".join(cells) + f" | {p_text} | {sec:.3f} |")
+            lines.append(f"| {scorer} | " + " | ".join(cells) + f" | {p_text} | {holm_text} | {sec:.3f} |")
         lines.append("")
         v = verdicts(board, truth)
         said = "; ".join(
             f"FTD vs {'chance (random)' if k == 'random' else k}: {d['verdict']}"
-            + (f" (Δ weighted τ {d['ftd_minus_other']:+.2f}, p = {d['p_value']:.3f})" if "p_value" in d else "")
+            + (
+                f" (Δ weighted τ {d['ftd_minus_other']:+.2f}, p = {d['p_value']:.3f}, Holm {d['p_holm']:.3f})"
+                if "p_value" in d
+                else ""
+            )
             for k, d in v.items()
         )
-        lines += [f"Verdicts ({truth}, weighted τ, p < {ALPHA}): {said}.", ""]
+        lines += [f"Verdicts ({truth}, weighted τ, Holm-adjusted p < {ALPHA}): {said}.", ""]
     return "\n".join(lines)
 
 
@@ -176,8 +197,6 @@ def write_outputs(pairs: pd.DataFrame, per_target: pd.DataFrame, board: pd.DataF
 def benchmark_markdown(results_dir, preset: str, label: str = "transfer16") -> str:
     """The report block: the leaderboard of ``results/<preset>/transfer/benchmark/<label>_leaderboard.csv``
     (both ground truths, intervals, p vs FTD, the verdicts), or how to make it."""
-    from common.store import paths
-
     out = paths.benchmark_outputs(results_dir, preset, label)
     try:
         board = pd.read_csv(out["leaderboard"], keep_default_na=False, na_values=[""])

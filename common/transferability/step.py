@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
+from common.base.device import select_device
+from common.base.errors import UserError, check_results_dir, check_seeds
 from common.presets import train_configs
-from common.run.device import select_device
-from common.run.errors import UserError, check_results_dir, check_seeds
 from common.store import paths
 from common.tasks import TASK_SETS, tasks_label
 from common.transferability.benchmark import Benchmark, check_inputs, metric_tables, pairs_table, run_benchmark
@@ -38,24 +38,24 @@ def benchmark_step(args) -> dict:
         budget=benchmark_config(args.preset),
         fcfg=scorer_fisher_config(args.preset),
         data_root=args.data_root,
-        results_dir=args.results_dir,
-        device=select_device(args.device),
-        force=args.force,
     )
-    checkpoints = check_inputs(b)  # every ε-network of the pool, or one line with the training command
+    device = select_device(args.device)
+    checkpoints = check_inputs(
+        b, args.results_dir
+    )  # every ε-network of the pool, or one line with the training command
     n_pairs = len(tasks) * (len(tasks) - 1) * len(b.seeds)
     print(
         f"transferability benchmark of {label}: {len(tasks)} tasks x {len(tasks) - 1} sources x {len(b.seeds)} "
-        f"seed(s) = {n_pairs} pairs, {b.arch}, preset {b.preset}, device {b.device}"
+        f"seed(s) = {n_pairs} pairs, {b.arch}, preset {b.preset}, device {device}"
     )
     start = time.time()
-    records, computed = run_benchmark(b, checkpoints)
+    records, computed = run_benchmark(b, checkpoints, args.results_dir, device=device, force=args.force)
     print(
         f"{computed} record(s) computed now, {len(records) - computed} read from earlier runs ({time.time() - start:.0f} s)"
     )
     pairs = pairs_table(records, tasks, b.seeds, b.budget)
     per_target, board = metric_tables(pairs)
-    out = paths.benchmark_outputs(b.results_dir, b.preset, label)
+    out = paths.benchmark_outputs(args.results_dir, b.preset, label)
     title = (
         f"transferability on {label}: {len(tasks)} targets x {len(tasks) - 1} sources x {len(b.seeds)} seed(s), "
         f"{b.arch}, preset {b.preset}"

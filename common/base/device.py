@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from common.run.errors import UserError
-from common.run.names import DEVICE_NAMES
+from common.base.errors import UserError
+from common.base.names import DEVICE_NAMES
 
 DEVICES = DEVICE_NAMES
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pandas as pd
 from tqdm import tqdm
 
+from common.base.device import select_device
+from common.base.errors import UserError, check_results_dir, check_seeds, positive
 from common.data.split_checks import check_task_splits
 from common.data.splits import task_splits
 from common.networks.models import build_network, count_parameters
 from common.presets import train_config
-from common.run.device import select_device
-from common.run.errors import UserError, check_results_dir, check_seeds, positive
 from common.run.launch import Job, prepare_inputs, run_step
 from common.run.plan import Cost, task_sizes
 from common.store import paths

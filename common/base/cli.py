@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
+from common.base.errors import UserError
+from common.base.names import DENSE_NETWORK_NAMES, DEVICE_NAMES, LAUNCHERS, NETWORK_NAMES
+from common.dense_tasks import DENSE_TASK_SETS, DENSE_TASKS, IMAGE_SOURCES
 from common.presets import PRESET_NAMES
-from common.run.errors import UserError
-from common.run.names import DENSE_NETWORK_NAMES, DEVICE_NAMES, LAUNCHERS, NETWORK_NAMES
 from common.tasks import TASK_SETS, TASKS
 
 
@@ -199,7 +201,6 @@ def write_failure(exc: BaseException) -> str | None:
     """What a failed write says in one line, when ``exc`` is one: the disk is full (``ENOSPC``, a quota), or
     torch's writer failed (a ``RuntimeError`` from ``inline_container.cc``, which a full disk gives);
     None for other errors, which keep their traceback."""
-    import errno
 
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"no space left on the device holding {exc.filename or 'the results'}"
@@ -213,7 +214,6 @@ def write_failure(exc: BaseException) -> str | None:
 def dense_parser(doc: str, training: bool = True) -> Parser:
     """The flags of the dense-task scripts (``train_task_taskonomy.py``, ``fisher_distance_taskonomy.py``):
     the suite's usual ones, with dense task names, dense networks and the image source."""
-    from common.dense_tasks import DENSE_TASK_SETS, DENSE_TASKS, IMAGE_SOURCES
 
     sets = "; ".join(f"{name}: {' '.join(members)}" for name, members in DENSE_TASK_SETS.items())
     p = Parser(

@@ -1,0 +1,32 @@
+"""Where a registered dataset's files are (``common/datasets.py``): ``locate`` says which reader applies to
+a split under ``--data-root`` (an ImageFolder tree, torchvision's own files, a download, or missing) and
+``where`` says where its files are looked for, for messages. Below both the checks
+(``common/data/tree_checks.py``) and the decoder (``common/data/decode.py``), which use it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.datasets import get_dataset
+
+
+def locate(dataset: str, split: str, root: Path) -> tuple[str, Path]:
+    """Where ``split`` of ``dataset`` is read from: ("imagefolder", tree), ("torchvision", folder),
+    ("download", root) or, for a user's folder that is not there, ("missing", tree)."""
+    entry = get_dataset(dataset)
+    folder = root / entry.folder / split
+    if folder.is_dir():
+        return "imagefolder", folder
+    if entry.torchvision is None:
+        return "missing", folder
+    tv = root / entry.torchvision[1]
+    if tv.is_dir() and any(tv.iterdir()):
+        return "torchvision", tv
+    return "download", root
+
+
+def where(dataset: str, split: str, root: Path) -> str:
+    """Where the files of ``split`` are looked for, for messages."""
+    entry = get_dataset(dataset)
+    tree = f"{root / entry.folder / split}/<class>/"
+    return f"{tree} or {root / entry.torchvision[1]}" if entry.torchvision else tree

@@ -1,0 +1,219 @@
+"""The rules that decide every verdict, as plain data: per kind of claim the test, the seeds, the smallest p
+the design can reach and what makes each verdict. The claims code reads its thresholds from ``RULES``
+(``rule(name)``); ``rules_markdown`` is the table of docs/verdicts.md (a test checks that the page holds it),
+``HISTORY`` the rules that changed after results had been seen, with the verdicts before."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from common.studies.paired_stats import ALPHA, holm_floor, min_p, seeds_needed
+from common.studies.ranking import ORDERING_DRAWS
+
+NAS_BASELINES = 2  # random search and the hand-designed network: the family of one NAS claim
+BENCHMARK_TARGETS, BENCHMARK_SCORERS = 16, 10  # transfer16's targets; the scorers FTD is compared with
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str  # what the claims code looks up
+    kind: str  # the kind of claim, as the table names it
+    claims: str  # the claims it decides
+    test: str
+    seeds: str
+    smallest_p: str
+    reproduced: str
+    not_reproduced: str
+    inconclusive: str
+    alpha: float | None = None  # significance level of the rule's test
+    threshold: float | None = None  # the rule's other number (σ multiple, tolerance, ρ)
+    min_seeds: int | None = None  # fewer seeds: inconclusive
+
+
+_NAS_SEEDS = seeds_needed(ALPHA)
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "closest",
+        "closest source",
+        "2a–2i, 7a–7d",
+        "margin of the mean matrix's closest source over the runner-up against the noise floor "
+        "2 · std(entry noise) · √(2 / S) (null twins: same task and initial weights, other SGD noise)",
+        "the preset's (cpu: 3); every seed's matrix must name the source",
+        "— (a margin against a floor, no p)",
+        "the mean names the source by a margin above the floor, and every seed names it",
+        "the mean names another source by a margin above the floor",
+        "margin within the floor, no floor, the seeds disagree, or one seed",
+        min_seeds=2,
+    ),
+    Rule(
+        "ordering",
+        "ordering (over seeds, across networks)",
+        "3a–3i",
+        f"mean Kendall τ between the matrices' columns against a permutation null ({ORDERING_DRAWS:,} seeded draws)",
+        "3a/3b: the preset's seeds' matrices (cpu: 3); 3d–3i: two mean matrices",
+        f"1 / {ORDERING_DRAWS + 1:,} = {1 / (ORDERING_DRAWS + 1):.4f}",
+        f"p < {ALPHA:g} and τ > 0 for every target",
+        "mean τ ≤ 0",
+        "else",
+        alpha=ALPHA,
+    ),
+    Rule(
+        "same-dataset",
+        "same dataset closer",
+        "6a, 6b",
+        "mean within-dataset minus across-dataset distance against the noise floor, and the share of targets "
+        "whose closest source is of their dataset",
+        "the preset's (cpu: 3)",
+        "— (a difference against a floor, no p)",
+        "within below across by more than the floor and most targets' closest source of their dataset",
+        "within not below across (beyond the floor) and most targets' closest source of another dataset",
+        "difference within the floor, no floor, or the two parts disagree",
+    ),
+    Rule(
+        "asymmetry",
+        "asymmetry",
+        "1a, 1b",
+        "|d(a→b) − d(b→a)| of the mean matrix against twice the larger seed std of the two entries",
+        "≥ 2",
+        "— (a gap against the seed spread, no p)",
+        "at least one pair's two directions differ by more than that",
+        "no pair does (≥ 2 seeds)",
+        "one seed",
+        threshold=2.0,
+        min_seeds=2,
+    ),
+    Rule(
+        "construction",
+        "checks of the code (not claims)",
+        "C1a, C1b",
+        "d(a, a) = 0 (to 1e-9) and every entry of every seed in [0, 1]: true of the formula for any Fishers",
+        "every seed",
+        "— (no test: they hold by construction)",
+        "(passes)",
+        "(fails: a bug)",
+        "—",
+        threshold=1e-9,
+    ),
+    Rule(
+        "nas",
+        "NAS (task-aware FUSE against baselines)",
+        "5a, 5b, 8a, 8b, B3a, B3b",
+        "exact two-sided sign-flip test of the per-seed test-accuracy differences, one per baseline; "
+        "Holm-adjusted p over the claim's baselines beside each",
+        f"≥ {_NAS_SEEDS} paired seeds",
+        f"2 / 2^{_NAS_SEEDS} = {min_p(_NAS_SEEDS):.3f} (Holm over {NAS_BASELINES} baselines: "
+        f"{holm_floor(_NAS_SEEDS, NAS_BASELINES):.4f})",
+        f"every baseline beaten at p < {ALPHA:g} (intersection–union: the claim needs every comparison, "
+        "so no correction)",
+        f"a baseline better at p < min({ALPHA:g}, {2 * ALPHA:g} / m), m baselines (a directional call of a "
+        f"two-sided test errs at half its level: ≤ {ALPHA:g} over the family; = {ALPHA:g} for m ≤ 2)",
+        f"else, or fewer than {_NAS_SEEDS} seeds (the evidence names the command that adds seeds); "
+        "the α–accuracy Spearman is shown, never decides",
+        alpha=ALPHA,
+        min_seeds=_NAS_SEEDS,
+    ),
+    Rule(
+        "affinity",
+        "Taskonomy affinities",
+        "4",
+        "mean per-target Spearman(−d, affinity) over the targets (`--affinity CSV`)",
+        "the preset's",
+        "— (a threshold on ρ, no p)",
+        "mean ρ ≥ 0.5 and ρ > 0 for most targets",
+        "mean ρ ≤ 0",
+        "else",
+        threshold=0.5,
+    ),
+    Rule(
+        "seed-to-seed",
+        "suite: seed-to-seed (B1)",
+        "B1",
+        "seed-to-seed FTD of one task / its smallest between-task FTD, per task",
+        "≥ 2",
+        "— (a ratio, no p)",
+        "ratio < 1 for every task",
+        "ratio ≥ 1 for every task",
+        "else",
+        threshold=1.0,
+    ),
+    Rule(
+        "null-twins",
+        "suite: noise floor (B2)",
+        "B2a–B2c",
+        "null distances (SGD noise alone) against the paired between-task entries",
+        "the preset's (cpu: 3)",
+        "— (an inequality, no p)",
+        "every null below the smallest between-task entry",
+        "the null's mean at or above the between-task mean",
+        "else",
+    ),
+    Rule(
+        "benchmark",
+        "suite: transferability benchmark (B4)",
+        "B4a–B4c",
+        "exact two-sided sign-flip test over targets of FTD's weighted τ minus each scorer's; Holm over FTD's "
+        f"{BENCHMARK_SCORERS} comparisons",
+        f"{BENCHMARK_TARGETS} targets × 3 seeds",
+        f"2 / 2^{BENCHMARK_TARGETS} = {min_p(BENCHMARK_TARGETS):.1e} (Holm × {BENCHMARK_SCORERS}: "
+        f"{holm_floor(BENCHMARK_TARGETS, BENCHMARK_SCORERS):.1e})",
+        f"FTD better at Holm p < {ALPHA:g}",
+        f"the scorer better at Holm p < {ALPHA:g}",
+        "else",
+        alpha=ALPHA,
+    ),
+)
+
+_BY_NAME = {r.name: r for r in RULES}
+
+
+def rule(name: str) -> Rule:
+    return _BY_NAME[name]
+
+
+# rules that changed after results had been seen: (commit, what changed, the verdicts before)
+HISTORY: tuple[tuple[str, str, str], ...] = (
+    (
+        "706ddaa",
+        "closest source: the noise-floor margin added (before: the mean and every seed name the source); "
+        "ordering over seeds: the whole-ordering Kendall τ against a permutation null (before: the mean's "
+        "closest source in ≥ 90 % of (target, seed)); across networks: the same test (before: every target "
+        "keeps its closest source and every τ > 0); same dataset: the floor added; NAS: the exact sign-flip "
+        "test (before: a paired bootstrap of 3 seeds)",
+        "a613659–862000c (old initialisation protocol, older runs): 3b reproduced, 7c reproduced, 7d NOT "
+        "REPRODUCED, 5a, 5b, 8b NOT REPRODUCED, 8a inconclusive; the rerun under the new rules gave 3b, 7c, 7d "
+        "and 5a–8b inconclusive (results and rules changed together: their shares cannot be told apart)",
+    ),
+    (
+        "706ddaa",
+        "NAS: the α-rank precondition (inconclusive whenever the α–accuracy Spearman of the search is ≤ 0), "
+        "added after the NAS α study had shown that α does not rank the CIFAR-10 candidates",
+        "with the 6-seed runs (ed16edd) it turned 5b (the hand-designed network better in 6 of 6 seeds, "
+        "p = 0.031) from NOT REPRODUCED into inconclusive; before it, on the old runs, 5a and 5b read NOT "
+        "REPRODUCED. Removed by issue 33: the Spearman is a diagnostic beside the verdict",
+    ),
+    (
+        "issue 33",
+        "B4: Holm over FTD's 10 comparisons; NAS: at least 6 seeds, the Holm p shown; 1a/1b: d(a, a) = 0 and "
+        "0 ≤ d ≤ 1 moved to checks of the code (C1a/C1b), only the asymmetry is a claim; 8b folded into 5b",
+        "B4a reproduced (raw p = 0.0057) and B4c NOT REPRODUCED (raw p = 0.022); 8b inconclusive on 3 seeds; "
+        "8a inconclusive on 3 seeds (it stays so, now by the 6-seed rule)",
+    ),
+)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def rules_markdown() -> str:
+    """The rules table and the rules' history, as docs/verdicts.md holds them."""
+    head = ["kind of claim", "claims", "test", "seeds", "smallest p", "reproduced", "not reproduced", "inconclusive"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in RULES:
+        cells = (r.kind, r.claims, r.test, r.seeds, r.smallest_p, r.reproduced, r.not_reproduced, r.inconclusive)
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines += ["", "Rules that changed after results had been seen:", "", "| commit | change | verdicts before |"]
+    lines.append("|---|---|---|")
+    lines += [f"| {c} | {_cell(what)} | {_cell(before)} |" for c, what, before in HISTORY]
+    return "\n".join(lines)
