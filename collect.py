@@ -51,6 +51,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     from common.report.blocks import block_presets, fill, pages
+    from common.store.paths import margin_results
     from common.store.verify import report as verify_report
 
     readme = Path(args.readme)
@@ -58,11 +59,16 @@ def main(argv=None):
     if not args.no_readme and readme.is_file():
         presets += [pr for page in pages(readme) for pr in block_presets(page.read_text())]
     failed = []
-    for preset in dict.fromkeys(presets):
-        checked, lines = verify_report(args.results_dir, preset)
+    # each preset's results, and its six-seed matrices (a results root of their own, read by the margin claims)
+    for root, preset in [
+        (r, p) for p in dict.fromkeys(presets) for r in (args.results_dir, margin_results(args.results_dir))
+    ]:
+        if root != args.results_dir and not (Path(root) / preset).is_dir():
+            continue
+        checked, lines = verify_report(root, preset)
         failed += lines
         if args.verify:
-            print(f"{args.results_dir}/{preset}: {checked} files, {len(lines)} problem(s)")
+            print(f"{root}/{preset}: {checked} files, {len(lines)} problem(s)")
     if failed:
         for line in failed:
             print(f"error: {line}", file=sys.stderr)

@@ -13,7 +13,7 @@ _{mean,std}.png; Fishers are cached under results/<preset>/fisher/ (a rerun comp
 
 from common.base.cli import common_parser, run
 from common.base.names import DISTANCE_NAMES, ESTIMATOR_NAMES
-from common.presets import FISHER_LABELS, FISHER_SPLITS, PARAMETER_PARTS
+from common.presets import FISHER_LABELS, FISHER_SPLITS, PAIRINGS, PARAMETER_PARTS
 from common.tasks import TASK_SETS
 
 
@@ -57,6 +57,14 @@ def main(argv=None):
         default="true",
         help="true: the target's labels (the papers); permuted: every class index shifted by one before the "
         "Fishers, a control for the head confound (default: %(default)s)",
+    )
+    p.add_argument(
+        "--pairing",
+        choices=PAIRINGS,
+        default="same-seed",
+        help="same-seed: F_a and F_b from networks of one seed (the papers); cross-seed: F_b from the target's "
+        "network of the next seed, so that no entry compares networks that share their initial weights "
+        "(d(a,a) is then two seeds' distance) (default: %(default)s)",
     )
     p.add_argument(
         "--sigma2",

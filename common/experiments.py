@@ -38,6 +38,14 @@ def nas_targets(paper: str) -> tuple[NASTarget, ...]:
     return tuple(t for t in NAS_TARGETS if t.paper == paper)
 
 
+# the margin claims (issue 33: claims 1, 2, 6, 7 decided on per-seed margins): the seeds of their matrices, where
+# the exact sign-flip test can reach p < 0.05 (2 / 2^6 = 0.031), the task sets, the controls (file-name suffixes
+# of fisher_distance.py) made at those seeds too; computed under the results root's ``six-seeds`` folder
+# (``store.paths.margin_results``) by ``reproduce.py --sections margins``
+MARGIN_SEEDS = tuple(range(6))
+MARGIN_MATRICES = MATRICES
+MARGIN_CONTROLS = ("_body", "_labels-permuted", "_cross-seed")
+
 # the task sets of the transfer study (step 4), in the report's order
 TRANSFER_SETS = ("mnist", "cifar10", "ldnas8")
 # the dense task sets the report shows

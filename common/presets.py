@@ -103,6 +103,9 @@ def train_configs(preset: str, datasets, arch: str | None, seeds, epochs: int | 
 FISHER_SPLITS = ("test", "val")
 FISHER_LABELS = ("true", "permuted")  # the target labels a Fisher reads (permuted: the head-confound control)
 PARAMETER_PARTS = ("all", "body")  # what a distance compares (body: the classifier head left out)
+# whose target network F_b comes from: the source's seed (the papers) or the next seed (cross-seed: the two
+# networks of an entry never share their initial weights)
+PAIRINGS = ("same-seed", "cross-seed")
 
 
 @dataclass(frozen=True)

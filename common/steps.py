@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.experiments import FULL_SPACE_CELLS, nas_targets
+from common.experiments import FULL_SPACE_CELLS, MARGIN_MATRICES, MARGIN_SEEDS, nas_targets
+from common.store.paths import MARGIN_FOLDER
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Step:
     shared: bool = True  # whether the shared flags (--data-root, --device, ...) apply
     jobs: bool = True  # whether the script splits into launcher jobs (--launcher, --plan)
     cached: bool = True  # whether its work is keyed files a rerun finds done (the report is rewritten)
+    root: str = ""  # a results root of its own under --results-dir (MARGIN_FOLDER: the margin claims' networks)
 
 
 # Section -> what it runs. The first four are the core reproduction, the 2-core budget of the README
@@ -38,12 +40,16 @@ SECTIONS: dict[str, str] = {
     "field's scorers against fine-tuning and head-only ground truths",
     "controls": "noise floor (null twins, cross-seed matrix) and head-confound controls (body-only, "
     "label-permuted) of the mnist, cifar10 and ldnas8 matrices",
+    "margins": "the six-seed matrices of claims 1, 2, 6 and 7 (per-seed margin tests): ε-networks of the mnist, "
+    "cifar10 and ldnas8 tasks at 6 seeds, their FTD and log-det matrices, body-only, label-permuted and cross-seed "
+    "(under results/six-seeds/)",
     "nas-seeds": "NAS for mnist-2 and cifar10-2 at 6 seeds (the fewest at which an exact paired test can reach "
     "p < 0.05)",
     "report": "REPORT.md from the results",
 }
 CORE_SECTIONS = ("train", "distances", "study", "nas")
-OPT_IN_SECTIONS = ("nas-seeds",)  # run only when named: 6 NAS seeds cost as much again as section nas
+# run only when named: 6 NAS seeds cost as much again as section nas; the six-seed matrices retrain 54 networks
+OPT_IN_SECTIONS = ("nas-seeds", "margins")
 CORE_BUDGET_MIN = 45  # the core's wall time from scratch on 2 CPU cores, at most (preset cpu)
 DATASETS = ("mnist", "cifar10", "cifar100", "taskonomy")
 # Data reproduce.py never downloads: their steps run only when the files are under --data-root
@@ -64,6 +70,13 @@ _POOL_MNIST = ("mnist-lowhigh", "mnist-1738", "mnist-49")
 _POOL_CIFAR = ("cifar10-animals", "cifar10-catdog", "cifar10-vehicles", "cifar10-animals5")
 _CONTROL_SETS = (("mnist", ("mnist",)), ("cifar10", ("cifar10",)), ("ldnas8", _BOTH))
 NAS_SEEDS = tuple(range(6))  # section nas-seeds: 2 / 2^6 = 0.031 is the exact paired test's floor
+_MARGIN = ("--seeds", *map(str, MARGIN_SEEDS))
+_MARGIN_VARIANTS = (
+    ("", ()),
+    ("body-only ", ("--parameters", "body")),
+    ("label-permuted ", ("--target-labels", "permuted")),
+    ("cross-seed ", ("--pairing", "cross-seed")),
+)
 
 STEPS: tuple[Step, ...] = (
     Step("train", "1a. ε-networks, MNIST tasks", "train_task_mnist", ("--tasks", "mnist", "mnist-oddeven"), ("mnist",)),
@@ -179,6 +192,34 @@ STEPS: tuple[Step, ...] = (
             ("body-only", ("--parameters", "body")),
             ("label-permuted", ("--target-labels", "permuted")),
         )
+    ),
+    Step(
+        "margins",
+        "1m. ε-networks at 6 seeds, MNIST tasks",
+        "train_task_mnist",
+        ("--tasks", "mnist", "mnist-oddeven", *_MARGIN),
+        ("mnist",),
+        root=MARGIN_FOLDER,
+    ),
+    Step(
+        "margins",
+        "1m. ε-networks at 6 seeds, CIFAR-10 tasks",
+        "train_task_cifar",
+        _MARGIN,
+        ("cifar10",),
+        root=MARGIN_FOLDER,
+    ),
+    *(
+        Step(
+            "margins",
+            f"2m. {what}{distance} matrix at 6 seeds, {label}",
+            "fisher_distance",
+            ("--task-set", label, "--distance", distance, *flags, *_MARGIN),
+            dict(_CONTROL_SETS)[label],
+            root=MARGIN_FOLDER,
+        )
+        for what, flags in _MARGIN_VARIANTS
+        for label, distance in MARGIN_MATRICES
     ),
     *(
         Step(

@@ -144,6 +144,17 @@ def test_the_construction_checks_are_listed_apart_and_not_counted(tmp_path):
     run = tmp_path / "cpu" / "distances" / "smallcnn"
     run.mkdir(parents=True)
     long_frame(seeds_of(base_matrix())).to_csv(run / "mnist_frechet_empirical_long.csv", index=False)
+    six = paths.distance_outputs(
+        paths.margin_results(tmp_path),
+        "cpu",
+        "smallcnn",
+        "mnist",
+        "frechet",
+        "empirical",
+        variant=claim_list.margin_variant("cpu", "smallcnn"),
+    )["long"]
+    six.parent.mkdir(parents=True)
+    long_frame(seeds_of(base_matrix(), n=6)).to_csv(six, index=False)  # the asymmetry claim: six seeds
     found = {c.number: c for c in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}
     assert found["C1a"].section == claims.CHECKS and found["C1a"].status == claims.PASSES
     assert found["1a"].status == claims.REPRODUCED and "d(a,a)" not in found["1a"].statement

@@ -57,8 +57,8 @@ BUGS: tuple[SeededBug, ...] = (
     SeededBug(
         "body-keeps-head",
         "--parameters body still compares the head",
-        "fa, fb = without(fishers[source.name], head), without(fishers[target.name], head)",
-        "fa, fb = fishers[source.name], fishers[target.name]",
+        "fa, fb = without(fishers[source.name], head), without(own[target.name], head)",
+        "fa, fb = fishers[source.name], own[target.name]",
         ("tests/test_seeded_bugs.py::test_body_only_matrix_entries_are_distances_of_head_free_fishers",),
     ),
     SeededBug(
@@ -95,6 +95,13 @@ BUGS: tuple[SeededBug, ...] = (
         "    data = list(_clean(values_by_target).values())\n",
         "    data = [np.array([x]) for v in _clean(values_by_target).values() for x in v]\n",
         ("tests/test_seeded_bugs.py::test_bootstrap_resamples_targets_not_pooled_seed_values",),
+    ),
+    SeededBug(
+        "cross-seed-same-seed",
+        "the cross-seed matrix pairs the source with the target network of its own seed",
+        "own = per_seed[list(seeds)[(i + 1) % len(seeds)]] if pairing == \"cross-seed\" else fishers",
+        "own = fishers",
+        ("tests/test_margins.py::test_a_cross_seed_entry_compares_the_source_with_the_next_seeds_target_network",),
     ),
     SeededBug(
         "init-not-keyed",

@@ -12,12 +12,13 @@ from __future__ import annotations
 import pandas as pd
 from tqdm import tqdm
 
+from common.base.errors import UserError
 from common.data.decode import prepare_data
 from common.fisher.distance import SIGMA_DISTANCES, padded_share, task_distance, without
 from common.fisher.store import cached_fisher, fisher_data
 from common.networks.init import head_parameter_names
 from common.networks.models import build_network
-from common.presets import FisherConfig, TrainConfig
+from common.presets import PAIRINGS, FisherConfig, TrainConfig
 from common.store import paths
 from common.store.provenance import git_commit
 from common.tasks import Task
@@ -39,6 +40,7 @@ def distance_table(
     device,
     force: bool = False,
     parameters: str = "all",
+    pairing: str = "same-seed",
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """(long table, networks): one row per (seed, source, target, measure) with d(source -> target)
     for each ``(distance, sigma2)`` of ``measures``; ``networks``: "task/seed<k>" -> run id of every
@@ -46,7 +48,12 @@ def distance_table(
     fraction). Every checkpoint is verified against the current task definitions before any Fisher.
     ``parameters`` "body": the classifier head's parameters left out of both Fishers (the head-confound
     control). Rows of the log-det distances carry ``padded_share``: the share of the sum that comes from
-    the zero-padded entries of the smaller head (``fisher.distance.padded_share``)."""
+    the zero-padded entries of the smaller head (``fisher.distance.padded_share``). ``pairing`` "cross-seed":
+    F_b is the Fisher of the target's network of the *next* seed (cyclic in ``seeds``), so that the two
+    networks of an entry never share their initial weights (issue 33; the row's ``seed`` is the source's);
+    d(a, a) is then the distance between two seeds of one task, not 0."""
+    if pairing not in PAIRINGS:
+        raise UserError(f"unknown pairing {pairing!r}; choose from {', '.join(PAIRINGS)}")
     head = head_parameter_names(build_network(arch, tasks[0], seed=0)) if parameters == "body" else []
     checkpoints = verify_checkpoints(
         tasks, seeds, arch, cfgs, preset=preset, data_root=data_root, results_dir=results_dir
@@ -57,8 +64,9 @@ def distance_table(
     bar = tqdm(total=len(seeds) * len(tasks) ** 2, desc=f"Fishers ({estimator})", unit="fisher")
     for target in tasks:
         data = target_data(target, data_root, results_dir, cfgs[target.dataset], fcfg)
+        per_seed = {}
         for seed in seeds:
-            fishers, hits = target_fishers(
+            per_seed[seed], hits = target_fishers(
                 target,
                 seed,
                 tasks,
@@ -75,8 +83,11 @@ def distance_table(
                 bar=bar,
             )
             computed += len(tasks) - hits
+        for i, seed in enumerate(seeds):
+            fishers = per_seed[seed]
+            own = per_seed[list(seeds)[(i + 1) % len(seeds)]] if pairing == "cross-seed" else fishers
             for source in tasks:
-                fa, fb = without(fishers[source.name], head), without(fishers[target.name], head)
+                fa, fb = without(fishers[source.name], head), without(own[target.name], head)
                 for distance, sigma2 in measures:
                     d = task_distance(fa, fb, distance, sigma2)
                     rows.append(
@@ -92,6 +103,7 @@ def distance_table(
                             "parameters": parameters,
                             "target_labels": fcfg.labels,
                             **({"padded_share": padded_share(fa, fb, sigma2)} if distance in SIGMA_DISTANCES else {}),
+                            **({"pairing": pairing} if pairing != "same-seed" else {}),
                             "arch": arch,
                             "git_commit": git_commit(),
                         }

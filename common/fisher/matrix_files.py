@@ -39,9 +39,12 @@ def matrix_key(
     fcfg: FisherConfig,
     networks: dict[str, str],
     parameters: str = "all",
+    pairing: str = "same-seed",
 ) -> dict:
-    """What a distance matrix depends on (the Fishers' own keys follow from these)."""
+    """What a distance matrix depends on (the Fishers' own keys follow from these); ``pairing`` enters the key
+    only when it is not the papers' (so every same-seed matrix keeps its key)."""
     return {
+        **({"pairing": pairing} if pairing != "same-seed" else {}),
         "parameters": parameters,
         "tasks": [t.to_dict() for t in tasks],
         "seeds": list(seeds),
@@ -69,6 +72,7 @@ def variant(
     preset_cfg: TrainConfig,
     preset_fcfg: FisherConfig,
     parameters: str = "all",
+    pairing: str = "same-seed",
 ) -> str:
     """The file-name suffix of a matrix made with non-default settings (networks' seeds or epochs,
     Fisher samples or batch size, sigma^2), so that it never replaces the preset's matrix, which
@@ -90,6 +94,8 @@ def variant(
         parts.append(parameters)
     if fcfg.labels != preset_fcfg.labels:
         parts.append(f"labels-{fcfg.labels}")
+    if pairing != "same-seed":
+        parts.append(pairing)
     return "".join(f"_{p}" for p in parts)
 
 

@@ -52,6 +52,7 @@ def distance_step(args, argv, script: str):
         preset_cfg=preset_cfg,
         preset_fcfg=fisher_config(args.preset),
         parameters=args.parameters,
+        pairing=args.pairing,
     )
     device = select_device(args.device)
     check_results_dir(args.results_dir)
@@ -111,6 +112,7 @@ def distance_step(args, argv, script: str):
             device=device,
             force=args.force,
             parameters=args.parameters,
+            pairing=args.pairing,
         )
         key = matrix_key(
             tasks,
@@ -122,6 +124,7 @@ def distance_step(args, argv, script: str):
             fcfg=fcfg,
             networks=networks,
             parameters=args.parameters,
+            pairing=args.pairing,
         )
         mean, std = mean_std_matrices(long, [t.name for t in tasks])
         out = distance_outputs(args.results_dir, args.preset, cfg.arch, label, args.distance, args.estimator, suffix)
@@ -129,6 +132,7 @@ def distance_step(args, argv, script: str):
             [
                 ", head left out" if args.parameters == "body" else "",
                 ", target labels permuted" * (fcfg.labels != "true"),
+                ", target networks of the next seed" * (args.pairing == "cross-seed"),
             ]
         )
         title = (

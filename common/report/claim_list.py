@@ -10,9 +10,10 @@ from dataclasses import replace
 
 import pandas as pd
 
-from common.experiments import nas_targets
+from common.experiments import MARGIN_SEEDS, nas_targets
 from common.presets import train_config
 from common.report import claims as c
+from common.report import margin_claims as m
 from common.report.results import mean_std, read_long, read_runs
 from common.report.rules import rule
 from common.store import paths
@@ -24,7 +25,11 @@ from common.transferability.report import verdicts
 # need a GPU: bench/device_matrices.sh (see its header)
 PAPER_NETWORKS = ("resnet18", "vgg16", "densenet121")
 # the controls of the head confound: (file-name variant of fisher_distance.py, what the column says)
-CONTROLS = (("_body", "body-only (head left out)"), ("_labels-permuted", "target labels permuted"))
+CONTROLS = (
+    ("_body", "body-only (head left out)"),
+    ("_labels-permuted", "target labels permuted"),
+    ("_cross-seed", "cross-seed (no shared initial weights)"),
+)
 
 
 def noise_floor(results_dir, preset: str, arch: str, label: str, measure: str = "frechet") -> dict | None:
@@ -84,37 +89,56 @@ def shared_runs(a: pd.DataFrame | None, b: pd.DataFrame | None) -> pd.DataFrame 
     return pd.concat([b, a[~a.seed.isin(set(b.seed))]], ignore_index=True)
 
 
+def margin_variant(preset: str, arch: str) -> str:
+    """The file-name part of the six-seed matrices (``fisher_distance.py --seeds 0 ... 5``)."""
+    seeds = tuple(train_config(preset, "mnist", arch=arch).seeds)
+    return "" if seeds == MARGIN_SEEDS else "_seeds" + "-".join(map(str, MARGIN_SEEDS))
+
+
+def margin_command(preset: str) -> str:
+    return f"{c.PY} reproduce.py --preset {preset} --sections margins --data-root <data>"
+
+
 def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list[c.Claim]:
-    """Claims 1-8 of PAPERS.md. ``variant``: a control's matrices (claims 2, 6, 7 only make sense there)."""
+    """Claims 1-8 of PAPERS.md. ``variant``: a control's matrices (claims 2, 6, 7 only make sense there).
+    Claims 1, 2, 6 and 7 read the six-seed matrices (``paths.margin_results``) and test their per-seed margins
+    (``common/report/margin_claims.py``); the ordering claims read the preset's own matrices."""
     out: list[c.Claim] = []
 
     def long(label, distance="frechet", network=arch):
         return read_long(results_dir, preset, network, label, distance, variant=variant)
 
-    def floor(label, distance="frechet"):
-        found = noise_floor(results_dir, preset, arch, label, distance)
-        return None if found is None else found["floor"]
+    def margin_long(label, distance="frechet"):
+        return read_long(
+            paths.margin_results(results_dir),
+            preset,
+            arch,
+            label,
+            distance,
+            variant=margin_variant(preset, arch) + variant,
+        )
 
     longs = {label: long(label) for label in ("mnist", "cifar10", "ldnas8")}
+    six = {label: margin_long(label) for label in ("mnist", "cifar10", "ldnas8")}
     for i, label in enumerate(("mnist", "cifar10")):
-        command = c._command(preset, arch, label, "frechet")
-        out.append(c.asymmetry_claim(f"1{'ab'[i]}", longs[label], label, command))
-        out.append(c.construction_check(f"C1{'ab'[i]}", longs[label], label, command))
+        out.append(m.asymmetry_margin_claim(f"1{'ab'[i]}", six[label], label, margin_command(preset)))
+        out.append(
+            c.construction_check(f"C1{'ab'[i]}", longs[label], label, c._command(preset, arch, label, "frechet"))
+        )
     for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
         out.append(
-            c.closest_claim(
+            m.closest_margin_claim(
                 f"2{'ab'[i]}",
                 "FTD",
-                longs[label],
+                six[label],
                 f"{label}-2",
                 f"{label}-3",
                 f"{name}, {arch}, FTD",
-                c._command(preset, arch, label, "frechet"),
-                floor(label),
+                margin_command(preset),
             )
         )
     out.append(
-        c.closest_claim(
+        m.closest_margin_claim(
             "2c",
             "FTD",
             long("cifar100"),
@@ -122,7 +146,6 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
             "cifar100-3",
             f"CIFAR-100, {arch}, FTD",
             f"{c._train_command(preset, 'cifar100', arch)}` then `{c._command(preset, arch, 'cifar100', 'frechet')}",
-            floor("cifar100"),
         )
     )
     # the papers' networks (a GPU): 2d/2e and 3d/3e ResNet-18, 2f/2g and 3f/3g VGG-16, 2h/2i and 3h/3i DenseNet-121
@@ -131,7 +154,7 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
         for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
             theirs = long(label, network=other)
             out.append(
-                c.closest_claim(
+                m.closest_margin_claim(
                     f"2{letters[i]}",
                     "FTD",
                     theirs,
@@ -139,7 +162,6 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
                     f"{label}-3",
                     f"{name}, {other}, FTD",
                     _device_command(other),
-                    None if theirs is None else _other_floor(results_dir, preset, other, label),
                 )
             )
             out.append(
@@ -153,14 +175,14 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
         ftd_runs[nas.target] = runs = read_runs(results_dir, preset, nas.target, nas.baselines)
         out.append(c.nas_claim(f"5{'ab'[i]}", "FTD", runs, nas.target, nas.baselines, preset))
     for distance, tags in (("frechet", "ab"), ("logdet", "cd")):
-        ld = longs["ldnas8"] if distance == "frechet" else long("ldnas8", "logdet")
-        command = c._command(preset, arch, "ldnas8", distance)
-        out.append(c.same_dataset_claim(f"6{'ab'[tags == 'cd']}", ld, distance, command, floor("ldnas8", distance)))
+        ld = six["ldnas8"] if distance == "frechet" else margin_long("ldnas8", "logdet")
+        command = margin_command(preset)
+        out.append(m.same_dataset_margin_claim(f"6{'ab'[tags == 'cd']}", ld, distance, command))
         for tag, nas in zip(tags, nas_targets("log-det")):
             own = next((s for s in ("mnist", "cifar10") if nas.target in TASK_SETS[s]), None)
-            same = tag == "b" and _same_closest_entries(ld, longs.get(own), nas.target)
+            same = tag == "b" and _same_closest_entries(ld, six.get(own), nas.target)
             out.append(
-                c.closest_claim(
+                m.closest_margin_claim(
                     f"7{tag}",
                     "log-det",
                     ld,
@@ -168,7 +190,6 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
                     "cifar10-3",
                     f"ldnas8, {distance}",
                     command,
-                    floor("ldnas8", distance),
                     same_runs_as="2b" if same else "",
                 )
             )
@@ -182,11 +203,6 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
             runs = merged  # one comparison with 5's: decided on every seed of either
         out.append(c.nas_claim(f"8{'ab'[i]}", "log-det", runs, nas.target, nas.baselines, preset, same_runs_as=twin))
     return out
-
-
-def _other_floor(results_dir, preset: str, arch: str, label: str) -> float | None:
-    found = noise_floor(results_dir, preset, arch, label)
-    return None if found is None else found["floor"]
 
 
 def beyond_claims(results_dir, preset: str, arch: str) -> list[c.Claim]:

@@ -36,7 +36,7 @@ from common.report.results import mean_std, seed_matrices
 from common.report.rules import rule
 from common.store import paths
 from common.studies.ranking import closest_sources, ordering_agreement
-from common.tasks import get_task, train_script
+from common.tasks import train_script
 
 
 def _command(preset: str, arch: str, label: str, distance: str) -> str:
@@ -44,51 +44,10 @@ def _command(preset: str, arch: str, label: str, distance: str) -> str:
     return f"{PY} fisher_distance.py --preset {preset} --task-set {label} --arch {arch}{extra} --data-root <data>"
 
 
-def _floor_text(floor: float | None) -> str:
-    return "no noise floor" if floor is None else f"noise floor {floor:.3f}"
-
-
-def closest_claim(
-    number: str,
-    paper: str,
-    long: pd.DataFrame | None,
-    target: str,
-    source: str,
-    where: str,
-    command: str,
-    floor: float | None = None,
-    **kw,
-) -> Claim:
-    """``floor``: the matrix's noise floor (None: unknown, so the margin cannot be judged)."""
-    statement = f"the closest source of {target} is {source} ({where})"
-    if long is None:
-        return not_run(number, paper, statement, f"no distance matrix; make it: `{command}`", **kw)
-    mean, std = mean_std(long)
-    if target not in mean.columns or source not in mean.index:
-        return not_run(number, paper, statement, f"the matrix has no {target} or {source}; make it: `{command}`", **kw)
-    per_seed = {s: closest_sources(m)[target] for s, m in seed_matrices(long).items()}
-    best = closest_sources(mean)[target]
-    agree = sum(v == source for v in per_seed.values())
-    column = mean[target].drop(target).sort_values()
-    runner = column.index[1] if column.index[0] == source and len(column) > 1 else column.index[0]
-    margin = abs(column[source] - column[runner]) if runner != source else float("nan")
-    spread = std.loc[best, target]
-    evidence = (
-        f"mean: {best} {column[best]:.3f}"
-        + ("" if pd.isna(spread) else f" ± {spread:.3f}")
-        + (f", next {runner} {column[runner]:.3f}" if runner != best else "")
-        + (f", {source} {column[source]:.3f}" if best != source else "")
-        + f"; margin {margin:.3f} vs {_floor_text(floor)}; {source} closest in {agree} of {len(per_seed)} seed(s)"
+def _eye(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        [[a == b for b in frame.columns] for a in frame.index], index=frame.index, columns=frame.columns
     )
-    if floor is None or not margin > floor:
-        status = INCONCLUSIVE
-    elif best != source:
-        status = NOT_REPRODUCED
-    elif agree == len(per_seed) and len(per_seed) >= rule("closest").min_seeds:
-        status = REPRODUCED
-    else:
-        status = INCONCLUSIVE
-    return Claim(number, paper, statement, status, evidence, **kw)
 
 
 def construction_check(number: str, long: pd.DataFrame | None, label: str, command: str) -> Claim:
@@ -102,27 +61,6 @@ def construction_check(number: str, long: pd.DataFrame | None, label: str, comma
     evidence = f"max |d(a,a)| = {diag:.1e}, d in [{low:.3f}, {high:.3f}] over {long.seed.nunique()} seed(s)"
     bounded = diag <= rule("construction").threshold and low >= 0 and high <= 1
     return Claim(number, "FTD", statement, PASSES if bounded else FAILS, evidence, section=CHECKS)
-
-
-def asymmetry_claim(number: str, long: pd.DataFrame | None, label: str, command: str) -> Claim:
-    """Claim 1's part that can fail: some pair's two directions differ beyond the seeds' spread."""
-    statement = f"d is asymmetric ({label})"
-    if long is None:
-        return not_run(number, "FTD", statement, f"no distance matrix; make it: `{command}`")
-    asym = rule("asymmetry")
-    mean, std = mean_std(long)
-    tasks = list(mean.index)
-    pairs = [(a, b) for i, a in enumerate(tasks) for b in tasks[i + 1 :]]
-    gaps = {(a, b): abs(mean.loc[a, b] - mean.loc[b, a]) for a, b in pairs}
-    seeds = long.seed.nunique()
-    spread = {(a, b): asym.threshold * max(std.loc[a, b], std.loc[b, a]) for a, b in pairs}
-    asymmetric = sum(gaps[p] > spread[p] for p in pairs) if seeds >= asym.min_seeds else 0
-    evidence = (
-        f"max |d(a→b) − d(b→a)| = {max(gaps.values()):.3f}; {asymmetric} of {len(pairs)} pairs differ by more "
-        f"than {asym.threshold:g} × the larger seed std ({seeds} seed(s))"
-    )
-    status = REPRODUCED if asymmetric else INCONCLUSIVE if seeds < asym.min_seeds else NOT_REPRODUCED
-    return Claim(number, "FTD", statement, status, evidence)
 
 
 def ordering_status(result: dict) -> str:
@@ -159,44 +97,6 @@ def consistency_claim(number: str, long: pd.DataFrame | None, label: str, comman
     result = ordering_agreement(list(per_seed.values()))
     evidence = _ordering_evidence(result, f"between {len(per_seed)} seeds' matrices (pairs averaged)") + spread
     return Claim(number, "FTD", statement, ordering_status(result), evidence)
-
-
-def _eye(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        [[a == b for b in frame.columns] for a in frame.index], index=frame.index, columns=frame.columns
-    )
-
-
-def same_dataset_claim(
-    number: str, long: pd.DataFrame | None, distance: str, command: str, floor: float | None = None
-) -> Claim:
-    statement = f"tasks of the same dataset are usually closer than tasks of different datasets (ldnas8, {distance})"
-    if long is None:
-        return not_run(number, "log-det", statement, f"no 8-task matrix; make it: `{command}`")
-    mean, _ = mean_std(long)
-    dataset = {t: get_task(t).dataset for t in mean.index}
-    within = [mean.loc[a, b] for a in mean.index for b in mean.columns if a != b and dataset[a] == dataset[b]]
-    across = [mean.loc[a, b] for a in mean.index for b in mean.columns if dataset[a] != dataset[b]]
-    closest = closest_sources(mean)
-    same = sum(dataset[s] == dataset[t] for t, s in closest.items())
-    w, a = sum(within) / len(within), sum(across) / len(across)
-    seeds = seed_matrices(long)
-    seeds_closer = sum(
-        pd.Series([m.loc[x, y] for x in m.index for y in m.columns if x != y and dataset[x] == dataset[y]]).mean()
-        < pd.Series([m.loc[x, y] for x in m.index for y in m.columns if dataset[x] != dataset[y]]).mean()
-        for m in seeds.values()
-    )
-    evidence = (
-        f"mean within {w:.3f} vs across {a:.3f}, difference {a - w:+.3f} vs {_floor_text(floor)} (within lower "
-        f"in {seeds_closer} of {len(seeds)} seed(s)); {same} of {len(closest)} targets have a same-dataset "
-        "closest source"
-    )
-    majority = same > len(closest) / 2
-    if floor is None or not abs(a - w) > floor:
-        status = INCONCLUSIVE
-    else:
-        status = REPRODUCED if w < a and majority else NOT_REPRODUCED if w >= a and not majority else INCONCLUSIVE
-    return Claim(number, "log-det", statement, status, evidence)
 
 
 def seed_noise_claim(number: str, results_dir, preset: str, arch: str, seeds: int) -> Claim:

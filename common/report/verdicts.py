@@ -44,6 +44,12 @@ def claims_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
         + ": "
         + ", ".join(f"{counts.get(s, 0)} {s}" for s in order)
         + "."
+        + "".join(
+            f" Beside claims 2, 6 and 7, which compare networks that share their initial weights: {x.number}, "
+            f"{x.statement}: {x.status}."
+            for x in claims
+            if x.number == "B1"
+        )
         + (" `smoke` runs tiny subsets: it checks code paths, not claims." if preset == "smoke" else ""),
         "",
         *_claim_rows([x for x in claims if x.section == PAPERS]),
@@ -67,9 +73,11 @@ def controls_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
     """Claims 2, 6 and 7 under the head-confound controls, and the log-det sum's share from padded entries."""
     rows = control_rows(results_dir, preset, arch)
     lines = [
-        "Head-confound controls: the same rules on the matrices made with the classifier head left out of both "
-        "Fishers (`fisher_distance.py --parameters body`) and with the target's class indices permuted before "
-        "its Fishers (`--target-labels permuted`, y → (y + 1) mod C); the noise floor is the main matrix's.",
+        "Controls: the same rules (per-seed margin tests over the six-seed matrices) on the matrices made with the "
+        "classifier head left out of both Fishers (`fisher_distance.py --parameters body`), with the target's "
+        "class indices permuted before its Fishers (`--target-labels permuted`, y → (y + 1) mod C), and with "
+        "the target network of the next seed (`--pairing cross-seed`: no entry compares two networks that "
+        "share their initial weights).",
         "",
         *table(
             ["#", "claim", "papers' protocol", *(what for _, what in CONTROLS)],

@@ -73,7 +73,8 @@ def check_inputs(args) -> dict[str, str]:
 
 
 def step_argv(step: Step, args) -> list[str]:
-    argv = list(step.argv) + ["--preset", args.preset, "--results-dir", str(args.results_dir)]
+    results = Path(args.results_dir) / step.root if step.root else args.results_dir
+    argv = list(step.argv) + ["--preset", args.preset, "--results-dir", str(results)]
     if step.jobs:
         argv += (
             launcher_argv(args)

@@ -24,6 +24,14 @@ import shutil
 import sys
 from pathlib import Path
 
+MARGIN_FOLDER = "six-seeds"  # under the results root: the six-seed matrices of the margin claims (issue 33)
+
+
+def margin_results(results_dir) -> Path:
+    """The results root of the six-seed matrices (``common/experiments.py``, ``MARGIN_SEEDS``): a root of its
+    own, so that their networks (trained with the six seeds) never mix with the preset's three-seed ones."""
+    return Path(results_dir) / MARGIN_FOLDER
+
 
 def run_dir(results_dir, preset: str) -> Path:
     return Path(results_dir) / preset
