@@ -99,7 +99,7 @@ BUGS: tuple[SeededBug, ...] = (
     SeededBug(
         "cross-seed-same-seed",
         "the cross-seed matrix pairs the source with the target network of its own seed",
-        "own = per_seed[list(seeds)[(i + 1) % len(seeds)]] if pairing == \"cross-seed\" else fishers",
+        'own = per_seed[list(seeds)[(i + 1) % len(seeds)]] if pairing == "cross-seed" else fishers',
         "own = fishers",
         ("tests/test_margins.py::test_a_cross_seed_entry_compares_the_source_with_the_next_seeds_target_network",),
     ),
@@ -118,7 +118,8 @@ IGNORED = {".venv", ".git", ".ruff_cache", ".pytest_cache", "results/cache"}
 
 def _ignored(folder: str, names: list[str]) -> set[str]:
     rel = Path(folder).resolve().relative_to(ROOT)
-    return {n for n in names if n == "__pycache__" or (rel / n).as_posix() in IGNORED}
+    derived = rel.parts[:1] == ("results",) and {"cache", "checkpoints", "fisher", "logs"}  # no test reads them
+    return {n for n in names if n == "__pycache__" or (rel / n).as_posix() in IGNORED or (derived and n in derived)}
 
 
 def locate(root: Path, bug: SeededBug) -> Path | None:
