@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.fisher import matrices
 from common.store import paths
 from common.studies.consistency import architecture_agreement
 
@@ -263,3 +264,16 @@ def frame(m: np.ndarray) -> pd.DataFrame:
     m = np.array(m, dtype=float)
     np.fill_diagonal(m, 0.0)
     return pd.DataFrame(m, index=TASKS, columns=TASKS)
+
+
+def fake_fisher_store(monkeypatch, fisher_of) -> None:
+    """``common.fisher.matrices.distance_table`` without checkpoints, data or Fisher runs: the Fisher of
+    (source task, seed) on a target is ``fisher_of(source, seed, target)`` (Task objects, an int seed)."""
+    monkeypatch.setattr(matrices, "verify_checkpoints", lambda tasks, seeds, *a, **k: {})
+    monkeypatch.setattr(matrices, "prepare_data", lambda *a, **k: None)
+    monkeypatch.setattr(matrices, "target_data", lambda *a, **k: None)
+    monkeypatch.setattr(
+        matrices,
+        "target_fishers",
+        lambda target, seed, tasks, *a, **k: ({t.name: fisher_of(t, seed, target) for t in tasks}, len(tasks)),
+    )

@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pytest
 import torch
-from report_helpers import base_matrix, long_frame, seeds_of
+from report_helpers import base_matrix, fake_fisher_store, long_frame, seeds_of
 
 from common.experiments import MARGIN_SEEDS
 from common.fisher import matrices
@@ -29,14 +29,7 @@ def _fisher(task: str, seed: int, on: str) -> dict[str, torch.Tensor]:
 
 
 def _table(monkeypatch, tmp_path, pairing: str, seeds=(0, 1, 2)):
-    monkeypatch.setattr(matrices, "verify_checkpoints", lambda tasks, seeds, *a, **k: {})
-    monkeypatch.setattr(matrices, "prepare_data", lambda *a, **k: None)
-    monkeypatch.setattr(matrices, "target_data", lambda *a, **k: None)
-    monkeypatch.setattr(
-        matrices,
-        "target_fishers",
-        lambda target, seed, tasks, *a, **k: ({t.name: _fisher(t.name, seed, target.name) for t in tasks}, len(tasks)),
-    )
+    fake_fisher_store(monkeypatch, lambda source, seed, target: _fisher(source.name, seed, target.name))
     long, _ = matrices.distance_table(
         TASKS,
         list(seeds),

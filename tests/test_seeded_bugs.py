@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from report_helpers import fake_fisher_store
 from scipy import stats
 
 from common.fisher.distance import task_distance, without
@@ -115,14 +116,7 @@ def test_body_only_matrix_entries_are_distances_of_head_free_fishers(monkeypatch
             out[name] = torch.rand(p.shape, generator=g) * scale
         return out
 
-    monkeypatch.setattr(matrices, "verify_checkpoints", lambda tasks, seeds, *a, **k: {})
-    monkeypatch.setattr(matrices, "prepare_data", lambda *a, **k: None)
-    monkeypatch.setattr(matrices, "target_data", lambda *a, **k: None)
-    monkeypatch.setattr(
-        matrices,
-        "target_fishers",
-        lambda target, seed, tasks, *a, **k: ({t.name: fisher(t, (seed, target.name)) for t in tasks}, len(tasks)),
-    )
+    fake_fisher_store(monkeypatch, lambda source, seed, target: fisher(source, (seed, target.name)))
     kwargs = dict(
         arch="smallcnn",
         preset="cpu",
