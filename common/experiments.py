@@ -46,6 +46,11 @@ MARGIN_SEEDS = tuple(range(6))
 MARGIN_MATRICES = MATRICES
 MARGIN_CONTROLS = ("_body", "_labels-permuted", "_cross-seed")
 
+# the FTD paper's ε-networks, checked beside the suite's default network (claims 2d-2i, 3d-3i), each with a
+# section of reproduce.py (``arch-<network>``) on its own budget (common/network_budgets.py)
+PAPER_NETWORKS = ("resnet18", "vgg16", "densenet121")
+PAPER_NETWORK_SETS = ("mnist", "cifar10")  # the task sets they are trained and compared on
+
 # the task sets of the transfer study (step 4), in the report's order
 TRANSFER_SETS = ("mnist", "cifar10", "ldnas8")
 # the dense task sets the report shows

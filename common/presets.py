@@ -1,10 +1,9 @@
 """Presets: every training/evaluation constant of the suite in one place.
 
 ``smoke``: seconds on tiny subsets (used by the tests).
-``cpu``:   real data, the small network, data capped so that a whole task set x 3 seeds trains
-           on 2 CPU cores in about 15 minutes.
-``paper``: the papers' settings (Adam, default learning rate; MNIST 50 epochs batch 64;
-           CIFAR 100 epochs batch 128 with crop + flip; 10 seeds; VGG-16). Meant for a GPU.
+``cpu``:   real data, the small network, data capped: a task set x 3 seeds trains on 2 cores in ≈ 15 min.
+``paper``: the papers' settings (Adam, default lr; MNIST 50 epochs batch 64; CIFAR 100 epochs batch 128, crop +
+           flip; 10 seeds; VGG-16). Meant for a GPU. The papers' networks on ``cpu``: common/network_budgets.py.
 Command-line flags (``--epochs``, ``--batch-size``, ``--arch``, ``--seeds``) override a preset.
 """
 
@@ -14,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 
 from common.base.errors import UserError, positive
 from common.datasets import DATASETS, RECIPES
+from common.network_budgets import network_budget, network_fisher_samples
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,7 @@ _PAPER_MNIST = TrainConfig(
     seeds=tuple(range(10)),
 )
 
-# preset -> training recipe -> config; a dataset names its recipe in common/datasets.py
-# ("mnist": grey digits, no augmentation; "cifar": colour images, crop + flip).
+# preset -> recipe -> config; a dataset names its recipe ("mnist": no augmentation; "cifar": crop + flip)
 PRESETS: dict[str, dict[str, TrainConfig]] = {
     "smoke": {"mnist": _SMOKE, "cifar": replace(_SMOKE, augment=True)},
     "cpu": {"mnist": _CPU, "cifar": replace(_CPU, epochs=5, max_train=20_000, augment=True)},
@@ -83,10 +82,12 @@ assert all(set(rows) == set(RECIPES) for rows in PRESETS.values()), "every prese
 
 
 def train_config(preset: str, dataset: str, **overrides) -> TrainConfig:
-    """The preset's config for a dataset, with the non-None overrides applied."""
+    """The preset's config for a dataset (with ``arch``'s budget on it: common/network_budgets.py), overridden."""
     if preset not in PRESETS:
         raise KeyError(f"unknown preset '{preset}'; choose from {', '.join(PRESET_NAMES)}")
-    cfg = PRESETS[preset][DATASETS[dataset].recipe]
+    recipe = DATASETS[dataset].recipe
+    cfg = PRESETS[preset][recipe]
+    cfg = replace(cfg, **network_budget(preset, overrides.get("arch") or cfg.arch, recipe))
     return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -130,9 +131,12 @@ def fisher_config(
     batch_size: int | None = None,
     split: str | None = None,
     labels: str | None = None,
+    arch: str | None = None,
 ) -> FisherConfig:
-    """The preset's Fisher config with --fisher-samples / --batch-size / --fisher-split / --target-labels applied."""
+    """The preset's Fisher config (``arch``'s samples: common/network_budgets.py) with --fisher-samples,
+    --batch-size, --fisher-split, --target-labels applied."""
     cfg = FISHER_PRESETS[preset]
+    cfg = replace(cfg, samples=network_fisher_samples(preset, arch) or cfg.samples)
     if split is not None and split not in FISHER_SPLITS:
         raise UserError(f"--fisher-split must be one of {', '.join(FISHER_SPLITS)}, got {split}")
     if labels is not None and labels not in FISHER_LABELS:

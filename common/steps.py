@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.experiments import FULL_SPACE_CELLS, MARGIN_MATRICES, MARGIN_SEEDS, nas_targets
+from common.experiments import (
+    FULL_SPACE_CELLS,
+    MARGIN_MATRICES,
+    MARGIN_SEEDS,
+    PAPER_NETWORK_SETS,
+    PAPER_NETWORKS,
+    nas_targets,
+)
 from common.store.paths import MARGIN_FOLDER
 
 
@@ -45,11 +52,18 @@ SECTIONS: dict[str, str] = {
     "(under results/six-seeds/)",
     "nas-seeds": "NAS for mnist-2 and cifar10-2 at 6 seeds (the fewest at which an exact paired test can reach "
     "p < 0.05)",
+    **{
+        f"arch-{net}": f"the FTD paper's {net} on the preset's budget for it (common/network_budgets.py): ε-networks "
+        "of the mnist and cifar10 sets, their FTD matrices, body-only, label-permuted and cross-seed controls, noise "
+        "floors (claims 2d-2i, 3d-3i)"
+        for net in PAPER_NETWORKS
+    },
     "report": "REPORT.md from the results",
 }
 CORE_SECTIONS = ("train", "distances", "study", "nas")
 # run only when named: 6 NAS seeds cost as much again as section nas; the six-seed matrices retrain 54 networks
-OPT_IN_SECTIONS = ("nas-seeds", "margins")
+# the papers' networks: an hour or more each on 2 cores
+OPT_IN_SECTIONS = ("nas-seeds", "margins", *(f"arch-{net}" for net in PAPER_NETWORKS))
 CORE_BUDGET_MIN = 45  # the core's wall time from scratch on 2 CPU cores, at most (preset cpu)
 DATASETS = ("mnist", "cifar10", "cifar100", "taskonomy")
 # Data reproduce.py never downloads: their steps run only when the files are under --data-root
@@ -71,6 +85,7 @@ _POOL_CIFAR = ("cifar10-animals", "cifar10-catdog", "cifar10-vehicles", "cifar10
 _CONTROL_SETS = (("mnist", ("mnist",)), ("cifar10", ("cifar10",)), ("ldnas8", _BOTH))
 NAS_SEEDS = tuple(range(6))  # section nas-seeds: 2 / 2^6 = 0.031 is the exact paired test's floor
 _MARGIN = ("--seeds", *map(str, MARGIN_SEEDS))
+_TRAIN_SCRIPTS = {"mnist": "train_task_mnist", "cifar10": "train_task_cifar"}
 _MARGIN_VARIANTS = (
     ("", ()),
     ("body-only ", ("--parameters", "body")),
@@ -260,6 +275,45 @@ STEPS: tuple[Step, ...] = (
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
     Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),
     Step("dense", "4. transfer study, taskonomy-2d on CIFAR-10", "transfer_taskonomy", (), ("cifar10",), jobs=False),
+    # the papers' networks, one section each: training, matrices, controls; the noise floor (twins) last
+    *(
+        step
+        for net in PAPER_NETWORKS
+        for step in (
+            *(
+                Step(
+                    f"arch-{net}",
+                    f"1n. {net} ε-networks, {label} tasks",
+                    _TRAIN_SCRIPTS[label],
+                    ("--tasks", label, "--arch", net),
+                    (label,),
+                )
+                for label in PAPER_NETWORK_SETS
+            ),
+            *(
+                Step(
+                    f"arch-{net}",
+                    f"2n. {what}FTD matrix, {net}, {label}",
+                    "fisher_distance",
+                    ("--task-set", label, "--arch", net, *flags),
+                    (label,),
+                )
+                for what, flags in _MARGIN_VARIANTS
+                for label in PAPER_NETWORK_SETS
+            ),
+            *(
+                Step(
+                    f"arch-{net}",
+                    f"2n. noise floor, {net}, {label}",
+                    "noise_floor",
+                    ("--task-set", label, "--arch", net),
+                    (label,),
+                    jobs=False,
+                )
+                for label in PAPER_NETWORK_SETS
+            ),
+        )
+    ),
     Step(
         "report",
         "report: REPORT.md from the results",

@@ -24,7 +24,7 @@ COMMON = ROOT / "common"
 MAX_LINES = 350
 
 GROUND = re.compile(
-    r"common(\.base(\..*)?|\.store(\..*)?|\.datasets|\.tasks|\.dense_tasks|\.presets|\.experiments|\.steps)?$"
+    r"common(\.base(\..*)?|\.store(\..*)?|\.datasets|\.tasks|\.dense_tasks|\.presets|\.network_budgets|\.experiments|\.steps)?$"
 )
 LAUNCHING = re.compile(r"common\.run(\.launch|\.launchers|\.plan|\.throughputs)?$")
 STEPS = re.compile(r"common\.\w+\.(step|steps|\w+_step)$")

@@ -42,7 +42,9 @@ def distance_step(args, argv, script: str):
     datasets = {t.dataset for t in tasks}
     cfgs = train_configs(args.preset, datasets, args.arch, check_seeds(args.seeds), positive("epochs", args.epochs))
     cfg = next(iter(cfgs.values()))
-    fcfg = fisher_config(args.preset, args.fisher_samples, args.batch_size, args.fisher_split, args.target_labels)
+    fcfg = fisher_config(
+        args.preset, args.fisher_samples, args.batch_size, args.fisher_split, args.target_labels, arch=cfg.arch
+    )
     preset_cfg = next(iter(train_configs(args.preset, datasets, args.arch, None).values()))
     suffix = variant(
         cfg,
@@ -50,7 +52,7 @@ def distance_step(args, argv, script: str):
         args.distance,
         args.sigma2,
         preset_cfg=preset_cfg,
-        preset_fcfg=fisher_config(args.preset),
+        preset_fcfg=fisher_config(args.preset, arch=cfg.arch),
         parameters=args.parameters,
         pairing=args.pairing,
     )

@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import pandas as pd
 
-from common.experiments import MARGIN_SEEDS, nas_targets
-from common.presets import train_config
+from common.experiments import MARGIN_SEEDS, PAPER_NETWORKS, nas_targets
+from common.presets import fisher_config, train_config
 from common.report import claims as c
 from common.report import margin_claims as m
 from common.report.results import mean_std, read_long, read_runs
@@ -21,9 +21,6 @@ from common.store.cache import read_entry
 from common.tasks import TASK_SETS
 from common.transferability.report import verdicts
 
-# the FTD paper's ε-networks, checked beside the suite's default network (claims 2 and 3); their matrices
-# need a GPU: bench/device_matrices.sh (see its header)
-PAPER_NETWORKS = ("resnet18", "vgg16", "densenet121")
 # the controls of the head confound: (file-name variant of fisher_distance.py, what the column says)
 CONTROLS = (
     ("_body", "body-only (head left out)"),
@@ -55,9 +52,17 @@ def _floor_command(preset: str, label: str) -> str:
     return f"{c.PY} noise_floor.py --preset {preset} --task-set {label} --data-root <data>"
 
 
-def _device_command(arch: str) -> str:
-    # closed by the caller's backtick: the script runs on a lent GPU machine (its header says how)
-    return f"bash bench/device_matrices.sh {arch}` on a GPU machine, then `{c.PY} consistency_study.py --parts c"
+def _network_command(preset: str, arch: str) -> str:
+    # closed by the caller's backtick: the network's section (on a GPU: bench/device_matrices.sh, its header says how)
+    return f"{c.PY} reproduce.py --preset {preset} --sections arch-{arch} --data-root <data>"
+
+
+def network_budget_text(preset: str, arch: str, label: str) -> str:
+    """What a paper network's claim was decided at: "cpu budget: N images × E epochs, Fisher on S images"."""
+    cfg = train_config(preset, "mnist" if label == "mnist" else "cifar10", arch=arch)
+    samples = fisher_config(preset, arch=arch).samples
+    images = "all" if cfg.max_train is None else cfg.max_train
+    return f"{preset} budget: {images} images × {cfg.epochs} epochs, Fisher on {samples or 'all'} images"
 
 
 def _same_closest_entries(ldnas8: pd.DataFrame | None, own: pd.DataFrame | None, target: str) -> bool:
@@ -148,7 +153,7 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
             f"{c._train_command(preset, 'cifar100', arch)}` then `{c._command(preset, arch, 'cifar100', 'frechet')}",
         )
     )
-    # the papers' networks (a GPU): 2d/2e and 3d/3e ResNet-18, 2f/2g and 3f/3g VGG-16, 2h/2i and 3h/3i DenseNet-121
+    # the papers' networks (section arch-<network>): 2d/2e and 3d/3e ResNet-18, 2f/2g and 3f/3g VGG-16, 2h/2i and 3h/3i DenseNet-121
     for k, other in enumerate(PAPER_NETWORKS):
         letters = "defghi"[2 * k : 2 * k + 2]
         for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
@@ -160,12 +165,20 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
                     theirs,
                     f"{label}-2",
                     f"{label}-3",
-                    f"{name}, {other}, FTD",
-                    _device_command(other),
+                    f"{name}, {other}, FTD; {network_budget_text(preset, other, label)}",
+                    _network_command(preset, other),
                 )
             )
             out.append(
-                c.architecture_claim(f"3{letters[i]}", longs[label], theirs, arch, label, other, _device_command(other))
+                c.architecture_claim(
+                    f"3{letters[i]}",
+                    longs[label],
+                    theirs,
+                    arch,
+                    f"{label}; {network_budget_text(preset, other, label)}",
+                    other,
+                    _network_command(preset, other),
+                )
             )
     for i, label in enumerate(("mnist", "cifar10")):
         out.append(c.consistency_claim(f"3{'ab'[i]}", longs[label], label, c._command(preset, arch, label, "frechet")))

@@ -15,12 +15,13 @@ from __future__ import annotations
 import pandas as pd
 
 from common.experiments import USER_FOLDER_EXAMPLE
+from common.network_budgets import LEARNED_SHARE
 from common.report.markdown import mean_pm, row, table
 from common.report.results import mean_std, read_long
 from common.store import paths
 from common.studies.published import PUBLISHED
 from common.studies.ranking import as_frame, closest_sources, compare
-from common.tasks import TASK_SETS, TASKS
+from common.tasks import TASK_SETS, TASKS, get_task
 
 
 def published_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
@@ -61,12 +62,32 @@ def published_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
     return "\n".join(lines)
 
 
+def learned_floors(df: pd.DataFrame, reference: str = "smallcnn") -> dict[tuple[str, str], float]:
+    """(arch, task) -> the test accuracy a network other than ``reference`` must reach to have learned its task
+    (``common/network_budgets.py``'s ``LEARNED_SHARE``): chance + share x (the reference's mean - chance)."""
+    ref = df[df.arch == reference].groupby("task").test_acc.mean()
+    out = {}
+    for arch, task in df[df.arch != reference][["arch", "task"]].drop_duplicates().itertuples(index=False):
+        if task in ref.index:
+            chance = 1.0 / get_task(task).num_classes
+            out[(arch, task)] = chance + LEARNED_SHARE * (ref[task] - chance)
+    return out
+
+
 def train_markdown(results_dir, preset: str) -> str:
     path = paths.train_metrics_csv(results_dir, preset)
     try:
         df = pd.read_csv(path)
     except (OSError, ValueError):
         return f"No step-1 results (`{path}` missing)."
+    floors = learned_floors(df)
+
+    def learned(arch, task, x) -> str:
+        if (arch, task) not in floors:
+            return "—"
+        low = x.test_acc.min()
+        return f"{'yes' if low >= floors[(arch, task)] else '**no**'} (lowest {low:.3f} vs {floors[(arch, task)]:.3f})"
+
     g = df.groupby(["arch", "task"])
     rows = (
         [
@@ -76,10 +97,16 @@ def train_markdown(results_dir, preset: str) -> str:
             len(x),
             int(x.epochs.iloc[0]),
             int(x.n_train.iloc[0]),
+            learned(arch, task, x),
         ]
         for (arch, task), x in g
     )
-    return "\n".join(table(["task", "network", "test acc (mean ± std)", "seeds", "epochs", "train images"], rows))
+    head = ["task", "network", "test acc (mean ± std)", "seeds", "epochs", "train images", "learned its task"]
+    note = (
+        f"A network other than smallcnn learned its task when every seed's test accuracy reaches chance + "
+        f"{LEARNED_SHARE:g} × (smallcnn's mean − chance), chance = 1 / classes (common/network_budgets.py)."
+    )
+    return "\n".join([*table(head, rows), "", note] if floors else table(head, rows))
 
 
 def matrix_markdown(results_dir, preset: str, label: str, distance: str, arch: str = "smallcnn") -> str:

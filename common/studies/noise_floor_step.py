@@ -36,7 +36,7 @@ def noise_floor_step(args) -> list[Path]:
     datasets = sorted({t.dataset for t in tasks})
     cfgs = train_configs(args.preset, datasets, args.arch, check_seeds(args.seeds))
     cfg = next(iter(cfgs.values()))
-    fcfg = fisher_config(args.preset, None, args.batch_size)
+    fcfg = fisher_config(args.preset, None, args.batch_size, arch=cfg.arch)
     device = select_device(args.device)
     check_results_dir(args.results_dir)
     for ds in datasets:

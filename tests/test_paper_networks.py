@@ -1,0 +1,105 @@
+"""Issue 32: the FTD paper's networks on a preset's budget (common/network_budgets.py) and their sections of
+reproduce.py (``arch-<network>``): the budget replaces images and epochs, never the architecture; a section
+runs end to end on fabricated data and a second run computes nothing; the claims carry their budget; the
+step-1 table holds every network to its "learned its task" floor."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import reproduce
+from common import steps as reproduce_plan
+from common.experiments import PAPER_NETWORKS
+from common.network_budgets import LEARNED_SHARE, NETWORK_BUDGETS
+from common.presets import fisher_config, train_config
+from common.report import claim_list, claims
+from common.report.tables import learned_floors, train_markdown
+from common.store import paths
+from tests.report_helpers import base_matrix, long_frame, seeds_of
+
+
+def test_a_network_budget_cuts_images_and_epochs_not_the_architecture():
+    small = train_config("cpu", "cifar10")
+    for net in PAPER_NETWORKS:
+        cfg = train_config("cpu", "cifar10", arch=net)
+        budget = NETWORK_BUDGETS["cpu"][net]["cifar"]
+        assert cfg.arch == net and cfg.max_train == budget["max_train"] and cfg.epochs == budget["epochs"]
+        assert cfg.lr_schedule == small.lr_schedule and not cfg.augment  # pilots: crop + flip slow 3 epochs
+        assert fisher_config("cpu", arch=net).samples < fisher_config("cpu").samples
+    # flags still win over the budget, and the default network keeps the preset's config
+    assert train_config("cpu", "mnist", arch="vgg16", epochs=7).epochs == 7
+    assert train_config("cpu", "mnist", arch="smallcnn") == train_config("cpu", "mnist")
+    assert fisher_config("cpu", samples=50, arch="vgg16").samples == 50
+    # the paper preset trains every network on the whole data
+    assert train_config("paper", "mnist", arch="resnet18").max_train is None
+
+
+def test_every_paper_network_has_a_section_outside_the_core():
+    for net in PAPER_NETWORKS:
+        section = f"arch-{net}"
+        assert section in reproduce_plan.SECTIONS and section in reproduce_plan.OPT_IN_SECTIONS
+        steps = [s for s in reproduce_plan.STEPS if s.section == section]
+        scripts = [s.script for s in steps]
+        assert scripts.count("train_task_mnist") == scripts.count("train_task_cifar") == 1
+        assert scripts.count("noise_floor") == 2 and scripts[-1] == "noise_floor"  # the twins last
+        matrices = [s.argv for s in steps if s.script == "fisher_distance"]
+        assert len(matrices) == 8 and all(a[a.index("--arch") + 1] == net for a in matrices)
+        for flag in ("body", "permuted", "cross-seed"):
+            assert sum(flag in a for a in matrices) == 2, flag
+
+
+def test_the_vgg16_section_runs_end_to_end_and_resumes(data_root, tmp_path, capsys):
+    """Section arch-vgg16 on the smoke budget (32 images, 1 epoch, Fishers of 8): training, the 8 matrices and
+    both noise floors; the rerun computes nothing. The other networks' sections are the same steps with
+    another --arch (test_every_paper_network_has_a_section_outside_the_core)."""
+    results = tmp_path / "results"
+    args = ["--data-root", str(data_root), "--results-dir", str(results), "--sections", "arch-vgg16"]
+    reproduce.main(args)
+    out = capsys.readouterr().out
+    steps = [s for s in reproduce_plan.STEPS if s.section == "arch-vgg16"]
+    assert out.count(": done in") == len(steps), out
+    distances = paths.run_dir(results, "smoke") / "distances" / "vgg16"
+    for label in ("mnist", "cifar10"):
+        for suffix in ("", "_body", "_labels-permuted", "_cross-seed"):
+            long = pd.read_csv(distances / label / f"{label}_frechet_empirical{suffix}_long.csv")
+            assert long.distance.notna().all() and long.seed.nunique() == 1
+    metrics = pd.read_csv(paths.train_metrics_csv(results, "smoke"))
+    vgg = metrics[metrics.arch == "vgg16"]
+    assert len(vgg) == 8 and (vgg.n_train <= 32).all()
+    reproduce.main(args)  # resume: nothing computed
+    out = capsys.readouterr().out
+    assert out.count("everything reused") == len(steps), out
+
+
+def test_claims_of_a_paper_network_carry_its_budget(tmp_path):
+    ours = long_frame(seeds_of(base_matrix()))
+    for root_arch in ("smallcnn", "vgg16"):
+        path = paths.distance_outputs(tmp_path, "cpu", root_arch, "mnist", "frechet", "empirical")["long"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ours.to_csv(path, index=False)
+    by_number = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}
+    budget = "cpu budget: 600 images × 3 epochs, Fisher on 100 images"
+    assert budget in by_number["2f"].statement and budget in by_number["3f"].statement
+    assert by_number["3f"].status == claims.REPRODUCED  # the same ordering as smallcnn's
+    # three seeds: the exact sign-flip test cannot reach p < 0.05, so the closest-source claim cannot be decided
+    assert by_number["2f"].status == claims.INCONCLUSIVE and "3 of 3" in by_number["2f"].evidence
+    missing = by_number["2d"]  # no resnet18 matrix: the section's command
+    assert missing.status == claims.NOT_RUN and "--sections arch-resnet18" in missing.evidence
+
+
+@pytest.mark.parametrize("accuracy, learned", [(0.80, "yes"), (0.40, "**no**")])
+def test_step1_table_holds_each_network_to_its_learned_floor(tmp_path, accuracy, learned):
+    rows = [
+        {"task": "cifar10-2", "arch": arch, "seed": s, "test_acc": acc, "epochs": 3, "n_train": 100}
+        for arch, acc in (("smallcnn", 0.85), ("vgg16", accuracy))
+        for s in range(3)
+    ]
+    path = paths.train_metrics_csv(tmp_path, "cpu")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False)
+    floor = 0.25 + LEARNED_SHARE * (0.85 - 0.25)  # 4 classes: chance 0.25
+    assert learned_floors(pd.DataFrame(rows)) == {("vgg16", "cifar10-2"): pytest.approx(floor)}
+    text = train_markdown(tmp_path, "cpu")
+    line = next(x for x in text.splitlines() if "| vgg16 |" in x)
+    assert line.endswith(f"{learned} (lowest {accuracy:.3f} vs {floor:.3f}) |")
