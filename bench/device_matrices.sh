@@ -4,8 +4,12 @@
 # matrix for each Fisher split of $SPLITS; each chain cut at $CHAIN_TIMEOUT s so that its outputs still
 # return. The matrices made on 2026-11-27 (ResNet-18 both sets, VGG-16 mnist) were built before the one
 # initialisation protocol (common/networks/init.py, 2026-12-02: torchvision's ResNet-18/DenseNet-121 drew
-# their head before their init loop, so the networks of one seed did not share their body) and were removed;
-# the claims 2d-2i / 3d-3i say "not run" until this is run again. One call for all three (≈ 10 min on an H200:
+# their head before their init loop, so the networks of one seed did not share their body) and were removed.
+# Since issue 32 the `cpu` preset trains these networks on their own budget (common/network_budgets.py) and
+# `reproduce.py --preset cpu --sections arch-<network>` makes the same matrices plus their controls on 2 CPU
+# cores in about an hour each (docs/reproduce.md); this script makes the FTD matrices of that budget on a GPU
+# (pass --preset paper in the chain for the papers' budget: a result of its own, under results/paper/).
+# One call for all three (≈ 10 min on an H200:
 # on 2026-11-27 ResNet-18 took ≈ 5 min per task set, DenseNet-121 did not finish in 360 s, so give it the
 # whole budget):
 #   CHAIN_TIMEOUT=540 bash bench/device_matrices.sh resnet18 vgg16 densenet121

@@ -275,7 +275,7 @@ STEPS: tuple[Step, ...] = (
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
     Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),
     Step("dense", "4. transfer study, taskonomy-2d on CIFAR-10", "transfer_taskonomy", (), ("cifar10",), jobs=False),
-    # the papers' networks, one section each: training, matrices, controls; the noise floor (twins) last
+    # the papers' networks, one section each: training, matrices, controls, orderings; the noise floor (twins) last
     *(
         step
         for net in PAPER_NETWORKS
@@ -300,6 +300,16 @@ STEPS: tuple[Step, ...] = (
                 )
                 for what, flags in _MARGIN_VARIANTS
                 for label in PAPER_NETWORK_SETS
+            ),
+            # result files only: every network's matrices against smallcnn's (consistency study (c))
+            Step(
+                f"arch-{net}",
+                "2n. orderings across networks (consistency study (c))",
+                "consistency_study",
+                ("--parts", "c"),
+                PAPER_NETWORK_SETS,
+                jobs=False,
+                cached=False,
             ),
             *(
                 Step(

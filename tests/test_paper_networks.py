@@ -44,6 +44,7 @@ def test_every_paper_network_has_a_section_outside_the_core():
         scripts = [s.script for s in steps]
         assert scripts.count("train_task_mnist") == scripts.count("train_task_cifar") == 1
         assert scripts.count("noise_floor") == 2 and scripts[-1] == "noise_floor"  # the twins last
+        assert scripts.index("consistency_study") == len(scripts) - 3  # the orderings before the twins
         matrices = [s.argv for s in steps if s.script == "fisher_distance"]
         assert len(matrices) == 8 and all(a[a.index("--arch") + 1] == net for a in matrices)
         for flag in ("body", "permuted", "cross-seed"):
@@ -54,16 +55,21 @@ def test_every_paper_network_has_a_section_outside_the_core():
 def test_each_network_section_runs_end_to_end_and_resumes(net, data_root, tmp_path, capsys, monkeypatch):
     """Section arch-<net> on the smoke budget (32 images, 1 epoch, Fishers of 8): both task sets' training, the
     8 matrices and both noise floors, then a rerun that computes nothing (the other two networks: their MNIST
-    half, without the rerun). The network's builder is the small
+    training, plain, body-only and cross-seed matrices, without the rerun). The network's builder is the small
     CNN here (the real VGG-16's Fishers take minutes even at 8 samples: 59 MB each); the real builders and
     their heads are tested in tests/test_init_protocol.py."""
     monkeypatch.setitem(models.NETWORKS, net, models.small_cnn)
     steps = [s for s in reproduce_plan.STEPS if s.section == f"arch-{net}"]
-    assert len(steps) == 12
+    assert len(steps) == 13
     labels = ("mnist", "cifar10")
-    if net != PAPER_NETWORKS[0]:  # the others' MNIST half only (the suite's 10 minutes): the same steps
-        labels = ("mnist",)
-        steps = [s for s in steps if s.datasets == ("mnist",)]
+    if net != PAPER_NETWORKS[0]:  # the others: the MNIST half without its label-permuted Fishers and twins (the
+        labels = ("mnist",)  # suite's 10 minutes; the same code as the first network's, another --arch)
+        steps = [
+            s
+            for s in steps
+            if (s.datasets == ("mnist",) and s.script != "noise_floor" and "permuted" not in s.name)
+            or s.script == "consistency_study"
+        ]
         monkeypatch.setattr(reproduce_plan, "STEPS", tuple(steps))
         monkeypatch.setattr(reproduce, "STEPS", reproduce_plan.STEPS)
     results = tmp_path / "results"
@@ -73,11 +79,13 @@ def test_each_network_section_runs_end_to_end_and_resumes(net, data_root, tmp_pa
     assert out.count(": done in") == len(steps), out
     distances = paths.run_dir(results, "smoke") / "distances" / net
     for label in labels:
-        for suffix in ("", "_body", "_labels-permuted", "_cross-seed"):
+        full = net == PAPER_NETWORKS[0]
+        for suffix in ("", "_body", "_cross-seed", *(("_labels-permuted",) if full else ())):
             long = pd.read_csv(distances / f"{label}_frechet_empirical{suffix}_long.csv")
             assert long.distance.notna().all() and long.seed.nunique() == 1 and (long.samples == 8).all()
-        floor = paths.study_outputs(results, "smoke", net, f"noise_floor_{label}")["csv"]
-        assert pd.read_csv(floor).notna().any().any()
+        if full:
+            floor = paths.study_outputs(results, "smoke", net, f"noise_floor_{label}")["csv"]
+            assert pd.read_csv(floor).notna().any().any()
     metrics = pd.read_csv(paths.train_metrics_csv(results, "smoke"))
     ours = metrics[metrics.arch == net]
     assert len(ours[ours.sgd_seed == ours.seed]) == 4 * len(labels) and (ours.n_train <= 32).all()
@@ -85,7 +93,7 @@ def test_each_network_section_runs_end_to_end_and_resumes(net, data_root, tmp_pa
         return
     reproduce.main(args)  # resume: nothing computed
     out = capsys.readouterr().out
-    assert out.count("everything reused") == len(steps), out
+    assert out.count("everything reused") == len(steps) - 1, out  # the orderings table is rewritten
 
 
 def test_claims_of_a_paper_network_carry_its_budget(tmp_path):
@@ -100,6 +108,10 @@ def test_claims_of_a_paper_network_carry_its_budget(tmp_path):
     assert by_number["3f"].status == claims.REPRODUCED  # the same ordering as smallcnn's
     # three seeds: the exact sign-flip test cannot reach p < 0.05, so the closest-source claim cannot be decided
     assert by_number["2f"].status == claims.INCONCLUSIVE and "3 of 3" in by_number["2f"].evidence
+    six = paths.distance_outputs(tmp_path, "cpu", "vgg16", "mnist", "frechet", "empirical", variant="_seeds0-1-2-3-4-5")
+    long_frame(seeds_of(base_matrix(), n=6)).to_csv(six["long"], index=False)  # `--seeds 0 1 2 3 4 5` on the section
+    decided = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}["2f"]
+    assert decided.status == claims.REPRODUCED and "6 of 6" in decided.evidence
     missing = by_number["2d"]  # no resnet18 matrix: the section's command
     assert missing.status == claims.NOT_RUN and "--sections arch-resnet18" in missing.evidence
 
@@ -119,3 +131,42 @@ def test_step1_table_holds_each_network_to_its_learned_floor(tmp_path, accuracy,
     text = train_markdown(tmp_path, "cpu")
     line = next(x for x in text.splitlines() if "| vgg16 |" in x)
     assert line.endswith(f"{learned} (lowest {accuracy:.3f} vs {floor:.3f}) |")
+
+
+def test_the_plan_counts_the_fishers_a_control_shares_once(tmp_path, monkeypatch, capsys):
+    """`reproduce.py --plan` of a section: the body-only and cross-seed matrices read the plain matrix's Fishers, so
+    their jobs cost nothing; the label-permuted matrix has Fishers of its own."""
+    monkeypatch.setitem(models.NETWORKS, "vgg16", models.small_cnn)  # the plan times real steps: a small network
+    results = tmp_path / "results"
+    reproduce.main(["--sections", "arch-vgg16", "--plan", "--results-dir", str(results), "--data-root", "d"])
+    plan = pd.read_csv(paths.plan_csv(results, "smoke"))
+    seconds = plan.groupby("step").seconds.sum()
+    for label in ("mnist", "cifar10"):
+        plain = seconds[f"2n. FTD matrix, vgg16, {label}"]
+        assert plain > 0 and seconds[f"2n. label-permuted FTD matrix, vgg16, {label}"] == pytest.approx(plain, rel=0.01)
+        assert seconds[f"2n. body-only FTD matrix, vgg16, {label}"] == 0
+        assert seconds[f"2n. cross-seed FTD matrix, vgg16, {label}"] == 0
+    assert "(planned earlier)" in capsys.readouterr().out
+
+
+def test_a_network_below_its_learned_floor_makes_its_claims_inconclusive(tmp_path):
+    """Rule "learned": 3f's ordering test passes, but one VGG-16 network of mnist did not learn its task."""
+    ours = long_frame(seeds_of(base_matrix()))
+    for root_arch in ("smallcnn", "vgg16"):
+        path = paths.distance_outputs(tmp_path, "cpu", root_arch, "mnist", "frechet", "empirical")["long"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ours.to_csv(path, index=False)
+    rows = [
+        {"task": t, "arch": arch, "seed": s, "sgd_seed": s, "test_acc": acc, "epochs": 3, "n_train": 600}
+        for t in ("mnist-0", "mnist-1", "mnist-2", "mnist-3")
+        for arch, acc in (("smallcnn", 0.99), ("vgg16", 0.95))
+        for s in range(3)
+    ]
+    metrics = paths.train_metrics_csv(tmp_path, "cpu")
+    pd.DataFrame(rows).to_csv(metrics, index=False)
+    learned = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}["3f"]
+    assert learned.status == claims.REPRODUCED and "every vgg16 network of mnist learned its task" in learned.evidence
+    rows[-1]["test_acc"] = 0.2  # vgg16 mnist-3 seed 2: 10 classes, floor 0.1 + (0.99 - 0.1) / 3 = 0.397
+    pd.DataFrame(rows).to_csv(metrics, index=False)
+    below = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}["3f"]
+    assert below.status == claims.INCONCLUSIVE and "mnist-3/seed2 (0.200 < 0.397)" in below.evidence

@@ -89,6 +89,18 @@ def distance_step(args, argv, script: str):
                     len(tasks) * min(split, fcfg.samples or split),
                     fcfg.batch_size,
                     target.num_classes,
+                    # the Fishers' inputs: the body-only and cross-seed matrices read the same ones
+                    identity=(
+                        "fisher",
+                        cfg.arch,
+                        target.name,
+                        seed,
+                        tuple(t.name for t in tasks),
+                        fcfg,
+                        args.estimator,
+                        tuple(sorted(cfgs.items())),
+                        str(args.results_dir),
+                    ),
                 ),
             )
 

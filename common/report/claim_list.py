@@ -10,11 +10,12 @@ from dataclasses import replace
 
 import pandas as pd
 
-from common.experiments import MARGIN_SEEDS, PAPER_NETWORKS, nas_targets
-from common.presets import fisher_config, train_config
+from common.experiments import nas_targets
+from common.presets import train_config
 from common.report import claims as c
 from common.report import margin_claims as m
-from common.report.results import mean_std, read_long, read_runs
+from common.report.network_claims import network_claims
+from common.report.results import margin_variant, mean_std, read_long, read_runs
 from common.report.rules import rule
 from common.store import paths
 from common.store.cache import read_entry
@@ -52,19 +53,6 @@ def _floor_command(preset: str, label: str) -> str:
     return f"{c.PY} noise_floor.py --preset {preset} --task-set {label} --data-root <data>"
 
 
-def _network_command(preset: str, arch: str) -> str:
-    # closed by the caller's backtick: the network's section (on a GPU: bench/device_matrices.sh, its header says how)
-    return f"{c.PY} reproduce.py --preset {preset} --sections arch-{arch} --data-root <data>"
-
-
-def network_budget_text(preset: str, arch: str, label: str) -> str:
-    """What a paper network's claim was decided at: "cpu budget: N images × E epochs, Fisher on S images"."""
-    cfg = train_config(preset, "mnist" if label == "mnist" else "cifar10", arch=arch)
-    samples = fisher_config(preset, arch=arch).samples
-    images = "all" if cfg.max_train is None else cfg.max_train
-    return f"{preset} budget: {images} images × {cfg.epochs} epochs, Fisher on {samples or 'all'} images"
-
-
 def _same_closest_entries(ldnas8: pd.DataFrame | None, own: pd.DataFrame | None, target: str) -> bool:
     """Whether the ldnas8 claim on ``target`` is decided by the same entries as its own task set's claim:
     the closest source in ldnas8 is one of the own set's tasks and those entries are the same numbers."""
@@ -92,12 +80,6 @@ def shared_runs(a: pd.DataFrame | None, b: pd.DataFrame | None) -> pd.DataFrame 
     if not key(a).equals(key(b)):
         return None
     return pd.concat([b, a[~a.seed.isin(set(b.seed))]], ignore_index=True)
-
-
-def margin_variant(preset: str, arch: str) -> str:
-    """The file-name part of the six-seed matrices (``fisher_distance.py --seeds 0 ... 5``)."""
-    seeds = tuple(train_config(preset, "mnist", arch=arch).seeds)
-    return "" if seeds == MARGIN_SEEDS else "_seeds" + "-".join(map(str, MARGIN_SEEDS))
 
 
 def margin_command(preset: str) -> str:
@@ -153,33 +135,8 @@ def paper_claims(results_dir, preset: str, arch: str, variant: str = "") -> list
             f"{c._train_command(preset, 'cifar100', arch)}` then `{c._command(preset, arch, 'cifar100', 'frechet')}",
         )
     )
-    # the papers' networks (section arch-<network>): 2d/2e and 3d/3e ResNet-18, 2f/2g and 3f/3g VGG-16, 2h/2i and 3h/3i DenseNet-121
-    for k, other in enumerate(PAPER_NETWORKS):
-        letters = "defghi"[2 * k : 2 * k + 2]
-        for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
-            theirs = long(label, network=other)
-            out.append(
-                m.closest_margin_claim(
-                    f"2{letters[i]}",
-                    "FTD",
-                    theirs,
-                    f"{label}-2",
-                    f"{label}-3",
-                    f"{name}, {other}, FTD; {network_budget_text(preset, other, label)}",
-                    _network_command(preset, other),
-                )
-            )
-            out.append(
-                c.architecture_claim(
-                    f"3{letters[i]}",
-                    longs[label],
-                    theirs,
-                    arch,
-                    f"{label}; {network_budget_text(preset, other, label)}",
-                    other,
-                    _network_command(preset, other),
-                )
-            )
+    # the papers' networks (section arch-<network>): 2d-2i and 3d-3i
+    out += network_claims(results_dir, preset, arch, variant, longs)
     for i, label in enumerate(("mnist", "cifar10")):
         out.append(c.consistency_claim(f"3{'ab'[i]}", longs[label], label, c._command(preset, arch, label, "frechet")))
     out.append(c.affinity_claim("4", results_dir, preset))

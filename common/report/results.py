@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from common.experiments import MARGIN_SEEDS
+from common.presets import train_config
 from common.store import paths
 
 
@@ -43,3 +45,9 @@ def read_runs(results_dir, preset: str, target: str, baselines: str) -> pd.DataF
     except (OSError, ValueError):
         return None
     return runs if {"method", "seed", "test_acc"} <= set(runs.columns) else None
+
+
+def margin_variant(preset: str, arch: str) -> str:
+    """The file-name part of the six-seed matrices (``fisher_distance.py --seeds 0 ... 5``)."""
+    seeds = tuple(train_config(preset, "mnist", arch=arch).seeds)
+    return "" if seeds == MARGIN_SEEDS else "_seeds" + "-".join(map(str, MARGIN_SEEDS))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.network_budgets import LEARNED_SHARE
 from common.studies.paired_stats import ALPHA, holm_floor, min_p, seeds_needed
 from common.studies.ranking import ORDERING_DRAWS
 
@@ -40,7 +41,8 @@ RULES: tuple[Rule, ...] = (
         "per seed, the margin of the claimed source over that seed's next-closest source; exact two-sided "
         "sign-flip test of the margins over the six-seed matrices (networks differing in initial weights and "
         "SGD noise); the same on the cross-seed matrix, reported beside",
-        f"≥ {_NAS_SEEDS} (the six-seed matrices, `reproduce.py --sections margins`)",
+        f"≥ {_NAS_SEEDS} (the six-seed matrices, `reproduce.py --sections margins`; 2d–2i: the section "
+        f"`arch-<network>`, {_NAS_SEEDS} seeds with `--seeds`)",
         f"2 / 2^{_NAS_SEEDS} = {min_p(_NAS_SEEDS):.3f}",
         f"margins > 0 at p < {ALPHA:g}",
         f"margins < 0 at p < {ALPHA:g} (another source is closer, consistently)",
@@ -87,6 +89,19 @@ RULES: tuple[Rule, ...] = (
         "no pair does, or fewer seeds",
         alpha=ALPHA,
         min_seeds=_NAS_SEEDS,
+    ),
+    Rule(
+        "learned",
+        "the papers' networks learned their tasks (a precondition)",
+        "2d–2i, 3d–3i",
+        "every ε-network of the matrix (task × seed) reaches the step-1 floor: test accuracy ≥ chance + "
+        f"{LEARNED_SHARE:.2f} × (smallcnn's mean − chance), chance = 1 / classes (common/network_budgets.py)",
+        "the matrix's",
+        "— (a floor, no p)",
+        "the claim's own rule decides",
+        "the claim's own rule decides",
+        "any network below the floor (its Fisher is not an ε-approximation's; the evidence names it)",
+        threshold=LEARNED_SHARE,
     ),
     Rule(
         "construction",

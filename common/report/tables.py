@@ -74,6 +74,22 @@ def learned_floors(df: pd.DataFrame, reference: str = "smallcnn") -> dict[tuple[
     return out
 
 
+def unlearned_networks(results_dir, preset: str, arch: str, tasks) -> list[str]:
+    """The ``task/seed`` networks of ``arch`` on ``tasks`` (null twins included) below their learned floor
+    (``learned_floors``); [] when the step-1 metrics are missing (the claims then say "not run" anyway)."""
+    try:
+        df = pd.read_csv(paths.train_metrics_csv(results_dir, preset))
+    except (OSError, ValueError):
+        return []
+    floors = learned_floors(df)
+    ours = df[(df.arch == arch) & df.task.isin(list(tasks))]
+    return [
+        f"{r.task}/seed{r.seed} ({r.test_acc:.3f} < {floors[(arch, r.task)]:.3f})"
+        for r in ours.itertuples()
+        if (arch, r.task) in floors and r.test_acc < floors[(arch, r.task)]
+    ]
+
+
 def train_markdown(results_dir, preset: str) -> str:
     path = paths.train_metrics_csv(results_dir, preset)
     try:

@@ -24,6 +24,7 @@ from common.data.files import where as where_files
 from common.data.tree_checks import check_data
 from common.datasets import DATASETS as REGISTERED
 from common.dense.taskonomy import FOLDER
+from common.run.plan import PLANNED
 from common.steps import DATASETS, LOCAL_ONLY, Step
 from common.store import paths
 from common.store.cache import computed_count, fingerprint, reused_under
@@ -186,6 +187,7 @@ def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None
 
     device = device_name(select_device(args.device))
     out = plan_path(paths.plan_csv(args.results_dir, args.preset), device, force=args.force)
+    PLANNED.clear()  # each file is planned once over the steps (a body-only matrix reads the plain one's Fishers)
     tables = []
     for step in steps:
         if not step.jobs:

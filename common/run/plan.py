@@ -50,6 +50,13 @@ class Cost:
     eval_images: float = 0.0
     multiplier: int = 1
     amp_eligible: bool = True  # trained under --amp when the run uses it (FUSE searches stay fp32)
+    # what the part computes, when another step may compute the very same files (a body-only or cross-seed
+    # matrix reads the Fishers of the plain one): planned once per ``reproduce.py --plan`` (``PLANNED``)
+    identity: tuple | None = None
+
+
+# the identities planned so far in this process: ``reproduce.py --plan`` clears it, then every step adds to it
+PLANNED: set[tuple] = set()
 
 
 def task_sizes(task: Task, cfg: TrainConfig) -> dict[str, int]:
@@ -133,6 +140,10 @@ def estimate(
     rows = []
     for job in jobs:
         for cost in job.costs():
+            if cost.identity is not None and cost.identity in PLANNED:  # an earlier step computes these files
+                cost = replace(cost, label=cost.label + " (planned earlier)", images=0.0, eval_images=0.0)
+            elif cost.identity is not None:
+                PLANNED.add(cost.identity)
             bf16 = amp and cost.kind == "train" and cost.amp_eligible
             key = (cost.measure_key, bf16)
             if key not in speed:
