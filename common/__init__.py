@@ -5,6 +5,7 @@ What users edit stays at the front door (registries on the ground floor; ``libra
     datasets     the dataset registry (files, classes, normalisation)
     dense_tasks  the dense (Taskonomy) task registry
     presets      the budgets of each preset
+    network_budgets  the papers' networks' budgets on a preset (cpu: ResNet-18, VGG-16, DenseNet-121 on 2 cores)
     experiments  what the papers' steps compute and the report shows (task sets, NAS targets, matrices)
     steps        the papers' steps in order, as plain data: what reproduce.py runs
     library      the Fisher and the distance of your own models and loaders

@@ -304,7 +304,7 @@ STEPS: tuple[Step, ...] = (
             # result files only: every network's matrices against smallcnn's (consistency study (c))
             Step(
                 f"arch-{net}",
-                "2n. orderings across networks (consistency study (c))",
+                f"2n. orderings across networks (consistency study (c)), {net}",
                 "consistency_study",
                 ("--parts", "c"),
                 PAPER_NETWORK_SETS,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from report_helpers import base_matrix, long_frame, seeds_of
 
 import reproduce
 from common import steps as reproduce_plan
@@ -17,7 +18,6 @@ from common.presets import fisher_config, train_config
 from common.report import claim_list, claims
 from common.report.tables import learned_floors, train_markdown
 from common.store import paths
-from tests.report_helpers import base_matrix, long_frame, seeds_of
 
 
 def test_a_network_budget_cuts_images_and_epochs_not_the_architecture():
@@ -96,24 +96,62 @@ def test_each_network_section_runs_end_to_end_and_resumes(net, data_root, tmp_pa
     assert out.count("everything reused") == len(steps) - 1, out  # the orderings table is rewritten
 
 
+def _write_matrix(root, arch: str, long: pd.DataFrame, variant: str = "") -> None:
+    path = paths.distance_outputs(root, "cpu", arch, "mnist", "frechet", "empirical", variant=variant)["long"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    long.to_csv(path, index=False)
+
+
+def _write_metrics(root, seeds: int, vgg16_accuracy: float = 0.95) -> list[dict]:
+    rows = [
+        {"task": t, "arch": arch, "seed": s, "sgd_seed": s, "test_acc": acc, "epochs": 3, "n_train": n}
+        for t in ("mnist-0", "mnist-1", "mnist-2", "mnist-3")
+        for arch, acc, n in (("smallcnn", 0.99, 12000), ("vgg16", vgg16_accuracy, 600))
+        for s in range(seeds)
+    ]
+    path = paths.train_metrics_csv(root, "cpu")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return rows
+
+
 def test_claims_of_a_paper_network_carry_its_budget(tmp_path):
-    ours = long_frame(seeds_of(base_matrix()))
-    for root_arch in ("smallcnn", "vgg16"):
-        path = paths.distance_outputs(tmp_path, "cpu", root_arch, "mnist", "frechet", "empirical")["long"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ours.to_csv(path, index=False)
+    ours = long_frame(seeds_of(base_matrix()))  # 10 Fisher samples per entry
+    for arch in ("smallcnn", "vgg16"):
+        _write_matrix(tmp_path, arch, ours)
+    unchecked = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}
+    assert unchecked["3f"].status == claims.INCONCLUSIVE and "no step-1 metrics to check" in unchecked["3f"].evidence
+    _write_metrics(tmp_path, seeds=3)
     by_number = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}
-    budget = "cpu budget: 600 images × 3 epochs, Fisher on 100 images"
+    budget = "cpu budget: 600 images × 3 epochs, Fisher on 10 images"  # read from the results
     assert budget in by_number["2f"].statement and budget in by_number["3f"].statement
     assert by_number["3f"].status == claims.REPRODUCED  # the same ordering as smallcnn's
     # three seeds: the exact sign-flip test cannot reach p < 0.05, so the closest-source claim cannot be decided
     assert by_number["2f"].status == claims.INCONCLUSIVE and "3 of 3" in by_number["2f"].evidence
-    six = paths.distance_outputs(tmp_path, "cpu", "vgg16", "mnist", "frechet", "empirical", variant="_seeds0-1-2-3-4-5")
-    long_frame(seeds_of(base_matrix(), n=6)).to_csv(six["long"], index=False)  # `--seeds 0 1 2 3 4 5` on the section
+    # six seeds under results/six-seeds/ (`--sections arch-vgg16 --seeds 0 ... 5 --results-dir results/six-seeds`)
+    six_root = paths.margin_results(tmp_path)
+    for arch in ("smallcnn", "vgg16"):
+        _write_matrix(six_root, arch, long_frame(seeds_of(base_matrix(), n=6)), variant="_seeds0-1-2-3-4-5")
+    _write_metrics(six_root, seeds=6)
     decided = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}["2f"]
     assert decided.status == claims.REPRODUCED and "6 of 6" in decided.evidence
-    missing = by_number["2d"]  # no resnet18 matrix: the section's command
+    missing = by_number["2d"]  # no resnet18 matrix: the section's command, and the budget it would run
     assert missing.status == claims.NOT_RUN and "--sections arch-resnet18" in missing.evidence
+    assert "cpu budget: 600 images × 3 epochs, Fisher on 100 images" in missing.statement
+
+
+def test_a_network_below_its_learned_floor_makes_its_claims_inconclusive(tmp_path):
+    """Rule "learned": 3f's ordering test passes, but one VGG-16 network of mnist did not learn its task."""
+    ours = long_frame(seeds_of(base_matrix()))
+    for arch in ("smallcnn", "vgg16"):
+        _write_matrix(tmp_path, arch, ours)
+    rows = _write_metrics(tmp_path, seeds=3)
+    learned = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}["3f"]
+    assert learned.status == claims.REPRODUCED and "all 12 vgg16 networks learned their tasks" in learned.evidence
+    rows[-1]["test_acc"] = 0.2  # vgg16 mnist-3 seed 2: 10 classes, floor 0.1 + (0.99 - 0.1) / 3 = 0.397
+    pd.DataFrame(rows).to_csv(paths.train_metrics_csv(tmp_path, "cpu"), index=False)
+    below = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}["3f"]
+    assert below.status == claims.INCONCLUSIVE and "mnist-3/seed2 (0.200 < 0.397)" in below.evidence
 
 
 @pytest.mark.parametrize("accuracy, learned", [(0.80, "yes"), (0.40, "**no**")])
@@ -147,26 +185,3 @@ def test_the_plan_counts_the_fishers_a_control_shares_once(tmp_path, monkeypatch
         assert seconds[f"2n. body-only FTD matrix, vgg16, {label}"] == 0
         assert seconds[f"2n. cross-seed FTD matrix, vgg16, {label}"] == 0
     assert "(planned earlier)" in capsys.readouterr().out
-
-
-def test_a_network_below_its_learned_floor_makes_its_claims_inconclusive(tmp_path):
-    """Rule "learned": 3f's ordering test passes, but one VGG-16 network of mnist did not learn its task."""
-    ours = long_frame(seeds_of(base_matrix()))
-    for root_arch in ("smallcnn", "vgg16"):
-        path = paths.distance_outputs(tmp_path, "cpu", root_arch, "mnist", "frechet", "empirical")["long"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ours.to_csv(path, index=False)
-    rows = [
-        {"task": t, "arch": arch, "seed": s, "sgd_seed": s, "test_acc": acc, "epochs": 3, "n_train": 600}
-        for t in ("mnist-0", "mnist-1", "mnist-2", "mnist-3")
-        for arch, acc in (("smallcnn", 0.99), ("vgg16", 0.95))
-        for s in range(3)
-    ]
-    metrics = paths.train_metrics_csv(tmp_path, "cpu")
-    pd.DataFrame(rows).to_csv(metrics, index=False)
-    learned = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}["3f"]
-    assert learned.status == claims.REPRODUCED and "every vgg16 network of mnist learned its task" in learned.evidence
-    rows[-1]["test_acc"] = 0.2  # vgg16 mnist-3 seed 2: 10 classes, floor 0.1 + (0.99 - 0.1) / 3 = 0.397
-    pd.DataFrame(rows).to_csv(metrics, index=False)
-    below = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}["3f"]
-    assert below.status == claims.INCONCLUSIVE and "mnist-3/seed2 (0.200 < 0.397)" in below.evidence

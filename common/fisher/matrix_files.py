@@ -18,7 +18,7 @@ import pandas as pd
 
 from common.base.errors import UserError
 from common.fisher.distance import DEFAULT_SIGMA2, SIGMA_DISTANCES
-from common.presets import FISHER_PRESETS, FisherConfig, TrainConfig, train_config
+from common.presets import FisherConfig, TrainConfig, fisher_config, train_config
 from common.report.plots import distance_heatmap
 from common.store import paths
 from common.store.cache import canonical, check_entry, code_version, read_entry, write_entry
@@ -223,10 +223,11 @@ def read_mean_matrix(
             f"{mean_csv} was computed on the targets' {split} split, not their {fisher_split} "
             f"split; compute it: {command}"
         )
-    if tuple(seeds) != tuple(preset_seeds) or samples != FISHER_PRESETS[preset].samples:
+    preset_samples = fisher_config(preset, arch=arch).samples  # the network's own budget (network_budgets.py)
+    if tuple(seeds) != tuple(preset_seeds) or samples != preset_samples:
         raise UserError(
             f"{mean_csv} was computed with seeds {seeds} and {samples} Fisher samples, not the "
-            f"preset's {list(preset_seeds)} and {FISHER_PRESETS[preset].samples}; recompute it: {command}"
+            f"preset's {list(preset_seeds)} and {preset_samples}; recompute it: {command}"
         )
     changed = [n for n in tasks if n not in stored or stored[n] != canonical(TASKS[n].to_dict())]
     if changed:

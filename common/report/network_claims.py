@@ -15,7 +15,8 @@ from common.presets import fisher_config, train_config
 from common.report import claims as c
 from common.report import margin_claims as m
 from common.report.results import margin_variant, read_long
-from common.report.tables import unlearned_networks
+from common.report.tables import step1_metrics, unlearned_networks
+from common.store import paths
 from common.tasks import TASK_SETS
 
 
@@ -24,79 +25,73 @@ def _network_command(preset: str, arch: str) -> str:
     return f"{c.PY} reproduce.py --preset {preset} --sections arch-{arch} --data-root <data>"
 
 
-def learned_precondition(claim: c.Claim, results_dir, preset: str, arch: str, label: str) -> c.Claim:
-    """Rule "learned": a claim on a paper network's matrix whose ε-networks include one below the step-1 floor
-    is inconclusive, whatever its own test says (that network's Fisher is not an ε-approximation's)."""
-    if claim.status == c.NOT_RUN:
+def learned_precondition(claim: c.Claim, metrics, long: pd.DataFrame | None, arch: str, label: str) -> c.Claim:
+    """Rule "learned": a claim on a paper network's matrix is inconclusive, whatever its own test says, when one
+    of the matrix's ε-networks is below its step-1 floor (its Fisher is not an ε-approximation's) or cannot be
+    checked (no step-1 metrics for it)."""
+    if claim.status == c.NOT_RUN or long is None:
         return claim
-    below = unlearned_networks(results_dir, preset, arch, TASK_SETS[label])
-    if not below:
-        return replace(claim, evidence=claim.evidence + f"; every {arch} network of {label} learned its task")
-    return replace(
-        claim,
-        status=c.INCONCLUSIVE,
-        evidence=claim.evidence + f"; below the learned floor (rule 'learned'): {', '.join(below)}",
+    networks = {(task, int(seed)) for task in TASK_SETS[label] for seed in long.seed.unique()}
+    below, unchecked = unlearned_networks(metrics, arch, networks)
+    if not below and not unchecked:
+        return replace(claim, evidence=claim.evidence + f"; all {len(networks)} {arch} networks learned their tasks")
+    why = (f"below the learned floor: {', '.join(below)}" if below else "") + (
+        f"{'; ' if below else ''}no step-1 metrics to check: {', '.join(unchecked)}" if unchecked else ""
     )
+    return replace(claim, status=c.INCONCLUSIVE, evidence=claim.evidence + f"; rule 'learned': {why}")
 
 
-def network_budget_text(preset: str, arch: str, label: str) -> str:
-    """What a paper network's claim was decided at: "cpu budget: N images × E epochs, Fisher on S images"."""
+def budget_text(preset: str, arch: str, label: str, long: pd.DataFrame | None, metrics) -> str:
+    """What a paper network's claim was decided at, read from its results ("cpu budget: N images × E epochs,
+    Fisher on S images"); before they exist, the budget the section would run."""
     cfg = train_config(preset, "mnist" if label == "mnist" else "cifar10", arch=arch)
-    samples = fisher_config(preset, arch=arch).samples
-    images = "all" if cfg.max_train is None else cfg.max_train
-    return f"{preset} budget: {images} images × {cfg.epochs} epochs, Fisher on {samples or 'all'} images"
+    images, epochs = ("all" if cfg.max_train is None else cfg.max_train), cfg.epochs
+    samples = fisher_config(preset, arch=arch).samples or "all"
+    rows = None if metrics is None else metrics[(metrics.arch == arch) & metrics.task.isin(TASK_SETS[label])]
+    if rows is not None and len(rows):
+        images = "≤ " * (rows.n_train.nunique() > 1) + str(int(rows.n_train.max()))
+        epochs = "/".join(map(str, sorted(rows.epochs.unique())))
+    if long is not None and "samples" in long:
+        samples = "/".join(map(str, sorted(long.samples.unique())))
+    return f"{preset} budget: {images} images × {epochs} epochs, Fisher on {samples} images"
 
 
 def network_claims(
     results_dir, preset: str, arch: str, variant: str, longs: dict[str, pd.DataFrame | None]
 ) -> list[c.Claim]:
     """2d/2e and 3d/3e ResNet-18, 2f/2g and 3f/3g VGG-16, 2h/2i and 3h/3i DenseNet-121; ``longs``: the default
-    network's (``arch``'s) matrices of mnist and cifar10, ``variant``: a control's file-name part."""
+    network's (``arch``'s) matrices of mnist and cifar10, ``variant``: a control's file-name part. The margin
+    test decides at six seeds: a network's six-seed matrix, made under ``results/six-seeds/`` like the default
+    network's (``reproduce.py --sections arch-<network> --seeds 0 1 2 3 4 5 --results-dir results/six-seeds``),
+    is read when it exists."""
     out: list[c.Claim] = []
-
-    def long(label, network):
-        return read_long(results_dir, preset, network, label, "frechet", variant=variant)
-
+    metrics = step1_metrics(results_dir, preset)
+    six_root = paths.margin_results(results_dir)
+    six_metrics = step1_metrics(six_root, preset)
     for k, other in enumerate(PAPER_NETWORKS):
         letters = "defghi"[2 * k : 2 * k + 2]
         for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
-            theirs = long(label, other)
-            # the margin test can decide at six seeds (`--seeds 0 1 2 3 4 5` on the section): read them if made
-            six_seeds = read_long(
-                results_dir, preset, other, label, "frechet", variant=margin_variant(preset, other) + variant
+            theirs = read_long(results_dir, preset, other, label, "frechet", variant=variant)
+            six = read_long(six_root, preset, other, label, "frechet", variant=margin_variant(preset, other) + variant)
+            closest, closest_metrics = (theirs, metrics) if six is None else (six, six_metrics)
+            claim = m.closest_margin_claim(
+                f"2{letters[i]}",
+                "FTD",
+                closest,
+                f"{label}-2",
+                f"{label}-3",
+                f"{name}, {other}, FTD; {budget_text(preset, other, label, closest, closest_metrics)}",
+                _network_command(preset, other),
             )
-            out.append(
-                learned_precondition(
-                    m.closest_margin_claim(
-                        f"2{letters[i]}",
-                        "FTD",
-                        theirs if six_seeds is None else six_seeds,
-                        f"{label}-2",
-                        f"{label}-3",
-                        f"{name}, {other}, FTD; {network_budget_text(preset, other, label)}",
-                        _network_command(preset, other),
-                    ),
-                    results_dir,
-                    preset,
-                    other,
-                    label,
-                )
+            out.append(learned_precondition(claim, closest_metrics, closest, other, label))
+            claim = c.architecture_claim(
+                f"3{letters[i]}",
+                longs[label],
+                theirs,
+                arch,
+                f"{label}; {budget_text(preset, other, label, theirs, metrics)}",
+                other,
+                _network_command(preset, other),
             )
-            out.append(
-                learned_precondition(
-                    c.architecture_claim(
-                        f"3{letters[i]}",
-                        longs[label],
-                        theirs,
-                        arch,
-                        f"{label}; {network_budget_text(preset, other, label)}",
-                        other,
-                        _network_command(preset, other),
-                    ),
-                    results_dir,
-                    preset,
-                    other,
-                    label,
-                )
-            )
+            out.append(learned_precondition(claim, metrics, theirs, other, label))
     return out

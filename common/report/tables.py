@@ -74,20 +74,28 @@ def learned_floors(df: pd.DataFrame, reference: str = "smallcnn") -> dict[tuple[
     return out
 
 
-def unlearned_networks(results_dir, preset: str, arch: str, tasks) -> list[str]:
-    """The ``task/seed`` networks of ``arch`` on ``tasks`` (null twins included) below their learned floor
-    (``learned_floors``); [] when the step-1 metrics are missing (the claims then say "not run" anyway)."""
+def step1_metrics(results_dir, preset: str) -> pd.DataFrame | None:
+    """The step-1 metrics of ``preset`` (None when missing or unreadable)."""
     try:
-        df = pd.read_csv(paths.train_metrics_csv(results_dir, preset))
+        return pd.read_csv(paths.train_metrics_csv(results_dir, preset))
     except (OSError, ValueError):
-        return []
-    floors = learned_floors(df)
-    ours = df[(df.arch == arch) & df.task.isin(list(tasks))]
-    return [
-        f"{r.task}/seed{r.seed} ({r.test_acc:.3f} < {floors[(arch, r.task)]:.3f})"
-        for r in ours.itertuples()
-        if (arch, r.task) in floors and r.test_acc < floors[(arch, r.task)]
-    ]
+        return None
+
+
+def unlearned_networks(metrics: pd.DataFrame | None, arch: str, networks) -> tuple[list[str], list[str]]:
+    """Of the (task, seed) ``networks`` of ``arch``: those below their learned floor (``learned_floors``), as
+    "task/seedK (accuracy < floor)", and those that cannot be checked (no step-1 row, or no smallcnn row to
+    set the floor), as "task/seedK"."""
+    floors = learned_floors(metrics) if metrics is not None else {}
+    rows = metrics[metrics.arch == arch] if metrics is not None else pd.DataFrame(columns=["task", "seed", "test_acc"])
+    below, unchecked = [], []
+    for task, seed in sorted(networks):
+        row = rows[(rows.task == task) & (rows.seed == seed)]
+        if row.empty or (arch, task) not in floors:
+            unchecked.append(f"{task}/seed{seed}")
+        elif row.test_acc.iloc[0] < floors[(arch, task)]:
+            below.append(f"{task}/seed{seed} ({row.test_acc.iloc[0]:.3f} < {floors[(arch, task)]:.3f})")
+    return below, unchecked
 
 
 def train_markdown(results_dir, preset: str) -> str:
@@ -120,7 +128,7 @@ def train_markdown(results_dir, preset: str) -> str:
     head = ["task", "network", "test acc (mean ± std)", "seeds", "epochs", "train images", "learned its task"]
     note = (
         f"A network other than smallcnn learned its task when every seed's test accuracy reaches chance + "
-        f"{LEARNED_SHARE:g} × (smallcnn's mean − chance), chance = 1 / classes (common/network_budgets.py)."
+        f"{LEARNED_SHARE:.2f} × (smallcnn's mean − chance), chance = 1 / classes (common/network_budgets.py)."
     )
     return "\n".join([*table(head, rows), "", note] if floors else table(head, rows))
 

@@ -24,7 +24,7 @@ from common.data.files import where as where_files
 from common.data.tree_checks import check_data
 from common.datasets import DATASETS as REGISTERED
 from common.dense.taskonomy import FOLDER
-from common.run.plan import PLANNED
+from common.run.plan import one_plan
 from common.steps import DATASETS, LOCAL_ONLY, Step
 from common.store import paths
 from common.store.cache import computed_count, fingerprint, reused_under
@@ -187,15 +187,15 @@ def plan_steps(steps: list[Step], args, load: Callable[[str], Callable]) -> None
 
     device = device_name(select_device(args.device))
     out = plan_path(paths.plan_csv(args.results_dir, args.preset), device, force=args.force)
-    PLANNED.clear()  # each file is planned once over the steps (a body-only matrix reads the plain one's Fishers)
     tables = []
-    for step in steps:
-        if not step.jobs:
-            print(f"{step.name}: runs in this process (minutes at most; not planned)")
-            continue
-        table = load(step.script)(step_argv(step, args))
-        if table is not None and len(table):
-            tables.append(table.assign(step=step.name))  # reproduce's names are unique (3b and 3c share targets)
+    with one_plan():  # each file is planned once over the steps (a body-only matrix reads the plain one's Fishers)
+        for step in steps:
+            if not step.jobs:
+                print(f"{step.name}: runs in this process (minutes at most; not planned)")
+                continue
+            table = load(step.script)(step_argv(step, args))
+            if table is not None and len(table):
+                tables.append(table.assign(step=step.name))  # reproduce's names are unique (3b, 3c share targets)
     if tables:
         table = pd.concat(tables, ignore_index=True)
         table = table.assign(device=device, git_commit=git_commit(), date=time.strftime("%Y-%m-%d"))

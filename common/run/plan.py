@@ -12,6 +12,7 @@ MNIST), with the preset's caps applied, so no data has to be decoded: an estimat
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -51,12 +52,23 @@ class Cost:
     multiplier: int = 1
     amp_eligible: bool = True  # trained under --amp when the run uses it (FUSE searches stay fp32)
     # what the part computes, when another step may compute the very same files (a body-only or cross-seed
-    # matrix reads the Fishers of the plain one): planned once per ``reproduce.py --plan`` (``PLANNED``)
+    # matrix reads the Fishers of the plain one): planned once per ``reproduce.py --plan`` (``one_plan``)
     identity: tuple | None = None
 
 
-# the identities planned so far in this process: ``reproduce.py --plan`` clears it, then every step adds to it
-PLANNED: set[tuple] = set()
+# the identities planned so far by the plans open in this process (``one_plan``: reproduce.py's --plan spans its
+# steps; a step planned alone gets a plan of its own)
+_OPEN_PLANS: list[set[tuple]] = []
+
+
+@contextmanager
+def one_plan():
+    """Within it, every ``estimate`` shares one set of planned identities (each file is planned once)."""
+    _OPEN_PLANS.append(set())
+    try:
+        yield
+    finally:
+        _OPEN_PLANS.pop()
 
 
 def task_sizes(task: Task, cfg: TrainConfig) -> dict[str, int]:
@@ -137,13 +149,14 @@ def estimate(
     and the precision the part runs at (``amp``: the run trains under bf16 autocast, ``accel.resolve``)."""
     speed: dict[tuple[str, bool], float] = {}
     macs: dict[str, int] = {}
+    planned = _OPEN_PLANS[-1] if _OPEN_PLANS else set()
     rows = []
     for job in jobs:
         for cost in job.costs():
-            if cost.identity is not None and cost.identity in PLANNED:  # an earlier step computes these files
+            if cost.identity is not None and cost.identity in planned:  # an earlier step computes these files
                 cost = replace(cost, label=cost.label + " (planned earlier)", images=0.0, eval_images=0.0)
             elif cost.identity is not None:
-                PLANNED.add(cost.identity)
+                planned.add(cost.identity)
             bf16 = amp and cost.kind == "train" and cost.amp_eligible
             key = (cost.measure_key, bf16)
             if key not in speed:

@@ -42,7 +42,7 @@ def consistency_study(args) -> list[Path]:
     seeds = check_seeds(args.seeds)
     cfgs = train_configs(args.preset, sorted({t.dataset for t in tasks}), args.arch, seeds)
     cfg = next(iter(cfgs.values()))
-    fcfg = fisher_config(args.preset, None, args.batch_size)
+    fcfg = fisher_config(args.preset, None, args.batch_size, arch=cfg.arch)
     device = select_device(args.device)
     check_results_dir(args.results_dir)
     parts = set(args.parts)

@@ -34,7 +34,7 @@ def logdet_study(args, command: str) -> dict:
     seeds = check_seeds(args.seeds)
     cfgs = train_configs(args.preset, ("mnist", "cifar10"), args.arch, seeds)
     cfg = cfgs["mnist"]
-    fcfg = fisher_config(args.preset, args.fisher_samples, args.batch_size)
+    fcfg = fisher_config(args.preset, args.fisher_samples, args.batch_size, arch=cfg.arch)
     device = select_device(args.device)
     check_results_dir(args.results_dir)
     for ds in cfgs:

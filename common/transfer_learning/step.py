@@ -49,11 +49,11 @@ def transfer_step(args, argv, script: str):
     preset_cfg = train_configs(args.preset, cfgs, args.arch, None)[next(iter(cfgs))]
     suffix = variant(
         cfg,
-        fisher_config(args.preset),
+        fisher_config(args.preset, arch=cfg.arch),
         "frechet",
         DEFAULT_SIGMA2,
         preset_cfg=preset_cfg,
-        preset_fcfg=fisher_config(args.preset),
+        preset_fcfg=fisher_config(args.preset, arch=cfg.arch),
     )
     matrix = paths.distance_outputs(args.results_dir, args.preset, cfg.arch, label, "frechet", "empirical", suffix)
     command = (
