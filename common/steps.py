@@ -93,6 +93,58 @@ _MARGIN_VARIANTS = (
     ("cross-seed ", ("--pairing", "cross-seed")),
 )
 
+
+def _network_steps(net: str) -> tuple[Step, ...]:
+    """Section arch-<net>: per task set its training, matrix and the Fisher-free controls (body-only and cross-seed
+    read the plain matrix's Fishers), so that a section cut short holds whole task sets; then the label-permuted
+    matrices (Fishers of their own), the orderings (result files only), the noise floors last (twins: as much
+    training again)."""
+    section = f"arch-{net}"
+
+    def matrix(label: str, what: str, flags: tuple[str, ...]) -> Step:
+        argv = ("--task-set", label, "--arch", net, *flags)
+        return Step(section, f"2n. {what}FTD matrix, {net}, {label}", "fisher_distance", argv, (label,))
+
+    train = {
+        label: Step(
+            section,
+            f"1n. {net} ε-networks, {label} tasks",
+            _TRAIN_SCRIPTS[label],
+            ("--tasks", label, "--arch", net),
+            (label,),
+        )
+        for label in PAPER_NETWORK_SETS
+    }
+    return (
+        *(
+            step
+            for label in PAPER_NETWORK_SETS
+            for step in (train[label], *(matrix(label, w, f) for w, f in _MARGIN_VARIANTS if "permuted" not in w))
+        ),
+        *(matrix(label, w, f) for w, f in _MARGIN_VARIANTS if "permuted" in w for label in PAPER_NETWORK_SETS),
+        Step(
+            section,
+            f"2n. orderings across networks (consistency study (c)), {net}",
+            "consistency_study",
+            ("--parts", "c"),
+            PAPER_NETWORK_SETS,
+            jobs=False,
+            cached=False,
+        ),
+        *(
+            Step(
+                section,
+                f"2n. noise floor, {net}, {label}",
+                "noise_floor",
+                ("--task-set", label, "--arch", net),
+                (label,),
+                jobs=False,
+            )
+            for label in PAPER_NETWORK_SETS
+        ),
+    )
+
+
 STEPS: tuple[Step, ...] = (
     Step("train", "1a. ε-networks, MNIST tasks", "train_task_mnist", ("--tasks", "mnist", "mnist-oddeven"), ("mnist",)),
     Step("train", "1b. ε-networks, CIFAR-10 tasks", "train_task_cifar", (), ("cifar10",)),
@@ -275,55 +327,7 @@ STEPS: tuple[Step, ...] = (
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
     Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),
     Step("dense", "4. transfer study, taskonomy-2d on CIFAR-10", "transfer_taskonomy", (), ("cifar10",), jobs=False),
-    # the papers' networks, one section each: training, matrices, controls, orderings; the noise floor (twins) last
-    *(
-        step
-        for net in PAPER_NETWORKS
-        for step in (
-            *(
-                Step(
-                    f"arch-{net}",
-                    f"1n. {net} ε-networks, {label} tasks",
-                    _TRAIN_SCRIPTS[label],
-                    ("--tasks", label, "--arch", net),
-                    (label,),
-                )
-                for label in PAPER_NETWORK_SETS
-            ),
-            *(
-                Step(
-                    f"arch-{net}",
-                    f"2n. {what}FTD matrix, {net}, {label}",
-                    "fisher_distance",
-                    ("--task-set", label, "--arch", net, *flags),
-                    (label,),
-                )
-                for what, flags in _MARGIN_VARIANTS
-                for label in PAPER_NETWORK_SETS
-            ),
-            # result files only: every network's matrices against smallcnn's (consistency study (c))
-            Step(
-                f"arch-{net}",
-                f"2n. orderings across networks (consistency study (c)), {net}",
-                "consistency_study",
-                ("--parts", "c"),
-                PAPER_NETWORK_SETS,
-                jobs=False,
-                cached=False,
-            ),
-            *(
-                Step(
-                    f"arch-{net}",
-                    f"2n. noise floor, {net}, {label}",
-                    "noise_floor",
-                    ("--task-set", label, "--arch", net),
-                    (label,),
-                    jobs=False,
-                )
-                for label in PAPER_NETWORK_SETS
-            ),
-        )
-    ),
+    *(step for net in PAPER_NETWORKS for step in _network_steps(net)),
     Step(
         "report",
         "report: REPORT.md from the results",
