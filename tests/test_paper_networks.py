@@ -96,20 +96,20 @@ def test_each_network_section_runs_end_to_end_and_resumes(net, data_root, tmp_pa
     assert out.count("everything reused") == len(steps) - 1, out  # the orderings table is rewritten
 
 
-def _write_matrix(root, arch: str, long: pd.DataFrame, variant: str = "") -> None:
-    path = paths.distance_outputs(root, "cpu", arch, "mnist", "frechet", "empirical", variant=variant)["long"]
+def _write_matrix(root, arch: str, long: pd.DataFrame, variant: str = "", preset: str = "cpu") -> None:
+    path = paths.distance_outputs(root, preset, arch, "mnist", "frechet", "empirical", variant=variant)["long"]
     path.parent.mkdir(parents=True, exist_ok=True)
     long.to_csv(path, index=False)
 
 
-def _write_metrics(root, seeds: int, vgg16_accuracy: float = 0.95) -> list[dict]:
+def _write_metrics(root, seeds: int, vgg16_accuracy: float = 0.95, preset: str = "cpu") -> list[dict]:
     rows = [
         {"task": t, "arch": arch, "seed": s, "sgd_seed": s, "test_acc": acc, "epochs": 3, "n_train": n}
         for t in ("mnist-0", "mnist-1", "mnist-2", "mnist-3")
         for arch, acc, n in (("smallcnn", 0.99, 12000), ("vgg16", vgg16_accuracy, 600))
         for s in range(seeds)
     ]
-    path = paths.train_metrics_csv(root, "cpu")
+    path = paths.train_metrics_csv(root, preset)
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(path, index=False)
     return rows
@@ -138,6 +138,25 @@ def test_claims_of_a_paper_network_carry_its_budget(tmp_path):
     missing = by_number["2d"]  # no resnet18 matrix: the section's command, and the budget it would run
     assert missing.status == claims.NOT_RUN and "--sections arch-resnet18" in missing.evidence
     assert "cpu budget: 600 images × 3 epochs, Fisher on 100 images" in missing.statement
+
+
+def test_a_paper_preset_result_is_shown_beside_the_cpu_verdict_never_instead(tmp_path):
+    """A GPU run's matrix (`paper` preset) is reported beside the cpu claim; the cpu results decide the row."""
+    for arch in ("smallcnn", "vgg16"):
+        _write_matrix(tmp_path, arch, long_frame(seeds_of(base_matrix())))
+    _write_metrics(tmp_path, seeds=3)
+    alone = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}["2f"]
+    assert alone.status == claims.INCONCLUSIVE and "paper` preset" not in alone.evidence
+    for arch in ("smallcnn", "vgg16"):  # six seeds at the paper preset: there the margin test can decide
+        _write_matrix(tmp_path, arch, long_frame(seeds_of(base_matrix(), n=6)), preset="paper")
+    _write_metrics(tmp_path, seeds=6, preset="paper")
+    beside = {x.number: x for x in claim_list.paper_claims(tmp_path, "cpu", "smallcnn")}
+    assert beside["2f"].status == claims.INCONCLUSIVE  # still the cpu verdict (3 seeds)
+    assert "the `paper` preset's result (not deciding this row): reproduced" in beside["2f"].evidence
+    assert "6 of 6" in beside["2f"].evidence and "3 of 3" in beside["2f"].evidence
+    assert "the `paper` preset's result (not deciding this row): reproduced" in beside["3f"].evidence
+    paper_own = {x.number: x for x in claim_list.paper_claims(tmp_path, "paper", "smallcnn")}["2f"]
+    assert paper_own.status == claims.REPRODUCED and "paper` preset's result" not in paper_own.evidence
 
 
 def test_a_network_below_its_learned_floor_makes_its_claims_inconclusive(tmp_path):

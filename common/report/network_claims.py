@@ -56,6 +56,52 @@ def budget_text(preset: str, arch: str, label: str, long: pd.DataFrame | None, m
     return f"{preset} budget: {images} images × {epochs} epochs, Fisher on {samples} images"
 
 
+def beside_paper(claim: c.Claim, paper_claim: c.Claim) -> c.Claim:
+    """A ``paper`` preset's result (a GPU run, ``bench/device_matrices.sh``), when one exists, is shown beside the
+    preset's own verdict and never decides it."""
+    if paper_claim.status == c.NOT_RUN:
+        return claim
+    note = (
+        f"beside it, the `paper` preset's result (not deciding this row): {paper_claim.status}: {paper_claim.evidence}"
+    )
+    return replace(claim, evidence=f"{claim.evidence}; {note}")
+
+
+def _network_pair(
+    results_dir, preset: str, arch: str, other: str, label: str, name: str, letters: str, variant: str, ours
+) -> tuple[c.Claim, c.Claim]:
+    """The closest-source claim (2x) and the ordering claim (3x) of network ``other`` on task set ``label`` at
+    ``preset``; ``ours``: the default network's matrix it is ordered against."""
+    i = ("mnist", "cifar10").index(label)
+    metrics = step1_metrics(results_dir, preset)
+    six_root = paths.margin_results(results_dir)
+    theirs = read_long(results_dir, preset, other, label, "frechet", variant=variant)
+    six = read_long(six_root, preset, other, label, "frechet", variant=margin_variant(preset, other) + variant)
+    closest, closest_metrics = (theirs, metrics) if six is None else (six, step1_metrics(six_root, preset))
+    closest_claim = m.closest_margin_claim(
+        f"2{letters[i]}",
+        "FTD",
+        closest,
+        f"{label}-2",
+        f"{label}-3",
+        f"{name}, {other}, FTD; {budget_text(preset, other, label, closest, closest_metrics)}",
+        _network_command(preset, other),
+    )
+    order_claim = c.architecture_claim(
+        f"3{letters[i]}",
+        ours,
+        theirs,
+        arch,
+        f"{label}; {budget_text(preset, other, label, theirs, metrics)}",
+        other,
+        _network_command(preset, other),
+    )
+    return (
+        learned_precondition(closest_claim, closest_metrics, closest, other, label),
+        learned_precondition(order_claim, metrics, theirs, other, label),
+    )
+
+
 def network_claims(
     results_dir, preset: str, arch: str, variant: str, longs: dict[str, pd.DataFrame | None]
 ) -> list[c.Claim]:
@@ -63,35 +109,16 @@ def network_claims(
     network's (``arch``'s) matrices of mnist and cifar10, ``variant``: a control's file-name part. The margin
     test decides at six seeds: a network's six-seed matrix, made under ``results/six-seeds/`` like the default
     network's (``reproduce.py --sections arch-<network> --seeds 0 1 2 3 4 5 --results-dir results/six-seeds``),
-    is read when it exists."""
+    is read when it exists. Below another preset, the ``paper`` preset's result is shown beside each claim
+    (``beside_paper``), ordered against the ``paper`` preset's own matrix of ``arch``."""
     out: list[c.Claim] = []
-    metrics = step1_metrics(results_dir, preset)
-    six_root = paths.margin_results(results_dir)
-    six_metrics = step1_metrics(six_root, preset)
     for k, other in enumerate(PAPER_NETWORKS):
         letters = "defghi"[2 * k : 2 * k + 2]
-        for i, (label, name) in enumerate((("mnist", "MNIST"), ("cifar10", "CIFAR-10"))):
-            theirs = read_long(results_dir, preset, other, label, "frechet", variant=variant)
-            six = read_long(six_root, preset, other, label, "frechet", variant=margin_variant(preset, other) + variant)
-            closest, closest_metrics = (theirs, metrics) if six is None else (six, six_metrics)
-            claim = m.closest_margin_claim(
-                f"2{letters[i]}",
-                "FTD",
-                closest,
-                f"{label}-2",
-                f"{label}-3",
-                f"{name}, {other}, FTD; {budget_text(preset, other, label, closest, closest_metrics)}",
-                _network_command(preset, other),
-            )
-            out.append(learned_precondition(claim, closest_metrics, closest, other, label))
-            claim = c.architecture_claim(
-                f"3{letters[i]}",
-                longs[label],
-                theirs,
-                arch,
-                f"{label}; {budget_text(preset, other, label, theirs, metrics)}",
-                other,
-                _network_command(preset, other),
-            )
-            out.append(learned_precondition(claim, metrics, theirs, other, label))
+        for label, name in (("mnist", "MNIST"), ("cifar10", "CIFAR-10")):
+            claims = _network_pair(results_dir, preset, arch, other, label, name, letters, variant, longs[label])
+            if preset != "paper":
+                ours = read_long(results_dir, "paper", arch, label, "frechet", variant=variant)
+                paper = _network_pair(results_dir, "paper", arch, other, label, name, letters, variant, ours)
+                claims = tuple(beside_paper(own, theirs) for own, theirs in zip(claims, paper))
+            out += claims
     return out
