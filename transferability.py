@@ -7,7 +7,9 @@ the FTD, its body-only and log-det variants, LEEP, NCE, LogME, H-score, a Task2V
 all from the target's validation images; against two ground truths (full fine-tuning and head-only, each over a
 learning-rate grid selected on validation, reported as test accuracy) and scratch. Needs the step-1 ε-networks
 of every task of the pool (train_task_mnist.py / train_task_cifar.py --tasks ...). Writes
-results/<preset>/transfer/benchmark/<set>_{pairs,per_target,leaderboard}.csv, _leaderboard.{md,png}.
+results/<preset>/transfer/benchmark/<set>_{pairs,per_target,leaderboard,scopes}.csv, _leaderboard.{md,png};
+the scopes table judges each scorer within the target's dataset too. ``--tables-only`` remakes the tables from the
+pairs table alone.
 """
 
 from common.base.cli import common_parser, run
@@ -18,6 +20,12 @@ def main(argv=None):
     p = common_parser(__doc__, training=False, launchers=False)
     p.add_argument(
         "--task-set", choices=tuple(TASK_SETS), help="the pool, a named task set (default: transfer16; or --tasks)"
+    )
+    p.add_argument(
+        "--tables-only",
+        action="store_true",
+        help="remake the per-target, leaderboard and by-scope tables and the figure from the pairs table this "
+        "preset's run wrote (checked against its seal), without reading or computing any record",
     )
     args = p.parse_args(argv)
     if args.task_set and args.tasks:

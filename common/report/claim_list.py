@@ -20,7 +20,7 @@ from common.report.rules import rule
 from common.store import paths
 from common.store.cache import read_entry
 from common.tasks import TASK_SETS
-from common.transferability.report import verdicts
+from common.transferability.report import read_scopes, scope_verdict, verdicts
 
 # the controls of the head confound: (file-name variant of fisher_distance.py, what the column says)
 CONTROLS = (
@@ -195,30 +195,44 @@ def beyond_claims(results_dir, preset: str, arch: str) -> list[c.Claim]:
 
 def benchmark_claims(results_dir, preset: str, label: str = "transfer16") -> list[c.Claim]:
     """The FTD paper's transfer application on the benchmark (``transferability.py``): does the FTD rank the
-    sources of a target like their fine-tuning accuracy, better than chance and than LEEP / LogME (weighted τ
-    per target, exact sign-flip test over targets, Holm over FTD's comparisons with every scorer, p < 0.05)?"""
+    sources of a target like their fine-tuning accuracy, better than chance, LEEP, LogME and the same-dataset
+    baseline (B4a-d, over all sources), and better than chance within the target's own dataset, where "same
+    dataset" says nothing (B4e)? Weighted τ per target, exact sign-flip test over targets, Holm over FTD's
+    comparisons with every scorer (in B4e: within that scope), p < 0.05."""
     out = paths.benchmark_outputs(results_dir, preset, label)
     try:
         board = pd.read_csv(out["leaderboard"])
     except (OSError, ValueError):
         board = None
+    scope = read_scopes(out["scopes"])
     command = f"{c.PY} transferability.py --preset {preset} --data-root <data>"
     found = verdicts(board) if board is not None else {}
-    alpha = rule("benchmark").alpha
     claims = []
-    for letter, other, what in (
-        ("a", "random", "chance (random scores)"),
-        ("b", "leep", "LEEP"),
-        ("c", "logme", "LogME"),
+    for letter, other, what, v in (
+        ("a", "random", "chance (random scores)", found.get("random")),
+        ("b", "leep", "LEEP", found.get("leep")),
+        ("c", "logme", "LogME", found.get("logme")),
+        (
+            "d",
+            "same-dataset",
+            "the same-dataset baseline (1 when the source's dataset is the target's)",
+            found.get("same-dataset"),
+        ),
+        (
+            "e",
+            "random",
+            "chance within the target's own dataset (only its sources)",
+            scope_verdict(scope, "random") if scope is not None else None,
+        ),
     ):
         statement = f"FTD ranks a target's sources by fine-tuning accuracy better than {what} ({label}, weighted τ)"
-        v = found.get(other, {"verdict": "not run"})
-        if v["verdict"] == "not run":
+        if v is None or v["verdict"] == "not run":
+            how = command if scope is not None or letter != "e" else f"{command} (or `--tables-only`)"
             claims.append(
-                c.not_run(f"B4{letter}", "suite", statement, f"no benchmark; make it: `{command}`", section=c.BEYOND)
+                c.not_run(f"B4{letter}", "suite", statement, f"no benchmark; make it: `{how}`", section=c.BEYOND)
             )
             continue
-        significant = v["p_holm"] < alpha
+        significant = v["p_holm"] < rule("benchmark").alpha
         status = c.INCONCLUSIVE if not significant else c.REPRODUCED if v["ftd_minus_other"] > 0 else c.NOT_REPRODUCED
         evidence = (
             f"weighted τ FTD {v['ftd_mean']:+.2f} vs {other} {v['other_mean']:+.2f} (mean over targets), "

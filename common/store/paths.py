@@ -272,7 +272,8 @@ def benchmark_record_path(
 
 
 def benchmark_outputs(results_dir, preset: str, label: str) -> dict:
-    """The benchmark's tables and figure: pairs, per-target metrics, leaderboard (CSV + Markdown), figure."""
+    """The benchmark's tables and figure: pairs, per-target metrics, leaderboard (CSV + Markdown), figure, and the
+    leaderboard by scope (within the target's dataset, all sources, other datasets: ``transferability.scopes``)."""
     stem = benchmark_dir(results_dir, preset) / label
     return {
         "pairs": Path(f"{stem}_pairs.csv"),
@@ -280,4 +281,5 @@ def benchmark_outputs(results_dir, preset: str, label: str) -> dict:
         "leaderboard": Path(f"{stem}_leaderboard.csv"),
         "md": Path(f"{stem}_leaderboard.md"),
         "png": Path(f"{stem}_leaderboard.png"),
+        "scopes": Path(f"{stem}_scopes.csv"),
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -22,9 +23,11 @@ from common.base.errors import UserError
 from common.data.decode import prepare_data
 from common.presets import FisherConfig, TrainConfig
 from common.store import paths
+from common.store.seals import check_seal
 from common.tasks import Task
 from common.training.checkpoints import verify_checkpoints
 from common.transferability import metrics as M
+from common.transferability import scopes
 from common.transferability import scorers as S
 from common.transferability.ground_truth import ground_truth, truth_splits
 from common.transferability.inputs import (
@@ -267,3 +270,20 @@ def metric_tables(pairs: pd.DataFrame, n_boot: int = 2000) -> tuple[pd.DataFrame
     seconds = {s: float(pairs[f"seconds_{s}"].median()) for s in scorers}
     board["seconds_per_pair"] = board["scorer"].map(seconds)
     return per_target, board
+
+
+def scope_tables(pairs: pd.DataFrame, n_boot: int = 2000, n_two_way: int | None = None) -> pd.DataFrame:
+    """The weighted τ of every scorer by scope (within the target's dataset, all sources, other datasets), for
+    every target and per target dataset, both ground truths (``scopes.scope_table``)."""
+    scorers = [s for s in S.SCORERS if s in pairs.columns]
+    n_two_way = scopes.TWO_WAY_BOOT if n_two_way is None else n_two_way
+    return scopes.scope_table(pairs, scorers, TRUTHS, REFERENCE, n_boot=n_boot, n_two_way=n_two_way)
+
+
+def read_pairs(path) -> pd.DataFrame:
+    """The pairs table a benchmark run wrote, checked against its seal (``--tables-only`` makes every other table
+    from it); a missing, unreadable or altered one is refused with the command that remakes it."""
+    problem = "is missing" if not Path(path).is_file() else check_seal(path)
+    if problem:
+        raise UserError(f"{path}: {problem}; remake it: .venv/bin/python transferability.py (without --tables-only)")
+    return pd.read_csv(path)

@@ -17,6 +17,7 @@ from common.store import paths  # noqa: E402
 from common.store.io import atomic_write, atomic_write_csv, atomic_write_text  # noqa: E402
 from common.studies.paired_stats import holm  # noqa: E402
 from common.transferability.benchmark import REFERENCE, TRUTHS, check_no_nan  # noqa: E402
+from common.transferability.scopes import ALL_DATASETS, SCOPES  # noqa: E402
 
 ALPHA = 0.05  # "better" only at Holm-adjusted p < ALPHA over FTD's comparisons (docs/verdicts.md)
 METRIC_TITLES = {
@@ -26,7 +27,7 @@ METRIC_TITLES = {
     "top1_hit": "top-1 hit",
     "top1_regret": "top-1 regret",
 }
-BASELINES = ("random", "leep", "logme")  # what the claims compare FTD against
+BASELINES = ("random", "leep", "logme", "same-dataset")  # what the claims compare FTD against
 
 
 def check_leaderboard(board: pd.DataFrame) -> None:
@@ -77,7 +78,11 @@ def _cell(r) -> str:
     return f"{r['mean']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}]"
 
 
-def leaderboard_markdown(board: pd.DataFrame, title: str, protocol: str, n_pairs: int) -> str:
+def leaderboard_markdown(
+    board: pd.DataFrame, title: str, protocol: str, n_pairs: int, scope: pd.DataFrame | None = None
+) -> str:
+    """The leaderboard's Markdown: the weighted τ by scope first (within the target's dataset, when ``scope`` is
+    given), then every metric over all sources, per ground truth, with the verdicts."""
     metrics = [m for m in METRIC_TITLES if m in set(board["metric"])]
     lines = [
         f"# {title}",
@@ -89,6 +94,8 @@ def leaderboard_markdown(board: pd.DataFrame, title: str, protocol: str, n_pairs
         "raw and Holm-adjusted over FTD's comparisons with every scorer (the verdicts use the adjusted p).",
         "",
     ]
+    if scope is not None:
+        lines += scope_markdown(scope)
     for truth in TRUTHS:
         sub = board[board["truth"] == truth]
         if not len(sub):
@@ -126,6 +133,78 @@ def leaderboard_markdown(board: pd.DataFrame, title: str, protocol: str, n_pairs
         )
         lines += [f"Verdicts ({truth}, weighted τ, Holm-adjusted p < {ALPHA}): {said}.", ""]
     return "\n".join(lines)
+
+
+def _interval(low, high) -> str:
+    return f"[{low:+.2f}, {high:+.2f}]" if math.isfinite(low) and math.isfinite(high) else "—"
+
+
+def scope_markdown(table: pd.DataFrame, truth: str = "finetune") -> list[str]:
+    """The weighted τ by scope, within the target's dataset first (the dataset confound taken out), then all
+    sources and the other datasets; per target dataset beside every target; FTD's raw and Holm p."""
+    sub = table[table["truth"] == truth]
+    if sub.empty:
+        return []
+    datasets = [ALL_DATASETS] + [d for d in dict.fromkeys(sub["target_dataset"]) if d != ALL_DATASETS]
+    lines = [
+        f"## By scope: which sources a target's ranking is judged over (ground truth {truth}, weighted τ)",
+        "",
+        'Within the target\'s dataset, "same dataset" says nothing; a scorer that only knows the dataset ranks '
+        "no better than chance there. Mean over targets [targets-only interval] {two-way interval: targets and "
+        "sources resampled}; p: FTD's exact sign-flip test against the scorer, raw / Holm over FTD's comparisons "
+        "in that scope and target dataset.",
+        "",
+    ]
+    for scope, (what, _) in SCOPES.items():
+        rows = sub[sub["scope"] == scope]
+        if rows.empty:
+            continue
+        order = rows[rows["target_dataset"] == ALL_DATASETS].sort_values("mean", ascending=False)["scorer"].tolist()
+        n_sources = int(rows["n_sources"].median())
+        lines += [
+            f"### {scope}: {what} (≈ {n_sources} per target)",
+            "",
+            "| scorer | " + " | ".join(f"{d} targets" for d in datasets) + " | p vs FTD (raw / Holm) |",
+            "|---|" + "---|" * (len(datasets) + 1),
+        ]
+        for scorer in order:
+            cells = []
+            for d in datasets:
+                r = rows[(rows["scorer"] == scorer) & (rows["target_dataset"] == d)]
+                if r.empty:
+                    cells.append("undefined")
+                    continue
+                r = r.iloc[0]
+                two_way = _interval(r["low_two_way"], r["high_two_way"])
+                cells.append(
+                    f"{r['mean']:+.2f} {_interval(r['low'], r['high'])}"
+                    + (f" {{{two_way[1:-1]}}}" if two_way != "—" else "")
+                )
+            r = rows[(rows["scorer"] == scorer) & (rows["target_dataset"] == ALL_DATASETS)].iloc[0]
+            p = "—" if scorer == REFERENCE else f"{r['p_vs_ftd']:.3f} / {r['p_holm']:.3f}"
+            lines.append(f"| {scorer} | " + " | ".join(cells) + f" | {p} |")
+        lines.append("")
+    return lines
+
+
+def scope_verdict(table: pd.DataFrame, other: str, scope: str = "within-dataset", truth: str = "finetune") -> dict:
+    """FTD against ``other`` in ``scope`` over every target: "better", "worse" or "no evidence" at Holm p < ALPHA
+    (the family: FTD's comparisons in that scope), or {"verdict": "not run"}."""
+    rows = table[(table["scope"] == scope) & (table["target_dataset"] == ALL_DATASETS) & (table["truth"] == truth)]
+    rows = rows.set_index("scorer")
+    if REFERENCE not in rows.index or other not in rows.index:
+        return {"verdict": "not run"}
+    r = rows.loc[other]
+    diff, p_holm = float(r["ftd_minus_scorer"]), float(r["p_holm"])
+    return {
+        "verdict": "no evidence" if not p_holm < ALPHA else ("better" if diff > 0 else "worse"),
+        "ftd_minus_other": diff,
+        "p_value": float(r["p_vs_ftd"]),
+        "p_holm": p_holm,
+        "family": int(rows["p_vs_ftd"].notna().sum()),
+        "ftd_mean": float(rows.loc[REFERENCE, "mean"]),
+        "other_mean": float(r["mean"]),
+    }
 
 
 def _zscore(v: pd.Series) -> pd.Series:
@@ -179,15 +258,19 @@ def figure(board: pd.DataFrame, pairs: pd.DataFrame, path, title: str):
     return out
 
 
-def write_outputs(pairs: pd.DataFrame, per_target: pd.DataFrame, board: pd.DataFrame, out: dict, title: str) -> None:
+def write_outputs(
+    pairs: pd.DataFrame, per_target: pd.DataFrame, board: pd.DataFrame, scope: pd.DataFrame, out: dict, title: str
+) -> None:
     """Every output, after every check (a NaN where a number belongs stops the write of all of them)."""
     check_no_nan(pairs, "the pairs table")
     check_leaderboard(board)
+    check_no_nan(scope[["mean", "low", "high", "n_targets"]], "the leaderboard by scope")
     kept = per_target[per_target["excluded"] == ""].reset_index(drop=True)
     check_no_nan(kept[["value"]], "the per-target metrics")
     protocol = str(pairs["protocol"].iloc[0])
-    text = leaderboard_markdown(board, title, protocol, len(pairs))
+    text = leaderboard_markdown(board, title, protocol, len(pairs), scope)
     atomic_write_csv(pairs, out["pairs"])
+    atomic_write_csv(scope, out["scopes"])
     atomic_write_csv(kept, out["per_target"])
     atomic_write_csv(board.assign(protocol=protocol), out["leaderboard"])
     atomic_write_text(text, out["md"], seal=True)
@@ -206,7 +289,18 @@ def benchmark_markdown(results_dir, preset: str, label: str = "transfer16") -> s
             f"No transferability benchmark in `results/{preset}/` yet: `.venv/bin/python transferability.py "
             f"--preset {preset} --data-root <data>` (after step 1 of the `{label}` tasks)."
         )
+    scope = read_scopes(out["scopes"])
     protocol = str(board["protocol"].iloc[0]) if "protocol" in board and len(board) else "?"
-    text = leaderboard_markdown(board, f"Transferability benchmark, {label}, preset `{preset}`", protocol, len(pairs))
+    title = f"Transferability benchmark, {label}, preset `{preset}`"
+    text = leaderboard_markdown(board, title, protocol, len(pairs), scope)
     # the block has no title of its own (REPORT.md gives it one); its sections sit one level below
     return "\n".join("#" + line if line.startswith("## ") else line for line in text.splitlines()[2:])
+
+
+def read_scopes(path) -> pd.DataFrame | None:
+    """The leaderboard by scope (None when missing or unreadable: the report then leaves it out and says how to
+    make it)."""
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError):
+        return None

@@ -10,7 +10,15 @@ from common.base.errors import UserError, check_results_dir, check_seeds
 from common.presets import train_configs
 from common.store import paths
 from common.tasks import TASK_SETS, tasks_label
-from common.transferability.benchmark import Benchmark, check_inputs, metric_tables, pairs_table, run_benchmark
+from common.transferability.benchmark import (
+    Benchmark,
+    check_inputs,
+    metric_tables,
+    pairs_table,
+    read_pairs,
+    run_benchmark,
+    scope_tables,
+)
 from common.transferability.inputs import scorer_fisher_config
 from common.transferability.pool import benchmark_config, pool
 from common.transferability.report import verdicts, write_outputs
@@ -39,28 +47,32 @@ def benchmark_step(args) -> dict:
         fcfg=scorer_fisher_config(args.preset),
         data_root=args.data_root,
     )
-    device = select_device(args.device)
-    checkpoints = check_inputs(
-        b, args.results_dir
-    )  # every ε-network of the pool, or one line with the training command
-    n_pairs = len(tasks) * (len(tasks) - 1) * len(b.seeds)
-    print(
-        f"transferability benchmark of {label}: {len(tasks)} tasks x {len(tasks) - 1} sources x {len(b.seeds)} "
-        f"seed(s) = {n_pairs} pairs, {b.arch}, preset {b.preset}, device {device}"
-    )
-    start = time.time()
-    records, computed = run_benchmark(b, checkpoints, args.results_dir, device=device, force=args.force)
-    print(
-        f"{computed} record(s) computed now, {len(records) - computed} read from earlier runs ({time.time() - start:.0f} s)"
-    )
-    pairs = pairs_table(records, tasks, b.seeds, b.budget)
-    per_target, board = metric_tables(pairs)
     out = paths.benchmark_outputs(args.results_dir, b.preset, label)
+    if getattr(args, "tables_only", False):
+        pairs = read_pairs(out["pairs"])  # the tables only, from the pairs this preset's run wrote
+        print(f"tables of {label} from {out['pairs']} ({len(pairs)} pairs; no record is read or computed)")
+    else:
+        device = select_device(args.device)
+        checkpoints = check_inputs(b, args.results_dir)  # every ε-network of the pool, or one line with the command
+        n_pairs = len(tasks) * (len(tasks) - 1) * len(b.seeds)
+        print(
+            f"transferability benchmark of {label}: {len(tasks)} tasks x {len(tasks) - 1} sources x "
+            f"{len(b.seeds)} seed(s) = {n_pairs} pairs, {b.arch}, preset {b.preset}, device {device}"
+        )
+        start = time.time()
+        records, computed = run_benchmark(b, checkpoints, args.results_dir, device=device, force=args.force)
+        print(
+            f"{computed} record(s) computed now, {len(records) - computed} read from earlier runs "
+            f"({time.time() - start:.0f} s)"
+        )
+        pairs = pairs_table(records, tasks, b.seeds, b.budget)
+    per_target, board = metric_tables(pairs)
+    scope = scope_tables(pairs)
     title = (
         f"transferability on {label}: {len(tasks)} targets x {len(tasks) - 1} sources x {len(b.seeds)} seed(s), "
         f"{b.arch}, preset {b.preset}"
     )
-    write_outputs(pairs, per_target, board, out, title)
+    write_outputs(pairs, per_target, board, scope, out, title)
     for truth in ("finetune", "head"):
         said = ", ".join(f"vs {k}: {v['verdict']}" for k, v in verdicts(board, truth).items())
         print(f"FTD ({truth}, weighted tau): {said}")
