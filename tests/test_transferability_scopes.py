@@ -12,6 +12,7 @@ from common.base.errors import UserError
 from common.report import claims as c
 from common.report.claim_list import benchmark_claims
 from common.store import paths
+from common.studies.paired_stats import holm
 from common.transferability import scopes
 from common.transferability import scorers as S
 from common.transferability.benchmark import metric_tables, scope_tables
@@ -86,8 +87,9 @@ def test_a_constant_scorer_has_no_row_within_a_dataset_and_holm_is_not_below_raw
     table = scope_tables(_pairs(), n_boot=200, n_two_way=5)
     within = table[table.scope == "within-dataset"]
     assert "same-dataset" not in set(within.scorer) and "same-dataset" in set(table[table.scope == "all"].scorer)
-    tested = table.dropna(subset=["p_vs_ftd"])
-    assert (tested.p_holm >= tested.p_vs_ftd - 1e-12).all()
+    for (scope, dataset, truth), block in table.groupby(["scope", "target_dataset", "truth"]):
+        family = block[block.scorer != "ftd"]  # Holm over FTD's comparisons within this block, and only those
+        assert family.p_holm.tolist() == pytest.approx(holm(family.p_vs_ftd.tolist())), (scope, dataset, truth)
 
 
 def _write(root, pairs, n_boot: int = 200):
@@ -107,9 +109,12 @@ def test_claims_b4d_and_b4e_are_decided_from_the_scope_table(tmp_path):
     assert by["B4e"].status == c.REPRODUCED and "within the target's own dataset" in by["B4e"].statement
     assert by["B4d"].status == c.REPRODUCED  # FTD ranks within datasets too; same-dataset ties inside them
     assert "Within the target's dataset" in out["md"].read_text()
+    out["scopes"].write_text(out["scopes"].read_text().replace("within-dataset", "all", 1))  # altered: not read
+    assert {x.number: x for x in benchmark_claims(tmp_path, "cpu")}["B4e"].status == c.NOT_RUN
     out["scopes"].unlink()  # no scope table: B4e not run, the others still decided
     by = {x.number: x for x in benchmark_claims(tmp_path, "cpu")}
-    assert by["B4e"].status == c.NOT_RUN and "--tables-only" in by["B4e"].evidence
+    assert by["B4e"].status == c.NOT_RUN and "no leaderboard by scope" in by["B4e"].evidence
+    assert "transferability.py --preset cpu --tables-only`" in by["B4e"].evidence
     assert by["B4d"].status == c.REPRODUCED
 
 
@@ -125,5 +130,5 @@ def test_tables_only_remakes_the_tables_and_refuses_an_altered_pairs_table(tmp_p
     with pytest.raises(UserError, match="transfer16_pairs.csv: was changed after the step that wrote it"):
         transferability.main(["--preset", "cpu", "--results-dir", str(tmp_path), "--tables-only"])
     out["pairs"].unlink()
-    with pytest.raises(UserError, match="transfer16_pairs.csv: is missing; remake it"):
+    with pytest.raises(UserError, match="transfer16_pairs.csv: is missing; remake it: .* --preset cpu"):
         transferability.main(["--preset", "cpu", "--results-dir", str(tmp_path), "--tables-only"])

@@ -227,9 +227,10 @@ def benchmark_claims(results_dir, preset: str, label: str = "transfer16") -> lis
     ):
         statement = f"FTD ranks a target's sources by fine-tuning accuracy better than {what} ({label}, weighted τ)"
         if v is None or v["verdict"] == "not run":
-            how = command if scope is not None or letter != "e" else f"{command} (or `--tables-only`)"
+            what_missing = "no benchmark" if board is None else "no leaderboard by scope"
+            how = command if board is None else f"{c.PY} transferability.py --preset {preset} --tables-only"
             claims.append(
-                c.not_run(f"B4{letter}", "suite", statement, f"no benchmark; make it: `{how}`", section=c.BEYOND)
+                c.not_run(f"B4{letter}", "suite", statement, f"{what_missing}; make it: `{how}`", section=c.BEYOND)
             )
             continue
         significant = v["p_holm"] < rule("benchmark").alpha

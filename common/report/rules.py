@@ -174,7 +174,8 @@ RULES: tuple[Rule, ...] = (
         "B4a–B4e",
         "exact two-sided sign-flip test over targets of FTD's weighted τ minus each scorer's; Holm over FTD's "
         f"{BENCHMARK_SCORERS} comparisons (B4e: over the target's own dataset's sources only, Holm over FTD's "
-        "comparisons in that scope)",
+        "comparisons in that scope, 9: same-dataset is constant there); the targets are the test's units, the "
+        "two-way interval (sources resampled too) is shown beside, not deciding",
         f"{BENCHMARK_TARGETS} targets × 3 seeds",
         f"2 / 2^{BENCHMARK_TARGETS} = {min_p(BENCHMARK_TARGETS):.1e} (Holm × {BENCHMARK_SCORERS}: "
         f"{holm_floor(BENCHMARK_TARGETS, BENCHMARK_SCORERS):.1e})",

@@ -280,10 +280,13 @@ def scope_tables(pairs: pd.DataFrame, n_boot: int = 2000, n_two_way: int | None 
     return scopes.scope_table(pairs, scorers, TRUTHS, REFERENCE, n_boot=n_boot, n_two_way=n_two_way)
 
 
-def read_pairs(path) -> pd.DataFrame:
+def read_pairs(path, preset: str) -> pd.DataFrame:
     """The pairs table a benchmark run wrote, checked against its seal (``--tables-only`` makes every other table
     from it); a missing, unreadable or altered one is refused with the command that remakes it."""
     problem = "is missing" if not Path(path).is_file() else check_seal(path)
     if problem:
-        raise UserError(f"{path}: {problem}; remake it: .venv/bin/python transferability.py (without --tables-only)")
+        raise UserError(
+            f"{path}: {problem}; remake it: .venv/bin/python transferability.py --preset {preset} --data-root <data> "
+            "(without --tables-only)"
+        )
     return pd.read_csv(path)

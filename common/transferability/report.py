@@ -4,6 +4,7 @@ verdicts the claims read (``verdicts``). Nothing is written when a table holds a
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -15,6 +16,7 @@ import pandas as pd  # noqa: E402
 from common.base.errors import UserError  # noqa: E402
 from common.store import paths  # noqa: E402
 from common.store.io import atomic_write, atomic_write_csv, atomic_write_text  # noqa: E402
+from common.store.seals import check_seal  # noqa: E402
 from common.studies.paired_stats import holm  # noqa: E402
 from common.transferability.benchmark import REFERENCE, TRUTHS, check_no_nan  # noqa: E402
 from common.transferability.scopes import ALL_DATASETS, SCOPES  # noqa: E402
@@ -28,6 +30,17 @@ METRIC_TITLES = {
     "top1_regret": "top-1 regret",
 }
 BASELINES = ("random", "leep", "logme", "same-dataset")  # what the claims compare FTD against
+
+
+def check_scope_table(scope: pd.DataFrame) -> None:
+    """Every mean and interval finite, the two-way interval too on the rows over every target, and a raw and a
+    Holm p on every row but FTD's own."""
+    check_no_nan(scope[["mean", "low", "high", "n_targets"]], "the leaderboard by scope")
+    every = scope[scope["target_dataset"] == ALL_DATASETS]
+    check_no_nan(every[["low_two_way", "high_two_way"]], "the two-way intervals of the leaderboard by scope")
+    check_no_nan(
+        scope[scope["scorer"] != REFERENCE][["p_vs_ftd", "p_holm"]], "the p-values of the leaderboard by scope"
+    )
 
 
 def check_leaderboard(board: pd.DataFrame) -> None:
@@ -264,7 +277,7 @@ def write_outputs(
     """Every output, after every check (a NaN where a number belongs stops the write of all of them)."""
     check_no_nan(pairs, "the pairs table")
     check_leaderboard(board)
-    check_no_nan(scope[["mean", "low", "high", "n_targets"]], "the leaderboard by scope")
+    check_scope_table(scope)
     kept = per_target[per_target["excluded"] == ""].reset_index(drop=True)
     check_no_nan(kept[["value"]], "the per-target metrics")
     protocol = str(pairs["protocol"].iloc[0])
@@ -293,13 +306,20 @@ def benchmark_markdown(results_dir, preset: str, label: str = "transfer16") -> s
     protocol = str(board["protocol"].iloc[0]) if "protocol" in board and len(board) else "?"
     title = f"Transferability benchmark, {label}, preset `{preset}`"
     text = leaderboard_markdown(board, title, protocol, len(pairs), scope)
+    if scope is None:
+        text += (
+            f"\n\nNo leaderboard by scope (`{out['scopes'].name}` missing or altered): `.venv/bin/python "
+            f"transferability.py --preset {preset} --tables-only`.\n"
+        )
     # the block has no title of its own (REPORT.md gives it one); its sections sit one level below
     return "\n".join("#" + line if line.startswith("## ") else line for line in text.splitlines()[2:])
 
 
 def read_scopes(path) -> pd.DataFrame | None:
-    """The leaderboard by scope (None when missing or unreadable: the report then leaves it out and says how to
-    make it)."""
+    """The leaderboard by scope, checked against its seal (None when missing, unreadable or altered: claim B4e
+    then reads "not run" with the command that makes it, and the report leaves the section out and says so)."""
+    if not Path(path).is_file() or check_seal(path):
+        return None
     try:
         return pd.read_csv(path, keep_default_na=False, na_values=[""])
     except (OSError, ValueError):

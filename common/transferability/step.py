@@ -49,7 +49,7 @@ def benchmark_step(args) -> dict:
     )
     out = paths.benchmark_outputs(args.results_dir, b.preset, label)
     if getattr(args, "tables_only", False):
-        pairs = read_pairs(out["pairs"])  # the tables only, from the pairs this preset's run wrote
+        pairs = read_pairs(out["pairs"], b.preset)  # the tables only, from the pairs this preset's run wrote
         print(f"tables of {label} from {out['pairs']} ({len(pairs)} pairs; no record is read or computed)")
     else:
         device = select_device(args.device)
@@ -68,9 +68,10 @@ def benchmark_step(args) -> dict:
         pairs = pairs_table(records, tasks, b.seeds, b.budget)
     per_target, board = metric_tables(pairs)
     scope = scope_tables(pairs)
+    n_sources = int(pairs.groupby(["target", "seed"]).size().max())  # what the pairs hold, not what was asked
     title = (
-        f"transferability on {label}: {len(tasks)} targets x {len(tasks) - 1} sources x {len(b.seeds)} seed(s), "
-        f"{b.arch}, preset {b.preset}"
+        f"transferability on {label}: {pairs.target.nunique()} targets x {n_sources} sources x "
+        f"{pairs.seed.nunique()} seed(s), {b.arch}, preset {b.preset}"
     )
     write_outputs(pairs, per_target, board, scope, out, title)
     for truth in ("finetune", "head"):

@@ -33,7 +33,10 @@ from common.transferability.scorers.validation import _labels, _matrix
 
 TRANSRATE_EPS = 1e-4  # the released code's distortion
 GBC_PCA_DIM = 64  # the paper's projection
-VARIANCE_FLOOR = 1e-12  # a class whose feature is constant would make log(s_i) infinite
+VARIANCE_FLOOR = 1e-12
+OT_MAX_ITER = (
+    10**7
+)  # POT's network simplex; its default 1e5 is too few for 1,000 x 1,000 samples  # a class whose feature is constant would make log(s_i) infinite
 
 
 def _check_features_labels(features, labels, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -114,8 +117,15 @@ def otdd(features_a, labels_a, features_b, labels_b) -> float:
     if fa.shape[1] != fb.shape[1]:
         raise ValueError(f"otdd: the two tasks' features differ in dimension ({fa.shape[1]} vs {fb.shape[1]})")
     ga, gb = _class_gaussians(fa, ya), _class_gaussians(fb, yb)
-    labels_cost = {(ca, cb): bures_wasserstein_sq(*ga[ca], *gb[cb]) for ca in ga for cb in gb}
+    classes_a, classes_b = sorted(ga), sorted(gb)
+    w2 = np.array([[bures_wasserstein_sq(*ga[ca], *gb[cb]) for cb in classes_b] for ca in classes_a])
+    label_cost = w2[np.searchsorted(classes_a, ya)][:, np.searchsorted(classes_b, yb)]
     feature_cost = ot.dist(fa, fb, metric="sqeuclidean")
-    label_cost = np.array([[labels_cost[(a, b)] for b in yb] for a in ya])
     weights_a, weights_b = np.full(len(fa), 1 / len(fa)), np.full(len(fb), 1 / len(fb))
-    return float(np.sqrt(max(ot.emd2(weights_a, weights_b, feature_cost + label_cost), 0.0)))
+    # POT stops at numItermax with a warning and a cost above the optimum: a bound passed off as the distance
+    cost, log = ot.emd2(weights_a, weights_b, feature_cost + label_cost, numItermax=OT_MAX_ITER, log=True)
+    if log.get("warning"):
+        raise ValueError(
+            f"otdd: the exact transport did not converge ({log['warning']}); fewer samples or more iterations"
+        )
+    return float(np.sqrt(max(float(cost), 0.0)))
