@@ -119,7 +119,7 @@ def test_claims_b4d_and_b4e_are_decided_from_the_scope_table(tmp_path):
 
 
 def test_tables_only_remakes_the_tables_and_refuses_an_altered_pairs_table(tmp_path, monkeypatch):
-    monkeypatch.setattr(scopes, "TWO_WAY_BOOT", 5)
+    monkeypatch.setitem(scopes.TWO_WAY_BOOT, "cpu", 5)
     out, _ = _write(tmp_path, _pairs(), n_boot=2000)  # the script's bootstrap sizes
     before = out["scopes"].read_bytes()
     out["scopes"].unlink()

@@ -272,11 +272,13 @@ def metric_tables(pairs: pd.DataFrame, n_boot: int = 2000) -> tuple[pd.DataFrame
     return per_target, board
 
 
-def scope_tables(pairs: pd.DataFrame, n_boot: int = 2000, n_two_way: int | None = None) -> pd.DataFrame:
+def scope_tables(
+    pairs: pd.DataFrame, preset: str = "cpu", n_boot: int = 2000, n_two_way: int | None = None
+) -> pd.DataFrame:
     """The weighted τ of every scorer by scope (within the target's dataset, all sources, other datasets), for
     every target and per target dataset, both ground truths (``scopes.scope_table``)."""
     scorers = [s for s in S.SCORERS if s in pairs.columns]
-    n_two_way = scopes.TWO_WAY_BOOT if n_two_way is None else n_two_way
+    n_two_way = scopes.TWO_WAY_BOOT[preset] if n_two_way is None else n_two_way
     return scopes.scope_table(pairs, scorers, TRUTHS, REFERENCE, n_boot=n_boot, n_two_way=n_two_way)
 
 

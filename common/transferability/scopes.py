@@ -36,7 +36,9 @@ SCOPES: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
     ),
 }
 ALL_DATASETS = "all"  # the target-dataset column of the rows over every target
-TWO_WAY_BOOT = 300  # replicates of the two-way bootstrap (each recomputes every target's weighted τ)
+# replicates of the two-way bootstrap per preset (each recomputes every target's weighted τ: ≈ 30 s per 100 on
+# the cpu pairs; smoke checks the code path only)
+TWO_WAY_BOOT = {"smoke": 20, "cpu": 300, "paper": 300}
 
 
 def scoped(pairs: pd.DataFrame, scope: str, target_dataset: str = ALL_DATASETS) -> pd.DataFrame:
@@ -53,7 +55,7 @@ def source_target_bootstrap(
     pairs: pd.DataFrame,
     scorer: str,
     truth_col: str,
-    n_boot: int = TWO_WAY_BOOT,
+    n_boot: int = TWO_WAY_BOOT["cpu"],
     seed: int = 0,
     level: float = 0.95,
     metric: Callable = M.weighted_tau,
@@ -106,7 +108,7 @@ def scope_table(
     truths: dict[str, str],
     reference: str,
     n_boot: int = 2000,
-    n_two_way: int = TWO_WAY_BOOT,
+    n_two_way: int = TWO_WAY_BOOT["cpu"],
 ) -> pd.DataFrame:
     """One row per (scope, target dataset, truth, scorer) on the weighted τ: mean over targets, the targets-only
     interval (``metrics.bootstrap_mean``), the two-way interval (``source_target_bootstrap``; for every target
@@ -120,6 +122,7 @@ def scope_table(
             sub = scoped(pairs, scope, target_dataset)
             if sub.empty:
                 continue
+            n_sources = int(sub.groupby(["target", "seed"]).size().median())
             for truth, col in truths.items():
                 long = M.per_target_metrics(sub, scorers, col, metrics={"weighted_tau": M.weighted_tau})
                 board = M.leaderboard(long, n_boot=n_boot, reference=reference)
@@ -142,7 +145,7 @@ def scope_table(
                             "low_two_way": low2,
                             "high_two_way": high2,
                             "n_targets": int(r["n_targets"]),
-                            "n_sources": int(sub.groupby(["target", "seed"]).size().median()),
+                            "n_sources": n_sources,
                             "ftd_minus_scorer": -r["diff_vs_ftd"],
                             "p_vs_ftd": r["p_vs_ftd"],
                             "p_holm": adjusted.get(scorer, math.nan),

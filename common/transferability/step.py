@@ -67,7 +67,7 @@ def benchmark_step(args) -> dict:
         )
         pairs = pairs_table(records, tasks, b.seeds, b.budget)
     per_target, board = metric_tables(pairs)
-    scope = scope_tables(pairs)
+    scope = scope_tables(pairs, b.preset)
     n_sources = int(pairs.groupby(["target", "seed"]).size().max())  # what the pairs hold, not what was asked
     title = (
         f"transferability on {label}: {pairs.target.nunique()} targets x {n_sources} sources x "
