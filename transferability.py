@@ -19,7 +19,7 @@ from common.tasks import TASK_SETS
 def main(argv=None):
     p = common_parser(__doc__, training=False, launchers=False)
     p.add_argument(
-        "--task-set", choices=tuple(TASK_SETS), help="the pool, a named task set (default: transfer16; or --tasks)"
+        "--task-set", choices=tuple(TASK_SETS), help="the pool, a named task set (default: transfer20; or --tasks)"
     )
     p.add_argument(
         "--tables-only",
@@ -31,7 +31,7 @@ def main(argv=None):
     if args.task_set and args.tasks:
         p.error("give either --task-set or --tasks, not both")
     if not args.task_set and not args.tasks:
-        args.task_set = "transfer16"
+        args.task_set = "transfer20"  # pool.DEFAULT_TASK_SET (this module imports no torch before parsing)
 
     from common.transferability.step import benchmark_step  # torch: only after parsing
 

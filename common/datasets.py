@@ -29,7 +29,7 @@ from pathlib import PurePath
 from common.base.errors import UserError, require
 
 IMAGE_SIZE = 32  # side of the images every network sees
-RECIPES = ("mnist", "cifar")  # training recipes of common/presets.py (PRESETS[preset][recipe])
+RECIPES = ("mnist", "cifar", "digits")  # training recipes of common/presets.py (PRESETS[preset][recipe])
 TORCHVISION_READERS = ("MNIST", "CIFAR10", "CIFAR100")
 IMAGENET_NORMALIZATION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
@@ -47,6 +47,7 @@ class Dataset:
     torchvision: tuple[str, str] | None = None  # (reader, folder under the data root) of torchvision's layout
     meta: tuple[str, str] | None = None  # (file under the data root, field) naming the classes
     split_sizes: tuple[int, int] | None = None  # official (train, test) sizes: --plan's estimates only
+    package: str | None = None  # read from a Python package (``common/data/packaged.py``), not from --data-root
 
     def identity(self) -> dict:
         """What decoded and normalised images depend on, besides the files (data identity)."""
@@ -226,6 +227,20 @@ DATASETS: dict[str, Dataset] = {
             torchvision=("CIFAR100", "cifar-100-python"),
             meta=("cifar-100-python/meta", "fine_label_names"),
             split_sizes=(50_000, 10_000),
+        ),
+        # UCI handwritten digits as scikit-learn ships them (sklearn.datasets.load_digits): 1,797 8 x 8 images
+        # by 43 writers (not MNIST's), upsampled to 32 x 32; the suite's fixed 2:1 train/test split
+        # (common/data/packaged.py). A third data domain for the transferability benchmark (issue 34).
+        Dataset(
+            "digits",
+            tuple(str(d) for d in range(10)),
+            ((0.305,) * 3, (0.3237,) * 3),  # its train split's pixel mean and std (0-1)
+            "digits",
+            "train_task.py --dataset digits",
+            folder="digits",
+            grey=True,
+            package="sklearn-digits",
+            split_sizes=(1198, 599),
         ),
         # The example of a user's own folder: the CIFAR-10 JPEG tree of ../shared/data read as any user's
         # tree would be (resize path, no torchvision fallback), with CIFAR-10's normalisation so that its

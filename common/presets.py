@@ -4,7 +4,7 @@
 ``cpu``:   real data, the small network, data capped: a task set x 3 seeds trains on 2 cores in ≈ 15 min.
 ``paper``: the papers' settings (Adam, default lr; MNIST 50 epochs batch 64; CIFAR 100 epochs batch 128, crop +
            flip; 10 seeds; VGG-16). Meant for a GPU. The papers' networks on ``cpu``: common/network_budgets.py.
-Command-line flags (``--epochs``, ``--batch-size``, ``--arch``, ``--seeds``) override a preset.
+The dense (Taskonomy) tasks' presets: common/dense/presets.py. Command-line flags (``--epochs``, ``--batch-size``, ``--arch``, ``--seeds``) override a preset.
 """
 
 from __future__ import annotations
@@ -73,10 +73,16 @@ _PAPER_MNIST = TrainConfig(
 )
 
 # preset -> recipe -> config; a dataset names its recipe ("mnist": no augmentation; "cifar": crop + flip)
+# "digits" (scikit-learn's 1,078 training images after the validation carve-out): MNIST's recipe, more epochs
+_DIGITS = {"smoke": _SMOKE, "cpu": replace(_CPU, epochs=20, batch_size=64), "paper": replace(_PAPER_MNIST, epochs=200)}
 PRESETS: dict[str, dict[str, TrainConfig]] = {
-    "smoke": {"mnist": _SMOKE, "cifar": replace(_SMOKE, augment=True)},
-    "cpu": {"mnist": _CPU, "cifar": replace(_CPU, epochs=5, max_train=20_000, augment=True)},
-    "paper": {"mnist": _PAPER_MNIST, "cifar": replace(_PAPER_MNIST, epochs=100, batch_size=128, augment=True)},
+    "smoke": {"mnist": _SMOKE, "cifar": replace(_SMOKE, augment=True), "digits": _DIGITS["smoke"]},
+    "cpu": {"mnist": _CPU, "cifar": replace(_CPU, epochs=5, max_train=20_000, augment=True), "digits": _DIGITS["cpu"]},
+    "paper": {
+        "mnist": _PAPER_MNIST,
+        "cifar": replace(_PAPER_MNIST, epochs=100, batch_size=128, augment=True),
+        "digits": _DIGITS["paper"],
+    },
 }
 assert all(set(rows) == set(RECIPES) for rows in PRESETS.values()), "every preset needs every recipe"
 
@@ -279,72 +285,3 @@ TRANSFER_PRESETS: dict[str, TransferConfig] = {
     "cpu": TransferConfig(images=1000, epochs=1, batch_size=32, lr=1e-3),
     "paper": TransferConfig(images=1000, epochs=5, batch_size=64, lr=1e-4),
 }
-
-
-@dataclass(frozen=True)
-class DenseConfig:
-    """The dense tasks (``train_task_taskonomy.py``, ``fisher_distance_taskonomy.py``): encoder–decoder
-    ε-networks trained with Adam on the mean squared error, and their Gaussian Fishers."""
-
-    arch: str  # common/dense/models.py
-    image_size: int  # images (and targets) are resized to image_size x image_size
-    epochs: int
-    batch_size: int
-    lr: float
-    max_train: int | None  # cap on training images per task (None: all)
-    max_eval: int | None  # cap on validation / test images per task (None: all)
-    seeds: tuple[int, ...]
-    fisher_samples: int | None  # target test images of each Fisher (None: the whole split)
-    fisher_batch: int
-    val_fraction: float = 0.1
-    split_seed: int = 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-DENSE_PRESETS: dict[str, DenseConfig] = {
-    "smoke": DenseConfig(
-        arch="convae",
-        image_size=16,
-        epochs=1,
-        batch_size=16,
-        lr=1e-3,
-        max_train=64,
-        max_eval=32,
-        seeds=(0,),
-        fisher_samples=16,
-        fisher_batch=8,
-    ),
-    # CIFAR-10's 32 x 32 images; a task x seed trains in ≈ 20 s on 2 cores
-    "cpu": DenseConfig(
-        arch="convae",
-        image_size=32,
-        epochs=3,
-        batch_size=64,
-        lr=2e-3,
-        max_train=10_000,
-        max_eval=1_000,
-        seeds=(0, 1, 2),
-        fisher_samples=1000,
-        fisher_batch=100,
-    ),
-    # the FTD paper's Taskonomy size (128 x 128); epochs and seeds as its CIFAR runs. For a GPU.
-    "paper": DenseConfig(
-        arch="convae",
-        image_size=128,
-        epochs=100,
-        batch_size=64,
-        lr=1e-3,
-        max_train=None,
-        max_eval=None,
-        seeds=tuple(range(10)),
-        fisher_samples=None,
-        fisher_batch=50,
-    ),
-}
-
-
-def dense_config(preset: str, **overrides) -> DenseConfig:
-    """The preset's dense config with the non-None overrides applied."""
-    return replace(DENSE_PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})

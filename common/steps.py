@@ -43,7 +43,7 @@ SECTIONS: dict[str, str] = {
     "(mnist-3 and cifar10-2 among ldnas8; it reuses the full-space cells of section nas)",
     "dense": "the Taskonomy application: dense ε-networks, matrix and atlas, transfer (taskonomy-2d on CIFAR-10)",
     "transfer": "transfer study of the mnist, cifar10 and ldnas8 sets",
-    "benchmark": "the transferability benchmark: ε-networks of the transfer16 pool's new tasks, then FTD and the "
+    "benchmark": "the transferability benchmark: ε-networks of the transfer20 pool's new tasks, then FTD and the "
     "field's scorers against fine-tuning and head-only ground truths",
     "controls": "noise floor (null twins, cross-seed matrix) and head-confound controls (body-only, "
     "label-permuted) of the mnist, cifar10 and ldnas8 matrices",
@@ -79,7 +79,7 @@ def _datasets_of(tasks) -> tuple[str, ...]:
 
 
 _NAS_SPACES = ("--space", "task-aware", "task-aware-warm")
-# the benchmark pool's tasks beyond those of section train (common/tasks.py, task set transfer16)
+# the benchmark pool's tasks beyond those of section train (common/tasks.py, task set transfer20)
 _POOL_MNIST = ("mnist-lowhigh", "mnist-1738", "mnist-49")
 _POOL_CIFAR = ("cifar10-animals", "cifar10-catdog", "cifar10-vehicles", "cifar10-animals5")
 _CONTROL_SETS = (("mnist", ("mnist",)), ("cifar10", ("cifar10",)), ("ldnas8", _BOTH))
@@ -322,7 +322,12 @@ STEPS: tuple[Step, ...] = (
         ("--tasks", *_POOL_CIFAR),
         ("cifar10",),
     ),
-    Step("benchmark", "5. transferability benchmark, transfer16", "transferability", (), _BOTH, jobs=False),
+    Step(
+        "benchmark", "1g. ε-networks of the benchmark pool, digits", "train_task", ("--dataset", "digits"), ("digits",)
+    ),
+    Step(
+        "benchmark", "5. transferability benchmark, transfer20", "transferability", (), (*_BOTH, "digits"), jobs=False
+    ),
     Step("transfer", "4. transfer study, mnist", "transfer", ("--task-set", "mnist"), ("mnist",)),
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
     Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),

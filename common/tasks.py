@@ -167,6 +167,12 @@ TASKS: dict[str, Task] = {
             "4-class: airplane, automobile, ship, truck",
         ),
         Task("cifar10-animals5", "cifar10", _singletons((2, 3, 4, 5, 6)), False, "5-class: bird, cat, deer, dog, frog"),
+        # scikit-learn's handwritten digits (common/datasets.py): MNIST's labels, other writers and scanner; the
+        # benchmark's third data domain, so that "same dataset" is not the same as "same labels"
+        Task("digits-0", "digits", ((0,),), True, "binary: digit 0 vs rest, balanced (other writers than MNIST)"),
+        Task("digits-2", "digits", _singletons(range(4)), True, "5-class: digits 0, 1, 2, 3 and other"),
+        Task("digits-3", "digits", _singletons(range(10)), False, "10-class: all digits"),
+        Task("digits-oddeven", "digits", ((0, 2, 4, 6, 8), (1, 3, 5, 7, 9)), False, "binary: even vs odd digits"),
     ]
 }
 
@@ -195,6 +201,29 @@ TASK_SETS: dict[str, tuple[str, ...]] = {
         "cifar10-catdog",
         "cifar10-vehicles",
         "cifar10-animals5",
+    ),
+    # transfer16 and 4 tasks of a third data domain (scikit-learn's digits): 19 sources per target
+    "transfer20": (
+        "mnist-0",
+        "mnist-1",
+        "mnist-2",
+        "mnist-3",
+        "mnist-oddeven",
+        "mnist-lowhigh",
+        "mnist-1738",
+        "mnist-49",
+        "cifar10-0",
+        "cifar10-1",
+        "cifar10-2",
+        "cifar10-3",
+        "cifar10-animals",
+        "cifar10-catdog",
+        "cifar10-vehicles",
+        "cifar10-animals5",
+        "digits-0",
+        "digits-2",
+        "digits-3",
+        "digits-oddeven",
     ),
 }
 

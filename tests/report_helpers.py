@@ -235,7 +235,7 @@ def write_benchmark(root: Path) -> None:
         rows.append(row)
     pairs = pd.DataFrame(rows)
     _, board = metric_tables(pairs, n_boot=200)
-    out = paths.benchmark_outputs(root, "cpu", "transfer16")
+    out = paths.benchmark_outputs(root, "cpu", "transfer20")
     out["pairs"].parent.mkdir(parents=True)
     pairs.to_csv(out["pairs"], index=False)
     board.assign(protocol="constructed (golden tree)").to_csv(out["leaderboard"], index=False)

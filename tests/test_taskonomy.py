@@ -15,11 +15,11 @@ from common.dense.data import dense_splits, iterate
 from common.dense.derived_targets import GENERATORS, inpainting_mask
 from common.dense.fisher import gaussian_fisher_diag, match_channels
 from common.dense.models import build_dense_network
+from common.dense.presets import dense_config
 from common.dense.runs import load_checkpoint, network
 from common.dense.taskonomy import load_tree
 from common.dense_tasks import DENSE_TASK_SETS, DENSE_TASKS
 from common.fisher.distance import task_distance
-from common.presets import dense_config
 from common.store import paths
 from common.studies.atlas import compare_affinity, mds_map, read_affinity
 

@@ -24,9 +24,11 @@ from common.store import paths
 from common.tasks import get_task
 from common.transfer_learning.runs import transplant
 from common.transferability import inputs as I
+from common.transferability import probe as P
 from common.transferability.benchmark import Benchmark, check_inputs, run_benchmark
-from common.transferability.ground_truth import ground_truth, head_curve, select_by_validation, truth_splits
-from common.transferability.pool import benchmark_config, pool
+from common.transferability.ground_truth import ground_truth, head_truth, truth_splits
+from common.transferability.model_selection import early_stopped, outcome, select_by_validation, widening_grid
+from common.transferability.pool import Schedule, benchmark_config, pool
 
 POOL = ["mnist-3", "mnist-oddeven", "mnist-lowhigh"]
 
@@ -81,6 +83,7 @@ def _scorer_images_seen(monkeypatch, data_root, results) -> set[str]:
 
     monkeypatch.setattr(I, "iterate_batches", spy)
     monkeypatch.setattr(fisher_store, "iterate_batches", spy)
+    monkeypatch.setattr(P, "iterate_batches", spy)  # Task2Vec's Fisher
     b = _bench(data_root)
     b = replace(b, fcfg=I.scorer_fisher_config("smoke"))  # read SCORER_SPLIT now (a test patches it)
     # only the scorers: the ground truth may read test images (it reports test accuracy)
@@ -118,21 +121,57 @@ def test_the_seeded_bug_scores_on_test_is_caught(monkeypatch, data_root, trained
 
 
 def test_the_grid_selects_on_validation_not_test():
-    curve = [
-        {"lr": 1e-3, "epoch": 1, "val_acc": 0.70, "test_acc": 0.60},
-        {"lr": 1e-3, "epoch": 2, "val_acc": 0.90, "test_acc": 0.50},  # best on validation
-        {"lr": 1e-2, "epoch": 1, "val_acc": 0.60, "test_acc": 0.95},  # best on test
-        {"lr": 1e-1, "epoch": 1, "val_acc": None, "test_acc": None, "diverged": True},
+    ladder = (1e-3, 1e-2, 1e-1)
+    runs = [
+        {"lr": 1e-2, "best_epoch": 1, "val_acc": 0.60, "test_acc": 0.95},  # best on test
+        {"lr": 1e-3, "best_epoch": 2, "val_acc": 0.90, "test_acc": 0.50},  # best on validation
+        {"lr": 1e-1, "best_epoch": None, "val_acc": None},  # diverged
     ]
-    best = select_by_validation(curve)
-    assert (best["lr"], best["epoch"], best["test_acc"]) == (1e-3, 2, 0.50)
-    tie = [
-        {"lr": 1, "epoch": 1, "val_acc": 0.5, "test_acc": 0.1},
-        {"lr": 2, "epoch": 1, "val_acc": 0.5, "test_acc": 0.9},
-    ]
-    assert select_by_validation(tie)["lr"] == 1  # ties: the first in grid order
+    assert select_by_validation(runs, ladder)["lr"] == 1e-3
+    tie = [{"lr": 1e-1, "best_epoch": 1, "val_acc": 0.5}, {"lr": 1e-2, "best_epoch": 1, "val_acc": 0.5}]
+    assert select_by_validation(tie, ladder)["lr"] == 1e-2  # ties: the lowest rate
     with pytest.raises(UserError):
-        select_by_validation(curve[3:])
+        select_by_validation(runs[2:], ladder)
+
+
+def _schedule(**kw) -> Schedule:
+    return Schedule(**{"lrs": (1e-3,), "first": (1e-3,), "max_epochs": 10, "patience": 3, "batch_size": 8, **kw})
+
+
+def _replay(values):
+    it = iter(values)
+    return lambda: next(it)
+
+
+def test_early_stopping_stops_patience_epochs_after_the_best_and_keeps_its_state():
+    vals = [0.5, 0.7, 0.6, 0.65, 0.69, 0.99]  # the 0.99 comes after the patience ran out
+    epoch = iter(range(1, 100))
+    out = early_stopped(lambda: True, _replay(vals), lambda: f"state of epoch {next(epoch)}", _schedule())
+    assert (out["best_epoch"], out["val_acc"], out["stopped"]) == (2, 0.7, "patience")
+    assert out["val_curve"] == [0.5, 0.7, 0.6, 0.65, 0.69] and out["state"] == "state of epoch 2"
+    capped = early_stopped(lambda: True, _replay([0.1, 0.2, 0.3, 0.4]), lambda: None, _schedule(max_epochs=4))
+    assert (capped["best_epoch"], capped["stopped"]) == (4, "cap")
+    steps = iter([True, False])
+    diverged = early_stopped(lambda: next(steps), _replay([0.3]), lambda: None, _schedule())
+    assert (diverged["best_epoch"], diverged["stopped"]) == (1, "diverged")
+
+
+def test_the_grid_widens_until_the_best_rate_is_inside_or_at_the_ladder_end():
+    ladder = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+    for peak, tried, edge in ((1, ladder[:6], False), (6, ladder[3:], True), (4, ladder[3:6], False)):
+        calls = []
+
+        def run_rate(lr, peak=peak, calls=calls):
+            calls.append(lr)
+            val = 1.0 - abs(ladder.index(lr) - peak) / 10
+            return {"best_epoch": 1, "val_acc": val, "stopped": "patience", "val_curve": [val]}
+
+        sched = _schedule(lrs=ladder, first=(3e-4, 1e-3, 3e-3))
+        best, runs = widening_grid(run_rate, sched)
+        assert best["lr"] == ladder[peak] and tuple(r["lr"] for r in runs) == tried
+        assert sorted(calls) == list(tried) and len(calls) == len(set(calls))  # each rate trained once
+        picked = outcome(best, runs, 0.5, sched)
+        assert picked["at_grid_edge"] is edge and picked["at_epoch_cap"] is False
 
 
 def test_head_only_leaves_the_body_unchanged(data_root, trained):
@@ -143,14 +182,16 @@ def test_head_only_leaves_the_body_unchanged(data_root, trained):
     before = {k: v.clone() for k, v in net.state_dict().items()}
     cfg = train_configs("smoke", {"mnist"}, None, None)["mnist"]
     splits = truth_splits(target, benchmark_config("smoke"), cfg, data_root, trained)
-    curve = head_curve(net, splits, benchmark_config("smoke"), "mnist", 0, "cpu", 64)
+    out = head_truth(net, splits, benchmark_config("smoke"), "mnist", 0, "cpu", 64)
     after = net.state_dict()
     for k, v in before.items():
         if k.startswith(head):
             continue
         assert torch.equal(after[k], v), k  # weights and BatchNorm statistics
     assert any(not torch.equal(after[k], v) for k, v in before.items() if k.startswith(head))
-    assert len(curve) == 3 * benchmark_config("smoke").head_epochs
+    schedule = benchmark_config("smoke").head
+    assert out["lr"] in schedule.lrs and 1 <= out["epoch"] <= schedule.max_epochs
+    assert all(len(run["val"]) <= schedule.max_epochs for run in out["curve"])
 
 
 def test_a_record_is_reused_and_recomputed_when_its_key_changes(data_root, tmp_path, trained):
@@ -168,11 +209,11 @@ def test_a_record_is_reused_and_recomputed_when_its_key_changes(data_root, tmp_p
     assert not hit and len(calls) == 1
     again, hit = ground_truth("scratch", None, None, target, 0, budget, cfg, splits, **common)
     assert hit and again == first and len(calls) == 1  # read, not recomputed
-    changed, hit = ground_truth("scratch", None, None, target, 0, replace(budget, epochs=2), cfg, splits, **common)
-    assert not hit and len(calls) == 2 and max(p["epoch"] for p in changed["curve"]) == 2
-    assert first["val_acc"] == pytest.approx(
-        max(p["val_acc"] for p in first["curve"] if p["val_acc"] is not None), abs=1e-6
-    )
+    longer = replace(budget, finetune=replace(budget.finetune, max_epochs=3, patience=3))
+    changed, hit = ground_truth("scratch", None, None, target, 0, longer, cfg, splits, **common)
+    assert not hit and len(calls) == 2 and max(len(run["val"]) for run in changed["curve"]) == 3
+    assert first["val_acc"] == pytest.approx(max(v for run in first["curve"] for v in run["val"]), abs=1e-6)
+    assert first["provenance"]["git_commit"]  # every record names the commit that made it
 
 
 def test_transferability_script_end_to_end(data_root, trained, capsys):
@@ -183,9 +224,29 @@ def test_transferability_script_end_to_end(data_root, trained, capsys):
     assert len(pairs) == 3 * 2 * 1
     assert not pairs.duplicated(["source", "target", "seed"]).any()
     assert not pairs.select_dtypes("number").isna().any().any()
-    for col in ("ftd", "ftd-body", "logdet", "leep", "nce", "logme", "hscore", "task2vec", "random"):
+    for col in (
+        "ftd",
+        "ftd-body",
+        "logdet",
+        "leep",
+        "nce",
+        "logme",
+        "hscore",
+        "task2vec",
+        "transrate",
+        "gbc",
+        "otdd",
+        "random",
+    ):
         assert col in pairs and f"seconds_{col}" in pairs
-    for col in ("finetune_test_acc", "head_test_acc", "scratch_test_acc", "protocol"):
+    for col in (
+        "finetune_test_acc",
+        "head_test_acc",
+        "scratch_test_acc",
+        "protocol",
+        "git_commit",
+        "finetune_at_grid_edge",
+    ):
         assert col in pairs
     board = pd.read_csv(out["leaderboard"])
     assert set(board["truth"]) <= {"finetune", "head"}

@@ -15,9 +15,10 @@ from common.store import paths
 from common.studies.paired_stats import holm
 from common.transferability import scopes
 from common.transferability import scorers as S
-from common.transferability.benchmark import metric_tables, scope_tables
+from common.transferability.benchmark import TRUTHS, metric_tables, scope_tables
 from common.transferability.report import scope_verdict, write_outputs
 from common.transferability.scopes import ALL_DATASETS, scoped, source_target_bootstrap
+from common.transferability.truth_quality import quality_markdown, seed_to_seed_tau, truth_quality
 
 TASKS = [f"mnist-t{i}" for i in range(6)] + [f"cifar10-t{i}" for i in range(6)]
 
@@ -45,6 +46,11 @@ def _pairs(seeds=(0, 1), rng_seed=0) -> pd.DataFrame:
                     **{f"seconds_{name}": 0.01 for name in S.SCORERS},
                     "finetune_test_acc": truth,
                     "head_test_acc": truth,
+                    "scratch_test_acc": 0.6,
+                    "finetune_at_grid_edge": source == TASKS[0],
+                    "head_at_grid_edge": False,
+                    "finetune_at_epoch_cap": False,
+                    "head_at_epoch_cap": seed == 1,
                     "protocol": "fabricated",
                 }
                 row["ftd"] = truth
@@ -95,9 +101,9 @@ def test_a_constant_scorer_has_no_row_within_a_dataset_and_holm_is_not_below_raw
 def _write(root, pairs, n_boot: int = 200):
     per_target, board = metric_tables(pairs, n_boot=n_boot)
     scope = scope_tables(pairs, n_boot=n_boot, n_two_way=5)
-    out = paths.benchmark_outputs(root, "cpu", "transfer16")
+    out = paths.benchmark_outputs(root, "cpu", "transfer20")
     out["pairs"].parent.mkdir(parents=True, exist_ok=True)
-    write_outputs(pairs, per_target, board, scope, out, "fabricated")
+    write_outputs(pairs, per_target, board, scope, truth_quality(pairs, TRUTHS), out, "fabricated")
     return out, scope
 
 
@@ -127,8 +133,27 @@ def test_tables_only_remakes_the_tables_and_refuses_an_altered_pairs_table(tmp_p
     assert out["scopes"].read_bytes() == before  # the same table from the same pairs
     text = out["pairs"].read_text()
     out["pairs"].write_text(text.replace("fabricated", "edited", 1))
-    with pytest.raises(UserError, match="transfer16_pairs.csv: was changed after the step that wrote it"):
+    with pytest.raises(UserError, match="transfer20_pairs.csv: was changed after the step that wrote it"):
         transferability.main(["--preset", "cpu", "--results-dir", str(tmp_path), "--tables-only"])
     out["pairs"].unlink()
-    with pytest.raises(UserError, match="transfer16_pairs.csv: is missing; remake it: .* --preset cpu"):
+    with pytest.raises(UserError, match="transfer20_pairs.csv: is missing; remake it: .* --preset cpu"):
         transferability.main(["--preset", "cpu", "--results-dir", str(tmp_path), "--tables-only"])
+
+
+def test_the_truths_quality_shares_and_seed_to_seed_tau_by_hand():
+    pairs = _pairs(seeds=(0, 1))
+    q = truth_quality(pairs, TRUTHS).set_index("truth")
+    n_targets = pairs.target.nunique()
+    # finetune's edge flag is set on every pair whose source is TASKS[0]: (targets - 1) x 2 seeds of all pairs
+    assert q.loc["finetune", "share_at_grid_edge"] == pytest.approx((n_targets - 1) * 2 / len(pairs))
+    assert q.loc["head", "share_at_epoch_cap"] == pytest.approx(0.5)  # seed 1 of two
+    below = (pairs["finetune_test_acc"] < 0.6).mean()
+    assert q.loc["finetune", "share_below_scratch"] == pytest.approx(below) and 0 < below < 1
+    # the fabricated truth differs between seeds by a constant: each target's ranking repeats exactly
+    assert q.loc["finetune", "seed_to_seed_tau"] == pytest.approx(1.0)
+    flipped = pairs.copy()
+    odd = flipped.seed == 1
+    flipped.loc[odd, "finetune_test_acc"] = -flipped.loc[odd, "finetune_test_acc"]  # seed 1 ranks in reverse
+    assert seed_to_seed_tau(flipped, "finetune_test_acc").to_numpy() == pytest.approx(-1.0)
+    text = "\n".join(quality_markdown(truth_quality(flipped, TRUTHS)))
+    assert "Below the aim of τ ≥ 0.8: finetune;" in text and "head" not in text.split("Below the aim")[1]

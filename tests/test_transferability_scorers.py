@@ -242,6 +242,10 @@ def _pair_inputs():
         "logdet": 3.0,
         "task2vec_a": rng.uniform(size=10),
         "task2vec_b": rng.uniform(size=10),
+        "probe_features_a": feats,
+        "probe_labels_a": labels,
+        "probe_features_b": feats[:20] + 1.0,
+        "probe_labels_b": labels[:20],
         "source_accuracy": 0.9,
         "source_dataset": "cifar10",
         "target_dataset": "cifar100",
@@ -254,7 +258,8 @@ def _pair_inputs():
 def test_every_registry_entry_is_callable_through_score_with_the_sign_convention():
     inputs = _pair_inputs()
     expected_names = {"ftd", "ftd-body", "logdet", "leep", "nce", "logme", "hscore", "task2vec"}
-    assert expected_names | {"source-accuracy", "same-dataset", "random"} == set(S.SCORERS)
+    peers = {"transrate", "gbc", "otdd"}
+    assert expected_names | peers | {"source-accuracy", "same-dataset", "random"} == set(S.SCORERS)
     for name, scorer in S.SCORERS.items():
         value = S.score(name, inputs)
         assert isinstance(value, float) and math.isfinite(value), name
@@ -264,6 +269,12 @@ def test_every_registry_entry_is_callable_through_score_with_the_sign_convention
     t2v = S.task2vec_distance(inputs["task2vec_a"], inputs["task2vec_b"])
     assert S.score("task2vec", inputs) == pytest.approx(-t2v)
     assert S.score("leep", inputs) == S.leep(inputs["probs"], inputs["labels"])
+    assert S.score("transrate", inputs) == S.transrate(inputs["features"], inputs["labels"])  # higher = better
+    assert S.score("gbc", inputs) == S.gbc(inputs["features"], inputs["labels"])
+    d = S.otdd(
+        inputs["probe_features_a"], inputs["probe_labels_a"], inputs["probe_features_b"], inputs["probe_labels_b"]
+    )
+    assert d > 0 and S.score("otdd", inputs) == -d  # a distance: negated
     assert S.score("source-accuracy", inputs) == 0.9 and S.score("same-dataset", inputs) == 0.0
     assert S.score("same-dataset", {**inputs, "target_dataset": "cifar10"}) == 1.0
     r = S.score("random", inputs)

@@ -12,6 +12,8 @@ Where the files come from, for ``--data-root ROOT`` (first match wins):
   bicubic) and centre-cropped to 32 x 32;
 * torchvision's own layout, for the entries that name one: ``ROOT/MNIST/raw/*-ubyte``,
   ``ROOT/cifar-10-batches-py``, ``ROOT/cifar-100-python``;
+* a dataset shipped inside a Python package (the entry's ``package``: scikit-learn's digits), read from the
+  package's own file (``common/data/packaged.py``), whatever ROOT is;
 * otherwise torchvision downloads it into ROOT (needs internet; set FTD_OFFLINE=1 to fail at
   once instead of trying); a user's folder is never downloaded.
 
@@ -42,6 +44,7 @@ from tqdm import tqdm
 
 from common.base.errors import UserError
 from common.data.files import locate, where
+from common.data.packaged import read_packaged
 from common.data.tree_checks import check_data, warn_about_files
 from common.datasets import IMAGE_SIZE, Dataset, get_dataset
 from common.store.cache import cached, code_version, fingerprint, read_entry, write_entry
@@ -162,6 +165,8 @@ def _source_files(kind: str, source: Path) -> list[Path]:
     the same files as before links were followed, so its identity is unchanged."""
     if kind == "imagefolder":
         return sorted(_image_folder_files(source))
+    if kind == "package":  # one data file, both splits
+        return [source]
     return sorted(p for p in source.iterdir() if p.is_file())
 
 
@@ -205,7 +210,7 @@ def raw_key(dataset: str, split: str, data_root, cache_dir) -> dict:
         "layout": kind,
         "content": content,
         "entry": get_dataset(dataset).identity(),
-        "code": code_version("decoded-data"),
+        "code": code_version("packaged-data" if kind == "package" else "decoded-data"),
     }
 
 
@@ -253,12 +258,19 @@ def _decode(dataset: str, split: str, root: Path) -> dict:
     return {"x": _to_32x32x3(x), "y": y}
 
 
+def _decode_packaged(dataset: str, split: str, root: Path) -> dict:
+    """A dataset shipped in a Python package (``common/data/packaged.py``); ``root`` is not read."""
+    x, y = read_packaged(get_dataset(dataset).package, split)
+    return {"x": _to_32x32x3(x), "y": y}
+
+
 @functools.lru_cache(maxsize=4)
 def _decoded(path: str, key_digest: str, data_root: str) -> Split:
     """Decoded split, kept in memory: every task of a dataset reads the same file (callers only
     index it, never write into it)."""
     key = json.loads(key_digest)
-    value, _ = cached(path, key, lambda: _decode(key["dataset"], key["split"], Path(data_root)), what="decoded data")
+    decode = _decode_packaged if key["layout"] == "package" else _decode
+    value, _ = cached(path, key, lambda: decode(key["dataset"], key["split"], Path(data_root)), what="decoded data")
     return Split(value["x"], value["y"])
 
 

@@ -15,10 +15,10 @@ from common.base.errors import UserError
 from common.dense.data import dense_splits, image_identity, iterate
 from common.dense.fisher import gaussian_fisher_diag
 from common.dense.models import build_dense_network, compared_parameters
+from common.dense.presets import DENSE_PRESETS
 from common.dense.train import train_network
 from common.dense_tasks import DenseTask
 from common.fisher.distance import task_distance
-from common.presets import DENSE_PRESETS
 from common.store import paths
 from common.store.cache import cached, code_version, fingerprint, verified
 from common.store.provenance import provenance

@@ -13,6 +13,7 @@ from common.base.device import select_device
 from common.base.errors import UserError, check_results_dir, check_seeds, positive
 from common.data.split_checks import check_dense_splits
 from common.dense.data import check_images_present, dense_splits
+from common.dense.presets import dense_config
 from common.dense.runs import (
     checkpoint_key,
     current_matrix_key,
@@ -26,7 +27,7 @@ from common.dense.runs import (
 from common.dense.transfer_runs import DENSE_SCORES, transfer_run
 from common.dense_tasks import DEFAULT_IMAGES, DENSE_TASK_SETS, check_images, resolve_dense_tasks
 from common.fisher.matrix_files import mean_std_matrices, write_matrix_outputs
-from common.presets import TRANSFER_PRESETS, dense_config
+from common.presets import TRANSFER_PRESETS
 from common.report.plots import affinity_panels, atlas_map
 from common.run.launch import prepare_inputs
 from common.store import paths

@@ -25,9 +25,10 @@ from common.base.errors import UserError
 from common.dense.data import dense_splits, image_identity, iterate
 from common.dense.fisher import match_channels
 from common.dense.models import build_dense_network
+from common.dense.presets import DenseConfig
 from common.dense.train import fit_dense
 from common.dense_tasks import DenseTask
-from common.presets import DenseConfig, TransferConfig
+from common.presets import TransferConfig
 from common.store import paths
 from common.store.cache import cached, code_version, fingerprint
 from common.store.provenance import provenance

@@ -20,6 +20,7 @@ from common.report.rules import rule
 from common.store import paths
 from common.store.cache import read_entry
 from common.tasks import TASK_SETS
+from common.transferability.pool import DEFAULT_TASK_SET
 from common.transferability.report import read_scopes, scope_verdict, verdicts
 
 # the controls of the head confound: (file-name variant of fisher_distance.py, what the column says)
@@ -193,7 +194,7 @@ def beyond_claims(results_dir, preset: str, arch: str) -> list[c.Claim]:
     return out
 
 
-def benchmark_claims(results_dir, preset: str, label: str = "transfer16") -> list[c.Claim]:
+def benchmark_claims(results_dir, preset: str, label: str = DEFAULT_TASK_SET) -> list[c.Claim]:
     """The FTD paper's transfer application on the benchmark (``transferability.py``): does the FTD rank the
     sources of a target like their fine-tuning accuracy, better than chance, LEEP, LogME and the same-dataset
     baseline (B4a-d, over all sources), and better than chance within the target's own dataset, where "same

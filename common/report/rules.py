@@ -12,7 +12,7 @@ from common.studies.paired_stats import ALPHA, holm_floor, min_p, seeds_needed
 from common.studies.ranking import ORDERING_DRAWS
 
 NAS_BASELINES = 2  # random search and the hand-designed network: the family of one NAS claim
-BENCHMARK_TARGETS, BENCHMARK_SCORERS = 16, 10  # transfer16's targets; the scorers FTD is compared with
+BENCHMARK_TARGETS, BENCHMARK_SCORERS = 20, 13  # transfer20's targets; the scorers FTD is compared with
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
         "data.decode:_read_torchvision",
         "data.decode:_decode",
     ),
+    # datasets shipped inside a Python package (scikit-learn's digits): the reader and the same conversion
+    "packaged-data": ("data.packaged", "data.decode:_to_32x32x3", "data.decode:_decode_packaged"),
     "taskonomy-data": ("dense.taskonomy",),
     # step 1: the trained ε-networks
     "epsilon-network": ("data.splits", "networks.init", "networks.models", "training.train"),
@@ -96,6 +98,7 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
         "training.train",
         "transfer_learning.runs",
         "transferability.pool",
+        "transferability.model_selection",
         "transferability.ground_truth",
     ),
     "transferability-scores": (
@@ -107,12 +110,14 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
         "fisher.store",
         "transferability.pool",
         "transferability.inputs",
+        "transferability.probe",
         "transferability.scorers",  # a package: its __init__ (the registry), then one module per family
         "transferability.scorers.validation",
         "transferability.scorers.label_based",
         "transferability.scorers.feature_based",
         "transferability.scorers.distances",
         "transferability.scorers.baselines",
+        "transferability.scorers.peers",
     ),
 }
 

@@ -273,7 +273,8 @@ def benchmark_record_path(
 
 def benchmark_outputs(results_dir, preset: str, label: str) -> dict:
     """The benchmark's tables and figure: pairs, per-target metrics, leaderboard (CSV + Markdown), figure, and the
-    leaderboard by scope (within the target's dataset, all sources, other datasets: ``transferability.scopes``)."""
+    leaderboard by scope (within the target's dataset, all sources, other datasets: ``transferability.scopes``), and
+    the ground truths' quality (``transferability.truth_quality``)."""
     stem = benchmark_dir(results_dir, preset) / label
     return {
         "pairs": Path(f"{stem}_pairs.csv"),
@@ -282,4 +283,5 @@ def benchmark_outputs(results_dir, preset: str, label: str) -> dict:
         "md": Path(f"{stem}_leaderboard.md"),
         "png": Path(f"{stem}_leaderboard.png"),
         "scopes": Path(f"{stem}_scopes.csv"),
+        "truths": Path(f"{stem}_truths.csv"),
     }

@@ -36,9 +36,9 @@ from common.transferability.inputs import (
     pool_fishers,
     score_inputs_key,
     scorer_images,
-    task2vec_embedding,
 )
 from common.transferability.pool import BenchmarkConfig, probe_task, sources_of
+from common.transferability.probe import probe_features, task2vec_embedding
 
 TRUTHS = {"finetune": "finetune_test_acc", "head": "head_test_acc"}  # ground truth -> its pairs column
 REFERENCE = "ftd"
@@ -132,6 +132,22 @@ def run_benchmark(
                     )
                 return embedded[task.name]
 
+            in_probe_space: dict[str, tuple] = {}
+
+            def probe_space(task: Task, s=seed):
+                if task.name not in in_probe_space:
+                    in_probe_space[task.name] = probe_features(
+                        task,
+                        s,
+                        probe,
+                        checkpoints[(probe.name, s)],
+                        images(task),
+                        b.budget.otdd_images,
+                        batch_size=train_cfg.eval_batch_size,
+                        device=device,
+                    )
+                return in_probe_space[task.name]
+
             for source in sources_of(target, b.tasks):
                 bar.set_postfix_str(f"{source.name} -> {target.name} seed {seed}")
                 key = score_inputs_key(
@@ -142,6 +158,7 @@ def run_benchmark(
                     probe,
                     arch=b.arch,
                     fcfg=b.fcfg,
+                    otdd_images=b.budget.otdd_images,
                     data_root=b.data_root,
                     results_dir=results_dir,
                 )
@@ -159,6 +176,7 @@ def run_benchmark(
                         images(target),
                         fishers,
                         embeddings,
+                        probe_space,
                         eval_batch=train_cfg.eval_batch_size,
                         device=device,
                     ),
@@ -186,16 +204,28 @@ def run_benchmark(
     return records, computed
 
 
+def _schedule_text(schedule) -> str:
+    lrs = "/".join(f"{v:g}" for v in schedule.lrs)
+    first = "/".join(f"{v:g}" for v in schedule.first)
+    return (
+        f"Adam lr from {first}, widened along {lrs} while the best is at an end of the rates tried; "
+        f"early stopping (patience {schedule.patience}, cap {schedule.max_epochs} epochs), batch {schedule.batch_size}"
+    )
+
+
 def budget_text(budget: BenchmarkConfig) -> str:
     """The protocol in one line (the pairs CSV's ``protocol`` column and the Markdown)."""
-    lrs = "/".join(f"{v:g}" for v in budget.finetune_lrs)
-    head = "/".join(f"{v:g}" for v in budget.head_lrs)
     return (
         f"test accuracy ({budget.test_images} target test images) at the (learning rate, epoch) with the best accuracy "
         f"on {budget.val_images} target validation images; {budget.train_images} target training images; "
-        f"finetune: all layers, Adam lr {lrs}, {budget.epochs} epoch(s), batch {budget.batch_size}; "
-        f"head: body frozen, linear head, Adam lr {head}, {budget.head_epochs} epochs; scratch: as finetune"
+        f"finetune: all layers, {_schedule_text(budget.finetune)}; "
+        f"head: body frozen, linear head, {_schedule_text(budget.head)}; scratch: as finetune"
     )
+
+
+def _commits(*records: dict) -> str:
+    """The commits (with their dirty flag) that made a pair's records, ";"-joined when they differ."""
+    return ";".join(sorted({r.get("provenance", {}).get("git_commit", "unknown") for r in records}))
 
 
 def pairs_table(records: list[dict], tasks: list[Task], seeds, budget: BenchmarkConfig) -> pd.DataFrame:
@@ -218,8 +248,8 @@ def pairs_table(records: list[dict], tasks: list[Task], seeds, budget: Benchmark
                     **{name: sc["scores"][name] for name in S.SCORERS},
                     **{f"seconds_{name}": sc["seconds"][name] for name in S.SCORERS},
                 }
-                for protocol in ("finetune", "head"):
-                    r = by[(protocol, source.name, target.name, seed)]
+                truths = {protocol: by[(protocol, source.name, target.name, seed)] for protocol in ("finetune", "head")}
+                for protocol, r in truths.items():
                     row.update(
                         {
                             f"{protocol}_test_acc": r["test_acc"],
@@ -227,15 +257,19 @@ def pairs_table(records: list[dict], tasks: list[Task], seeds, budget: Benchmark
                             f"{protocol}_lr": r["lr"],
                             f"{protocol}_epoch": r["epoch"],
                             f"{protocol}_gain": round(r["test_acc"] - scratch["test_acc"], 6),
+                            f"{protocol}_at_grid_edge": bool(r["at_grid_edge"]),
+                            f"{protocol}_at_epoch_cap": bool(r["at_epoch_cap"]),
                         }
                     )
                 row.update(
                     {
                         "scratch_test_acc": scratch["test_acc"],
                         "scratch_lr": scratch["lr"],
+                        "scratch_epoch": scratch["epoch"],
                         "n_images_scorers": sc["n_images"],
                         "fisher_from_cache": sc["fisher_from_cache"],
                         "protocol": budget_text(budget),
+                        "git_commit": _commits(sc, scratch, *truths.values()),
                     }
                 )
                 rows.append(row)

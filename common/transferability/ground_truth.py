@@ -11,11 +11,13 @@ reference (``pool.BenchmarkConfig`` holds every constant):
   them (a linear probe);
 * ``scratch``: the target's network randomly initialised (seed k), the fine-tuning budget and grid.
 
-Each protocol runs once per learning rate of its grid; after every epoch it records the accuracy on the target's
-validation images and on its test images (``curve``). ``select_by_validation`` picks the (rate, epoch) with the
-best validation accuracy (ties: the first in grid order, then the earliest epoch): the grid search and the early
-stopping are one choice, made on validation only; the reported ground truth is the selected point's TEST accuracy.
-A learning rate whose loss became non-finite is recorded as diverged and never selected.
+Each protocol trains with its ``pool.Schedule``: per learning rate, Adam until the target's validation accuracy has
+not improved for ``patience`` epochs (early stopping) or the epoch cap; the rate grid widens itself along the
+schedule's ladder while the best rate is the lowest or the highest tried (``widening_grid``). The (rate, epoch) with
+the best validation accuracy is selected (ties: the lowest rate, then the earliest epoch), on validation only; its
+state is kept and its TEST accuracy, read once after the selection, is the ground truth. The record says whether
+the selection sits at an end of the ladder or was stopped by the cap (``truth_quality`` reports both shares). A
+learning rate whose loss became non-finite is recorded as diverged and never selected.
 
 One keyed JSON per (protocol, source, target, seed) (``common/store/cache.py``): its key names the source
 network (``network_id``), the target task, the seed, the budget, the split settings, the data identity and this
@@ -40,12 +42,13 @@ from common.networks.models import build_network
 from common.presets import TrainConfig
 from common.store import paths
 from common.store.cache import cached, code_version
-from common.store.provenance import device_name
+from common.store.provenance import device_name, provenance
 from common.tasks import Task
 from common.training.checkpoints import network_id
 from common.training.train import evaluate, prepare
 from common.transfer_learning.runs import transplant
-from common.transferability.pool import PROTOCOLS, BenchmarkConfig
+from common.transferability.model_selection import early_stopped, outcome, widening_grid
+from common.transferability.pool import PROTOCOLS, BenchmarkConfig, Schedule
 
 _CL = torch.channels_last
 
@@ -79,80 +82,48 @@ def truth_splits(target: Task, budget: BenchmarkConfig, train_cfg: TrainConfig, 
     }
 
 
-# ------------------------------------------------------------------------------------------------ selection
-
-
-def select_by_validation(curve: list[dict]) -> dict:
-    """The point of ``curve`` (dicts with lr, epoch, val_acc, test_acc; diverged points have val_acc None) with
-    the best validation accuracy; ties: the first in curve order (grid order, then the earliest epoch)."""
-    best = None
-    for point in curve:
-        v = point.get("val_acc")
-        if v is None or not math.isfinite(v):
-            continue
-        if best is None or v > best["val_acc"]:
-            best = point
-    if best is None:
-        raise UserError("every learning rate of the grid diverged (non-finite loss); lower the grid in pool.py")
-    return best
-
-
 # ------------------------------------------------------------------------------------------------ training
 
 
-def _train_curve(net, params, splits, dataset, lr, epochs, batch_size, seed, device, augment, eval_batch, forward):
-    """Adam at ``lr`` on ``splits["train"]``; after every epoch (val_acc, test_acc). ``forward(net, x)``."""
+def _full_rate(make_net, splits, schedule: Schedule, dataset, lr, seed, device, augment, eval_batch) -> dict:
+    """All layers trained with Adam at ``lr`` from a fresh ``make_net()``, early-stopped on validation."""
     normalize = Normalizer(dataset, device)
+    net = prepare(make_net(), device)
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(params, lr=lr)
-    curve = []
-    for epoch in range(1, epochs + 1):
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+
+    def train_epoch() -> bool:
         net.train()
         for x, y in iterate_batches(
-            splits["train"], batch_size, normalize, shuffle=True, augment=augment, generator=gen, device=device
+            splits["train"], schedule.batch_size, normalize, shuffle=True, augment=augment, generator=gen, device=device
         ):
-            loss = F.cross_entropy(forward(net, x), y)
+            loss = F.cross_entropy(net(x.contiguous(memory_format=_CL)), y)
             if not torch.isfinite(loss):
-                curve.append({"lr": lr, "epoch": epoch, "val_acc": None, "test_acc": None, "diverged": True})
-                return curve
+                return False
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        curve.append(
-            {
-                "lr": lr,
-                "epoch": epoch,
-                "val_acc": evaluate(net, splits["val"], normalize, eval_batch, device),
-                "test_acc": evaluate(net, splits["test"], normalize, eval_batch, device),
-            }
-        )
-    return curve
+        return True
+
+    return early_stopped(
+        train_epoch,
+        lambda: evaluate(net, splits["val"], normalize, eval_batch, device),
+        lambda: copy.deepcopy(net.state_dict()),
+        schedule,
+    )
 
 
-def _image_forward(net, x):
-    return net(x.contiguous(memory_format=_CL))
-
-
-def full_curve(make_net, splits, budget: BenchmarkConfig, dataset: str, seed: int, device, eval_batch: int) -> list:
-    """Every learning rate of ``budget.finetune_lrs`` from a fresh ``make_net()``; all layers trained."""
-    curve = []
-    for lr in budget.finetune_lrs:
-        net = prepare(make_net(), device)
-        curve += _train_curve(
-            net,
-            net.parameters(),
-            splits,
-            dataset,
-            lr,
-            budget.epochs,
-            budget.batch_size,
-            seed,
-            device,
-            budget.augment,
-            eval_batch,
-            _image_forward,
-        )
-    return curve
+def full_truth(make_net, splits, budget: BenchmarkConfig, dataset: str, seed: int, device, eval_batch: int) -> dict:
+    """Fine-tuning (or scratch): the widening grid of ``budget.finetune``; the selected state's test accuracy."""
+    schedule = budget.finetune
+    best, runs = widening_grid(
+        lambda lr: _full_rate(make_net, splits, schedule, dataset, lr, seed, device, budget.augment, eval_batch),
+        schedule,
+    )
+    net = prepare(make_net(), device)
+    net.load_state_dict(best["state"])
+    test = evaluate(net, splits["test"], Normalizer(dataset, device), eval_batch, device)
+    return outcome(best, runs, test, schedule)
 
 
 @torch.no_grad()
@@ -170,41 +141,40 @@ def head_features(net: nn.Module, split: Split, normalize: Normalizer, batch_siz
     return torch.cat(seen) if seen else torch.zeros(0)
 
 
-def head_curve(net, splits, budget: BenchmarkConfig, dataset: str, seed: int, device, eval_batch: int):
+def head_truth(net, splits, budget: BenchmarkConfig, dataset: str, seed: int, device, eval_batch: int) -> dict:
     """Head-only: ``net``'s body frozen (features computed once, eval mode), its head retrained from its initial
-    state for every rate of ``budget.head_lrs``. Returns the curve and leaves ``net`` with its body unchanged
-    (weights and BatchNorm statistics) and the validation-selected head."""
+    state at every rate of the widening grid of ``budget.head``; leaves ``net`` with its body unchanged (weights
+    and BatchNorm statistics) and the selected head."""
     normalize = Normalizer(dataset, device)
     feats = {k: Split(head_features(net, s, normalize, eval_batch, device), s.y) for k, s in splits.items()}
     _, head = head_module(net)
     initial = copy.deepcopy(head.state_dict())
-    identity = _FeatureNormalizer()
-    curve, states = [], {}
-    for lr in budget.head_lrs:
+    schedule = budget.head
+
+    def run_rate(lr: float) -> dict:
         head.load_state_dict(initial)
         gen = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(head.parameters(), lr=lr)
-        for epoch in range(1, budget.head_epochs + 1):
-            diverged = False
+
+        def train_epoch() -> bool:
             for x, y in iterate_batches(
-                feats["train"], budget.head_batch_size, identity, shuffle=True, generator=gen, device=device
+                feats["train"], schedule.batch_size, _FeatureNormalizer(), shuffle=True, generator=gen, device=device
             ):
                 loss = F.cross_entropy(head(x), y)
                 if not torch.isfinite(loss):
-                    diverged = True
-                    break
+                    return False
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-            if diverged:
-                curve.append({"lr": lr, "epoch": epoch, "val_acc": None, "test_acc": None, "diverged": True})
-                break
-            point = {"lr": lr, "epoch": epoch, **{f"{k}_acc": _head_accuracy(head, feats[k]) for k in ("val", "test")}}
-            curve.append(point)
-            states[(lr, epoch)] = copy.deepcopy(head.state_dict())
-    best = select_by_validation(curve)
-    head.load_state_dict(states[(best["lr"], best["epoch"])])
-    return curve
+            return True
+
+        return early_stopped(
+            train_epoch, lambda: _head_accuracy(head, feats["val"]), lambda: copy.deepcopy(head.state_dict()), schedule
+        )
+
+    best, runs = widening_grid(run_rate, schedule)
+    head.load_state_dict(best["state"])
+    return outcome(best, runs, _head_accuracy(head, feats["test"]), schedule)
 
 
 class _FeatureNormalizer:
@@ -294,27 +264,25 @@ def ground_truth(
             return net if source is None else transplant(checkpoint["value"]["state_dict"], net)
 
         if protocol == "head":
-            curve = head_curve(
+            out = head_truth(
                 prepare(fresh(), device), data, budget, target.dataset, seed, device, train_cfg.eval_batch_size
             )
         else:
-            curve = full_curve(fresh, data, budget, target.dataset, seed, device, train_cfg.eval_batch_size)
-        best = select_by_validation(curve)
+            out = full_truth(fresh, data, budget, target.dataset, seed, device, train_cfg.eval_batch_size)
         return {
             "protocol": protocol,
             "source": source.name if source else "scratch",
             "target": target.name,
             "seed": seed,
-            "lr": best["lr"],
-            "epoch": best["epoch"],
-            "val_acc": round(best["val_acc"], 6),
-            "test_acc": round(best["test_acc"], 6),
-            "curve": curve,
+            **out,
+            "val_acc": round(out["val_acc"], 6),
+            "test_acc": round(out["test_acc"], 6),
             "n_train": len(data["train"]),
             "n_val": len(data["val"]),
             "n_test": len(data["test"]),
             "seconds": round(time.time() - start, 3),
             "device": device_name(device),
+            "provenance": provenance(device),
         }
 
     return cached(

@@ -14,6 +14,9 @@ images of the Fishers, so that the Fishers of step 2‴ (``fisher_distance.py --
   statistics). Per task: the probe's body with a fresh head for the task, the head fitted on the task's own
   validation images (the body frozen), then the diagonal Fisher of the body's parameters on those images: the
   task's embedding (keyed ``.pt`` per (task, seed)); distance ``scorers.task2vec_distance``;
+* probe (OTDD): both tasks' samples, (feature, label), in one fixed feature space: the penultimate features of the
+  Task2Vec probe's network (the same network for every task of a seed) on ``otdd_images`` of each task's scorer
+  images (a seeded subset, the same for every pair), recomputed per run (one forward pass per task);
 * meta: the source's own test accuracy on ITS task (its checkpoint record), the datasets, the seed.
 
 ``pair_scores`` evaluates every scorer of ``scorers.SCORERS`` on those inputs and times each: a scorer's seconds
@@ -28,29 +31,23 @@ import time
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from common.base.errors import UserError
 from common.data.decode import Split, data_identity
 from common.data.splits import Normalizer, iterate_batches
 from common.fisher.distance import DEFAULT_SIGMA2, task_distance, without
-from common.fisher.estimators import fisher_diag
 from common.fisher.store import cached_fisher, fisher_data
 from common.networks.init import head_module, head_parameter_names
-from common.networks.models import build_network
 from common.presets import FisherConfig, TrainConfig, fisher_config
 from common.store import paths
 from common.store.cache import cached, code_version
+from common.store.provenance import provenance
 from common.tasks import Task
 from common.training.checkpoints import network_from, network_id
-from common.training.train import prepare
-from common.transfer_learning.runs import transplant
 from common.transferability import scorers as S
 
 SCORER_SPLIT = "val"  # the only split any scorer reads (a test asserts no target test image reaches a scorer)
 ESTIMATOR = "empirical"
-TASK2VEC_HEAD_STEPS = 200  # full-batch Adam steps fitting the probe's head on a task's images
-TASK2VEC_HEAD_LR = 1e-2
 
 
 def scorer_fisher_config(preset: str) -> FisherConfig:
@@ -137,79 +134,6 @@ def fisher_distances(fa: dict, fb: dict, head: list[str]) -> dict[str, float]:
     }
 
 
-# ------------------------------------------------------------------------------------------------ Task2Vec
-
-
-def _fit_head(head: nn.Module, feats: torch.Tensor, y: torch.Tensor, seed: int) -> None:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        opt = torch.optim.Adam(head.parameters(), lr=TASK2VEC_HEAD_LR)
-        for _ in range(TASK2VEC_HEAD_STEPS):
-            loss = F.cross_entropy(head(feats), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-
-def task2vec_embedding(
-    task: Task,
-    seed: int,
-    probe: Task,
-    probe_checkpoint: dict,
-    images,
-    *,
-    preset: str,
-    arch: str,
-    fcfg: FisherConfig,
-    data_root,
-    results_dir,
-    device,
-    force: bool = False,
-) -> tuple[torch.Tensor, bool, float]:
-    """(embedding, read from the cache?, seconds): the diagonal Fisher of the probe's body with a head fitted to
-    ``task`` on ``task``'s scorer images (``images``: a callable giving them)."""
-    key = {
-        "probe": {"task": probe.to_dict(), "network": network_id(probe_checkpoint)},
-        "task": task.to_dict(),
-        "seed": seed,
-        "arch": arch,
-        "estimator": ESTIMATOR,
-        "fisher": {"samples": fcfg.samples, "batch_size": fcfg.batch_size, "split": fcfg.split},
-        "head": {"steps": TASK2VEC_HEAD_STEPS, "lr": TASK2VEC_HEAD_LR},
-        "data": data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir)),
-        "code": code_version("transferability-scores"),
-    }
-    dev = torch.device(device)
-
-    def compute():
-        data = images()
-        net = build_network(arch, task, seed=seed)
-        net = prepare(transplant(probe_checkpoint["value"]["state_dict"], net), dev).eval()
-        normalize = Normalizer(task.dataset, dev)
-        _, feats, _ = probs_and_features(net, data, task.dataset, fcfg.batch_size, dev)
-        _, head = head_module(net)
-        _fit_head(head, torch.as_tensor(feats, dtype=torch.float32, device=dev), data.y.to(dev), seed)
-        batches = iterate_batches(data, fcfg.batch_size, normalize, device=dev)
-        fisher = fisher_diag(
-            net,
-            ((x.contiguous(memory_format=torch.channels_last), y) for x, y in batches),
-            estimator=ESTIMATOR,
-            num_classes=task.num_classes,
-            generator=torch.Generator().manual_seed(seed),
-        )
-        body = without(fisher, head_parameter_names(net))
-        return torch.cat([body[k].flatten().double().cpu() for k in sorted(body)])
-
-    def check(e):
-        if not (torch.isfinite(e).all() and (e >= 0).all() and (e > 0).any()):
-            raise UserError(f"the Task2Vec embedding of {task.name} seed {seed} is not a valid Fisher")
-
-    start = time.time()
-    path = paths.benchmark_record_path(results_dir, preset, arch, "task2vec", "probe", task.name, seed)
-    value, hit = cached(path.with_suffix(".pt"), key, compute, force=force, what="Task2Vec embedding", validate=check)
-    return value, hit, time.time() - start
-
-
 # ------------------------------------------------------------------------------------------------ one pair
 
 
@@ -222,6 +146,7 @@ def score_inputs_key(
     *,
     arch: str,
     fcfg: FisherConfig,
+    otdd_images: int,
     data_root,
     results_dir,
 ) -> dict:
@@ -241,6 +166,7 @@ def score_inputs_key(
         },
         "fisher": {"estimator": ESTIMATOR, "samples": fcfg.samples, "batch_size": fcfg.batch_size, "split": fcfg.split},
         "scorers": sorted(S.SCORERS),
+        "otdd_images": otdd_images,
         "data": {
             "target": data_identity(target.dataset, data_root, cache),
             "source": data_identity(source.dataset, data_root, cache),
@@ -257,6 +183,7 @@ def pair_scores(
     images,
     fishers,
     embeddings,
+    probe_space,
     *,
     eval_batch: int,
     device,
@@ -264,7 +191,8 @@ def pair_scores(
     """Every registered scorer on the pair (higher = predicted better), its raw inputs' scalars, and seconds.
 
     ``images``: the target's scorer images (a callable); ``fishers()``: (F dict, seconds, hits) of
-    ``pool_fishers``; ``embeddings(task)``: (embedding, hit, seconds) of ``task2vec_embedding``."""
+    ``pool_fishers``; ``embeddings(task)``: (embedding, hit, seconds) of ``task2vec_embedding``;
+    ``probe_space(task)``: (features, labels, seconds) of ``probe_features``."""
     dev = torch.device(device)
     ckpt = checkpoints[(source.name, seed)]
     start = time.time()
@@ -277,6 +205,8 @@ def pair_scores(
     distance_seconds = (time.time() - start) / 3
     e_a, hit_a, sec_a = embeddings(source)
     e_b, hit_b, sec_b = embeddings(target)
+    pf_a, pl_a, psec_a = probe_space(source)
+    pf_b, pl_b, psec_b = probe_space(target)
     inputs = {
         "probs": probs,
         "features": feats,
@@ -284,6 +214,10 @@ def pair_scores(
         **distances,
         "task2vec_a": e_a.numpy(),
         "task2vec_b": e_b.numpy(),
+        "probe_features_a": pf_a,
+        "probe_labels_a": pl_a,
+        "probe_features_b": pf_b,
+        "probe_labels_b": pl_b,
         "source_accuracy": float(ckpt["value"]["record"]["metrics"]["test_acc"]),
         "source_dataset": source.dataset,
         "target_dataset": target.dataset,
@@ -296,6 +230,7 @@ def pair_scores(
         "features": forward_seconds,
         "fisher": fisher_seconds[source.name] + fisher_seconds[target.name] + distance_seconds,
         "task2vec": sec_a + sec_b,
+        "probe": psec_a + psec_b,
         "meta": 0.0,
     }
     scores, seconds = {}, {}
@@ -316,6 +251,7 @@ def pair_scores(
         "n_images": int(len(labels)),
         "fisher_from_cache": bool(fisher_hits[source.name] and fisher_hits[target.name]),
         "task2vec_from_cache": bool(hit_a and hit_b),
+        "provenance": provenance(dev),
     }
 
 

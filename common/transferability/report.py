@@ -19,7 +19,9 @@ from common.store.io import atomic_write, atomic_write_csv, atomic_write_text  #
 from common.store.seals import check_seal  # noqa: E402
 from common.studies.paired_stats import holm  # noqa: E402
 from common.transferability.benchmark import REFERENCE, TRUTHS, check_no_nan  # noqa: E402
+from common.transferability.pool import DEFAULT_TASK_SET  # noqa: E402
 from common.transferability.scopes import ALL_DATASETS, SCOPES  # noqa: E402
+from common.transferability.truth_quality import quality_markdown  # noqa: E402
 
 ALPHA = 0.05  # "better" only at Holm-adjusted p < ALPHA over FTD's comparisons (docs/verdicts.md)
 METRIC_TITLES = {
@@ -92,10 +94,16 @@ def _cell(r) -> str:
 
 
 def leaderboard_markdown(
-    board: pd.DataFrame, title: str, protocol: str, n_pairs: int, scope: pd.DataFrame | None = None
+    board: pd.DataFrame,
+    title: str,
+    protocol: str,
+    n_pairs: int,
+    scope: pd.DataFrame | None = None,
+    quality: pd.DataFrame | None = None,
 ) -> str:
-    """The leaderboard's Markdown: the weighted τ by scope first (within the target's dataset, when ``scope`` is
-    given), then every metric over all sources, per ground truth, with the verdicts."""
+    """The leaderboard's Markdown: the ground truths' quality (when ``quality`` is given), the weighted τ by scope
+    (within the target's dataset first, when ``scope`` is given), then every metric over all sources, per ground
+    truth, with the verdicts."""
     metrics = [m for m in METRIC_TITLES if m in set(board["metric"])]
     lines = [
         f"# {title}",
@@ -107,6 +115,8 @@ def leaderboard_markdown(
         "raw and Holm-adjusted over FTD's comparisons with every scorer (the verdicts use the adjusted p).",
         "",
     ]
+    if quality is not None:
+        lines += quality_markdown(quality)
     if scope is not None:
         lines += scope_markdown(scope)
     for truth in TRUTHS:
@@ -272,25 +282,33 @@ def figure(board: pd.DataFrame, pairs: pd.DataFrame, path, title: str):
 
 
 def write_outputs(
-    pairs: pd.DataFrame, per_target: pd.DataFrame, board: pd.DataFrame, scope: pd.DataFrame, out: dict, title: str
+    pairs: pd.DataFrame,
+    per_target: pd.DataFrame,
+    board: pd.DataFrame,
+    scope: pd.DataFrame,
+    quality: pd.DataFrame,
+    out: dict,
+    title: str,
 ) -> None:
     """Every output, after every check (a NaN where a number belongs stops the write of all of them)."""
     check_no_nan(pairs, "the pairs table")
     check_leaderboard(board)
     check_scope_table(scope)
+    check_no_nan(quality.drop(columns=["seed_to_seed_tau", "seed_to_seed_tau_lowest"]), "the ground truths' quality")
     kept = per_target[per_target["excluded"] == ""].reset_index(drop=True)
     check_no_nan(kept[["value"]], "the per-target metrics")
     protocol = str(pairs["protocol"].iloc[0])
-    text = leaderboard_markdown(board, title, protocol, len(pairs), scope)
+    text = leaderboard_markdown(board, title, protocol, len(pairs), scope, quality)
     atomic_write_csv(pairs, out["pairs"])
     atomic_write_csv(scope, out["scopes"])
+    atomic_write_csv(quality, out["truths"])
     atomic_write_csv(kept, out["per_target"])
     atomic_write_csv(board.assign(protocol=protocol), out["leaderboard"])
     atomic_write_text(text, out["md"], seal=True)
     figure(board, pairs, out["png"], title)
 
 
-def benchmark_markdown(results_dir, preset: str, label: str = "transfer16") -> str:
+def benchmark_markdown(results_dir, preset: str, label: str = DEFAULT_TASK_SET) -> str:
     """The report block: the leaderboard of ``results/<preset>/transfer/benchmark/<label>_leaderboard.csv``
     (both ground truths, intervals, p vs FTD, the verdicts), or how to make it."""
     out = paths.benchmark_outputs(results_dir, preset, label)
@@ -303,9 +321,10 @@ def benchmark_markdown(results_dir, preset: str, label: str = "transfer16") -> s
             f"--preset {preset} --data-root <data>` (after step 1 of the `{label}` tasks)."
         )
     scope = read_scopes(out["scopes"])
+    quality = read_sealed(out["truths"])
     protocol = str(board["protocol"].iloc[0]) if "protocol" in board and len(board) else "?"
     title = f"Transferability benchmark, {label}, preset `{preset}`"
-    text = leaderboard_markdown(board, title, protocol, len(pairs), scope)
+    text = leaderboard_markdown(board, title, protocol, len(pairs), scope, quality)
     if scope is None:
         text += (
             f"\n\nNo leaderboard by scope (`{out['scopes'].name}` missing or altered): `.venv/bin/python "
@@ -318,6 +337,11 @@ def benchmark_markdown(results_dir, preset: str, label: str = "transfer16") -> s
 def read_scopes(path) -> pd.DataFrame | None:
     """The leaderboard by scope, checked against its seal (None when missing, unreadable or altered: claim B4e
     then reads "not run" with the command that makes it, and the report leaves the section out and says so)."""
+    return read_sealed(path)
+
+
+def read_sealed(path) -> pd.DataFrame | None:
+    """A benchmark table checked against its seal; None when missing, unreadable or altered."""
     if not Path(path).is_file() or check_seal(path):
         return None
     try:

@@ -11,6 +11,7 @@ from common.presets import train_configs
 from common.store import paths
 from common.tasks import TASK_SETS, tasks_label
 from common.transferability.benchmark import (
+    TRUTHS,
     Benchmark,
     check_inputs,
     metric_tables,
@@ -22,6 +23,7 @@ from common.transferability.benchmark import (
 from common.transferability.inputs import scorer_fisher_config
 from common.transferability.pool import benchmark_config, pool
 from common.transferability.report import verdicts, write_outputs
+from common.transferability.truth_quality import truth_quality
 
 
 def benchmark_step(args) -> dict:
@@ -68,12 +70,13 @@ def benchmark_step(args) -> dict:
         pairs = pairs_table(records, tasks, b.seeds, b.budget)
     per_target, board = metric_tables(pairs)
     scope = scope_tables(pairs, b.preset)
+    quality = truth_quality(pairs, TRUTHS)
     n_sources = int(pairs.groupby(["target", "seed"]).size().max())  # what the pairs hold, not what was asked
     title = (
         f"transferability on {label}: {pairs.target.nunique()} targets x {n_sources} sources x "
         f"{pairs.seed.nunique()} seed(s), {b.arch}, preset {b.preset}"
     )
-    write_outputs(pairs, per_target, board, scope, out, title)
+    write_outputs(pairs, per_target, board, scope, quality, out, title)
     for truth in ("finetune", "head"):
         said = ", ".join(f"vs {k}: {v['verdict']}" for k, v in verdicts(board, truth).items())
         print(f"FTD ({truth}, weighted tau): {said}")

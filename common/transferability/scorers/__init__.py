@@ -12,6 +12,8 @@ One module per family, each with its formulas; the registry (``SCORERS``, ``scor
 label_based    LEEP, NCE: the source's softmax outputs against the target labels
 feature_based  LogME, H-score (with Ledoit-Wolf shrinkage): the source's penultimate features
 distances      Task2Vec's cosine distance; the precomputed FTD, body-only FTD and log-det distance
+peers          TransRate and GBC (the source's penultimate features), OTDD (both tasks' samples in the fixed
+               feature space of the Task2Vec probe's body: ``probe`` inputs)
 baselines      source accuracy, same dataset, random
 validation     the input checks every scorer runs first
 """
@@ -25,6 +27,7 @@ from common.transferability.scorers.baselines import random_score, same_dataset,
 from common.transferability.scorers.distances import _identity, task2vec_distance
 from common.transferability.scorers.feature_based import LogMEFit, hscore, logme, logme_fit
 from common.transferability.scorers.label_based import leep, nce
+from common.transferability.scorers.peers import gbc, otdd, transrate
 from common.transferability.scorers.validation import _finite
 
 __all__ = [
@@ -33,20 +36,23 @@ __all__ = [
     "SCORERS",
     "LogMEFit",
     "Scorer",
+    "gbc",
     "hscore",
     "leep",
     "logme",
     "logme_fit",
     "nce",
+    "otdd",
     "random_score",
     "same_dataset",
     "score",
     "source_accuracy",
     "task2vec_distance",
+    "transrate",
 ]
 
 
-NEEDS = ("probs", "features", "fisher", "task2vec", "meta")
+NEEDS = ("probs", "features", "fisher", "task2vec", "probe", "meta")
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,35 @@ SCORERS: dict[str, Scorer] = {
             False,
             task2vec_distance,
             "Achille et al. 2019, Task2Vec (ICCV); distance as in awslabs/aws-cv-task2vec",
+        ),
+        Scorer(
+            "transrate",
+            "features",
+            (("features", "features"), ("target_labels", "labels")),
+            True,
+            transrate,
+            "Huang, Zhang, Chen, Lu 2022, Frustratingly easy transferability estimation (ICML)",
+        ),
+        Scorer(
+            "gbc",
+            "features",
+            (("features", "features"), ("target_labels", "labels")),
+            True,
+            gbc,
+            "Pandy, Agostinelli, Uijlings, Ferrari, Mensink 2022, Bhattacharyya class separability (CVPR)",
+        ),
+        Scorer(
+            "otdd",
+            "probe",
+            (
+                ("features_a", "probe_features_a"),
+                ("labels_a", "probe_labels_a"),
+                ("features_b", "probe_features_b"),
+                ("labels_b", "probe_labels_b"),
+            ),
+            False,
+            otdd,
+            "Alvarez-Melis, Fusi 2020, Geometric dataset distances via optimal transport (NeurIPS); POT's exact OT",
         ),
         Scorer("source-accuracy", "meta", (("accuracy", "source_accuracy"),), True, source_accuracy, "baseline"),
         Scorer(

@@ -1,10 +1,7 @@
 """Issue 34's peers of FTD: the newer feature scorers TransRate and GBC, and OTDD, a distance between two tasks.
 
-Not yet in the registry (``SCORERS`` of ``__init__``): the benchmark's per-pair records are keyed by the registry
-and by this package's code (``common/store/code_identity.py``, concept ``transferability-scores``), so registering
-a scorer redoes every record. They join it, one entry each, with the benchmark's rerun on its new ground truth
-(NOTES, "State and next"); until then each is checked here against its paper's formula on hand-computed examples
-(``tests/test_transferability_peers.py``).
+Each is one entry of the registry (``SCORERS`` of ``__init__``) and is checked against its paper's formula on
+hand-computed examples (``tests/test_transferability_peers.py``).
 
 Notation as in the package: n images of the target, labels y_i in [0, C), features f_i in R^D (the source network's
 penultimate layer for TransRate and GBC; any fixed feature map, stated by the caller, for OTDD).
@@ -33,10 +30,8 @@ from common.transferability.scorers.validation import _labels, _matrix
 
 TRANSRATE_EPS = 1e-4  # the released code's distortion
 GBC_PCA_DIM = 64  # the paper's projection
-VARIANCE_FLOOR = 1e-12
-OT_MAX_ITER = (
-    10**7
-)  # POT's network simplex; its default 1e5 is too few for 1,000 x 1,000 samples  # a class whose feature is constant would make log(s_i) infinite
+VARIANCE_FLOOR = 1e-12  # a class whose feature is constant would make log(s_i) infinite
+OT_MAX_ITER = 10**7  # POT's network simplex; its default 1e5 is too few for 1,000 x 1,000 samples
 
 
 def _check_features_labels(features, labels, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -90,10 +85,10 @@ def _sqrt_psd(m: np.ndarray) -> np.ndarray:
     return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
-def bures_wasserstein_sq(mean_a, cov_a, mean_b, cov_b) -> float:
+def bures_wasserstein_sq(mean_a, cov_a, mean_b, cov_b, root_a=None) -> float:
     """W2(N(mean_a, cov_a), N(mean_b, cov_b))^2 = ||mean_a - mean_b||^2 + tr(cov_a + cov_b - 2 (cov_a^1/2 cov_b
-    cov_a^1/2)^1/2)."""
-    root_a = _sqrt_psd(cov_a)
+    cov_a^1/2)^1/2); ``root_a``: cov_a^1/2 when the caller has it (one per class, not one per pair of classes)."""
+    root_a = _sqrt_psd(cov_a) if root_a is None else root_a
     cross = _sqrt_psd(root_a @ cov_b @ root_a)
     value = float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(cross))
     return max(value, 0.0)
@@ -118,7 +113,8 @@ def otdd(features_a, labels_a, features_b, labels_b) -> float:
         raise ValueError(f"otdd: the two tasks' features differ in dimension ({fa.shape[1]} vs {fb.shape[1]})")
     ga, gb = _class_gaussians(fa, ya), _class_gaussians(fb, yb)
     classes_a, classes_b = sorted(ga), sorted(gb)
-    w2 = np.array([[bures_wasserstein_sq(*ga[ca], *gb[cb]) for cb in classes_b] for ca in classes_a])
+    roots = {ca: _sqrt_psd(ga[ca][1]) for ca in classes_a}
+    w2 = np.array([[bures_wasserstein_sq(*ga[ca], *gb[cb], root_a=roots[ca]) for cb in classes_b] for ca in classes_a])
     label_cost = w2[np.searchsorted(classes_a, ya)][:, np.searchsorted(classes_b, yb)]
     feature_cost = ot.dist(fa, fb, metric="sqeuclidean")
     weights_a, weights_b = np.full(len(fa), 1 / len(fa)), np.full(len(fb), 1 / len(fb))
