@@ -176,6 +176,25 @@ TASKS: dict[str, Task] = {
     ]
 }
 
+_TRANSFER16 = (
+    "mnist-0",
+    "mnist-1",
+    "mnist-2",
+    "mnist-3",
+    "mnist-oddeven",
+    "mnist-lowhigh",
+    "mnist-1738",
+    "mnist-49",
+    "cifar10-0",
+    "cifar10-1",
+    "cifar10-2",
+    "cifar10-3",
+    "cifar10-animals",
+    "cifar10-catdog",
+    "cifar10-vehicles",
+    "cifar10-animals5",
+)
+
 TASK_SETS: dict[str, tuple[str, ...]] = {
     "mnist": ("mnist-0", "mnist-1", "mnist-2", "mnist-3"),
     "cifar10": ("cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),
@@ -184,47 +203,9 @@ TASK_SETS: dict[str, tuple[str, ...]] = {
     # The log-det paper's 8 tasks, in its order (0-3 MNIST, 4-7 CIFAR-10).
     "ldnas8": ("mnist-0", "mnist-1", "mnist-oddeven", "mnist-3", "cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3"),
     # The transferability benchmark's pool (transferability.py): 8 MNIST and 8 CIFAR-10 tasks, 15 sources per target.
-    "transfer16": (
-        "mnist-0",
-        "mnist-1",
-        "mnist-2",
-        "mnist-3",
-        "mnist-oddeven",
-        "mnist-lowhigh",
-        "mnist-1738",
-        "mnist-49",
-        "cifar10-0",
-        "cifar10-1",
-        "cifar10-2",
-        "cifar10-3",
-        "cifar10-animals",
-        "cifar10-catdog",
-        "cifar10-vehicles",
-        "cifar10-animals5",
-    ),
+    "transfer16": _TRANSFER16,
     # transfer16 and 4 tasks of a third data domain (scikit-learn's digits): 19 sources per target
-    "transfer20": (
-        "mnist-0",
-        "mnist-1",
-        "mnist-2",
-        "mnist-3",
-        "mnist-oddeven",
-        "mnist-lowhigh",
-        "mnist-1738",
-        "mnist-49",
-        "cifar10-0",
-        "cifar10-1",
-        "cifar10-2",
-        "cifar10-3",
-        "cifar10-animals",
-        "cifar10-catdog",
-        "cifar10-vehicles",
-        "cifar10-animals5",
-        "digits-0",
-        "digits-2",
-        "digits-3",
-        "digits-oddeven",
-    ),
+    "transfer20": (*_TRANSFER16, "digits-0", "digits-2", "digits-3", "digits-oddeven"),
 }
 
 

@@ -85,7 +85,8 @@ def test_two_way_interval_widens_when_one_source_carries_the_ranking():
     table = scopes.scope_table(
         pairs, ["ftd", "leep"], {"finetune": "finetune_test_acc"}, "ftd", n_boot=500, n_two_way=200
     )
-    r = table[(table.scope == "all") & (table.target_dataset == ALL_DATASETS) & (table.scorer == "leep")].iloc[0]
+    r = table[(table.scope == "all") & (table.target_dataset == ALL_DATASETS) & (table.scorer == "leep")]
+    r = r[r.metric == "weighted_tau"].iloc[0]
     assert r["low_two_way"] < r["low"] - 0.1, r
 
 
@@ -93,7 +94,8 @@ def test_a_constant_scorer_has_no_row_within_a_dataset_and_holm_is_not_below_raw
     table = scope_tables(_pairs(), n_boot=200, n_two_way=5)
     within = table[table.scope == "within-dataset"]
     assert "same-dataset" not in set(within.scorer) and "same-dataset" in set(table[table.scope == "all"].scorer)
-    for (scope, dataset, truth), block in table.groupby(["scope", "target_dataset", "truth"]):
+    assert set(table.metric) == {"weighted_tau", "pearson", "top1_hit"}
+    for (scope, dataset, truth, _), block in table.groupby(["scope", "target_dataset", "truth", "metric"]):
         family = block[block.scorer != "ftd"]  # Holm over FTD's comparisons within this block, and only those
         assert family.p_holm.tolist() == pytest.approx(holm(family.p_vs_ftd.tolist())), (scope, dataset, truth)
 

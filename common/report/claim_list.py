@@ -197,8 +197,8 @@ def beyond_claims(results_dir, preset: str, arch: str) -> list[c.Claim]:
 def benchmark_claims(results_dir, preset: str, label: str = DEFAULT_TASK_SET) -> list[c.Claim]:
     """The FTD paper's transfer application on the benchmark (``transferability.py``): does the FTD rank the
     sources of a target like their fine-tuning accuracy, better than chance, LEEP, LogME and the same-dataset
-    baseline (B4a-d, over all sources), and better than chance within the target's own dataset, where "same
-    dataset" says nothing (B4e)? Weighted τ per target, exact sign-flip test over targets, Holm over FTD's
+    baseline (B4a-d, over all sources), better than chance within the target's own dataset, where "same
+    dataset" says nothing (B4e), and better than OTDD, its task-distance peer (B4f)? Weighted τ per target, exact sign-flip test over targets, Holm over FTD's
     comparisons with every scorer (in B4e: within that scope), p < 0.05."""
     out = paths.benchmark_outputs(results_dir, preset, label)
     try:
@@ -225,6 +225,7 @@ def benchmark_claims(results_dir, preset: str, label: str = DEFAULT_TASK_SET) ->
             "chance within the target's own dataset (only its sources)",
             scope_verdict(scope, "random") if scope is not None else None,
         ),
+        ("f", "otdd", "OTDD, a distance between the two tasks' samples (Alvarez-Melis & Fusi 2020)", found.get("otdd")),
     ):
         statement = f"FTD ranks a target's sources by fine-tuning accuracy better than {what} ({label}, weighted τ)"
         if v is None or v["verdict"] == "not run":

@@ -171,10 +171,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "benchmark",
         "suite: transferability benchmark (B4)",
-        "B4a–B4e",
-        "exact two-sided sign-flip test over targets of FTD's weighted τ minus each scorer's; Holm over FTD's "
-        f"{BENCHMARK_SCORERS} comparisons (B4e: over the target's own dataset's sources only, Holm over FTD's "
-        "comparisons in that scope, 9: same-dataset is constant there); the targets are the test's units, the "
+        "B4a–B4f",
+        "exact two-sided sign-flip test over targets (Monte Carlo, 100,000 draws, above 16 targets) of FTD's "
+        f"weighted τ minus each scorer's; Holm over FTD's {BENCHMARK_SCORERS} comparisons (B4e: over the target's "
+        f"own dataset's sources only, Holm over FTD's comparisons in that scope, {BENCHMARK_SCORERS - 1}: "
+        "same-dataset is constant there); the targets are the test's units, the "
         "two-way interval (sources resampled too) is shown beside, not deciding",
         f"{BENCHMARK_TARGETS} targets × 3 seeds",
         f"2 / 2^{BENCHMARK_TARGETS} = {min_p(BENCHMARK_TARGETS):.1e} (Holm × {BENCHMARK_SCORERS}: "
@@ -245,6 +246,14 @@ HISTORY: tuple[tuple[str, str, str], ...] = (
         "added, after issue 34 had computed from the committed pairs that a 0/1 same-dataset score reaches "
         "weighted τ 0.40 against FTD's 0.29 and that FTD falls to +0.18 within a dataset",
         "none (new claims); B4a–B4c unchanged",
+    ),
+    (
+        "issue 34, rerun (2026-12-07)",
+        "not a rule: the benchmark itself changed before its rerun's results were seen (ground truth early-stopped "
+        "over a self-widening rate grid on 200 target images per pair, was 1 epoch on 500; pool transfer20 with "
+        "scikit-learn's digits, was transfer16; TransRate, GBC, OTDD added, so Holm runs over 13 comparisons, was "
+        "10; B4f, FTD against OTDD, added)",
+        "on transfer16 with the one-epoch truth: B4a–B4e inconclusive (B4d raw p = 0.008, Holm 0.061)",
     ),
 )
 

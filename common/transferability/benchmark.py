@@ -82,6 +82,18 @@ def _memo(fn):
     return get
 
 
+def _per_task(fn):
+    """``fn(task)`` computed once per task name (the inputs a seed's pairs share)."""
+    done: dict[str, object] = {}
+
+    def get(task: Task):
+        if task.name not in done:
+            done[task.name] = fn(task)
+        return done[task.name]
+
+    return get
+
+
 def run_benchmark(
     b: Benchmark, checkpoints: dict, results_dir, *, device: torch.device, force: bool = False
 ) -> tuple[list[dict], int]:
@@ -115,38 +127,24 @@ def run_benchmark(
                     t, s, b.tasks, checkpoints, images(t), cfgs=b.cfgs, fcfg=b.fcfg, force=force, **common
                 )
             )
-            embedded: dict[str, tuple] = {}
-
-            def embeddings(task: Task, s=seed):
-                if task.name not in embedded:
-                    embedded[task.name] = task2vec_embedding(
-                        task,
-                        s,
-                        probe,
-                        checkpoints[(probe.name, s)],
-                        images(task),
-                        arch=b.arch,
-                        fcfg=b.fcfg,
-                        force=force,
-                        **common,
-                    )
-                return embedded[task.name]
-
-            in_probe_space: dict[str, tuple] = {}
-
-            def probe_space(task: Task, s=seed):
-                if task.name not in in_probe_space:
-                    in_probe_space[task.name] = probe_features(
-                        task,
-                        s,
-                        probe,
-                        checkpoints[(probe.name, s)],
-                        images(task),
-                        b.budget.otdd_images,
-                        batch_size=train_cfg.eval_batch_size,
-                        device=device,
-                    )
-                return in_probe_space[task.name]
+            probe_net = checkpoints[(probe.name, seed)]
+            embeddings = _per_task(
+                lambda task, s=seed: task2vec_embedding(
+                    task, s, probe, probe_net, images(task), arch=b.arch, fcfg=b.fcfg, force=force, **common
+                )
+            )
+            probe_space = _per_task(
+                lambda task, s=seed: probe_features(
+                    task,
+                    s,
+                    probe,
+                    probe_net,
+                    images(task),
+                    b.budget.otdd_images,
+                    batch_size=b.cfgs[task.dataset].eval_batch_size,
+                    device=device,
+                )
+            )
 
             for source in sources_of(target, b.tasks):
                 bar.set_postfix_str(f"{source.name} -> {target.name} seed {seed}")

@@ -6,22 +6,18 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from common.base.errors import UserError  # noqa: E402
-from common.store import paths  # noqa: E402
-from common.store.io import atomic_write, atomic_write_csv, atomic_write_text  # noqa: E402
-from common.store.seals import check_seal  # noqa: E402
-from common.studies.paired_stats import holm  # noqa: E402
-from common.transferability.benchmark import REFERENCE, TRUTHS, check_no_nan  # noqa: E402
-from common.transferability.pool import DEFAULT_TASK_SET  # noqa: E402
-from common.transferability.scopes import ALL_DATASETS, SCOPES  # noqa: E402
-from common.transferability.truth_quality import quality_markdown  # noqa: E402
+from common.base.errors import UserError
+from common.store import paths
+from common.store.io import atomic_write_csv, atomic_write_text
+from common.store.seals import check_seal
+from common.studies.paired_stats import holm
+from common.transferability.benchmark import REFERENCE, TRUTHS, check_no_nan
+from common.transferability.figure import figure
+from common.transferability.pool import DEFAULT_TASK_SET
+from common.transferability.scopes import ALL_DATASETS, SCOPES
+from common.transferability.truth_quality import quality_markdown
 
 ALPHA = 0.05  # "better" only at Holm-adjusted p < ALPHA over FTD's comparisons (docs/verdicts.md)
 METRIC_TITLES = {
@@ -31,7 +27,7 @@ METRIC_TITLES = {
     "top1_hit": "top-1 hit",
     "top1_regret": "top-1 regret",
 }
-BASELINES = ("random", "leep", "logme", "same-dataset")  # what the claims compare FTD against
+BASELINES = ("random", "leep", "logme", "same-dataset", "otdd")  # what the claims compare FTD against
 
 
 def check_scope_table(scope: pd.DataFrame) -> None:
@@ -131,7 +127,10 @@ def leaderboard_markdown(
         ]
         wt = sub[sub["metric"] == "weighted_tau"].set_index("scorer")
         adjusted = holm_by_scorer(wt) if REFERENCE in wt.index else {}
-        order = wt["mean"].sort_values(ascending=False).index.tolist() if len(wt) else []
+        order = _within_order(scope, truth) or (
+            wt["mean"].sort_values(ascending=False).index.tolist() if len(wt) else []
+        )
+        order = [s for s in order if s in set(sub["scorer"])]
         order += [s for s in dict.fromkeys(sub["scorer"]) if s not in order]
         for scorer in order:
             cells = []
@@ -158,6 +157,19 @@ def leaderboard_markdown(
     return "\n".join(lines)
 
 
+def _within_order(scope: pd.DataFrame | None, truth: str) -> list[str]:
+    """The scorers by their weighted τ within the target's dataset (every target), best first; [] without it."""
+    if scope is None:
+        return []
+    rows = scope[
+        (scope["scope"] == "within-dataset")
+        & (scope["target_dataset"] == ALL_DATASETS)
+        & (scope["truth"] == truth)
+        & (scope["metric"] == "weighted_tau")
+    ]
+    return rows.sort_values("mean", ascending=False)["scorer"].tolist()
+
+
 def _interval(low, high) -> str:
     return f"[{low:+.2f}, {high:+.2f}]" if math.isfinite(low) and math.isfinite(high) else "—"
 
@@ -165,7 +177,7 @@ def _interval(low, high) -> str:
 def scope_markdown(table: pd.DataFrame, truth: str = "finetune") -> list[str]:
     """The weighted τ by scope, within the target's dataset first (the dataset confound taken out), then all
     sources and the other datasets; per target dataset beside every target; FTD's raw and Holm p."""
-    sub = table[table["truth"] == truth]
+    sub = table[(table["truth"] == truth) & (table["metric"] == "weighted_tau")]
     if sub.empty:
         return []
     datasets = [ALL_DATASETS] + [d for d in dict.fromkeys(sub["target_dataset"]) if d != ALL_DATASETS]
@@ -207,13 +219,50 @@ def scope_markdown(table: pd.DataFrame, truth: str = "finetune") -> list[str]:
             p = "—" if scorer == REFERENCE else f"{r['p_vs_ftd']:.3f} / {r['p_holm']:.3f}"
             lines.append(f"| {scorer} | " + " | ".join(cells) + f" | {p} |")
         lines.append("")
-    return lines
+    return lines + _other_metrics_markdown(table, truth)
+
+
+def _other_metrics_markdown(table: pd.DataFrame, truth: str) -> list[str]:
+    """Pearson and top-1 hit by scope over every target, each with its two-way interval, beside the weighted τ."""
+    every = table[(table["truth"] == truth) & (table["target_dataset"] == ALL_DATASETS)]
+    metrics = [m for m in ("weighted_tau", "pearson", "top1_hit") if m in set(every["metric"])]
+    if len(metrics) < 2:
+        return []
+    lines = [
+        f"### Weighted τ, Pearson and top-1 hit by scope (every target, ground truth {truth})",
+        "",
+        "Mean over targets {two-way interval: targets and sources resampled}.",
+        "",
+        "| scorer | "
+        + " | ".join(f"{METRIC_TITLES[m]}, {scope}" for scope in ("within-dataset", "all") for m in metrics)
+        + " |",
+        "|---|" + "---|" * (2 * len(metrics)),
+    ]
+    for scorer in _within_order(table, truth) + [
+        s for s in dict.fromkeys(every["scorer"]) if s not in _within_order(table, truth)
+    ]:
+        cells = []
+        for scope in ("within-dataset", "all"):
+            for m in metrics:
+                r = every[(every["scope"] == scope) & (every["metric"] == m) & (every["scorer"] == scorer)]
+                cells.append(
+                    "undefined"
+                    if r.empty
+                    else f"{r.iloc[0]['mean']:+.2f} {{{_interval(r.iloc[0]['low_two_way'], r.iloc[0]['high_two_way'])[1:-1]}}}"
+                )
+        lines.append(f"| {scorer} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def scope_verdict(table: pd.DataFrame, other: str, scope: str = "within-dataset", truth: str = "finetune") -> dict:
     """FTD against ``other`` in ``scope`` over every target: "better", "worse" or "no evidence" at Holm p < ALPHA
     (the family: FTD's comparisons in that scope), or {"verdict": "not run"}."""
-    rows = table[(table["scope"] == scope) & (table["target_dataset"] == ALL_DATASETS) & (table["truth"] == truth)]
+    rows = table[
+        (table["scope"] == scope)
+        & (table["target_dataset"] == ALL_DATASETS)
+        & (table["truth"] == truth)
+        & (table["metric"] == "weighted_tau")
+    ]
     rows = rows.set_index("scorer")
     if REFERENCE not in rows.index or other not in rows.index:
         return {"verdict": "not run"}
@@ -228,57 +277,6 @@ def scope_verdict(table: pd.DataFrame, other: str, scope: str = "within-dataset"
         "ftd_mean": float(rows.loc[REFERENCE, "mean"]),
         "other_mean": float(r["mean"]),
     }
-
-
-def _zscore(v: pd.Series) -> pd.Series:
-    sd = v.std(ddof=0)
-    return (v - v.mean()) / sd if sd > 0 else v * 0.0
-
-
-def figure(board: pd.DataFrame, pairs: pd.DataFrame, path, title: str):
-    """Left: per scorer the mean weighted τ with its interval, one marker per ground truth. Right: for the two
-    best scorers (fine-tuning weighted τ), score against fine-tuning accuracy, both centred within each target
-    and seed (the target's difficulty taken out)."""
-    wt = board[board["metric"] == "weighted_tau"]
-    ft = wt[wt["truth"] == "finetune"].sort_values("mean")
-    order = ft["scorer"].tolist() + [s for s in dict.fromkeys(wt["scorer"]) if s not in set(ft["scorer"])]
-    best = ft.sort_values("mean", ascending=False)["scorer"].tolist()[:2]
-    fig, axes = plt.subplots(1, 1 + len(best), figsize=(5.5 + 4.2 * len(best), 0.35 * len(order) + 2.8))
-    axes = np.atleast_1d(axes)
-    ax = axes[0]
-    for i, (truth, colour) in enumerate((("finetune", "tab:blue"), ("head", "tab:orange"))):
-        sub = wt[wt["truth"] == truth].set_index("scorer")
-        ys = [k + (i - 0.5) * 0.3 for k, s in enumerate(order) if s in sub.index]
-        rows = [sub.loc[s] for s in order if s in sub.index]
-        if rows:
-            mean = np.array([r["mean"] for r in rows])
-            err = np.array([[r["mean"] - r["low"] for r in rows], [r["high"] - r["mean"] for r in rows]])
-            label = "fine-tuning (all layers)" if truth == "finetune" else "head only (body frozen)"
-            ax.errorbar(mean, ys, xerr=err, fmt="o", color=colour, capsize=3, label=label)
-    ax.axvline(0, color="grey", lw=1, ls="--")
-    ax.set_yticks(range(len(order)), order)
-    ax.set_xlabel("weighted Kendall τ(score, test accuracy) per target\nmean over targets, 95 % bootstrap interval")
-    ax.set_title("does the score rank the sources as transfer does?", fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
-    for ax, scorer in zip(axes[1:], best):
-        grouped = pairs.groupby(["target", "seed"])
-        x = grouped[scorer].transform(_zscore)
-        y = 100 * (pairs["finetune_test_acc"] - grouped["finetune_test_acc"].transform("mean"))
-        for target, idx in pairs.groupby("target").groups.items():
-            ax.scatter(x[idx], y[idx], s=10, alpha=0.7, label=target)
-        ax.set_xlabel(f"{scorer} score, z-scored within each target and seed\n(higher = predicted better)")
-        ax.set_ylabel("fine-tuning test accuracy − target's mean over sources (points)")
-        ax.set_title(f"{scorer}", fontsize=9)
-        ax.axhline(0, color="grey", lw=0.8)
-    if len(axes) > 1:
-        axes[-1].legend(fontsize=6, ncol=2, loc="best", title="target", title_fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    try:
-        out = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    finally:
-        plt.close(fig)
-    return out
 
 
 def write_outputs(
@@ -305,7 +303,7 @@ def write_outputs(
     atomic_write_csv(kept, out["per_target"])
     atomic_write_csv(board.assign(protocol=protocol), out["leaderboard"])
     atomic_write_text(text, out["md"], seal=True)
-    figure(board, pairs, out["png"], title)
+    figure(board, pairs, out["png"], title, scope)
 
 
 def benchmark_markdown(results_dir, preset: str, label: str = DEFAULT_TASK_SET) -> str:

@@ -14,6 +14,7 @@ is wider than the targets-only one exactly when a few sources carry the result.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Callable
 
@@ -36,6 +37,9 @@ SCOPES: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
     ),
 }
 ALL_DATASETS = "all"  # the target-dataset column of the rows over every target
+# the metrics judged by scope (issue 34: weighted τ, Pearson, top-1), each with its two-way interval; the claims
+# and the Markdown's tables read the weighted τ
+SCOPE_METRICS: dict[str, Callable] = {"weighted_tau": M.weighted_tau, "pearson": M.pearson, "top1_hit": M.top1_hit}
 # replicates of the two-way bootstrap per preset (each recomputes every target's weighted τ: ≈ 30 s per 100 on
 # the cpu pairs; smoke checks the code path only)
 TWO_WAY_BOOT = {"smoke": 20, "cpu": 300, "paper": 300}
@@ -110,10 +114,10 @@ def scope_table(
     n_boot: int = 2000,
     n_two_way: int = TWO_WAY_BOOT["cpu"],
 ) -> pd.DataFrame:
-    """One row per (scope, target dataset, truth, scorer) on the weighted τ: mean over targets, the targets-only
-    interval (``metrics.bootstrap_mean``), the two-way interval (``source_target_bootstrap``; for every target
-    only, ``ALL_DATASETS``), n_targets, and FTD's paired test against the scorer, raw and Holm-adjusted over FTD's
-    comparisons in that (scope, target dataset, truth). A scorer constant within a scope (same-dataset within
+    """One row per (scope, target dataset, truth, metric, scorer) for each of ``SCOPE_METRICS``: mean over targets,
+    the targets-only interval (``metrics.bootstrap_mean``), the two-way interval (``source_target_bootstrap``; for
+    every target only, ``ALL_DATASETS``), n_targets, and FTD's paired test against the scorer, raw and
+    Holm-adjusted over FTD's comparisons in that (scope, target dataset, truth, metric). A scorer constant within a scope (same-dataset within
     one dataset) has no row there: it cannot rank those sources."""
     rows = []
     datasets = [ALL_DATASETS, *sorted(pairs["target_dataset"].unique())]
@@ -123,8 +127,8 @@ def scope_table(
             if sub.empty:
                 continue
             n_sources = int(sub.groupby(["target", "seed"]).size().median())
-            for truth, col in truths.items():
-                long = M.per_target_metrics(sub, scorers, col, metrics={"weighted_tau": M.weighted_tau})
+            for (truth, col), (metric, fn) in itertools.product(truths.items(), SCOPE_METRICS.items()):
+                long = M.per_target_metrics(sub, scorers, col, metrics={metric: fn})
                 board = M.leaderboard(long, n_boot=n_boot, reference=reference)
                 board = board[board["n_targets"] > 0].set_index("scorer")
                 others = [s for s in board.index if s != reference and math.isfinite(board.loc[s, "p_vs_ftd"])]
@@ -132,12 +136,13 @@ def scope_table(
                 for scorer, r in board.iterrows():
                     low2 = high2 = math.nan
                     if target_dataset == ALL_DATASETS and n_two_way:
-                        low2, high2 = source_target_bootstrap(sub, scorer, col, n_boot=n_two_way)
+                        low2, high2 = source_target_bootstrap(sub, scorer, col, n_boot=n_two_way, metric=fn)
                     rows.append(
                         {
                             "scope": scope,
                             "target_dataset": target_dataset,
                             "truth": truth,
+                            "metric": metric,
                             "scorer": scorer,
                             "mean": r["mean"],
                             "low": r["low"],
