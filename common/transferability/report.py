@@ -107,7 +107,8 @@ def leaderboard_markdown(
         f"Ground truth: {protocol}. {n_pairs} (source, target, seed) pairs. Every scorer reads the target's "
         "validation images only. Per target and seed the metric between score (higher = predicted better) and "
         "ground truth over the sources; mean over targets [95 % two-level bootstrap interval over targets and "
-        "seeds]; p vs FTD: exact sign-flip permutation test over targets on the weighted τ (per-target seed means), "
+        "seeds]; p vs FTD: two-sided sign-flip permutation test over targets (exact up to 16 targets, else 100,000 random "
+        "sign patterns) on the weighted τ (per-target seed means), "
         "raw and Holm-adjusted over FTD's comparisons with every scorer (the verdicts use the adjusted p).",
         "",
     ]
@@ -186,7 +187,7 @@ def scope_markdown(table: pd.DataFrame, truth: str = "finetune") -> list[str]:
         "",
         'Within the target\'s dataset, "same dataset" says nothing; a scorer that only knows the dataset ranks '
         "no better than chance there. Mean over targets [targets-only interval] {two-way interval: targets and "
-        "sources resampled}; p: FTD's exact sign-flip test against the scorer, raw / Holm over FTD's comparisons "
+        "sources resampled}; p: FTD's sign-flip test against the scorer, raw / Holm over FTD's comparisons "
         "in that scope and target dataset.",
         "",
     ]
