@@ -198,7 +198,7 @@ def benchmark_claims(results_dir, preset: str, label: str = DEFAULT_TASK_SET) ->
     """The FTD paper's transfer application on the benchmark (``transferability.py``): does the FTD rank the
     sources of a target like their fine-tuning accuracy, better than chance, LEEP, LogME and the same-dataset
     baseline (B4a-d, over all sources), better than chance within the target's own dataset, where "same
-    dataset" says nothing (B4e), and better than OTDD, its task-distance peer (B4f)? Weighted τ per target, sign-flip test over targets (exact up to 16), Holm over FTD's
+    dataset" says nothing (B4e), and better than OTDD, its task-distance peer (B4f)? Weighted τ per target, exact sign-flip test over targets, Holm over FTD's
     comparisons with every scorer (in B4e: within that scope), p < 0.05."""
     out = paths.benchmark_outputs(results_dir, preset, label)
     try:
@@ -240,7 +240,7 @@ def benchmark_claims(results_dir, preset: str, label: str = DEFAULT_TASK_SET) ->
         status = c.INCONCLUSIVE if not significant else c.REPRODUCED if v["ftd_minus_other"] > 0 else c.NOT_REPRODUCED
         evidence = (
             f"weighted τ FTD {v['ftd_mean']:+.2f} vs {other} {v['other_mean']:+.2f} (mean over targets), "
-            f"difference {v['ftd_minus_other']:+.2f}, sign-flip p = {v['p_value']:.3g}, Holm over FTD's "
+            f"difference {v['ftd_minus_other']:+.2f}, exact sign-flip p = {v['p_value']:.3g}, Holm over FTD's "
             f"{v['family']} comparisons {v['p_holm']:.3g}: {v['verdict']}"
         )
         claims.append(c.Claim(f"B4{letter}", "suite", statement, status, evidence, section=c.BEYOND))

@@ -172,7 +172,7 @@ RULES: tuple[Rule, ...] = (
         "benchmark",
         "suite: transferability benchmark (B4)",
         "B4a–B4f",
-        "exact two-sided sign-flip test over targets (Monte Carlo, 100,000 draws, above 16 targets) of FTD's "
+        "exact two-sided sign-flip test over targets (all 2^n sign patterns) of FTD's "
         f"weighted τ minus each scorer's; Holm over FTD's {BENCHMARK_SCORERS} comparisons (B4e: over the target's "
         f"own dataset's sources only, Holm over FTD's comparisons in that scope, {BENCHMARK_SCORERS - 1}: "
         "same-dataset is constant there); the targets are the test's units, the "

@@ -107,9 +107,8 @@ def leaderboard_markdown(
         f"Ground truth: {protocol}. {n_pairs} (source, target, seed) pairs. Every scorer reads the target's "
         "validation images only. Per target and seed the metric between score (higher = predicted better) and "
         "ground truth over the sources; mean over targets [95 % two-level bootstrap interval over targets and "
-        "seeds]; p vs FTD: two-sided sign-flip permutation test over targets (exact up to 16 targets, else 100,000 random "
-        "sign patterns) on the weighted τ (per-target seed means), "
-        "raw and Holm-adjusted over FTD's comparisons with every scorer (the verdicts use the adjusted p).",
+        "seeds]; p vs FTD: exact two-sided sign-flip permutation test over targets on the weighted τ (per-target seed "
+        "means), raw and Holm-adjusted over FTD's comparisons with every scorer (the verdicts use the adjusted p).",
         "",
     ]
     if quality is not None:
