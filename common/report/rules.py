@@ -255,6 +255,12 @@ HISTORY: tuple[tuple[str, str, str], ...] = (
         "10; B4f, FTD against OTDD, added)",
         "on transfer16 with the one-epoch truth: B4a–B4e inconclusive (B4d raw p = 0.008, Holm 0.061)",
     ),
+    (
+        "issue 34, rerun (2026-12-07)",
+        "B4: the sign-flip test made exact for 17 to 22 targets (it was Monte Carlo, 100,000 draws, above 16), after "
+        "the rerun's Monte Carlo p had put B4c's Holm p at 0.0499, inside the Monte Carlo error of the threshold",
+        "with the Monte Carlo test: B4a reproduced, B4c and B4d NOT REPRODUCED, B4b, B4e, B4f inconclusive",
+    ),
 )
 
 
