@@ -379,7 +379,15 @@ def test_paired_sign_flip_test_is_exact():
     ).pvalue
     mixed = M.paired_scorer_test({i: [v] for i, v in enumerate(d)}, {i: [0.0] for i in range(7)})
     assert mixed["p_value"] == pytest.approx(ref, abs=1e-12) and "exact" in mixed["test"]
-    many = M.paired_scorer_test({i: [1.0 + i] for i in range(20)}, {i: [0.0] for i in range(20)})
+    twenty = M.paired_scorer_test({i: [1.0 + i] for i in range(20)}, {i: [0.0] for i in range(20)})
+    assert twenty["p_value"] == 2 / 2**20 and "exact" in twenty["test"]  # 2^16 x 2^4 halves, still exact
+    d18 = np.random.default_rng(3).normal(0.6, 1.0, size=18)
+    ref18 = scipy.stats.permutation_test(
+        (d18,), np.mean, permutation_type="samples", alternative="two-sided", n_resamples=np.inf
+    ).pvalue
+    split = M.paired_scorer_test({i: [v] for i, v in enumerate(d18)}, {i: [0.0] for i in range(18)})
+    assert split["p_value"] == pytest.approx(ref18, abs=1e-12) and 1e-4 < ref18 < 0.9
+    many = M.paired_scorer_test({i: [1.0 + i] for i in range(24)}, {i: [0.0] for i in range(24)})
     assert many["p_value"] < 1e-4 and "Monte Carlo" in many["test"]
     assert M.paired_scorer_test({"a": [1.0]}, {"b": [1.0]})["n_targets"] == 0
 
