@@ -103,14 +103,10 @@ def run_benchmark(
     records, computed = [], 0
     n_pairs = sum(len(sources_of(t, b.tasks)) for t in b.tasks) * len(b.seeds)
     bar = tqdm(total=n_pairs, desc="benchmark pairs", unit="pair")
-    images_of: dict[str, object] = {}
-
-    def images(task: Task):
-        if task.name not in images_of:
-            images_of[task.name] = _memo(
-                lambda: scorer_images(task, b.cfgs[task.dataset], b.fcfg, b.data_root, results_dir)
-            )
-        return images_of[task.name]
+    # per task, a callable that reads its scorer images on first use (a record read from disk needs none)
+    images = _per_task(
+        lambda task: _memo(lambda: scorer_images(task, b.cfgs[task.dataset], b.fcfg, b.data_root, results_dir))
+    )
 
     for target in b.tasks:
         splits = _memo(lambda t=target: truth_splits(t, b.budget, b.cfgs[t.dataset], b.data_root, results_dir))

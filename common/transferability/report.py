@@ -238,9 +238,8 @@ def _other_metrics_markdown(table: pd.DataFrame, truth: str) -> list[str]:
         + " |",
         "|---|" + "---|" * (2 * len(metrics)),
     ]
-    for scorer in _within_order(table, truth) + [
-        s for s in dict.fromkeys(every["scorer"]) if s not in _within_order(table, truth)
-    ]:
+    order = _within_order(table, truth)
+    for scorer in order + [s for s in dict.fromkeys(every["scorer"]) if s not in order]:
         cells = []
         for scope in ("within-dataset", "all"):
             for m in metrics:
