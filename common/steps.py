@@ -50,8 +50,8 @@ SECTIONS: dict[str, str] = {
     "margins": "the six-seed matrices of claims 1, 2, 6 and 7 (per-seed margin tests): ε-networks of the mnist, "
     "cifar10 and ldnas8 tasks at 6 seeds, their FTD and log-det matrices, body-only, label-permuted and cross-seed "
     "(under results/six-seeds/)",
-    "nas-seeds": "NAS for mnist-2 and cifar10-2 at 6 seeds (the fewest at which an exact paired test can reach "
-    "p < 0.05)",
+    "nas-seeds": "NAS at 6 seeds (the fewest at which an exact paired test can reach p < 0.05): the FTD paper's "
+    "mnist-2 and cifar10-2, then the log-det paper's mnist-3 and cifar10-2 among ldnas8",
     **{
         f"arch-{net}": f"the FTD paper's {net} on the preset's budget for it (common/network_budgets.py): ε-networks "
         "of the mnist and cifar10 sets, their FTD matrices, body-only, label-permuted and cross-seed controls, noise "
@@ -307,6 +307,17 @@ STEPS: tuple[Step, ...] = (
             _datasets_of((t.target,)),
         )
         for t in reversed(nas_targets("FTD"))
+    ),
+    # the log-det paper's targets (claims 8a, 8b): cifar10-2's runs among ldnas8 are those of cifar10 (reused)
+    *(
+        Step(
+            "nas-seeds",
+            f"3d. NAS for {t.target} at {len(NAS_SEEDS)} seeds (baselines {t.baselines})",
+            "nas_fuse",
+            ("--target", t.target, "--task-set", t.baselines, *_NAS_SPACES, "--seeds", *map(str, NAS_SEEDS)),
+            _BOTH,
+        )
+        for t in nas_targets("log-det")
     ),
     Step(
         "benchmark",
