@@ -2,7 +2,8 @@
 
     .venv/bin/python transferability.py --preset cpu --data-root ../shared/data
 
-For every (source, target, seed) of the pool (default task set transfer16: 16 tasks, every other task a source):
+For every (source, target, seed) of the pool (default: task set transfer20, 20 tasks of three datasets, every other
+task a source; transfer12 at the smoke preset):
 the FTD, its body-only and log-det variants, LEEP, NCE, LogME, H-score, a Task2Vec distance and three baselines,
 all from the target's validation images; against two ground truths (full fine-tuning and head-only, each over a
 learning-rate grid selected on validation, reported as test accuracy) and scratch. Needs the step-1 ε-networks
@@ -13,13 +14,18 @@ pairs table alone.
 """
 
 from common.base.cli import common_parser, run
+from common.experiments import BENCHMARK_POOLS, benchmark_pool
 from common.tasks import TASK_SETS
 
 
 def main(argv=None):
     p = common_parser(__doc__, training=False, launchers=False)
     p.add_argument(
-        "--task-set", choices=tuple(TASK_SETS), help="the pool, a named task set (default: transfer20; or --tasks)"
+        "--task-set",
+        choices=tuple(TASK_SETS),
+        help="the pool, a named task set (default: the preset's, "
+        + ", ".join(f"{k} {v}" for k, v in BENCHMARK_POOLS.items())
+        + "; or --tasks)",
     )
     p.add_argument(
         "--tables-only",
@@ -31,7 +37,7 @@ def main(argv=None):
     if args.task_set and args.tasks:
         p.error("give either --task-set or --tasks, not both")
     if not args.task_set and not args.tasks:
-        args.task_set = "transfer20"  # pool.DEFAULT_TASK_SET (this module imports no torch before parsing)
+        args.task_set = benchmark_pool(args.preset)
 
     from common.transferability.step import benchmark_step  # torch: only after parsing
 

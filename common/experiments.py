@@ -46,6 +46,15 @@ MARGIN_SEEDS = tuple(range(6))
 MARGIN_MATRICES = MATRICES
 MARGIN_CONTROLS = ("_body", "_labels-permuted", "_cross-seed")
 
+# the transferability benchmark's pool per preset (a task set; transferability.py's default, the report's tables).
+# transferability.pool.DEFAULT_TASK_SET names the cpu pool too: that module is keyed code, a test keeps the two equal
+BENCHMARK_POOLS = {"smoke": "transfer12", "cpu": "transfer20", "paper": "transfer20"}
+
+
+def benchmark_pool(preset: str) -> str:
+    return BENCHMARK_POOLS.get(preset, BENCHMARK_POOLS["cpu"])
+
+
 # the FTD paper's ε-networks, checked beside the suite's default network (claims 2d-2i, 3d-3i), each with a
 # section of reproduce.py (``arch-<network>``) on its own budget (common/network_budgets.py)
 PAPER_NETWORKS = ("resnet18", "vgg16", "densenet121")

@@ -44,7 +44,7 @@ SECTIONS: dict[str, str] = {
     "dense": "the Taskonomy application: dense ε-networks, matrix and atlas, transfer (taskonomy-2d on CIFAR-10)",
     "transfer": "transfer study of the mnist, cifar10 and ldnas8 sets",
     "benchmark": "the transferability benchmark: ε-networks of the transfer20 pool's new tasks, then FTD and the "
-    "field's scorers against fine-tuning and head-only ground truths",
+    "field's scorers against fine-tuning and head-only ground truths (smoke: the pool transfer12)",
     "controls": "noise floor (null twins, cross-seed matrix) and head-confound controls (body-only, "
     "label-permuted) of the mnist, cifar10 and ldnas8 matrices",
     "margins": "the six-seed matrices of claims 1, 2, 6 and 7 (per-seed margin tests): ε-networks of the mnist, "

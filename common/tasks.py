@@ -206,6 +206,10 @@ TASK_SETS: dict[str, tuple[str, ...]] = {
     "transfer16": _TRANSFER16,
     # transfer16 and 4 tasks of a third data domain (scikit-learn's digits): 19 sources per target
     "transfer20": (*_TRANSFER16, "digits-0", "digits-2", "digits-3", "digits-oddeven"),
+    # the smoke preset's pool: the mnist and cifar10 sets (section train's networks) and the 4 digits tasks, three
+    # datasets, 11 sources per target (132 pairs, a third of transfer20's 380: the smoke benchmark in ~1 minute)
+    "transfer12": ("mnist-0", "mnist-1", "mnist-2", "mnist-3", "cifar10-0", "cifar10-1", "cifar10-2", "cifar10-3")
+    + ("digits-0", "digits-2", "digits-3", "digits-oddeven"),
 }
 
 

@@ -270,3 +270,38 @@ def test_missing_networks_give_one_line_with_the_training_command(data_root, tmp
 
     with pytest.raises(UserError, match="train_task_mnist.py"):
         benchmark_step(args)
+
+
+def test_each_preset_has_its_pool_and_the_keyed_default_names_the_cpu_one(monkeypatch):
+    from common.experiments import BENCHMARK_POOLS
+    from common.tasks import TASK_SETS
+    from common.transferability.pool import DEFAULT_TASK_SET, probe_task
+
+    # pool.py is keyed code: its default stays until the next rerun of the benchmark, and must name the cpu pool
+    assert DEFAULT_TASK_SET == BENCHMARK_POOLS["cpu"] == BENCHMARK_POOLS["paper"]
+    smoke = pool([BENCHMARK_POOLS["smoke"]])
+    assert {t.dataset for t in smoke} == {t.dataset for t in pool([BENCHMARK_POOLS["cpu"]])}  # three domains
+    assert set(TASK_SETS[BENCHMARK_POOLS["smoke"]]) < set(TASK_SETS[BENCHMARK_POOLS["cpu"]])
+    assert probe_task(smoke, benchmark_config("smoke")).name == benchmark_config("smoke").probe_task
+    seen = []
+    monkeypatch.setattr("common.transferability.step.benchmark_step", lambda args: seen.append(args.task_set) or {})
+    for preset in ("smoke", "cpu"):
+        transferability.main(["--preset", preset])
+    assert seen == [BENCHMARK_POOLS["smoke"], BENCHMARK_POOLS["cpu"]]
+
+
+def test_the_probe_inputs_of_a_task_are_computed_once_per_seed_not_once_per_target(monkeypatch, data_root, trained):
+    import common.transferability.benchmark as B
+
+    calls = []
+    real = B.probe_features
+
+    def counting(task, seed, *args, **kwargs):
+        calls.append((task.name, seed))
+        return real(task, seed, *args, **kwargs)
+
+    monkeypatch.setattr(B, "probe_features", counting)
+    monkeypatch.setattr(B, "ground_truth", _no_truth)
+    b = _bench(data_root)
+    run_benchmark(b, check_inputs(b, trained), trained, device=torch.device("cpu"), force=True)
+    assert sorted(calls) == sorted((name, 0) for name in POOL)  # 3 tasks x 1 seed, not 3 targets x 3 tasks

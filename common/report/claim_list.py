@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from common.experiments import nas_targets
+from common.experiments import benchmark_pool, nas_targets
 from common.presets import train_config
 from common.report import claims as c
 from common.report import margin_claims as m
@@ -20,7 +20,6 @@ from common.report.rules import rule
 from common.store import paths
 from common.store.cache import read_entry
 from common.tasks import TASK_SETS
-from common.transferability.pool import DEFAULT_TASK_SET
 from common.transferability.report import read_scopes, scope_verdict, verdicts
 
 # the controls of the head confound: (file-name variant of fisher_distance.py, what the column says)
@@ -194,12 +193,13 @@ def beyond_claims(results_dir, preset: str, arch: str) -> list[c.Claim]:
     return out
 
 
-def benchmark_claims(results_dir, preset: str, label: str = DEFAULT_TASK_SET) -> list[c.Claim]:
+def benchmark_claims(results_dir, preset: str, label: str | None = None) -> list[c.Claim]:
     """The FTD paper's transfer application on the benchmark (``transferability.py``): does the FTD rank the
     sources of a target like their fine-tuning accuracy, better than chance, LEEP, LogME and the same-dataset
     baseline (B4a-d, over all sources), better than chance within the target's own dataset, where "same
     dataset" says nothing (B4e), and better than OTDD, its task-distance peer (B4f)? Weighted τ per target, exact sign-flip test over targets, Holm over FTD's
-    comparisons with every scorer (in B4e: within that scope), p < 0.05."""
+    comparisons with every scorer (in B4e: within that scope), p < 0.05. ``label``: the pool (default: the preset's)."""
+    label = label or benchmark_pool(preset)
     out = paths.benchmark_outputs(results_dir, preset, label)
     try:
         board = pd.read_csv(out["leaderboard"])

@@ -108,10 +108,36 @@ def run_benchmark(
         lambda task: _memo(lambda: scorer_images(task, b.cfgs[task.dataset], b.fcfg, b.data_root, results_dir))
     )
 
+    common = dict(preset=b.preset, data_root=b.data_root, results_dir=results_dir, device=device)
+
+    def probe_memos(seed: int):
+        """Per task, its Task2Vec embedding and its OTDD features under this seed's probe: each computed once per
+        (task, seed), shared by every target whose pairs need it."""
+        probe_net = checkpoints[(probe.name, seed)]
+        embeddings = _per_task(
+            lambda task: task2vec_embedding(
+                task, seed, probe, probe_net, images(task), arch=b.arch, fcfg=b.fcfg, force=force, **common
+            )
+        )
+        probe_space = _per_task(
+            lambda task: probe_features(
+                task,
+                seed,
+                probe,
+                probe_net,
+                images(task),
+                b.budget.otdd_images,
+                batch_size=b.cfgs[task.dataset].eval_batch_size,
+                device=device,
+            )
+        )
+        return embeddings, probe_space
+
+    probe_inputs = {seed: probe_memos(seed) for seed in b.seeds}
+
     for target in b.tasks:
         splits = _memo(lambda t=target: truth_splits(t, b.budget, b.cfgs[t.dataset], b.data_root, results_dir))
         for seed in b.seeds:
-            common = dict(preset=b.preset, data_root=b.data_root, results_dir=results_dir, device=device)
             train_cfg = b.cfgs[target.dataset]
             rec, hit = ground_truth(
                 "scratch", None, None, target, seed, b.budget, train_cfg, splits, force=force, **common
@@ -123,24 +149,7 @@ def run_benchmark(
                     t, s, b.tasks, checkpoints, images(t), cfgs=b.cfgs, fcfg=b.fcfg, force=force, **common
                 )
             )
-            probe_net = checkpoints[(probe.name, seed)]
-            embeddings = _per_task(
-                lambda task, s=seed: task2vec_embedding(
-                    task, s, probe, probe_net, images(task), arch=b.arch, fcfg=b.fcfg, force=force, **common
-                )
-            )
-            probe_space = _per_task(
-                lambda task, s=seed: probe_features(
-                    task,
-                    s,
-                    probe,
-                    probe_net,
-                    images(task),
-                    b.budget.otdd_images,
-                    batch_size=b.cfgs[task.dataset].eval_batch_size,
-                    device=device,
-                )
-            )
+            embeddings, probe_space = probe_inputs[seed]
 
             for source in sources_of(target, b.tasks):
                 bar.set_postfix_str(f"{source.name} -> {target.name} seed {seed}")

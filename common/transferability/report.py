@@ -9,13 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from common.base.errors import UserError
+from common.experiments import benchmark_pool
 from common.store import paths
 from common.store.io import atomic_write_csv, atomic_write_text
 from common.store.seals import check_seal
 from common.studies.paired_stats import holm
 from common.transferability.benchmark import REFERENCE, TRUTHS, check_no_nan
 from common.transferability.figure import figure
-from common.transferability.pool import DEFAULT_TASK_SET
 from common.transferability.scopes import ALL_DATASETS, SCOPES
 from common.transferability.truth_quality import quality_markdown
 
@@ -305,9 +305,11 @@ def write_outputs(
     figure(board, pairs, out["png"], title, scope)
 
 
-def benchmark_markdown(results_dir, preset: str, label: str = DEFAULT_TASK_SET) -> str:
+def benchmark_markdown(results_dir, preset: str, label: str | None = None) -> str:
     """The report block: the leaderboard of ``results/<preset>/transfer/benchmark/<label>_leaderboard.csv``
-    (both ground truths, intervals, p vs FTD, the verdicts), or how to make it."""
+    (both ground truths, intervals, p vs FTD, the verdicts), or how to make it. ``label``: the pool (default: the
+    preset's, ``experiments.BENCHMARK_POOLS``)."""
+    label = label or benchmark_pool(preset)
     out = paths.benchmark_outputs(results_dir, preset, label)
     try:
         board = pd.read_csv(out["leaderboard"], keep_default_na=False, na_values=[""])
