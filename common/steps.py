@@ -298,40 +298,26 @@ STEPS: tuple[Step, ...] = (
         )
         for target in FULL_SPACE_CELLS
     ),
+    # the FTD paper's targets, then the log-det paper's (8a, 8b: cifar10-2's runs among ldnas8 are cifar10's, reused)
     *(
         Step(
             "nas-seeds",
             f"3d. NAS for {t.target} at {len(NAS_SEEDS)} seeds (baselines {t.baselines})",
             "nas_fuse",
-            ("--target", t.target, *_NAS_SPACES, "--seeds", *map(str, NAS_SEEDS)),
-            _datasets_of((t.target,)),
+            ("--target", t.target, *ldnas8, *_NAS_SPACES, "--seeds", *map(str, NAS_SEEDS)),
+            _BOTH if ldnas8 else _datasets_of((t.target,)),
         )
-        for t in reversed(nas_targets("FTD"))
+        for t, ldnas8 in (
+            *((t, ()) for t in reversed(nas_targets("FTD"))),
+            *((t, ("--task-set", t.baselines)) for t in nas_targets("log-det")),
+        )
     ),
-    # the log-det paper's targets (claims 8a, 8b): cifar10-2's runs among ldnas8 are those of cifar10 (reused)
     *(
-        Step(
-            "nas-seeds",
-            f"3d. NAS for {t.target} at {len(NAS_SEEDS)} seeds (baselines {t.baselines})",
-            "nas_fuse",
-            ("--target", t.target, "--task-set", t.baselines, *_NAS_SPACES, "--seeds", *map(str, NAS_SEEDS)),
-            _BOTH,
+        Step("benchmark", f"1g. ε-networks of the benchmark pool, {what}", script, ("--tasks", *tasks), (dataset,))
+        for what, script, tasks, dataset in (
+            ("MNIST", "train_task_mnist", _POOL_MNIST, "mnist"),
+            ("CIFAR-10", "train_task_cifar", _POOL_CIFAR, "cifar10"),
         )
-        for t in nas_targets("log-det")
-    ),
-    Step(
-        "benchmark",
-        "1g. ε-networks of the benchmark pool, MNIST",
-        "train_task_mnist",
-        ("--tasks", *_POOL_MNIST),
-        ("mnist",),
-    ),
-    Step(
-        "benchmark",
-        "1g. ε-networks of the benchmark pool, CIFAR-10",
-        "train_task_cifar",
-        ("--tasks", *_POOL_CIFAR),
-        ("cifar10",),
     ),
     Step(
         "benchmark", "1g. ε-networks of the benchmark pool, digits", "train_task", ("--dataset", "digits"), ("digits",)
