@@ -52,7 +52,7 @@ BENCHMARK_POOLS = {"smoke": "transfer12", "cpu": "transfer20", "paper": "transfe
 
 
 def benchmark_pool(preset: str) -> str:
-    return BENCHMARK_POOLS.get(preset, BENCHMARK_POOLS["cpu"])
+    return BENCHMARK_POOLS[preset]
 
 
 # the FTD paper's ε-networks, checked beside the suite's default network (claims 2d-2i, 3d-3i), each with a
