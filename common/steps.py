@@ -58,12 +58,13 @@ SECTIONS: dict[str, str] = {
         "floors (claims 2d-2i, 3d-3i)"
         for net in PAPER_NETWORKS
     },
+    "alpha-rank": "does FUSE's α rank its candidates? the search-budget curve of docs/nas.md (about an hour, 2 cores)",
     "report": "REPORT.md from the results",
 }
 CORE_SECTIONS = ("train", "distances", "study", "nas")
 # run only when named: 6 NAS seeds cost as much again as section nas; the six-seed matrices retrain 54 networks
 # the papers' networks: an hour or more each on 2 cores
-OPT_IN_SECTIONS = ("nas-seeds", "margins", *(f"arch-{net}" for net in PAPER_NETWORKS))
+OPT_IN_SECTIONS = ("nas-seeds", "margins", "alpha-rank", *(f"arch-{net}" for net in PAPER_NETWORKS))
 CORE_BUDGET_MIN = 45  # the core's wall time from scratch on 2 CPU cores, at most (preset cpu)
 DATASETS = ("mnist", "cifar10", "cifar100", "taskonomy")
 # Data reproduce.py never downloads: their steps run only when the files are under --data-root
@@ -323,13 +324,14 @@ STEPS: tuple[Step, ...] = (
         "benchmark", "1g. ε-networks of the benchmark pool, digits", "train_task", ("--dataset", "digits"), ("digits",)
     ),
     Step(
-        "benchmark", "5. transferability benchmark, transfer20", "transferability", (), (*_BOTH, "digits"), jobs=False
+        "benchmark", "5. transferability benchmark of the pool", "transferability", (), (*_BOTH, "digits"), jobs=False
     ),
     Step("transfer", "4. transfer study, mnist", "transfer", ("--task-set", "mnist"), ("mnist",)),
     Step("transfer", "4. transfer study, cifar10", "transfer", ("--task-set", "cifar10"), ("cifar10",)),
     Step("transfer", "4. transfer study, ldnas8", "transfer", ("--task-set", "ldnas8"), _BOTH),
     Step("dense", "4. transfer study, taskonomy-2d on CIFAR-10", "transfer_taskonomy", (), ("cifar10",), jobs=False),
     *(step for net in PAPER_NETWORKS for step in _network_steps(net)),
+    Step("alpha-rank", "3e. α-rank study: FUSE's α vs stand-alone accuracy", "alpha_rank_study", (), _BOTH, jobs=False),
     Step(
         "report",
         "report: REPORT.md from the results",

@@ -225,3 +225,30 @@ def test_reproduce_smoke_end_to_end_writes_the_report(data_root, tmp_path, capsy
     assert (
         sum(x.startswith("skip search") for x in lines) == 5
     )  # mnist-3 full + 4 methods and "0 Fisher(s) computed" in out
+
+
+def test_network_timings_block_reads_each_paper_network_step_from_the_log(tmp_path):
+    """docs/reproduce.md's table of the arch-<net> sections comes from reproduce_log.json: one row per network and
+    task set, a column per kind of step, "—" where the log has no entry, "(partial)" where the step reused results."""
+    from common.report.tables import network_timings_markdown
+
+    assert "No step of the sections arch-*" in network_timings_markdown(tmp_path, "cpu")
+    entry = {"launcher": "inline", "finished": "2026-12-07T10:00:00+0000", "computed": 12, "reused": 0}
+    log = {
+        "steps": [
+            {**entry, "step": "1n. vgg16 ε-networks, cifar10 tasks", "seconds": 1943.1},
+            {**entry, "step": "2n. noise floor, vgg16, cifar10", "seconds": 95.4, "reused": 3},
+            {**entry, "step": "2n. label-permuted FTD matrix, resnet18, mnist", "seconds": 145.1},
+        ]
+    }
+    path = paths.reproduce_log(tmp_path, "cpu")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(log))
+    text = network_timings_markdown(tmp_path, "cpu")
+    header = text.splitlines()[0]
+    assert header.startswith("| network | task set | ε-networks | FTD matrix | body-only | cross-seed |")
+    assert "label-permuted" in header and "noise floor" in header
+    rows = {tuple(line.split(" | ")[:2]): line for line in text.splitlines()[2:] if line.startswith("| ")}
+    vgg = rows[("| vgg16", "cifar10")]
+    assert "| 1,943 s | — |" in vgg and "| 95 s (partial) | 2026-12-07 |" in vgg
+    assert "| 145 s |" in rows[("| resnet18", "mnist")] and rows[("| densenet121", "mnist")].count("—") == 7

@@ -8,6 +8,7 @@ SCRIPTS = [
     "train_task_cifar100",
     "fisher_distance",
     "logdet_study",
+    "alpha_rank_study",
     "consistency_study",
     "nas_fuse",
     "transfer",

@@ -14,9 +14,16 @@ import torch
 from common.experiments import MATRICES
 from common.report.application_tables import dense_markdown, nas_markdown, transfer_markdown
 from common.report.markdown import table
-from common.report.study_tables import architectures_markdown, logdet_study_markdown, samples_markdown, seeds_markdown
+from common.report.study_tables import (
+    alpha_rank_markdown,
+    architectures_markdown,
+    logdet_study_markdown,
+    samples_markdown,
+    seeds_markdown,
+)
 from common.report.tables import (
     matrix_markdown,
+    network_timings_markdown,
     plan_markdown,
     published_markdown,
     train_markdown,
@@ -45,7 +52,9 @@ def blocks(results_dir, preset: str) -> dict[str, str]:
         "consistency-samples": samples_markdown(results_dir, preset),
         "consistency-architectures": architectures_markdown(results_dir, preset),
         "logdet-study": logdet_study_markdown(results_dir, preset),
+        "alpha-rank": alpha_rank_markdown(results_dir, preset),
         "plan": plan_markdown(results_dir, preset),
+        "network-timings": network_timings_markdown(results_dir, preset),
         "transfer": transfer_markdown(results_dir, preset),
         "transfer-benchmark": benchmark_markdown(results_dir, preset),
         "dense": dense_markdown(results_dir, preset),

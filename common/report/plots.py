@@ -130,3 +130,28 @@ def noise_floor_figure(table: pd.DataFrame, floor: dict, path, title: str) -> Pa
     out = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
     return out
+
+
+def alpha_rank_figure(curve: pd.DataFrame, rows: pd.DataFrame, path, title: str, threshold: float) -> Path:
+    """The α-rank study (``common/studies/alpha_rank.py``): per search budget, Spearman(α, stand-alone accuracy)
+    of every target and seed (dots), their mean with its 95 % bootstrap interval, the in-mixture Spearman, and
+    the rule's threshold."""
+    labels = [f"{int(r.images)} img\n× {int(r.epochs)} ep\n≈ {r.search_minutes:.1f} min" for r in curve.itertuples()]
+    x = range(len(curve))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, r in enumerate(curve.itertuples()):
+        units = rows[(rows.images == r.images) & (rows.epochs == r.epochs)]
+        ax.scatter([i] * len(units), units.rho_alone, s=12, color="0.6", zorder=2)
+    low, high = curve.rho_alone - curve.rho_alone_low, curve.rho_alone_high - curve.rho_alone
+    ax.errorbar(x, curve.rho_alone, yerr=[low, high], fmt="o-", capsize=4, label="α vs stand-alone accuracy (truth)")
+    ax.plot(x, curve.rho_mixture, "s--", color="tab:orange", label="α vs accuracy inside the mixture")
+    ax.axhline(threshold, color="tab:red", lw=0.8, ls=":", label=f"rule: interval at or above {threshold}")
+    ax.axhline(0, color="0.3", lw=0.5)
+    ax.set_xticks(list(x), labels, fontsize=7)
+    ax.set_xlabel("search budget (train images × weight epochs per round; ≈ the preset's whole search)")
+    ax.set_ylabel("Spearman over a stage's candidates")
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return _save(fig, path)

@@ -1,6 +1,7 @@
 """The studies' report blocks (as ``common/report/tables.py``'s, from ``results/<preset>/studies/`` only): the
-consistency study (seed to seed, Fisher sample sizes, architectures) and the log-det study; ``seeds_table``,
-``samples_table`` and ``logdet_table`` also render the studies' own Markdown files."""
+consistency study (seed to seed, Fisher sample sizes, architectures), the log-det study and the α-rank study of
+NAS (``results/<preset>/nas/alpha_rank.csv``); ``seeds_table``, ``samples_table``, ``logdet_table`` and
+``alpha_rank_table`` also render the studies' own Markdown files."""
 
 from __future__ import annotations
 
@@ -155,3 +156,41 @@ def logdet_table(variants: pd.DataFrame) -> list[str]:
             for r in variants.itertuples()
         ),
     )
+
+
+def alpha_rank_table(curve: pd.DataFrame) -> list[str]:
+    """The α-rank study (``common/studies/alpha_rank.py``): per search budget, Spearman(α, stand-alone accuracy)
+    with its interval, the in-mixture Spearman, the preset's whole search's minutes and the rule's verdict."""
+    return table(
+        [
+            "search budget",
+            "targets × seeds",
+            "Spearman α vs stand-alone (95 % interval)",
+            "α vs in-mixture accuracy",
+            "whole search (min)",
+            "verdict",
+        ],
+        (
+            [
+                f"{r.images} images × {r.epochs} epoch(s)",
+                r.units,
+                f"{r.rho_alone:+.2f} [{r.rho_alone_low:+.2f}, {r.rho_alone_high:+.2f}]",
+                f"{r.rho_mixture:+.2f}",
+                f"{r.search_minutes:.1f}",
+                r.verdict,
+            ]
+            for r in curve.itertuples()
+        ),
+    )
+
+
+def alpha_rank_markdown(results_dir, preset: str) -> str:
+    path = paths.alpha_rank_outputs(results_dir, preset)["csv"]
+    try:
+        curve = pd.read_csv(path)
+    except (OSError, ValueError):
+        return (
+            f"No α-rank study in `results/{preset}/`: `.venv/bin/python alpha_rank_study.py --preset {preset} "
+            "--data-root ../shared/data` runs it."
+        )
+    return "\n".join(alpha_rank_table(curve))

@@ -1,6 +1,7 @@
 """``results/<preset>/REPORT.md`` and the README's measured tables of steps 1 and 2, rendered from the result
 files only (never typed by hand): step-1 accuracies, the FTD matrices, the published matrices side by side, a
-user's folder against its original dataset, and ``reproduce.py --plan``'s estimate. The studies' tables are in
+user's folder against its original dataset, ``reproduce.py --plan``'s estimate and the logged wall times of the
+paper networks' sections. The studies' tables are in
 ``common/report/study_tables.py``, the applications' (NAS, transfer, dense) in
 ``common/report/application_tables.py``, the claims in ``common/report/verdicts.py``.
 
@@ -12,12 +13,15 @@ from unchanged results gives the same text; REPORT.md adds the run's metadata.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
-from common.experiments import USER_FOLDER_EXAMPLE
+from common.experiments import PAPER_NETWORKS, USER_FOLDER_EXAMPLE
 from common.network_budgets import LEARNED_SHARE
 from common.report.markdown import mean_pm, row, table
 from common.report.results import mean_std, read_long
+from common.steps import STEPS
 from common.store import paths
 from common.studies.published import PUBLISHED
 from common.studies.ranking import as_frame, closest_sources, compare
@@ -254,4 +258,45 @@ def plan_markdown(results_dir, preset: str) -> str:
     return (
         "\n".join(lines) + f"\n\nMeasured by `reproduce.py --preset {preset} --plan` on {first.device}, "
         f"{first.date}, commit {first.git_commit}.\n"
+    )
+
+
+def network_timings_markdown(results_dir, preset: str) -> str:
+    """Wall time of each step of the sections ``arch-<net>`` (the FTD paper's networks), per network and task set,
+    as ``reproduce.py`` last logged it (``reproduce_log.json``): a step that reused an earlier run's results is
+    marked partial, since its seconds are a share of its cost."""
+    try:
+        logged = {e["step"]: e for e in json.loads(paths.reproduce_log(results_dir, preset).read_text())["steps"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        logged = {}
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    columns: list[str] = []
+    dates: dict[tuple[str, str], set[str]] = {}
+    for net in PAPER_NETWORKS:
+        for step in (s for s in STEPS if s.section == f"arch-{net}" and len(s.datasets) == 1):
+            # "1n. vgg16 ε-networks, mnist tasks" -> "ε-networks"; "2n. body-only FTD matrix, vgg16, mnist" -> "body-only"
+            column = step.name.split(",")[0].split(". ", 1)[-1].replace(f"{net} ", "").replace(" FTD matrix", "")
+            columns += [column] if column not in columns else []
+            entry, key = logged.get(step.name), (net, step.datasets[0])
+            cell = "—"
+            if entry is not None:
+                cell = f"{entry['seconds']:,.0f} s" + (" (partial)" if (entry.get("reused") or 0) > 0 else "")
+                dates.setdefault(key, set()).add(str(entry.get("finished", "?"))[:10])
+            rows.setdefault(key, {})[column] = cell
+    if not dates:
+        return (
+            f"_No step of the sections arch-* logged for preset {preset}: "
+            f"`.venv/bin/python reproduce.py --preset {preset} --sections arch-resnet18` runs one._\n"
+        )
+    lines = table(
+        ["network", "task set", *columns, "logged"],
+        (
+            [net, label, *(cells.get(c, "—") for c in columns), ", ".join(sorted(dates.get((net, label), ()))) or "—"]
+            for (net, label), cells in rows.items()
+        ),
+    )
+    return "\n".join(lines) + (
+        f"\n\nFrom `results/{preset}/reproduce_log.json`: each step's latest run (its device and threads: REPORT.md's "
+        "run log); —: not run yet; partial: the step reused an earlier run's results, so its seconds are a share of "
+        "its cost.\n"
     )

@@ -9,6 +9,7 @@ results/<preset>/
     distances/<arch>/<label>_<distance>_<estimator>_{long,mean,std}.csv, _{mean,std}.png, .json (manifest)
     nas/<target>_<baselines>_table.{csv,md}, nas/<target>_<baselines>_runs.csv,
     nas/genotypes/<task>_<method>[_from-<closest>]_seed<k>{.json,_history.csv,_retrain.json}
+    nas/alpha_rank{.csv,.md,.png,_long.csv}, nas/alpha_rank/<task>_seed<k>_<images>x<epochs>_<mode>.json
     studies/<arch>/<name>.{csv,md}, <name>_long.csv   studies (logdet_study.py)
     dense/<arch>/<images>/                  dense tasks (train_task_taskonomy.py, fisher_distance_taskonomy.py):
         checkpoints/<task>/seed<k>.pt, fisher/n<N>/<source>/on_<target>_seed<k>.pt (git-ignored),
@@ -125,6 +126,22 @@ def nas_retrain_path(results_dir, preset: str, task: str, method: str, seed: int
     """The retraining of a searched genotype from scratch, and its test accuracy, next to the record."""
     record = nas_record_path(results_dir, preset, task, method, seed, baselines)
     return record.with_name(f"{record.stem}_retrain.json")
+
+
+def alpha_rank_record_path(results_dir, preset: str, task: str, seed: int, images: int, epochs: int, mode: str) -> Path:
+    """One stage of the α-rank study (alpha_rank_study.py): ``mode`` "fuse" (α) or "alone" (the truth)."""
+    return nas_dir(results_dir, preset) / "alpha_rank" / f"{task}_seed{seed}_{images}x{epochs}_{mode}.json"
+
+
+def alpha_rank_outputs(results_dir, preset: str) -> dict:
+    """The α-rank study's curve (CSV, Markdown, figure) and its per-(target, seed, budget) rows."""
+    folder = nas_dir(results_dir, preset)
+    return {
+        "csv": folder / "alpha_rank.csv",
+        "md": folder / "alpha_rank.md",
+        "png": folder / "alpha_rank.png",
+        "long": folder / "alpha_rank_long.csv",
+    }
 
 
 def nas_table_outputs(results_dir, preset: str, target: str, baselines: str = "") -> dict:
