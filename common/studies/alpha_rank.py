@@ -43,7 +43,7 @@ VAL_IMAGES = {"smoke": 64, "cpu": 1000, "paper": None}  # validation images of Î
 # (train images, weight epochs per round) per preset, cheapest first; the last one is also the truth's budget
 BUDGETS: dict[str, tuple[tuple[int, int], ...]] = {
     "smoke": ((64, 1), (128, 1)),
-    "cpu": ((320, 1), (1280, 1), (1280, 3), (5120, 3)),
+    "cpu": ((320, 1), (1280, 1), (1280, 3), (2560, 3)),
     "paper": ((5000, 1), (20000, 1), (20000, 5), (45000, 5)),
 }
 MODES = ("fuse", "alone")  # Î± of the mixed stage; the same candidates trained alone (the truth)
