@@ -57,6 +57,8 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
     "distance-matrix": ("fisher.distance", "fisher.estimators", "fisher.store"),
     # step 3: NAS searches and the retraining of the cells found
     "nas-search": ("data.splits", "nas.ops", "nas.space", "nas.fuse"),
+    # the α-rank study of NAS (alpha_rank_study.py): one FUSE stage, or its candidates trained alone, per record
+    "alpha-rank": ("data.splits", "nas.ops", "nas.space", "nas.fuse", "studies.alpha_rank"),
     "nas-retrain": ("data.splits", "networks.init", "networks.models", "nas.ops", "nas.space", "training.train"),
     # step 4: fine-tuning transfer runs
     "transfer": ("data.splits", "networks.init", "networks.models", "training.train", "transfer_learning.runs"),

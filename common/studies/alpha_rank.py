@@ -14,7 +14,8 @@ interval of the mean Spearman(α, stand-alone accuracy) over targets x seeds lie
 ``RANKS_AT``; a budget whose mean reaches it without the interval is "not shown"; else it does not rank.
 
 Each (target, seed, budget, mode) is one keyed record (``common/store/cache.py``; the key is a NAS search
-key, ``common/nas/keys.py``, with the code of the search), so a rerun computes only what is missing.
+key, ``common/nas/keys.py``, whose code is concept "alpha-rank": the search's and this module), so a rerun
+computes only what is missing and an edit of either redoes the records.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from common.nas.runs import search_splits
 from common.nas.space import SearchSpace
 from common.presets import NASConfig, TrainConfig
 from common.store import paths
-from common.store.cache import cached
+from common.store.cache import cached, code_version
 from common.store.provenance import device_name, provenance
 from common.studies.ranking import spearman
 from common.tasks import Task
@@ -93,7 +94,9 @@ def stage_record(
     validation accuracy after the stage's last round, with the stage's seconds."""
     scfg, space = stage_config(cfg, budget, preset), SearchSpace()
     data = data_identity(task.dataset, data_root, paths.data_cache_dir(results_dir))
-    key = search_key(task, f"alpha-rank-{mode}", space, None, scfg, 1, train_cfg, seed, data)
+    # a NAS search's key, with the code of this study besides the search's (how a record is read off the stage)
+    key = {**search_key(task, f"alpha-rank-{mode}", space, None, scfg, 1, train_cfg, seed, data)}
+    key["code"] = code_version("alpha-rank")
     path = paths.alpha_rank_record_path(results_dir, preset, task.name, seed, budget.images, budget.epochs, mode)
 
     def compute() -> dict:
