@@ -266,7 +266,8 @@ def counted(claims: list[c.Claim]) -> list[c.Claim]:
 
 def control_rows(results_dir, preset: str, arch: str = "smallcnn") -> list[tuple[c.Claim, list[c.Claim]]]:
     """Claims 2, 6 and 7 on the papers' protocol beside the same rules on each control's matrices."""
-    numbers = ("2a", "2b", "6a", "6b", "7a", "7b", "7c", "7d")
+    # the default network's, then the closest-source claims of the FTD paper's networks (2d-2i) on their matrices
+    numbers = ("2a", "2b", "6a", "6b", "7a", "7b", "7c", "7d", "2d", "2e", "2f", "2g", "2h", "2i")
     main = {x.number: x for x in paper_claims(results_dir, preset, arch)}
     controls = [{x.number: x for x in paper_claims(results_dir, preset, arch, variant)} for variant, _ in CONTROLS]
     rows = [(main[n], [ctl[n] for ctl in controls]) for n in numbers]

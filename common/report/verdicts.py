@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from common.experiments import PAPER_NETWORK_SETS, PAPER_NETWORKS
 from common.report.claim_list import CONTROLS, all_claims, control_rows, counted, noise_floor, padded_share
 from common.report.claims import CHECKS, CODE_PATH_CHECKED, FAILS, NOT_REPRODUCED, PAPERS
 from common.report.markdown import mean_pm, table
@@ -99,14 +100,18 @@ def noise_floor_markdown(results_dir, preset: str, arch: str = "smallcnn") -> st
     """Per task set and distance: the null (SGD noise alone), two initialisations of one task, the
     between-task entries, the entry noise and the floor a difference must exceed (``noise_floor.py``)."""
     rows = []
-    for label in ("mnist", "cifar10", "ldnas8"):
+    # the default network's task sets, then the FTD paper's networks on theirs (sections arch-<network>)
+    sets = [(arch, label) for label in ("mnist", "cifar10", "ldnas8")]
+    sets += [(net, label) for net in PAPER_NETWORKS if net != arch for label in PAPER_NETWORK_SETS]
+    for network, label in sets:
         for measure in ("frechet", "logdet"):
-            f = noise_floor(results_dir, preset, arch, label, measure)
+            f = noise_floor(results_dir, preset, network, label, measure)
             if f is None:
                 continue
             cell = lambda k: mean_pm(f[k]["mean"], f[k]["std"], 3) if k in f else "—"  # noqa: E731
             rows.append(
                 [
+                    network,
                     label,
                     measure,
                     cell("null twin"),
@@ -132,6 +137,7 @@ def noise_floor_markdown(results_dir, preset: str, arch: str = "smallcnn") -> st
             "",
             *table(
                 [
+                    "network",
                     "task set",
                     "distance",
                     "null (SGD noise)",
