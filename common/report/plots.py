@@ -148,7 +148,7 @@ def alpha_rank_figure(curve: pd.DataFrame, rows: pd.DataFrame, path, title: str,
     ax.axhline(threshold, color="tab:red", lw=0.8, ls=":", label=f"rule: interval at or above {threshold}")
     ax.axhline(0, color="0.3", lw=0.5)
     ax.set_xticks(list(x), labels, fontsize=7)
-    ax.set_xlabel("search budget (train images × weight epochs per round; ≈ the preset's whole search)")
+    ax.set_xlabel("search budget: train images × weight epochs per round (below: minutes of the preset's whole search)")
     ax.set_ylabel("Spearman over a stage's candidates")
     ax.set_ylim(-1.05, 1.05)
     ax.set_title(title, fontsize=9)
