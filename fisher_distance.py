@@ -56,7 +56,8 @@ def main(argv=None):
         choices=FISHER_LABELS,
         default="true",
         help="true: the target's labels (the papers); permuted: every class index shifted by one before the "
-        "Fishers, a control for the head confound (default: %(default)s)",
+        "Fishers, a control for the head confound; shuffled: the labels permuted across the target's images, "
+        "a control of whether a verdict needs the labels at all (default: %(default)s)",
     )
     p.add_argument(
         "--pairing",

@@ -44,7 +44,7 @@ def nas_targets(paper: str) -> tuple[NASTarget, ...]:
 # (``store.paths.margin_results``) by ``reproduce.py --sections margins``
 MARGIN_SEEDS = tuple(range(6))
 MARGIN_MATRICES = MATRICES
-MARGIN_CONTROLS = ("_body", "_labels-permuted", "_cross-seed")
+MARGIN_CONTROLS = ("_body", "_labels-permuted", "_labels-shuffled", "_cross-seed")
 
 # the transferability benchmark's pool per preset (a task set; transferability.py's default, the report's tables).
 # transferability.pool.DEFAULT_TASK_SET names the cpu pool too: that module is keyed code, a test keeps the two equal

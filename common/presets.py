@@ -108,7 +108,9 @@ def train_configs(preset: str, datasets, arch: str | None, seeds, epochs: int | 
 
 
 FISHER_SPLITS = ("test", "val")
-FISHER_LABELS = ("true", "permuted")  # the target labels a Fisher reads (permuted: the head-confound control)
+# the target labels a Fisher reads: permuted, class indices shifted (the head-confound control); shuffled, labels
+# permuted across the target's images (does a verdict need the labels at all?): common/fisher/label_controls.py
+FISHER_LABELS = ("true", "permuted", "shuffled")
 PARAMETER_PARTS = ("all", "body")  # what a distance compares (body: the classifier head left out)
 # whose target network F_b comes from: the source's seed (the papers) or the next seed (cross-seed: the two
 # networks of an entry never share their initial weights)
@@ -121,7 +123,7 @@ class FisherConfig:
     batch_size: int  # the authors' code used batches of 50-100
     split: str = "test"  # the target's split: "test" as the authors (figures); "val" keeps test labels
     # out of anything that chooses an architecture (NAS)
-    labels: str = "true"  # "permuted": the target's class indices permuted (head-confound control)
+    labels: str = "true"  # "permuted" / "shuffled": the label controls (FISHER_LABELS)
 
 
 FISHER_PRESETS: dict[str, FisherConfig] = {

@@ -46,16 +46,16 @@ SECTIONS: dict[str, str] = {
     "benchmark": "the transferability benchmark: ε-networks of the transfer20 pool's new tasks, then FTD and the "
     "field's scorers against fine-tuning and head-only ground truths (smoke: the pool transfer12)",
     "controls": "noise floor (null twins, cross-seed matrix) and head-confound controls (body-only, "
-    "label-permuted) of the mnist, cifar10 and ldnas8 matrices",
+    "label-permuted) and the label control (labels shuffled across images) of the mnist, cifar10 and ldnas8 matrices",
     "margins": "the six-seed matrices of claims 1, 2, 6 and 7 (per-seed margin tests): ε-networks of the mnist, "
-    "cifar10 and ldnas8 tasks at 6 seeds, their FTD and log-det matrices, body-only, label-permuted and cross-seed "
-    "(under results/six-seeds/)",
+    "cifar10 and ldnas8 tasks at 6 seeds, their FTD and log-det matrices, body-only, label-permuted, label-shuffled and "
+    "cross-seed (under results/six-seeds/)",
     "nas-seeds": "NAS at 6 seeds (the fewest at which an exact paired test can reach p < 0.05): the FTD paper's "
     "mnist-2 and cifar10-2, then the log-det paper's mnist-3 and cifar10-2 among ldnas8",
     **{
         f"arch-{net}": f"the FTD paper's {net} on the preset's budget for it (common/network_budgets.py): ε-networks "
-        "of the mnist and cifar10 sets, their FTD matrices, body-only, label-permuted and cross-seed controls, noise "
-        "floors (claims 2d-2i, 3d-3i)"
+        "of the mnist and cifar10 sets, their FTD matrices, body-only, label-permuted, label-shuffled and cross-seed "
+        "controls, noise floors (claims 2d-2i, 3d-3i)"
         for net in PAPER_NETWORKS
     },
     "alpha-rank": "does FUSE's α rank its candidates? the search-budget curve of docs/nas.md (about an hour, 2 cores)",
@@ -91,8 +91,10 @@ _MARGIN_VARIANTS = (
     ("", ()),
     ("body-only ", ("--parameters", "body")),
     ("label-permuted ", ("--target-labels", "permuted")),
+    ("label-shuffled ", ("--target-labels", "shuffled")),
     ("cross-seed ", ("--pairing", "cross-seed")),
 )
+_LABEL_CONTROL = "label-"  # the variants whose Fishers are their own (the others read the plain matrix's Fishers)
 
 
 def _network_steps(net: str) -> tuple[Step, ...]:
@@ -116,13 +118,11 @@ def _network_steps(net: str) -> tuple[Step, ...]:
         )
         for label in PAPER_NETWORK_SETS
     }
+    own = [(w, f) for w, f in _MARGIN_VARIANTS if w.startswith(_LABEL_CONTROL)]  # Fishers of their own
+    reads = [(w, f) for w, f in _MARGIN_VARIANTS if (w, f) not in own]  # read the plain matrix's Fishers
     return (
-        *(
-            step
-            for label in PAPER_NETWORK_SETS
-            for step in (train[label], *(matrix(label, w, f) for w, f in _MARGIN_VARIANTS if "permuted" not in w))
-        ),
-        *(matrix(label, w, f) for w, f in _MARGIN_VARIANTS if "permuted" in w for label in PAPER_NETWORK_SETS),
+        *(s for label in PAPER_NETWORK_SETS for s in (train[label], *(matrix(label, w, f) for w, f in reads))),
+        *(matrix(label, w, f) for w, f in own for label in PAPER_NETWORK_SETS),
         Step(
             section,
             f"2n. orderings across networks (consistency study (c)), {net}",
@@ -259,6 +259,7 @@ STEPS: tuple[Step, ...] = (
         for what, flags in (
             ("body-only", ("--parameters", "body")),
             ("label-permuted", ("--target-labels", "permuted")),
+            ("label-shuffled", ("--target-labels", "shuffled")),
         )
     ),
     Step(

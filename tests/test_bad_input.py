@@ -349,8 +349,8 @@ CASES = [
     (
         "F19",
         "fisher_distance.py",
-        [*PAIR, "--target-labels", "shuffled"],
-        "invalid choice: 'shuffled'",
+        [*PAIR, "--target-labels", "random"],
+        "invalid choice: 'random'",
         None,
         None,
         None,

@@ -1,5 +1,7 @@
 """fisher_distance.py end to end on fabricated data (smoke preset)."""
 
+import json
+
 import matplotlib.image
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from common.fisher.distance import task_distance
 from common.fisher.estimators import fisher_diag
 from common.fisher.store import fisher_data
 from common.presets import FISHER_PRESETS, train_config
-from common.store import paths
+from common.store import code_identity, paths
 from common.tasks import get_task
 from common.training.checkpoints import load_network
 
@@ -176,3 +178,29 @@ def test_non_default_settings_never_replace_the_presets_matrix(data_root, traine
     assert other["mean"].is_file() and other["manifest"].is_file()
     assert default["mean"].read_bytes() == before
     assert pd.read_csv(other["mean"]).values.tolist() != pd.read_csv(default["mean"]).values.tolist()
+
+
+def test_the_shuffled_label_control_computes_fishers_of_its_own_and_moves_the_distances(data_root, trained, capsys):
+    """--target-labels shuffled: every Fisher its own (none read from the true-label ones), d(a, a) still 0, the
+    entries moved (the control can fail), the matrix keyed by the shuffle's code. Seeded bug: the shuffle
+    not applied (the true labels read) leaves every entry equal to the true-label matrix's."""
+    args = ["--preset", "smoke", "--data-root", str(data_root), "--results-dir", str(trained)]
+    args += ["--tasks", "mnist-0", "mnist-2", "mnist-3", "--seeds", "0", "1"]
+    fisher_distance.main(args)  # the true-label matrix (cached Fishers when the first test ran)
+    capsys.readouterr()
+    fisher_distance.main(args + ["--target-labels", "shuffled"])
+    assert "18 Fisher(s) computed, 0 read" in capsys.readouterr().out
+    label = "mnist-0-mnist-2-mnist-3"
+    out = {
+        v: paths.distance_outputs(trained, "smoke", "smallcnn", label, "frechet", "empirical", f"_seeds0-1{v}")
+        for v in ("", "_labels-shuffled")
+    }
+    true, shuffled = (pd.read_csv(out[v]["long"]) for v in ("", "_labels-shuffled"))
+    assert (shuffled.target_labels == "shuffled").all() and len(shuffled) == len(true) == 18
+    assert (shuffled[shuffled.source == shuffled.target].distance == 0).all()
+    off = shuffled.source != shuffled.target
+    assert (abs(shuffled.distance[off].values - true.distance[off].values) > 1e-3).any()  # rows in one order
+    key = json.loads(out["_labels-shuffled"]["manifest"].read_text())["key"]
+    assert key["fisher"]["labels"] == "shuffled" and key["label_control"] == code_identity.identity("label-control")
+    fisher_distance.main(args + ["--target-labels", "shuffled"])  # a rerun reads its own Fishers back
+    assert "0 Fisher(s) computed, 18 read" in capsys.readouterr().out

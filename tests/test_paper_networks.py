@@ -46,28 +46,28 @@ def test_every_paper_network_has_a_section_outside_the_core():
         assert scripts.count("noise_floor") == 2 and scripts[-1] == "noise_floor"  # the twins last
         assert scripts.index("consistency_study") == len(scripts) - 3  # the orderings before the twins
         matrices = [s.argv for s in steps if s.script == "fisher_distance"]
-        assert len(matrices) == 8 and all(a[a.index("--arch") + 1] == net for a in matrices)
-        for flag in ("body", "permuted", "cross-seed"):
+        assert len(matrices) == 10 and all(a[a.index("--arch") + 1] == net for a in matrices)
+        for flag in ("body", "permuted", "shuffled", "cross-seed"):
             assert sum(flag in a for a in matrices) == 2, flag
 
 
 @pytest.mark.parametrize("net", PAPER_NETWORKS)
 def test_each_network_section_runs_end_to_end_and_resumes(net, data_root, tmp_path, capsys, monkeypatch):
     """Section arch-<net> on the smoke budget (32 images, 1 epoch, Fishers of 8): both task sets' training, the
-    8 matrices and both noise floors, then a rerun that computes nothing (the other two networks: their MNIST
+    10 matrices and both noise floors, then a rerun that computes nothing (the other two networks: their MNIST
     training, plain, body-only and cross-seed matrices, without the rerun). The network's builder is the small
     CNN here (the real VGG-16's Fishers take minutes even at 8 samples: 59 MB each); the real builders and
     their heads are tested in tests/test_init_protocol.py."""
     monkeypatch.setitem(models.NETWORKS, net, models.small_cnn)
     steps = [s for s in reproduce_plan.STEPS if s.section == f"arch-{net}"]
-    assert len(steps) == 13
+    assert len(steps) == 15
     labels = ("mnist", "cifar10")
-    if net != PAPER_NETWORKS[0]:  # the others: the MNIST half without its label-permuted Fishers and twins (the
+    if net != PAPER_NETWORKS[0]:  # the others: the MNIST half without its label controls' Fishers and twins (the
         labels = ("mnist",)  # suite's 10 minutes; the same code as the first network's, another --arch)
         steps = [
             s
             for s in steps
-            if (s.datasets == ("mnist",) and s.script != "noise_floor" and "permuted" not in s.name)
+            if (s.datasets == ("mnist",) and s.script != "noise_floor" and "label-" not in s.name)
             or s.script == "consistency_study"
         ]
         monkeypatch.setattr(reproduce_plan, "STEPS", tuple(steps))
@@ -80,7 +80,7 @@ def test_each_network_section_runs_end_to_end_and_resumes(net, data_root, tmp_pa
     distances = paths.run_dir(results, "smoke") / "distances" / net
     for label in labels:
         full = net == PAPER_NETWORKS[0]
-        for suffix in ("", "_body", "_cross-seed", *(("_labels-permuted",) if full else ())):
+        for suffix in ("", "_body", "_cross-seed", *(("_labels-permuted", "_labels-shuffled") if full else ())):
             long = pd.read_csv(distances / f"{label}_frechet_empirical{suffix}_long.csv")
             assert long.distance.notna().all() and long.seed.nunique() == 1 and (long.samples == 8).all()
         if full:
@@ -192,7 +192,7 @@ def test_step1_table_holds_each_network_to_its_learned_floor(tmp_path, accuracy,
 
 def test_the_plan_counts_the_fishers_a_control_shares_once(tmp_path, monkeypatch, capsys):
     """`reproduce.py --plan` of a section: the body-only and cross-seed matrices read the plain matrix's Fishers, so
-    their jobs cost nothing; the label-permuted matrix has Fishers of its own."""
+    their jobs cost nothing; the label-permuted and label-shuffled matrices have Fishers of their own."""
     monkeypatch.setitem(models.NETWORKS, "vgg16", models.small_cnn)  # the plan times real steps: a small network
     results = tmp_path / "results"
     reproduce.main(["--sections", "arch-vgg16", "--plan", "--results-dir", str(results), "--data-root", "d"])
@@ -201,6 +201,7 @@ def test_the_plan_counts_the_fishers_a_control_shares_once(tmp_path, monkeypatch
     for label in ("mnist", "cifar10"):
         plain = seconds[f"2n. FTD matrix, vgg16, {label}"]
         assert plain > 0 and seconds[f"2n. label-permuted FTD matrix, vgg16, {label}"] == pytest.approx(plain, rel=0.01)
+        assert seconds[f"2n. label-shuffled FTD matrix, vgg16, {label}"] == pytest.approx(plain, rel=0.01)
         assert seconds[f"2n. body-only FTD matrix, vgg16, {label}"] == 0
         assert seconds[f"2n. cross-seed FTD matrix, vgg16, {label}"] == 0
     assert "(planned earlier)" in capsys.readouterr().out

@@ -251,4 +251,4 @@ def test_network_timings_block_reads_each_paper_network_step_from_the_log(tmp_pa
     rows = {tuple(line.split(" | ")[:2]): line for line in text.splitlines()[2:] if line.startswith("| ")}
     vgg = rows[("| vgg16", "cifar10")]
     assert "| 1,943 s | — |" in vgg and "| 95 s (partial) | 2026-12-07 |" in vgg
-    assert "| 145 s |" in rows[("| resnet18", "mnist")] and rows[("| densenet121", "mnist")].count("—") == 7
+    assert "| 145 s |" in rows[("| resnet18", "mnist")] and rows[("| densenet121", "mnist")].count("—") == 8

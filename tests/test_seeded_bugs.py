@@ -77,7 +77,8 @@ def test_seed_distances_compare_two_different_seeds(monkeypatch):
     monkeypatch.setattr(
         consistency, "verify_checkpoints", lambda tasks, seeds, *a, **k: {(task.name, s): s for s in seeds}
     )
-    monkeypatch.setattr(consistency, "fisher_data", lambda *a, **k: None)
+    monkeypatch.setattr(consistency, "control_fisher_data", lambda *a, **k: None)
+    monkeypatch.setattr(consistency, "keyed_labels", lambda fcfg: fcfg)
     monkeypatch.setattr(consistency, "cached_fisher", lambda source, target, seed, *a, **k: (fishers[seed], True))
     rows = consistency.seed_distances(
         [task],
@@ -238,6 +239,8 @@ NOT_COMPUTING = {
 KEYED_THROUGH_INPUTS = {
     ("fisher", "data.splits"): "every Fisher's key holds its networks' keys, which hold data.splits",
     ("distance-matrix", "data.splits"): "the same, through the Fishers' keys",
+    ("label-control", "fisher.store"): "fisher_data: a shuffled Fisher's key holds the concept fisher (fisher_key), "
+    "a shuffled matrix's key the concept distance-matrix, both of which hold fisher.store",
     ("nas-search", "training.train"): "only prepare(): device and memory layout (channels_last), like the device",
     ("transferability-scores", "training.train"): "prepare() only, and the source network's key holds training.train",
     ("alpha-rank", "training.train"): "only prepare(), through nas.fuse, as for nas-search",

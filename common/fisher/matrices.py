@@ -15,7 +15,8 @@ from tqdm import tqdm
 from common.base.errors import UserError
 from common.data.decode import prepare_data
 from common.fisher.distance import SIGMA_DISTANCES, padded_share, task_distance, without
-from common.fisher.store import cached_fisher, fisher_data
+from common.fisher.label_controls import control_fisher_data, keyed_labels
+from common.fisher.store import cached_fisher
 from common.networks.init import head_parameter_names
 from common.networks.models import build_network
 from common.presets import PAIRINGS, FisherConfig, TrainConfig
@@ -122,7 +123,9 @@ def target_data(target: Task, data_root, results_dir, cfg: TrainConfig, fcfg: Fi
 
     def data():
         if "split" not in memo:
-            memo["split"] = fisher_data(target, data_root, results_dir, cfg, fcfg.samples, fcfg.split, fcfg.labels)
+            memo["split"] = control_fisher_data(
+                target, data_root, results_dir, cfg, fcfg.samples, fcfg.split, fcfg.labels
+            )
         return memo["split"]
 
     return data
@@ -159,7 +162,7 @@ def target_fishers(
             data,
             preset=preset,
             estimator=estimator,
-            fcfg=fcfg,
+            fcfg=keyed_labels(fcfg),
             target_cfg=cfgs[target.dataset],
             data_root=data_root,
             results_dir=results_dir,

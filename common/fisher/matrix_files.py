@@ -18,6 +18,7 @@ import pandas as pd
 
 from common.base.errors import UserError
 from common.fisher.distance import DEFAULT_SIGMA2, SIGMA_DISTANCES
+from common.fisher.label_controls import matrix_key_part
 from common.presets import FisherConfig, TrainConfig, fisher_config, train_config
 from common.report.plots import distance_heatmap
 from common.store import paths
@@ -60,6 +61,7 @@ def matrix_key(
         },
         "networks": networks,
         "code": code_version("distance-matrix"),
+        **matrix_key_part(fcfg),
     }
 
 

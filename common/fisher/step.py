@@ -145,7 +145,9 @@ def distance_step(args, argv, script: str):
         control = "".join(
             [
                 ", head left out" if args.parameters == "body" else "",
-                ", target labels permuted" * (fcfg.labels != "true"),
+                {"true": "", "permuted": ", target labels permuted", "shuffled": ", target labels shuffled"}[
+                    fcfg.labels
+                ],
                 ", target networks of the next seed" * (args.pairing == "cross-seed"),
             ]
         )

@@ -1,7 +1,8 @@
 """Every claim the suite decides, in order: the papers' claims (``section`` "papers", counted once each)
 and the suite's own checks ("beyond the papers": the seed-to-seed check, the noise floors, TA-NAS against
 the full space, the benchmark), the checks of the code (true by construction, listed apart), plus the
-head-confound controls of claims 2, 6 and 7 (the same rules on the body-only and label-permuted matrices).
+head-confound and label controls of claims 2, 6 and 7 (the same rules on the body-only, label-permuted,
+label-shuffled and cross-seed matrices).
 The rules are ``common/report/rules.py``'s."""
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from common.transferability.report import read_scopes, scope_verdict, verdicts
 CONTROLS = (
     ("_body", "body-only (head left out)"),
     ("_labels-permuted", "target labels permuted"),
+    ("_labels-shuffled", "target labels shuffled"),
     ("_cross-seed", "cross-seed (no shared initial weights)"),
 )
 

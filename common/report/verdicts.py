@@ -76,7 +76,10 @@ def controls_markdown(results_dir, preset: str, arch: str = "smallcnn") -> str:
     lines = [
         "Controls: the same rules (per-seed margin tests over the six-seed matrices) on the matrices made with the "
         "classifier head left out of both Fishers (`fisher_distance.py --parameters body`), with the target's "
-        "class indices permuted before its Fishers (`--target-labels permuted`, y → (y + 1) mod C), and with "
+        "class indices permuted before its Fishers (`--target-labels permuted`, y → (y + 1) mod C: does a verdict "
+        "follow the output unit a class lands on?), with the target's labels shuffled across its images "
+        "(`--target-labels shuffled`: one seeded permutation per target; does a verdict need the labels at all?), "
+        "and with "
         "the target network of the next seed (`--pairing cross-seed`: no entry compares two networks that "
         "share their initial weights).",
         "",

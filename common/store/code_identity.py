@@ -55,6 +55,9 @@ KEYED_CODE: dict[str, tuple[str, ...]] = {
     # step 2: Fishers and distance matrices
     "fisher": ("fisher.estimators", "fisher.store"),
     "distance-matrix": ("fisher.distance", "fisher.estimators", "fisher.store"),
+    # the shuffled-label control (labels permuted across the target's images): a concept of its own, so that the
+    # Fishers and matrices of the other label choices keep their keys
+    "label-control": ("fisher.label_controls",),
     # step 3: NAS searches and the retraining of the cells found
     "nas-search": ("data.splits", "nas.ops", "nas.space", "nas.fuse"),
     # the α-rank study of NAS (alpha_rank_study.py): one FUSE stage, or its candidates trained alone, per record

@@ -20,7 +20,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from common.fisher.distance import task_distance
-from common.fisher.store import cached_fisher, fisher_data
+from common.fisher.label_controls import control_fisher_data, keyed_labels
+from common.fisher.store import cached_fisher
 from common.presets import FisherConfig, TrainConfig
 from common.studies.ranking import closest_sources, kendall_tau, off_diagonal, spearman
 from common.tasks import Task
@@ -52,7 +53,7 @@ def seed_distances(
 
         def data(task=task, memo=memo):
             if "split" not in memo:
-                memo["split"] = fisher_data(
+                memo["split"] = control_fisher_data(
                     task, data_root, results_dir, cfgs[task.dataset], fcfg.samples, fcfg.split, fcfg.labels
                 )
             return memo["split"]
@@ -66,7 +67,7 @@ def seed_distances(
                 data,
                 preset=preset,
                 estimator=estimator,
-                fcfg=fcfg,
+                fcfg=keyed_labels(fcfg),
                 target_cfg=cfgs[task.dataset],
                 data_root=data_root,
                 results_dir=results_dir,

@@ -25,6 +25,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from common.fisher.distance import task_distance
+from common.fisher.label_controls import keyed_labels
 from common.fisher.matrices import target_data
 from common.fisher.store import cached_fisher
 from common.presets import FisherConfig, TrainConfig
@@ -107,7 +108,7 @@ def noise_table(
             data,
             preset=preset,
             estimator=estimator,
-            fcfg=fcfg,
+            fcfg=keyed_labels(fcfg),
             target_cfg=cfgs[target.dataset],
             data_root=data_root,
             results_dir=results_dir,
